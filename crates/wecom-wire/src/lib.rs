@@ -1,0 +1,18 @@
+//! The vocabulary every other crate speaks: WeCom's wire shapes, the vendor SDK's return codes and the
+//! archive-source seam. No I/O and no policy live here.
+
+mod code;
+mod json;
+mod source;
+
+pub use code::SdkCode;
+pub use json::{
+    ChatDataItem, ChatDataRequest, ChatDataResponse, TokenResponse, encrypt_sign, errcode,
+};
+pub use source::{ArchiveSource, ChatPage, SourceError, SourceErrorKind};
+
+/// Largest `limit` GetChatData accepts (larger values are rejected with 10000 before any I/O).
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The `version` field every captured getchatdata/getchatmediadata request carries.
+pub const PROTOCOL_VERSION: u32 = 3;
