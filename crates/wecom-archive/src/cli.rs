@@ -1,0 +1,183 @@
+//! The command line: every command and flag, with help text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Archives WeCom 会话内容存档 (chat archive) data: pulls every record, decrypts it without the
+/// vendor library, and keeps it in a crash-safe local archive.
+#[derive(Debug, Parser)]
+#[command(name = "wecom-archive", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "WECOM_ARCHIVE_CONFIG", default_value = "wecom-archive.toml")]
+    pub config: PathBuf,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter (e.g. `info`, `wecom_sync=debug`); RUST_LOG works too.
+    #[arg(long, global = true, env = "WECOM_ARCHIVE_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a key pair and a commented configuration for a real corp.
+    Init(InitArgs),
+    /// Manage the RSA private keys, one per `publickey_ver`.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Pull new records until caught up (or keep following with --follow).
+    Sync(SyncArgs),
+    /// Retry every record that failed to decrypt or parse, with the current keys.
+    Redecrypt,
+    /// Counts of the archive: records, decrypted, failures by code, cursor, types.
+    Stats(StatsArgs),
+    /// Run the WeCom emulator standalone.
+    Emulator(EmulatorArgs),
+    /// Decrypt one record by hand and say exactly which step fails.
+    Decrypt(DecryptArgs),
+    /// Run the whole pipeline against an in-process emulator and print a summary.
+    Demo(DemoArgs),
+    /// Benchmarks that print their figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Folder to write the configuration and keys into.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The corp id (企业ID), if known already.
+    #[arg(long)]
+    pub corp_id: Option<String>,
+    /// The key version the admin console will assign to the public key.
+    #[arg(long, default_value_t = 1)]
+    pub key_version: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the private keys the archive can use.
+    List,
+    /// Add a private key (PEM, PKCS#1 or PKCS#8) for a key version.
+    Add {
+        /// The `publickey_ver` this key decrypts.
+        #[arg(long)]
+        version: u32,
+        /// The PEM file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Keep polling after catching up.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between polls with --follow (overrides the configuration).
+    #[arg(long)]
+    pub interval: Option<u64>,
+    /// Records per request, 1..=1000 (overrides the configuration).
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback).
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// Corpus seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Messages in the initial corpus.
+    #[arg(long, default_value_t = 5000)]
+    pub messages: usize,
+    /// Keep appending messages at this rate (messages per second).
+    #[arg(long)]
+    pub live: Option<f64>,
+    /// Records after this seq are encrypted with key version 2.
+    #[arg(long)]
+    pub rotate_at: Option<u64>,
+    /// Write a client configuration (and the generated private keys beside it) to this path.
+    #[arg(long)]
+    pub write_config: Option<PathBuf>,
+    #[arg(long, default_value = "wwemulator00000001")]
+    pub corp_id: String,
+    #[arg(long, default_value = "emulator-archive-secret")]
+    pub secret: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecryptArgs {
+    /// The RSA-decrypted random key (what DecryptData calls encrypt_key).
+    #[arg(long, requires = "encrypt_msg", conflicts_with = "chatdata")]
+    pub encrypt_key: Option<String>,
+    /// The record's encrypt_chat_msg.
+    #[arg(long, requires = "encrypt_key")]
+    pub encrypt_msg: Option<String>,
+    /// A file holding one `chatdata` item as JSON; its random key is RSA-decrypted with the
+    /// configured keys first.
+    #[arg(long)]
+    pub chatdata: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo archive, keys and configuration go.
+    #[arg(long, default_value = "demo-data")]
+    pub dir: PathBuf,
+    /// Messages in the emulator's corpus.
+    #[arg(long, default_value_t = 5000)]
+    pub messages: usize,
+    /// Corpus seed.
+    #[arg(long, default_value_t = 20261129)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Messages/s from the emulator through the client, decryption and the SQLite commit,
+    /// against the RSA private-key rate of this machine.
+    Ingest {
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Seconds spent measuring the RSA baseline.
+        #[arg(long, default_value_t = 3.0)]
+        rsa_seconds: f64,
+    },
+}
+
+/// Logging goes to stderr, so that stdout carries only command output.
+pub fn init_tracing(cli: &Cli) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

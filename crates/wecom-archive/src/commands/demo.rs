@@ -1,0 +1,102 @@
+//! `demo`: emulator → native client → decryption → SQLite, in one process, in under a minute.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use tokio_util::sync::CancellationToken;
+use wecom_emulator::Emulator;
+
+use super::emulator::{emulator_config, generate_keys, write_client_config};
+use super::stats::render;
+use super::sync::sync_once;
+use super::{lock, open_store, runtime, thousands};
+use crate::cli::DemoArgs;
+use crate::config::Config;
+use crate::keys::load_key_ring;
+
+const DEMO_CORP: &str = "wwdemo00000000001";
+const DEMO_SECRET: &str = "demo-archive-secret";
+
+pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if args.messages == 0 {
+        bail!("--messages must be at least 1");
+    }
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Re-runnable: the demo's own files are replaced, nothing else in the folder is touched.
+    for name in ["archive.db", "archive.db-wal", "archive.db-shm"] {
+        remove_if_exists(&dir.join(name))?;
+    }
+    let rotate_at = (args.messages >= 10).then(|| args.messages as u64 * 4 / 5);
+    let keys = generate_keys(rotate_at.is_some())?;
+    let emu_config = emulator_config(DEMO_CORP, DEMO_SECRET, args.seed, args.messages, &keys, rotate_at, None);
+    let config_path = dir.join("wecom-archive.toml");
+
+    let rt = runtime()?;
+    let (config, expected, report) = rt.block_on(async {
+        let emulator = tokio::task::spawn_blocking(move || Emulator::new(emu_config))
+            .await
+            .context("corpus generation failed")??;
+        let expected: Vec<(u64, String)> = emulator.records().into_iter().map(|r| (r.seq, r.msgid)).collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on loopback")?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let stop_server = CancellationToken::new();
+        let server = tokio::spawn(wecom_emulator::serve(emulator, listener, stop_server.clone().cancelled_owned()));
+
+        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys)?;
+        // The demo reads back the configuration it wrote, exactly as every other command will.
+        let config = Config::load(&config_path, &HashMap::new())?;
+        let store = open_store(&config.archive.path)?;
+        let ring = Arc::new(load_key_ring(&config.keys.dir)?);
+        let result = sync_once(&config, store, ring, config.sync.page_limit, &CancellationToken::new(), true).await;
+        stop_server.cancel();
+        server.await.context("emulator task failed")?.context("emulator server failed")?;
+        Ok::<_, anyhow::Error>((config, expected, result?))
+    })?;
+
+    let store = open_store(&config.archive.path)?;
+    let (ids, stats) = {
+        let guard = lock(&store)?;
+        (guard.record_ids(DEMO_CORP)?, guard.stats(DEMO_CORP)?)
+    };
+    let exact = ids == expected;
+    println!();
+    print!("{}", render(DEMO_CORP, &stats));
+    println!();
+    println!(
+        "demo: {} records pulled from the emulator in {} pages, {} decrypted, {} failed; keys v1{} ; {:.1}s in all",
+        thousands(report.records),
+        report.pages,
+        thousands(stats.decrypted),
+        thousands(stats.failed),
+        if rotate_at.is_some() { format!(" and v2 (rotation after seq {})", rotate_at.unwrap_or(0)) } else { String::new() },
+        started.elapsed().as_secs_f64()
+    );
+    if !exact {
+        bail!(
+            "the archive does not match the emulator: {} records archived, {} served",
+            ids.len(),
+            expected.len()
+        );
+    }
+    println!("the archive holds exactly the emulator's {} records (same seqs and msgids)", thousands(ids.len() as u64));
+    println!();
+    println!("explore it:");
+    println!("  cargo run --release -- --config {} stats", config_path.display());
+    println!("  cargo run --release -- --config {} stats --json", config_path.display());
+    println!("  cargo run --release -- --config {} keys list", config_path.display());
+    Ok(if stats.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn remove_if_exists(p: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
+    }
+}

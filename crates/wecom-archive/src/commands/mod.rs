@@ -1,0 +1,68 @@
+//! One module per command; this one dispatches and holds what several commands share.
+
+mod bench;
+mod decrypt;
+mod demo;
+mod emulator;
+mod init;
+mod keys;
+mod stats;
+mod sync;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use wecom_store::SqliteStore;
+use wecom_sync::SharedStore;
+
+use crate::cli::{BenchCommand, Cli, Command};
+use crate::config::Config;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::Keys(cmd) => keys::run(&load(&cli.config, &env)?, cmd),
+        Command::Sync(args) => sync::run(&load(&cli.config, &env)?, &args),
+        Command::Redecrypt => sync::redecrypt(&load(&cli.config, &env)?),
+        Command::Stats(args) => stats::run(&load(&cli.config, &env)?, &args),
+        Command::Emulator(args) => emulator::run(&args),
+        Command::Decrypt(args) => decrypt::run(&cli.config, &env, &args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Bench(BenchCommand::Ingest { messages, rsa_seconds }) => bench::ingest(messages, rsa_seconds),
+    }
+}
+
+fn load(path: &Path, env: &HashMap<String, String>) -> anyhow::Result<Config> {
+    Config::load(path, env)
+}
+
+/// The async runtime for commands that need one; blocking work goes to its blocking pool.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
+    let store = SqliteStore::open(path).with_context(|| format!("cannot open archive {}", path.display()))?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+fn lock(store: &SharedStore) -> anyhow::Result<std::sync::MutexGuard<'_, dyn wecom_store::ArchiveStore + 'static>> {
+    store.lock().map_err(|_| anyhow::anyhow!("archive lock poisoned"))
+}
+
+/// `12345` → `12,345`, for summaries people read.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! `stats`: what the archive holds, for people or (with --json) for scripts.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+use wecom_store::Stats;
+
+use super::{lock, open_store, thousands};
+use crate::cli::StatsArgs;
+use crate::config::Config;
+
+pub fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    if !config.archive.path.exists() {
+        anyhow::bail!("archive {} does not exist yet: run `wecom-archive sync` first", config.archive.path.display());
+    }
+    let store = open_store(&config.archive.path)?;
+    let stats = lock(&store)?.stats(&config.corp.corp_id)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&stats_json(&config.corp.corp_id, &stats))?);
+    } else {
+        print!("{}", render(&config.corp.corp_id, &stats));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stats_json(corp_id: &str, s: &Stats) -> serde_json::Value {
+    json!({
+        "corp_id": corp_id,
+        "records": s.records,
+        "decrypted": s.decrypted,
+        "failed": s.failed,
+        "failed_by_code": s.failed_by_code.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "distinct_msgids": s.distinct_msgids,
+        "cursor_seq": s.cursor_seq,
+        "by_msgtype": s.by_msgtype,
+        "by_action": s.by_action,
+        "first_msgtime": s.first_msgtime,
+        "last_msgtime": s.last_msgtime,
+    })
+}
+
+pub fn render(corp_id: &str, s: &Stats) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("corp {corp_id}\n"));
+    out.push_str(&format!("  records stored (encrypted)  {}\n", thousands(s.records)));
+    out.push_str(&format!("  decrypted                   {}\n", thousands(s.decrypted)));
+    out.push_str(&format!("  failed                      {}\n", thousands(s.failed)));
+    for (code, n) in &s.failed_by_code {
+        out.push_str(&format!("    code {code:<6}                {}\n", thousands(*n)));
+    }
+    out.push_str(&format!("  distinct msgids             {}\n", thousands(s.distinct_msgids)));
+    out.push_str(&format!("  cursor (last seq)           {}\n", s.cursor_seq));
+    if !s.by_action.is_empty() {
+        out.push_str("  by action\n");
+        for (a, n) in &s.by_action {
+            out.push_str(&format!("    {a:<24}{:>8}\n", thousands(*n)));
+        }
+    }
+    if !s.by_msgtype.is_empty() {
+        out.push_str("  by message type\n");
+        let mut types: Vec<_> = s.by_msgtype.iter().collect();
+        types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (t, n) in types {
+            out.push_str(&format!("    {t:<24}{:>8}\n", thousands(*n)));
+        }
+    }
+    out
+}

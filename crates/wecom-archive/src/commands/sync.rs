@@ -1,0 +1,133 @@
+//! `sync` and `redecrypt`: the pull loop with a progress line, and the retry of stored failures.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use wecom_client::NativeClient;
+use wecom_crypto::KeyRing;
+use wecom_sync::{Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all, sync_until_caught_up};
+
+use super::{open_store, runtime, thousands};
+use crate::cli::SyncArgs;
+use crate::config::Config;
+use crate::keys::load_key_ring;
+
+pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let keys = Arc::new(load_key_ring(&config.keys.dir)?);
+    if keys.is_empty() {
+        tracing::warn!(dir = %config.keys.dir.display(), "no private keys: records are stored encrypted and reported as failures until a key is added");
+    }
+    let store = open_store(&config.archive.path)?;
+    let limit = args.limit.unwrap_or(config.sync.page_limit);
+    let interval = Duration::from_secs(args.interval.unwrap_or(config.sync.follow_interval_secs).max(1));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cancel = CancellationToken::new();
+        let ctrl_c = {
+            let cancel = cancel.clone();
+            async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("interrupted: finishing the pages in flight");
+                    cancel.cancel();
+                }
+            }
+        };
+        let work = async {
+            loop {
+                let report = sync_once(config, store.clone(), keys.clone(), limit, &cancel, true).await?;
+                print_report(&report);
+                if !args.follow || cancel.is_cancelled() {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = cancel.cancelled() => return Ok(()),
+                }
+            }
+        };
+        tokio::select! {
+            r = work => r,
+            () = ctrl_c => Ok(()),
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One pull until caught up, printing a progress line every two seconds when `progress` is set.
+pub async fn sync_once(
+    config: &Config,
+    store: SharedStore,
+    keys: Arc<KeyRing>,
+    limit: u32,
+    cancel: &CancellationToken,
+    progress: bool,
+) -> anyhow::Result<SyncReport> {
+    let client = NativeClient::new(config.client_config()?)
+        .with_context(|| format!("[corp] settings of {}", config.corp.corp_id))?;
+    let mut opts = SyncOptions::new(&config.corp.corp_id);
+    opts.page_limit = limit;
+    opts.decrypt_threads = config.decrypt_threads();
+    let last = Mutex::new(Instant::now());
+    let printer = |p: &Progress| {
+        if !progress {
+            return;
+        }
+        let Ok(mut last) = last.lock() else { return };
+        if last.elapsed() >= Duration::from_secs(2) {
+            *last = Instant::now();
+            let rate = p.records as f64 / p.elapsed.as_secs_f64().max(1e-9);
+            eprintln!(
+                "synced {} records ({:.0}/s), {} failed, cursor {}",
+                thousands(p.records),
+                rate,
+                thousands(p.failed),
+                p.cursor
+            );
+        }
+    };
+    match sync_until_caught_up(&client, store, keys, &opts, cancel, &printer).await {
+        Ok(report) => Ok(report),
+        Err(SyncError::Source { error, cursor, partial }) => {
+            if partial.records > 0 {
+                print_report(&partial);
+            }
+            Err(anyhow::anyhow!(
+                "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_report(r: &SyncReport) {
+    println!(
+        "synced {} records in {} pages ({} new, {} already archived, {} failed to decrypt); cursor {} → {} in {:.1}s",
+        thousands(r.records),
+        r.pages,
+        thousands(r.inserted),
+        thousands(r.duplicates),
+        thousands(r.failed),
+        r.cursor_before,
+        r.cursor_after,
+        r.elapsed.as_secs_f64()
+    );
+}
+
+pub fn redecrypt(config: &Config) -> anyhow::Result<ExitCode> {
+    let keys = Arc::new(load_key_ring(&config.keys.dir)?);
+    let store = open_store(&config.archive.path)?;
+    let report = runtime()?.block_on(redecrypt_all(store, keys, &config.corp.corp_id))?;
+    println!(
+        "redecrypt: {} failed records retried, {} now decrypted, {} still failing",
+        thousands(report.attempted),
+        thousands(report.fixed),
+        thousands(report.still_failing)
+    );
+    for (code, n) in &report.still_failing_by_code {
+        println!("  code {code}: {}", thousands(*n));
+    }
+    Ok(if report.still_failing == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the `wecom-archive` binary: each starts a real emulator on a loopback port and
+//! runs the real binary against it, then checks the archive against the emulator's ground truth.
+
+mod support;
+
+mod cli;
+mod pipeline;

@@ -1,0 +1,112 @@
+//! Test support: an emulator on a random loopback port, and a way to run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use wecom_crypto::PrivateKey;
+use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig};
+
+pub const CORP: &str = "wwtest00000000001";
+pub const SECRET: &str = "test-archive-secret";
+
+/// A running emulator; stopped when dropped.
+pub struct TestEmulator {
+    pub emulator: Emulator,
+    pub base_url: String,
+    pub keys: Vec<(u32, PrivateKey)>,
+    stop: CancellationToken,
+    rt: tokio::runtime::Runtime,
+}
+
+impl TestEmulator {
+    pub fn start(seed: u64, messages: usize, rotate_at: Option<u64>) -> TestEmulator {
+        let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
+            .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
+            .collect();
+        let config = EmulatorConfig {
+            corp_id: CORP.to_owned(),
+            secret: SECRET.to_owned(),
+            corpus: CorpusSpec::new(seed, messages, CORP),
+            public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
+            rotate_to_v2_after_seq: rotate_at,
+            token_ttl: Duration::from_secs(7200),
+            live: None,
+        };
+        let emulator = Emulator::new(config).expect("emulator");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let stop = CancellationToken::new();
+        rt.spawn(wecom_emulator::serve(emulator.clone(), listener, stop.clone().cancelled_owned()));
+        TestEmulator { emulator, base_url, keys, stop, rt }
+    }
+
+    /// (seq, msgid) of every record the emulator serves.
+    pub fn expected_ids(&self) -> Vec<(u64, String)> {
+        self.emulator.records().into_iter().map(|r| (r.seq, r.msgid)).collect()
+    }
+
+    /// Writes `dir/wecom-archive.toml` and `dir/keys/v<N>.pem` for the given key versions.
+    pub fn write_config(&self, dir: &Path, key_versions: &[u32], extra_sync: &str) -> PathBuf {
+        let keys_dir = dir.join("keys");
+        std::fs::create_dir_all(&keys_dir).expect("keys dir");
+        for (v, k) in &self.keys {
+            if key_versions.contains(v) {
+                std::fs::write(keys_dir.join(format!("v{v}.pem")), k.to_pkcs8_pem()).expect("write key");
+            }
+        }
+        let path = dir.join("wecom-archive.toml");
+        let text = format!(
+            "[archive]\npath = \"archive.db\"\n\n[corp]\ncorp_id = \"{CORP}\"\nsecret = \"{SECRET}\"\nbase_url = \"{}\"\ntimeout_secs = 5\n\n[keys]\ndir = \"keys\"\n\n[sync]\nretry_base_delay_ms = 10\nretry_max_delay_ms = 50\n{extra_sync}\n",
+            self.base_url
+        );
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        // Give the server a moment to stop; the runtime drop ends anything left.
+        self.rt.block_on(tokio::time::sleep(Duration::from_millis(10)));
+    }
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wecom-archive"));
+    // The tests must not be steered by the developer's environment.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WECOM_ARCHIVE_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+pub fn run(config: &Path, args: &[&str]) -> Output {
+    bin().arg("--config").arg(config).args(args).output().expect("run binary")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stats(config: &Path) -> serde_json::Value {
+    let o = run(config, &["stats", "--json"]);
+    assert!(o.status.success(), "stats failed: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("stats json")
+}
+
+/// (seq, msgid) of every record in the archive.
+pub fn archived_ids(db: &Path) -> Vec<(u64, String)> {
+    use wecom_store::ArchiveStore;
+    let store = wecom_store::SqliteStore::open(db).expect("open archive");
+    store.record_ids(CORP).expect("record ids")
+}

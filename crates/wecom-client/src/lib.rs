@@ -1,0 +1,11 @@
+//! The native archive source: speaks WeCom's archive protocol (gettoken, getchatdata) over HTTPS
+//! without the vendor library — with token refresh on the errcodes the vendor library ignores,
+//! bounded retries with capped exponential backoff and jitter, proxies, and verified TLS.
+
+mod backoff;
+mod config;
+mod native;
+
+pub use backoff::RetryPolicy;
+pub use config::{ClientConfig, ConfigError, ProxyConfig, WECOM_BASE_URL};
+pub use native::NativeClient;

@@ -1,0 +1,463 @@
+//! The HTTP face of the emulator (sdk-wire-protocol.md §2–§3): gettoken and getchatdata with
+//! WeCom's error conventions (errcode inside a 200 body), plus injected transport faults.
+//!
+//! Connections are accepted by our own loop instead of `axum::serve` so that a fault can close a
+//! connection without writing a single response byte, which a handler alone cannot do.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use http_body::{Body as _, Frame};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use wecom_wire::{ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
+
+use crate::emulator::{Emulator, Fault, LiveConfig, TokenCheck};
+
+/// Largest request body accepted; larger ones get 413.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Oversized bodies are read and discarded up to this size before answering 413; beyond it the
+/// connection is simply closed.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// How long in-flight requests may run after shutdown before their connections are cut.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// WeCom errcodes the emulator answers with. 40058 is WeCom's generic "invalid parameter"; what the
+/// real server says for a bad `limit` or `encrypt_sign` is unknown.
+mod code {
+    pub const SYSTEM_BUSY: i64 = -1;
+    pub const INVALID_CREDENTIAL: i64 = 40001;
+    pub const INVALID_CORPID: i64 = 40013;
+    pub const INVALID_ACCESS_TOKEN: i64 = 40014;
+    pub const INVALID_PARAMETER: i64 = 40058;
+    pub const MISSING_ACCESS_TOKEN: i64 = 41001;
+    pub const MISSING_CORPID: i64 = 41002;
+    pub const MISSING_SECRET: i64 = 41004;
+    pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+    pub const EMPTY_POST_DATA: i64 = 44002;
+    pub const DATA_FORMAT_ERROR: i64 = 47001;
+    pub const NOT_FOUND: i64 = 404;
+}
+
+/// Per-connection handle given to handlers: lets a fault close the connection.
+#[derive(Clone)]
+struct ConnControl {
+    kill: Arc<Notify>,
+    peer: SocketAddr,
+}
+
+/// Serves the emulator on `listener` until `shutdown` resolves. Owns every task it starts (one per
+/// connection, plus the live-append task when configured) and joins them before returning.
+pub async fn serve(
+    emulator: Emulator,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router(emulator.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    if let Some(live) = emulator.live() {
+        tasks.spawn(live_appender(emulator.clone(), live, stop_rx.clone()));
+    }
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tasks.spawn(serve_connection(stream, peer, router.clone(), stop_rx.clone()));
+                }
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(error) = joined {
+                    tracing::warn!(%error, "emulator task failed");
+                }
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let kill = Arc::new(Notify::new());
+    let control = ConnControl {
+        kill: kill.clone(),
+        peer,
+    };
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(control.clone());
+        let mut router = router.clone();
+        async move {
+            let response: Result<Response, Infallible> =
+                tower_service::Service::call(&mut router, req.map(Body::new)).await;
+            response
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        }
+        // Dropping the connection closes the socket with nothing written.
+        () = kill.notified() => tracing::debug!(%peer, "connection dropped (injected fault)"),
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once shutdown is signalled (or the signal is gone). Never holds the watch guard
+/// across an await.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn live_appender(emulator: Emulator, live: LiveConfig, mut stop: watch::Receiver<bool>) {
+    let rate = live.messages_per_second;
+    if !rate.is_finite() || rate <= 0.0 {
+        return;
+    }
+    // Slow rates tick once per record; fast ones append a batch every 100 ms.
+    let tick = Duration::from_secs_f64((1.0 / rate).clamp(0.1, 3600.0));
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    let mut owed = 0.0;
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => break,
+            _ = interval.tick() => {}
+        }
+        owed += rate * tick.as_secs_f64();
+        let n = owed.floor();
+        owed -= n;
+        if n >= 1.0 {
+            let em = emulator.clone();
+            // Encryption is CPU work: keep it off the async workers.
+            if let Err(error) = tokio::task::spawn_blocking(move || em.append(n as usize)).await {
+                tracing::error!(%error, "live append task failed");
+            }
+        }
+    }
+}
+
+/// The routes, with the emulator as state.
+pub fn router(emulator: Emulator) -> Router {
+    Router::new()
+        .route("/cgi-bin/gettoken", get(gettoken))
+        .route("/cgi-bin/message/getchatdata", post(getchatdata))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(emulator)
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    response
+}
+
+/// An API error the way WeCom sends it: HTTP 200, errcode and errmsg in the body. Client errors
+/// carry WeCom's hint suffix so clients are pushed to match on errcode, never on errmsg.
+fn api_error(errcode: i64, errmsg: &str, peer: Option<SocketAddr>) -> Response {
+    let errmsg = if errcode >= 40000 {
+        let hint: u64 = rand::random::<u64>() % 10_000_000_000_000;
+        let ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |p| p.ip().to_string());
+        format!(
+            "{errmsg}, hint: [{}{hint:013}], from ip: {ip}, more info at https://open.work.weixin.qq.com/devtool/query?e={errcode}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        )
+    } else {
+        errmsg.to_owned()
+    };
+    let body = serde_json::json!({ "errcode": errcode, "errmsg": errmsg });
+    json_response(StatusCode::OK, body.to_string().into_bytes())
+}
+
+fn peer_of(req: &Request) -> Option<SocketAddr> {
+    req.extensions().get::<ConnControl>().map(|c| c.peer)
+}
+
+/// Query parameters, tolerating anything: a malformed query is treated as an empty one.
+fn query_params(req: &Request) -> HashMap<String, String> {
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(req.uri())
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+async fn gettoken(State(emulator): State<Emulator>, req: Request) -> Response {
+    let peer = peer_of(&req);
+    let params = query_params(&req);
+    let corp_id = params.get("corpid").filter(|s| !s.is_empty());
+    let secret = params.get("corpsecret").filter(|s| !s.is_empty());
+    let Some(corp_id) = corp_id else {
+        return api_error(code::MISSING_CORPID, "corpid missing", peer);
+    };
+    let Some(secret) = secret else {
+        return api_error(code::MISSING_SECRET, "corpsecret missing", peer);
+    };
+    match emulator.credentials_match(corp_id, secret) {
+        (false, _) => api_error(code::INVALID_CORPID, "invalid corpid", peer),
+        (true, false) => api_error(code::INVALID_CREDENTIAL, "invalid credential", peer),
+        (true, true) => {
+            let (token, expires_in) = emulator.issue_token();
+            let body = serde_json::json!({
+                "errcode": 0,
+                "errmsg": "ok",
+                "access_token": token,
+                "expires_in": expires_in,
+            });
+            json_response(StatusCode::OK, body.to_string().into_bytes())
+        }
+    }
+}
+
+async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response {
+    emulator.count_request();
+    let peer = peer_of(&req);
+    let mut truncate = false;
+    match emulator.take_fault() {
+        None => {}
+        Some(Fault::Http500) => {
+            return html(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error");
+        }
+        Some(Fault::Http502) => return html(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+        Some(Fault::DropConnection) => {
+            if let Some(control) = req.extensions().get::<ConnControl>() {
+                control.kill.notify_one();
+                // The connection task drops this request with its connection.
+                std::future::pending::<()>().await;
+            }
+            // Served through `router` without our accept loop: the closest thing is a cut body.
+            truncate = true;
+        }
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::ErrcodeSystemBusy) => {
+            return api_error(code::SYSTEM_BUSY, "system busy", peer);
+        }
+        Some(Fault::ExpireTokens) => emulator.expire_tokens(),
+        Some(Fault::TruncatedBody) => truncate = true,
+    }
+
+    let params = query_params(&req);
+    let body = match read_body(req.into_body()).await {
+        BodyRead::Complete(body) => body,
+        BodyRead::TooLarge => return too_large(),
+        // The client went away mid-request; nobody reads this answer.
+        BodyRead::Failed => return html(StatusCode::BAD_REQUEST, "400 Bad Request"),
+    };
+
+    let token = match params.get("access_token").filter(|t| !t.is_empty()) {
+        None => return api_error(code::MISSING_ACCESS_TOKEN, "access_token missing", peer),
+        Some(token) => token,
+    };
+    match emulator.check_token(token) {
+        TokenCheck::Valid => {}
+        TokenCheck::Unknown => {
+            return api_error(code::INVALID_ACCESS_TOKEN, "invalid access_token", peer);
+        }
+        TokenCheck::Expired => {
+            return api_error(code::ACCESS_TOKEN_EXPIRED, "access_token expired", peer);
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return api_error(code::EMPTY_POST_DATA, "empty post data", peer);
+    }
+    // The vendor library labels its JSON body application/x-www-form-urlencoded: ignore the type.
+    let request: ChatDataRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => return api_error(code::DATA_FORMAT_ERROR, "data format error", peer),
+    };
+    if request.limit == 0 || request.limit > MAX_LIMIT {
+        return api_error(code::INVALID_PARAMETER, "invalid limit", peer);
+    }
+    if emulator.check_encrypt_sign() && request.encrypt_sign != encrypt_sign(token) {
+        return api_error(code::INVALID_PARAMETER, "invalid encrypt_sign", peer);
+    }
+
+    let chatdata = emulator.page(request.seq, request.limit as usize);
+    let body = if chatdata.is_empty() {
+        // Real WeCom may leave `chatdata` out when there is nothing new; we always do.
+        br#"{"errcode":0,"errmsg":"ok"}"#.to_vec()
+    } else {
+        let page = ChatDataResponse {
+            errcode: 0,
+            errmsg: "ok".to_owned(),
+            chatdata,
+        };
+        match serde_json::to_vec(&page) {
+            Ok(body) => body,
+            Err(_) => return api_error(code::SYSTEM_BUSY, "system busy", peer),
+        }
+    };
+    if truncate {
+        truncated(body)
+    } else {
+        json_response(StatusCode::OK, body)
+    }
+}
+
+enum BodyRead {
+    Complete(Vec<u8>),
+    TooLarge,
+    Failed,
+}
+
+/// Reads up to [`MAX_BODY`] bytes. A larger body is still drained (up to [`DRAIN_LIMIT`]) before
+/// the 413, so the client finishes sending and sees the answer instead of a reset connection.
+async fn read_body(mut body: Body) -> BodyRead {
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(_)) => return BodyRead::Failed,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    seen = seen.saturating_add(data.len());
+                    if seen <= MAX_BODY {
+                        out.extend_from_slice(&data);
+                    } else if seen > DRAIN_LIMIT {
+                        return BodyRead::TooLarge;
+                    }
+                }
+            }
+        }
+    }
+    if seen > MAX_BODY {
+        BodyRead::TooLarge
+    } else {
+        BodyRead::Complete(out)
+    }
+}
+
+fn html(status: StatusCode, title: &str) -> Response {
+    let body = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html"),
+    );
+    response
+}
+
+fn too_large() -> Response {
+    let body = serde_json::json!({ "errcode": 413, "errmsg": "request entity too large" });
+    json_response(StatusCode::PAYLOAD_TOO_LARGE, body.to_string().into_bytes())
+}
+
+async fn not_found(req: Request) -> Response {
+    let body = serde_json::json!({
+        "errcode": code::NOT_FOUND,
+        "errmsg": format!("not found: {}", req.uri().path()),
+    });
+    json_response(StatusCode::NOT_FOUND, body.to_string().into_bytes())
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let body = serde_json::json!({
+        "errcode": 405,
+        "errmsg": format!("method {} not allowed", req.method()),
+    });
+    json_response(StatusCode::METHOD_NOT_ALLOWED, body.to_string().into_bytes())
+}
+
+/// A response that declares the full Content-Length but sends only the first half of the body,
+/// then fails, which makes hyper close the connection mid-body.
+fn truncated(body: Vec<u8>) -> Response {
+    let full = body.len();
+    let mut head = body;
+    head.truncate(full / 2);
+    let mut response = Response::new(Body::new(CutBody {
+        head: Some(Bytes::from(head)),
+        pause: None,
+    }));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+    response
+}
+
+/// Yields one data frame, waits a moment so hyper flushes it, then errors.
+struct CutBody {
+    head: Option<Bytes>,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl http_body::Body for CutBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(head) = self.head.take() {
+            self.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+            return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        if let Some(pause) = self.pause.as_mut() {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected truncated body",
+        ))))
+    }
+}

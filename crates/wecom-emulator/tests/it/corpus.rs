@@ -1,0 +1,395 @@
+//! Corpus properties: determinism, coverage of every message type and shape of reference §3, valid
+//! JSON once control characters are escaped, ordering, recalls, quotes and media consistency.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde_json::Value;
+use wecom_emulator::{
+    CorpusGenerator, CorpusSpec, MediaFormat, MediaKind, PlainRecord, generate, media_bytes,
+};
+
+use crate::corpus_5000;
+
+/// Every msgtype of reference §3.3 (plus `revoke`, which recalls carry).
+const MSGTYPES: &[&str] = &[
+    "text",
+    "image",
+    "revoke",
+    "agree",
+    "disagree",
+    "voice",
+    "video",
+    "card",
+    "location",
+    "emotion",
+    "file",
+    "link",
+    "weapp",
+    "chatrecord",
+    "todo",
+    "vote",
+    "collect",
+    "redpacket",
+    "meeting",
+    "meeting_notification",
+    "docmsg",
+    "markdown",
+    "news",
+    "calendar",
+    "mixed",
+    "meeting_voice_call",
+    "voip_doc_share",
+    "external_redpacket",
+    "sphfeed",
+    "voiptext",
+    "qydiskfile",
+];
+
+/// Parses a plaintext the way a client must: raw control characters escaped first.
+fn json(record: &PlainRecord) -> Value {
+    let escaped = wecom_model::escape_control_chars(record.plaintext.as_bytes());
+    serde_json::from_slice(&escaped).expect("valid JSON after escaping")
+}
+
+/// Group chats by roomid; one-to-one chats by their two participants.
+fn conversation(v: &Value) -> String {
+    let room = v["roomid"].as_str().unwrap_or("");
+    if !room.is_empty() {
+        return room.to_owned();
+    }
+    let mut pair = vec![
+        v["from"].as_str().unwrap_or("").to_owned(),
+        v["tolist"][0].as_str().unwrap_or("").to_owned(),
+    ];
+    pair.sort();
+    pair.join("|")
+}
+
+#[test]
+fn same_seed_same_corpus_other_seed_other_corpus() {
+    let a = generate(&CorpusSpec::new(42, 800));
+    let b = generate(&CorpusSpec::new(42, 800));
+    let c = generate(&CorpusSpec::new(43, 800));
+    assert_eq!(a, b);
+    assert_ne!(a.records, c.records);
+    assert_ne!(a.directory, c.directory);
+}
+
+#[test]
+fn a_generator_continues_exactly_where_a_corpus_ends() {
+    let whole = generate(&CorpusSpec::new(9, 700));
+    let mut generator = CorpusGenerator::new(&CorpusSpec::new(9, 0));
+    let mut parts = generator.next_records(250);
+    parts.extend(generator.next_records(1));
+    parts.extend(generator.next_records(449));
+    assert_eq!(parts, whole.records);
+    assert_eq!(generator.last_seq(), 700);
+    assert_eq!(generator.directory(), &whole.directory);
+}
+
+#[test]
+fn every_message_type_and_shape_appears_in_5000_records() {
+    let corpus = corpus_5000();
+    let seen: BTreeSet<&str> = corpus
+        .records
+        .iter()
+        .filter_map(|r| r.msgtype.as_deref())
+        .collect();
+    let missing: Vec<&&str> = MSGTYPES.iter().filter(|t| !seen.contains(**t)).collect();
+    assert!(missing.is_empty(), "missing msgtypes: {missing:?}");
+    let actions: BTreeSet<&str> = corpus.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, BTreeSet::from(["recall", "send", "switch"]));
+
+    let votes: Vec<Value> = corpus
+        .records
+        .iter()
+        .filter(|r| r.msgtype.as_deref() == Some("vote"))
+        .map(json)
+        .collect();
+    assert!(votes.iter().any(|v| v["vote"]["votetitle"].is_string()), "nested vote");
+    assert!(votes.iter().any(|v| v["votetitle"].is_string()), "top-level vote");
+    assert!(votes.iter().any(|v| v.pointer("/vote/votetype") == Some(&Value::from(102))
+        || v["votetype"] == 102));
+}
+
+#[test]
+fn payload_keys_follow_the_reference_rules() {
+    let mut big_ids = 0;
+    for record in &corpus_5000().records {
+        let v = json(record);
+        let Some(msgtype) = record.msgtype.as_deref() else {
+            let keys: BTreeSet<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+            assert_eq!(keys, BTreeSet::from(["action", "msgid", "time", "user"]));
+            continue;
+        };
+        let key = match msgtype {
+            "external_redpacket" => "redpacket",
+            "docmsg" => "doc",
+            "markdown" | "news" | "voiptext" | "qydiskfile" | "meeting_notification" => "info",
+            other => other,
+        };
+        if msgtype == "vote" {
+            assert!(v["vote"].is_object() || v["votetitle"].is_string(), "{v}");
+        } else {
+            assert!(v[key].is_object(), "{msgtype} payload under `{key}`: {v}");
+        }
+        // Field order of the official examples.
+        let order: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(&order[..3], ["msgid", "action", "from"], "{v}");
+        match msgtype {
+            "meeting_voice_call" => {
+                assert!(v["voiceid"].as_str().is_some_and(|s| s.starts_with("gr")));
+                assert!(v.get("roomid").is_none());
+            }
+            "voip_doc_share" => {
+                assert!(v["voipid"].as_str().is_some_and(|s| s.starts_with("gr")));
+                assert!(v.get("roomid").is_none());
+                assert!(v["voip_doc_share"]["filesize"].is_u64());
+            }
+            "chatrecord" => {
+                for item in v["chatrecord"]["item"].as_array().expect("items") {
+                    let content = item["content"].as_str().expect("content is a string");
+                    let _: Value = serde_json::from_str(content).expect("content is JSON");
+                    assert!(item["type"].as_str().is_some_and(|t| t.starts_with("ChatRecord")));
+                }
+            }
+            "mixed" => {
+                for item in v["mixed"]["item"].as_array().expect("items") {
+                    let content = item["content"].as_str().expect("content is a string");
+                    let _: Value = serde_json::from_str(content).expect("content is JSON");
+                }
+            }
+            "disagree" => assert!(v["disagree"]["disagree_time"].is_i64()),
+            "meeting" => {
+                let id = v["meeting"]["meetingid"].as_u64().expect("u64 meetingid");
+                big_ids += usize::from(id > i64::MAX as u64);
+            }
+            "collect" => {
+                for d in v["collect"]["details"].as_array().expect("details") {
+                    let id = d["id"].as_u64().expect("u64 id");
+                    big_ids += usize::from(id > i64::MAX as u64);
+                }
+            }
+            _ => {}
+        }
+        if !v["roomid"].as_str().unwrap_or("").is_empty() {
+            assert!(v["roomid"].as_str().is_some_and(|r| r.starts_with("wr")));
+        } else {
+            assert_eq!(v["tolist"].as_array().map(Vec::len), Some(1), "1:1 has one receiver: {v}");
+        }
+    }
+    assert!(big_ids > 0, "some meetingid / collect id exceeds i64::MAX");
+}
+
+#[test]
+fn plaintexts_parse_as_envelopes_in_seq_and_time_order() {
+    let records = &corpus_5000().records;
+    let mut last_time = i64::MIN;
+    let mut msgids = HashSet::new();
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record.seq, i as u64 + 1, "seq starts at 1 and has no gaps by default");
+        let envelope = wecom_model::parse_envelope(record.plaintext.as_bytes())
+            .unwrap_or_else(|e| panic!("seq {}: {e}: {}", record.seq, record.plaintext));
+        assert_eq!(envelope.msgid, record.msgid);
+        assert_eq!(envelope.action.as_str(), record.action);
+        assert_eq!(envelope.msgtype, record.msgtype);
+        assert!(envelope.msgtime > last_time, "msgtime strictly increases at seq {}", record.seq);
+        last_time = envelope.msgtime;
+        assert!(msgids.insert(record.msgid.clone()), "duplicate msgid {}", record.msgid);
+    }
+}
+
+#[test]
+fn some_texts_carry_raw_control_characters_that_escaping_preserves() {
+    let raw: Vec<&PlainRecord> = corpus_5000()
+        .records
+        .iter()
+        .filter(|r| r.plaintext.bytes().any(|b| b < 0x20))
+        .collect();
+    assert!(raw.len() >= 5, "only {} records with raw control characters", raw.len());
+    for record in raw {
+        // A strict parser rejects the raw text; escaping makes it valid without losing the byte.
+        assert!(serde_json::from_str::<Value>(&record.plaintext).is_err());
+        let v = json(record);
+        let content = v["text"]["content"].as_str().expect("only text carries them");
+        assert!(content.chars().any(|c| (c as u32) < 0x20 && !"\n\r\t".contains(c)));
+    }
+}
+
+#[test]
+fn recalls_point_to_earlier_messages_of_the_same_conversation_and_sender() {
+    let records = &corpus_5000().records;
+    let mut earlier: HashMap<String, (u64, String, String)> = HashMap::new();
+    let mut recalls = 0;
+    for record in records {
+        let v = json(record);
+        if record.action == "recall" {
+            recalls += 1;
+            assert_eq!(record.msgtype.as_deref(), Some("revoke"));
+            let pre = v["revoke"]["pre_msgid"].as_str().expect("pre_msgid");
+            let (seq, conv, from) = earlier.get(pre).expect("recalled msgid was sent earlier");
+            assert!(*seq < record.seq);
+            assert_eq!(conv, &conversation(&v), "same conversation");
+            assert_eq!(from, v["from"].as_str().expect("from"), "same sender");
+        }
+        if record.action != "switch" {
+            earlier.insert(
+                record.msgid.clone(),
+                (record.seq, conversation(&v), v["from"].as_str().unwrap_or("").to_owned()),
+            );
+        }
+    }
+    assert!(recalls >= 10, "{recalls} recalls");
+}
+
+#[test]
+fn quotes_msgid_styles_and_suffixes_all_appear() {
+    let records = &corpus_5000().records;
+    let texts: Vec<String> = records
+        .iter()
+        .filter(|r| r.msgtype.as_deref() == Some("text"))
+        .map(|r| json(r)["text"]["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let count = |f: &dyn Fn(&String) -> bool| texts.iter().filter(|t| f(t)).count();
+    assert!(count(&|t| t.starts_with("这是一条引用/回复消息：\n")) > 0);
+    assert!(count(&|t| t.starts_with("This is a quote/reply:\n")) > 0);
+    assert!(count(&|t| t.starts_with('「') && t.contains("」\n- - - - - - - - - - - - - - -\n")) > 0);
+    assert!(count(&|t| t.contains('\u{201C}')) > 0, "curly quotes");
+    assert!(count(&|t| t.contains("：\n") && t.starts_with("这是")) > 0, "full-width colon");
+    assert!(count(&|t| t.chars().any(|c| c.len_utf8() == 4)) > 0, "4-byte characters");
+    assert!(count(&|t| t.is_ascii()) > 0, "English lines");
+
+    let numeric = |m: &str| {
+        let m = m.trim_end_matches("_external").trim_end_matches("_updown_stream");
+        m.split_once('_').is_some_and(|(a, b)| {
+            a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    };
+    assert!(records.iter().any(|r| numeric(&r.msgid)));
+    assert!(records.iter().any(|r| r.msgid.starts_with("CAQQ")));
+    assert!(records.iter().any(|r| r.msgid.ends_with("_external")));
+    assert!(records.iter().any(|r| r.msgid.ends_with("_updown_stream")));
+}
+
+/// Every object with an `sdkfileid`, including inside JSON-string `content` fields.
+fn media_objects(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("sdkfileid") {
+                out.push(v.clone());
+            }
+            for (key, child) in map {
+                if key == "content" {
+                    if let Some(inner) = child.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+                        media_objects(&inner, out);
+                    }
+                }
+                media_objects(child, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| media_objects(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn media_sizes_and_md5s_match_the_bytes_and_the_messages() {
+    let mut kinds = HashSet::new();
+    let mut blank_md5 = 0;
+    for record in &corpus_5000().records {
+        let mut found = Vec::new();
+        media_objects(&json(record), &mut found);
+        assert_eq!(found.len(), record.media.len(), "seq {}", record.seq);
+        for object in found {
+            let id = object["sdkfileid"].as_str().expect("sdkfileid");
+            let spec = record
+                .media
+                .iter()
+                .find(|m| m.sdkfileid == id)
+                .expect("every sdkfileid has a MediaSpec");
+            for size_key in ["filesize", "voice_size", "imagesize"] {
+                if let Some(size) = object.get(size_key) {
+                    assert_eq!(size.as_u64(), Some(spec.size), "{size_key} of seq {}", record.seq);
+                }
+            }
+            if let Some(md5) = object.get("md5sum") {
+                assert_eq!(md5.as_str(), Some(spec.md5.as_str()));
+            }
+        }
+        for spec in &record.media {
+            kinds.insert(spec.kind);
+            let bytes = media_bytes(spec);
+            assert_eq!(bytes.len() as u64, spec.size);
+            if spec.md5.is_empty() {
+                blank_md5 += 1;
+            } else {
+                assert_eq!(spec.md5, spec.actual_md5());
+            }
+            let decoded = wecom_crypto::SdkFileId::decode(&spec.sdkfileid).expect("sdkfileid decodes");
+            assert_eq!(decoded.fileid, spec.fileid);
+            assert_eq!(decoded.authkey, spec.authkey);
+            assert_eq!(decoded.aeskey, spec.aeskey);
+            assert!(spec.aeskey.len() == 32 && spec.aeskey.bytes().all(|b| b.is_ascii_hexdigit()));
+            let magic: &[u8] = match spec.format {
+                MediaFormat::Jpeg => b"\xFF\xD8",
+                MediaFormat::Amr => b"#!AMR\n",
+                MediaFormat::Gif => b"GIF89a",
+                MediaFormat::Png => b"\x89PNG",
+                MediaFormat::Mp4 => b"\x00\x00\x00\x20ftyp",
+                _ => b"",
+            };
+            assert!(bytes.is_empty() || bytes.starts_with(magic), "{:?}", spec.format);
+        }
+    }
+    for kind in [
+        MediaKind::Image,
+        MediaKind::Voice,
+        MediaKind::Video,
+        MediaKind::Emotion,
+        MediaKind::File,
+        MediaKind::VoipDocShare,
+        MediaKind::MeetingVoiceCall,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} missing");
+    }
+    assert!(blank_md5 > 0, "some messages have an empty md5sum");
+}
+
+#[test]
+fn seq_gaps_are_optional_and_change_only_the_seqs() {
+    let plain = generate(&CorpusSpec::new(5, 600));
+    let gapped = generate(&CorpusSpec {
+        seq_gaps: true,
+        ..CorpusSpec::new(5, 600)
+    });
+    let seqs: Vec<u64> = gapped.records.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert!(seqs.windows(2).any(|w| w[1] > w[0] + 1), "some gap");
+    assert_eq!(seqs[0], 1);
+    for (a, b) in plain.records.iter().zip(&gapped.records) {
+        assert_eq!(a.plaintext, b.plaintext);
+    }
+}
+
+#[test]
+fn the_directory_has_realistic_people_and_rooms() {
+    let d = &corpus_5000().directory;
+    assert_eq!(d.employees.len(), 30);
+    assert_eq!(d.external_contacts.len(), 40);
+    assert!(!d.robots.is_empty());
+    let ids: HashSet<&str> = d.employees.iter().map(|e| e.userid.as_str()).collect();
+    assert_eq!(ids.len(), 30, "userids are unique");
+    for c in &d.external_contacts {
+        assert_eq!(c.external_userid.len(), 32);
+        assert!(c.external_userid.starts_with("wm") || c.external_userid.starts_with("wo"));
+        assert!(!c.owners.is_empty());
+    }
+    assert!(d.robots.iter().all(|r| r.robot_id.starts_with("wb") && r.robot_id.len() == 32));
+    assert!(d.groups.iter().any(|g| g.external) && d.groups.iter().any(|g| !g.external));
+    for g in &d.groups {
+        assert!(g.roomid.starts_with("wr"));
+        assert!(!g.name.is_empty() && !g.members.is_empty());
+        assert_eq!(d.name_of(&g.roomid), Some(g.name.as_str()));
+    }
+    assert!(d.employees.iter().all(|e| d.name_of(&e.userid) == Some(e.name.as_str())));
+}

@@ -1,0 +1,77 @@
+//! Store errors: one enum for every backend, with a [`StoreErrorKind`] callers can match on.
+//!
+//! Backend errors are kept as text (`cause`) rather than as driver types, so the trait stays
+//! backend-neutral; the message includes the cause because callers log errors with `%error`, which
+//! prints only this message.
+
+use std::path::PathBuf;
+
+/// What kind of failure a [`StoreError`] is, for callers that decide what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The file or disk failed: cannot create or open, permission denied, disk full, I/O error.
+    Io,
+    /// The file is not an archive database, or it is damaged, or it holds a value this build
+    /// cannot read.
+    Corrupt,
+    /// The database was migrated by a newer build; this one must not write to it.
+    SchemaTooNew,
+    /// A write broke a constraint of what is already stored.
+    Conflict,
+    /// Another writer held the database longer than the busy timeout; retrying may succeed.
+    Busy,
+    /// Any other backend failure.
+    Backend,
+}
+
+/// An error of an [`ArchiveStore`](crate::ArchiveStore) operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("i/o error on database {} while {op}: {cause}", path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        cause: String,
+    },
+    #[error("{} is not a usable archive database (while {op}): {cause}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        op: &'static str,
+        cause: String,
+    },
+    #[error(
+        "database {} has schema version {found}, newer than {known}, the newest this build knows: \
+         upgrade wecom-archive",
+        path.display()
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("conflict with stored data while {op}: {cause}")]
+    Conflict { op: &'static str, cause: String },
+    #[error("database {} stayed locked while {op}: {cause}", path.display())]
+    Busy {
+        path: PathBuf,
+        op: &'static str,
+        cause: String,
+    },
+    #[error("database error while {op}: {cause}")]
+    Backend { op: &'static str, cause: String },
+}
+
+impl StoreError {
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            StoreError::Io { .. } => StoreErrorKind::Io,
+            StoreError::Corrupt { .. } => StoreErrorKind::Corrupt,
+            StoreError::SchemaTooNew { .. } => StoreErrorKind::SchemaTooNew,
+            StoreError::Conflict { .. } => StoreErrorKind::Conflict,
+            StoreError::Busy { .. } => StoreErrorKind::Busy,
+            StoreError::Backend { .. } => StoreErrorKind::Backend,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Versioned schema migrations: numbered `.sql` files under `migrations/`, embedded in the binary,
+//! applied in order in one transaction and recorded in `schema_migrations`.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{err, now_ms};
+use crate::StoreError;
+
+/// One schema step. Versions start at 1 and increase by one; a released migration is never edited,
+/// only followed by a new one.
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/0001_init.sql"),
+}];
+
+/// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.
+pub(crate) const APPLICATION_ID: i64 = 0x5745_4341;
+
+/// The newest schema version this build knows.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Brings the database to the newest schema, refusing files that belong to another application or
+/// to a newer build.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    const OP: &str = "migrating the schema";
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening the same
+    // new file cannot both apply 0001.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err(path, OP))?;
+
+    let app_id: i64 = tx
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(err(path, OP))?;
+    if app_id != 0 && app_id != APPLICATION_ID {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            op: OP,
+            cause: format!("its application_id {app_id:#x} belongs to another application"),
+        });
+    }
+
+    let tracked = tx
+        .query_row(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(err(path, OP))?
+        .is_some();
+    if !tracked {
+        // A database with tables but no migration history is someone else's: writing our schema
+        // into it would mix two applications' data.
+        let foreign: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(err(path, OP))?;
+        if foreign > 0 {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                op: OP,
+                cause: "it has tables but no schema_migrations table".to_owned(),
+            });
+        }
+        tx.execute_batch(
+            "CREATE TABLE schema_migrations (
+                 version       INTEGER NOT NULL PRIMARY KEY,
+                 name          TEXT    NOT NULL,
+                 applied_at_ms INTEGER NOT NULL
+             ) STRICT",
+        )
+        .map_err(err(path, OP))?;
+    }
+
+    let current: i64 = tx
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(err(path, OP))?;
+    let known = latest_version();
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_owned(),
+            found: current,
+            known,
+        });
+    }
+
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(m.sql).map_err(err(path, OP))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_ms()],
+        )
+        .map_err(err(path, OP))?;
+    }
+    tx.commit().map_err(err(path, OP))
+}

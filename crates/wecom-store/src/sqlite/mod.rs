@@ -1,0 +1,538 @@
+//! [`SqliteStore`]: the archive in one embedded SQLite file (WAL, synchronous=FULL), one transaction
+//! per page with cached prepared statements.
+//!
+//! Storage of `seq`: WeCom's seq is a u64. It is stored as the i64 with the same bit pattern
+//! (`seq as i64`, read back with `as u64`), so every seq seen in practice (< 2^63) reads the same in
+//! plain SQL and values above `i64::MAX` round-trip exactly. Above `i64::MAX` the stored values are
+//! negative, so SQL order is not u64 order: ordered reads walk the non-negative range and then the
+//! negative one ([`U64_ORDER`]), each an index range scan.
+
+mod migrate;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{
+    CachedStatement, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
+    params,
+};
+use wecom_model::Envelope;
+use wecom_wire::ChatDataItem;
+
+use crate::StoreError;
+use crate::store::{
+    ArchiveStore, CommitStats, FailedRecord, Failure, Outcome, PageCommit, ResolveStats, Stats,
+};
+
+/// How long a statement waits for another connection's write lock before failing with `Busy`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The two stored-seq ranges whose concatenation is ascending u64 order (see the module docs).
+const U64_ORDER: [(i64, i64); 2] = [(0, i64::MAX), (i64::MIN, -1)];
+
+/// Key for decrypted non-switch records that carry no msgtype, in [`Stats::by_msgtype`].
+const NO_MSGTYPE: &str = "(none)";
+
+const INSERT_RECORD: &str = "INSERT INTO records \
+     (corp_id, seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg, fetched_at_ms) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+const INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (corp_id, msgid, seq, action, from_id, tolist, roomid, msgtime, msgtype, json, plaintext) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+const INSERT_FAILURE: &str = "INSERT INTO failures \
+     (corp_id, msgid, seq, stage, code, reason, attempts, first_failed_at_ms, last_failed_at_ms, plaintext) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)";
+const UPSERT_CURSOR: &str = "INSERT INTO cursors (corp_id, seq, updated_at_ms) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (corp_id) DO UPDATE SET seq = excluded.seq, updated_at_ms = excluded.updated_at_ms";
+const SELECT_FAILURE_SEQ: &str = "SELECT seq FROM failures WHERE corp_id = ?1 AND msgid = ?2";
+const DELETE_FAILURE: &str = "DELETE FROM failures WHERE corp_id = ?1 AND msgid = ?2";
+const UPDATE_FAILURE: &str = "UPDATE failures SET stage = ?3, code = ?4, reason = ?5, plaintext = ?6, \
+     attempts = attempts + 1, last_failed_at_ms = ?7 WHERE corp_id = ?1 AND msgid = ?2";
+const SELECT_FAILED_RECORDS: &str = "SELECT r.seq, r.msgid, r.publickey_ver, r.encrypt_random_key, \
+     r.encrypt_chat_msg, f.stage, f.code, f.reason, f.plaintext, f.attempts, f.first_failed_at_ms, \
+     f.last_failed_at_ms \
+     FROM failures f JOIN records r ON r.corp_id = f.corp_id AND r.msgid = f.msgid \
+     WHERE f.corp_id = ?1 AND f.seq BETWEEN ?2 AND ?3 ORDER BY f.seq LIMIT ?4";
+const SELECT_RECORD_IDS: &str = "SELECT seq, msgid FROM records \
+     WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
+
+/// The archive store on SQLite. One connection; `Send` but not `Sync`, like the trait asks.
+pub struct SqliteStore {
+    conn: Connection,
+    /// For error messages; `:memory:` for an in-memory store.
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, along with its parent directories) the archive at `path` and
+    /// migrates it to the newest schema. Errors name the path.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Io {
+                path: path.to_owned(),
+                op: "creating its directory",
+                cause: e.to_string(),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(err(path, "opening"))?;
+        SqliteStore::init(conn, path.to_owned(), true)
+    }
+
+    /// A fresh archive in memory, gone when dropped — for tests and dry runs.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(err(&path, "opening"))?;
+        SqliteStore::init(conn, path, false)
+    }
+
+    fn init(mut conn: Connection, path: PathBuf, on_disk: bool) -> Result<SqliteStore, StoreError> {
+        const OP: &str = "opening";
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err(&path, OP))?;
+        if on_disk {
+            // The first statement that reads the file: a file that is not SQLite fails here.
+            // WAL lets readers (stats, verification) run while a page commits; if the filesystem
+            // cannot do WAL, SQLite keeps its rollback journal, which is as durable, only slower.
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                row.get::<_, String>(0)
+            })
+            .map_err(err(&path, OP))?;
+        }
+        // FULL: a committed page survives power loss, which is what lets the cursor move with it.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err(&path, OP))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err(&path, OP))?;
+        // Room for every statement of the hot paths, so none is ever re-prepared.
+        conn.set_prepared_statement_cache_capacity(32);
+        migrate::migrate(&mut conn, &path)?;
+        Ok(SqliteStore { conn, path })
+    }
+
+    /// A read transaction, so multi-query reads see one consistent snapshot. Methods taking `&self`
+    /// never overlap a write transaction (those take `&mut self`), so no transaction is open here.
+    fn snapshot(&self, op: &'static str) -> Result<Transaction<'_>, StoreError> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
+            .map_err(err(&self.path, op))
+    }
+}
+
+impl ArchiveStore for SqliteStore {
+    fn cursor(&self, corp_id: &str) -> Result<u64, StoreError> {
+        read_cursor(&self.conn, corp_id).map_err(err(&self.path, "reading the cursor"))
+    }
+
+    fn commit_page(&mut self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError> {
+        let path = &self.path;
+        // IMMEDIATE: take the write lock up front instead of upgrading mid-page, where a concurrent
+        // writer would turn into a busy error after work was done.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err(path, "starting a page commit"))?;
+        let mut stats = CommitStats::default();
+        {
+            let mut insert_record = tx
+                .prepare_cached(INSERT_RECORD)
+                .map_err(err(path, "inserting into records"))?;
+            let mut insert_message = tx
+                .prepare_cached(INSERT_MESSAGE)
+                .map_err(err(path, "inserting into messages"))?;
+            let mut insert_failure = tx
+                .prepare_cached(INSERT_FAILURE)
+                .map_err(err(path, "inserting into failures"))?;
+
+            for record in &page.records {
+                let item = &record.item;
+                let seq = seq_to_sql(item.seq);
+                // The encrypted record first: whatever happens to its outcome, it is kept.
+                let inserted = insert_record
+                    .execute(params![
+                        corp_id,
+                        seq,
+                        item.msgid,
+                        item.publickey_ver,
+                        item.encrypt_random_key,
+                        item.encrypt_chat_msg,
+                        record.fetched_at_ms,
+                    ])
+                    .map_err(err(path, "inserting into records"))?;
+                if inserted == 0 {
+                    stats.duplicates += 1;
+                    continue;
+                }
+                stats.inserted += 1;
+                match &record.outcome {
+                    Outcome::Decrypted {
+                        plaintext,
+                        envelope,
+                    } => insert_message_row(
+                        &mut insert_message,
+                        path,
+                        corp_id,
+                        &item.msgid,
+                        seq,
+                        envelope,
+                        plaintext,
+                    )?,
+                    Outcome::Failed(failure) => {
+                        insert_failure
+                            .execute(params![
+                                corp_id,
+                                item.msgid,
+                                seq,
+                                failure.stage,
+                                failure.code,
+                                failure.reason,
+                                record.fetched_at_ms,
+                                failure.plaintext,
+                            ])
+                            .map_err(err(path, "inserting into failures"))?;
+                        stats.failed += 1;
+                    }
+                }
+            }
+
+            tx.prepare_cached(UPSERT_CURSOR)
+                .and_then(|mut s| s.execute(params![corp_id, seq_to_sql(page.cursor), now_ms()]))
+                .map_err(err(path, "moving the cursor"))?;
+        }
+        tx.commit().map_err(err(path, "committing a page"))?;
+        Ok(stats)
+    }
+
+    fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
+        const OP: &str = "reading failed records";
+        let tx = self.snapshot(OP)?;
+        let mut out = Vec::new();
+        let mut stmt = tx
+            .prepare_cached(SELECT_FAILED_RECORDS)
+            .map_err(err(&self.path, OP))?;
+        for (lo, hi) in U64_ORDER {
+            let remaining = limit.saturating_sub(out.len());
+            if remaining == 0 {
+                break;
+            }
+            let remaining = i64::try_from(remaining).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map(params![corp_id, lo, hi, remaining], |row| {
+                    Ok(FailedRecord {
+                        item: ChatDataItem {
+                            seq: seq_from_sql(row.get(0)?),
+                            msgid: row.get(1)?,
+                            publickey_ver: row.get(2)?,
+                            encrypt_random_key: row.get(3)?,
+                            encrypt_chat_msg: row.get(4)?,
+                        },
+                        failure: Failure {
+                            stage: row.get(5)?,
+                            code: row.get(6)?,
+                            reason: row.get(7)?,
+                            plaintext: row.get(8)?,
+                        },
+                        attempts: row.get(9)?,
+                        first_failed_at_ms: row.get(10)?,
+                        last_failed_at_ms: row.get(11)?,
+                    })
+                })
+                .map_err(err(&self.path, OP))?;
+            for row in rows {
+                out.push(row.map_err(err(&self.path, OP))?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve_failures(
+        &mut self,
+        corp_id: &str,
+        results: &[(String, Outcome)],
+        now_ms: i64,
+    ) -> Result<ResolveStats, StoreError> {
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err(path, "starting to resolve failures"))?;
+        let mut stats = ResolveStats::default();
+        {
+            let mut select_seq = tx
+                .prepare_cached(SELECT_FAILURE_SEQ)
+                .map_err(err(path, "reading failures"))?;
+            let mut insert_message = tx
+                .prepare_cached(INSERT_MESSAGE)
+                .map_err(err(path, "inserting into messages"))?;
+            let mut delete_failure = tx
+                .prepare_cached(DELETE_FAILURE)
+                .map_err(err(path, "deleting from failures"))?;
+            let mut update_failure = tx
+                .prepare_cached(UPDATE_FAILURE)
+                .map_err(err(path, "updating failures"))?;
+
+            for (msgid, outcome) in results {
+                match outcome {
+                    Outcome::Decrypted {
+                        plaintext,
+                        envelope,
+                    } => {
+                        let seq: Option<i64> = select_seq
+                            .query_row(params![corp_id, msgid], |row| row.get(0))
+                            .optional()
+                            .map_err(err(path, "reading failures"))?;
+                        let Some(seq) = seq else {
+                            stats.not_found += 1;
+                            continue;
+                        };
+                        insert_message_row(
+                            &mut insert_message,
+                            path,
+                            corp_id,
+                            msgid,
+                            seq,
+                            envelope,
+                            plaintext,
+                        )?;
+                        delete_failure
+                            .execute(params![corp_id, msgid])
+                            .map_err(err(path, "deleting from failures"))?;
+                        stats.resolved += 1;
+                    }
+                    Outcome::Failed(failure) => {
+                        let updated = update_failure
+                            .execute(params![
+                                corp_id,
+                                msgid,
+                                failure.stage,
+                                failure.code,
+                                failure.reason,
+                                failure.plaintext,
+                                now_ms,
+                            ])
+                            .map_err(err(path, "updating failures"))?;
+                        if updated == 0 {
+                            stats.not_found += 1;
+                        } else {
+                            stats.still_failed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit()
+            .map_err(err(path, "committing resolved failures"))?;
+        Ok(stats)
+    }
+
+    fn stats(&self, corp_id: &str) -> Result<Stats, StoreError> {
+        const OP: &str = "reading stats";
+        let tx = self.snapshot(OP)?;
+        read_stats(&tx, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn record_ids(&self, corp_id: &str) -> Result<Vec<(u64, String)>, StoreError> {
+        const OP: &str = "reading record ids";
+        let tx = self.snapshot(OP)?;
+        let mut stmt = tx
+            .prepare_cached(SELECT_RECORD_IDS)
+            .map_err(err(&self.path, OP))?;
+        let mut out = Vec::new();
+        for (lo, hi) in U64_ORDER {
+            let rows = stmt
+                .query_map(params![corp_id, lo, hi], |row| {
+                    Ok((seq_from_sql(row.get(0)?), row.get(1)?))
+                })
+                .map_err(err(&self.path, OP))?;
+            for row in rows {
+                out.push(row.map_err(err(&self.path, OP))?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn plaintext(&self, corp_id: &str, msgid: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        const OP: &str = "reading a plaintext";
+        let tx = self.snapshot(OP)?;
+        let read = |sql: &str| -> rusqlite::Result<Option<Option<Vec<u8>>>> {
+            tx.prepare_cached(sql)?
+                .query_row(params![corp_id, msgid], |row| row.get(0))
+                .optional()
+        };
+        let message = read("SELECT plaintext FROM messages WHERE corp_id = ?1 AND msgid = ?2")
+            .map_err(err(&self.path, OP))?;
+        if let Some(bytes) = message {
+            return Ok(bytes);
+        }
+        let failure = read("SELECT plaintext FROM failures WHERE corp_id = ?1 AND msgid = ?2")
+            .map_err(err(&self.path, OP))?;
+        Ok(failure.flatten())
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(err(&self.path, "answering a ping"))
+    }
+}
+
+fn read_cursor(conn: &Connection, corp_id: &str) -> rusqlite::Result<u64> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM cursors WHERE corp_id = ?1")?
+        .query_row([corp_id], |row| row.get(0))
+        .optional()?;
+    Ok(seq.map_or(0, seq_from_sql))
+}
+
+fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
+    let count_of = |sql: &str| -> rusqlite::Result<u64> {
+        let n: i64 = conn
+            .prepare_cached(sql)?
+            .query_row([corp_id], |row| row.get(0))?;
+        Ok(count(n))
+    };
+    let records = count_of("SELECT count(*) FROM records WHERE corp_id = ?1")?;
+    // GROUP BY walks the (corp_id, msgid) index in order; count(DISTINCT) would build a temporary
+    // b-tree of every msgid instead.
+    let distinct_msgids = count_of(
+        "SELECT count(*) FROM (SELECT msgid FROM records WHERE corp_id = ?1 GROUP BY msgid)",
+    )?;
+    let decrypted = count_of("SELECT count(*) FROM messages WHERE corp_id = ?1")?;
+
+    let failed_by_code: BTreeMap<i32, u64> = conn
+        .prepare_cached("SELECT code, count(*) FROM failures WHERE corp_id = ?1 GROUP BY code")?
+        .query_map([corp_id], |row| Ok((row.get(0)?, count(row.get(1)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut by_msgtype: BTreeMap<String, u64> = conn
+        .prepare_cached(
+            "SELECT msgtype, count(*) FROM messages \
+             WHERE corp_id = ?1 AND msgtype IS NOT NULL GROUP BY msgtype",
+        )?
+        .query_map([corp_id], |row| Ok((row.get(0)?, count(row.get(1)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut untyped = conn.prepare_cached(
+        "SELECT action = 'switch', count(*) FROM messages \
+         WHERE corp_id = ?1 AND msgtype IS NULL GROUP BY 1",
+    )?;
+    for row in untyped.query_map([corp_id], |row| Ok((row.get::<_, bool>(0)?, row.get(1)?)))? {
+        let (switch, n) = row?;
+        let key = if switch { "switch" } else { NO_MSGTYPE };
+        *by_msgtype.entry(key.to_owned()).or_default() += count(n);
+    }
+
+    let by_action = conn
+        .prepare_cached("SELECT action, count(*) FROM messages WHERE corp_id = ?1 GROUP BY action")?
+        .query_map([corp_id], |row| Ok((row.get(0)?, count(row.get(1)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let (first_msgtime, last_msgtime) = conn
+        .prepare_cached(
+            "SELECT min(msgtime), max(msgtime) FROM messages WHERE corp_id = ?1 AND msgtime <> 0",
+        )?
+        .query_row([corp_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+
+    Ok(Stats {
+        records,
+        decrypted,
+        failed: failed_by_code.values().sum(),
+        failed_by_code,
+        distinct_msgids,
+        cursor_seq: read_cursor(conn, corp_id)?,
+        by_msgtype,
+        by_action,
+        first_msgtime,
+        last_msgtime,
+    })
+}
+
+fn insert_message_row(
+    stmt: &mut CachedStatement<'_>,
+    path: &Path,
+    corp_id: &str,
+    msgid: &str,
+    seq: i64,
+    envelope: &Envelope,
+    plaintext: &[u8],
+) -> Result<(), StoreError> {
+    let tolist = serde_json::Value::from(envelope.tolist.clone()).to_string();
+    stmt.execute(params![
+        corp_id,
+        msgid,
+        seq,
+        envelope.action.as_str(),
+        envelope.from,
+        tolist,
+        envelope.roomid,
+        envelope.msgtime,
+        envelope.msgtype,
+        envelope.json,
+        plaintext,
+    ])
+    .map_err(err(path, "inserting into messages"))?;
+    Ok(())
+}
+
+/// The stored form of a seq: the i64 with the same bit pattern (see the module docs).
+fn seq_to_sql(seq: u64) -> i64 {
+    seq as i64
+}
+
+fn seq_from_sql(stored: i64) -> u64 {
+    stored as u64
+}
+
+/// SQL counts are never negative.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Maps a SQLite error to a [`StoreError`] naming the database and what was being done.
+pub(crate) fn err(path: &Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| {
+        let cause = e.to_string();
+        let path = path.to_owned();
+        let code = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+            // A stored value this build cannot read (wrong type or out of range) is damage.
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::Utf8Error(..) => Some(ErrorCode::DatabaseCorrupt),
+            _ => None,
+        };
+        match code {
+            Some(ErrorCode::ConstraintViolation) => StoreError::Conflict { op, cause },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy { path, op, cause }
+            }
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                StoreError::Corrupt { path, op, cause }
+            }
+            Some(
+                ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied
+                | ErrorCode::ReadOnly
+                | ErrorCode::NoLargeFileSupport
+                | ErrorCode::FileLockingProtocolFailed,
+            ) => StoreError::Io { path, op, cause },
+            _ => StoreError::Backend { op, cause },
+        }
+    }
+}

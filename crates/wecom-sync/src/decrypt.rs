@@ -1,0 +1,82 @@
+//! Turning encrypted records into store outcomes. CPU-bound: runs on blocking threads only.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wecom_crypto::{KeyRing, decrypt_record};
+use wecom_model::parse_envelope;
+use wecom_store::{Failure, IngestedRecord, Outcome, PageCommit};
+use wecom_wire::{ChatDataItem, SdkCode};
+
+/// The SDK-style code recorded when a record decrypts but is not a readable envelope
+/// (10002, "data could not be parsed").
+pub const JSON_FAILURE_CODE: i32 = 10002;
+
+/// Decrypts and parses one record. Never fails: a failure is an outcome to store, not to drop.
+pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
+    match decrypt_record(keys, item.publickey_ver, &item.encrypt_random_key, &item.encrypt_chat_msg) {
+        Err(e) => Outcome::Failed(Failure {
+            stage: e.stage().to_owned(),
+            code: e.code().code(),
+            reason: e.to_string(),
+            plaintext: None,
+        }),
+        Ok(plaintext) => match parse_envelope(&plaintext) {
+            Ok(envelope) => Outcome::Decrypted { plaintext, envelope },
+            Err(e) => Outcome::Failed(Failure {
+                stage: "json".to_owned(),
+                code: SdkCode::DataParse.code(),
+                reason: e.to_string(),
+                plaintext: Some(plaintext),
+            }),
+        },
+    }
+}
+
+/// Decrypts a page on up to `threads` threads (the RSA step dominates), keeping record order.
+pub fn decrypt_page(keys: &KeyRing, items: Vec<ChatDataItem>, cursor: u64, threads: usize) -> PageCommit {
+    let fetched_at_ms = now_ms();
+    let threads = threads.max(1).min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    let outcomes: Vec<Outcome> = if threads == 1 {
+        items.iter().map(|i| decrypt_item(keys, i)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|i| decrypt_item(keys, i)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .zip(items.chunks(chunk))
+                .flat_map(|(h, part)| {
+                    // A panic in a decrypt thread is a bug; record it as a failure, never drop the records.
+                    h.join().unwrap_or_else(|_| {
+                        part.iter()
+                            .map(|_| {
+                                Outcome::Failed(Failure {
+                                    stage: "internal".to_owned(),
+                                    code: SdkCode::System.code(),
+                                    reason: "decryption thread panicked".to_owned(),
+                                    plaintext: None,
+                                })
+                            })
+                            .collect()
+                    })
+                })
+                .collect()
+        })
+    };
+    let records = items
+        .into_iter()
+        .zip(outcomes)
+        .map(|(item, outcome)| IngestedRecord { item, fetched_at_ms, outcome })
+        .collect();
+    PageCommit { records, cursor }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,13 @@
+//! The sync engine: pulls encrypted pages from an [`ArchiveSource`], decrypts them on blocking
+//! threads, and commits each page together with the cursor in one store transaction. A crash at any
+//! point loses nothing (the cursor only moves with its page) and duplicates nothing (replays are
+//! idempotent on msgid).
+
+mod decrypt;
+mod engine;
+mod redecrypt;
+
+pub use decrypt::{JSON_FAILURE_CODE, decrypt_item, decrypt_page};
+pub use engine::{Progress, SharedStore, SyncError, SyncOptions, SyncReport, sync_until_caught_up};
+pub use redecrypt::{RedecryptReport, redecrypt};
+pub use wecom_wire::ArchiveSource;
