@@ -30,6 +30,9 @@ fuzz_target!(|data: &[u8]| {
         decrypt_data(key.as_bytes(), &msg)
     };
     if let Err(e) = result {
-        assert!(matches!(e.code.code(), 10000 | 10005 | 10006 | 10008), "{e}");
+        assert!(
+            matches!(e.code.code(), 10000 | 10005 | 10006 | 10008),
+            "{e}"
+        );
     }
 });

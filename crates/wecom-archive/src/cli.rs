@@ -8,10 +8,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Archives WeCom 会话内容存档 (chat archive) data: pulls every record, decrypts it without the
 /// vendor library, and keeps it in a crash-safe local archive.
 #[derive(Debug, Parser)]
-#[command(name = "wecom-archive", version, propagate_version = true)]
+#[command(name = "wecom-archive", version)]
 pub struct Cli {
     /// Configuration file.
-    #[arg(long, short, global = true, env = "WECOM_ARCHIVE_CONFIG", default_value = "wecom-archive.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "WECOM_ARCHIVE_CONFIG",
+        default_value = "wecom-archive.toml"
+    )]
     pub config: PathBuf,
 
     /// Log format on stderr.
@@ -175,9 +181,21 @@ pub fn init_tracing(cli: &Cli) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

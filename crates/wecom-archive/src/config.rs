@@ -85,7 +85,9 @@ pub struct KeysSection {
 
 impl Default for KeysSection {
     fn default() -> Self {
-        KeysSection { dir: default_keys_dir() }
+        KeysSection {
+            dir: default_keys_dir(),
+        }
     }
 }
 
@@ -160,13 +162,15 @@ impl Config {
                 path.display()
             )
         })?;
-        let mut config: Config =
-            toml::from_str(&text).with_context(|| format!("configuration file {} is not valid", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("configuration file {} is not valid", path.display()))?;
         config.apply_env(env);
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.archive.path = resolve(&base, &config.archive.path);
         config.keys.dir = resolve(&base, &config.keys.dir);
-        config.validate().with_context(|| format!("configuration file {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("configuration file {}", path.display()))?;
         Ok(config)
     }
 
@@ -200,7 +204,10 @@ impl Config {
             bail!("[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console");
         }
         if !(1..=wecom_wire::MAX_LIMIT).contains(&self.sync.page_limit) {
-            bail!("[sync] page_limit {} is outside 1..=1000", self.sync.page_limit);
+            bail!(
+                "[sync] page_limit {} is outside 1..=1000",
+                self.sync.page_limit
+            );
         }
         if self.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
@@ -214,7 +221,9 @@ impl Config {
     /// The native client's settings; the secret must be present by now.
     pub fn client_config(&self) -> anyhow::Result<ClientConfig> {
         if self.corp.secret.trim().is_empty() {
-            bail!("no archive secret: set [corp] secret or the WECOM_ARCHIVE_SECRET environment variable");
+            bail!(
+                "no archive secret: set [corp] secret or the WECOM_ARCHIVE_SECRET environment variable"
+            );
         }
         let mut c = ClientConfig::new(&self.corp.base_url, &self.corp.corp_id, &self.corp.secret);
         c.timeout = Duration::from_secs(self.corp.timeout_secs);
@@ -223,24 +232,35 @@ impl Config {
             base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
             max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
         };
-        c.proxy = self.corp.proxy.as_ref().filter(|p| !p.is_empty()).map(|url| ProxyConfig {
-            url: url.clone(),
-            username: self.corp.proxy_username.clone(),
-            password: self.corp.proxy_password.clone(),
-        });
+        c.proxy = self
+            .corp
+            .proxy
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|url| ProxyConfig {
+                url: url.clone(),
+                username: self.corp.proxy_username.clone(),
+                password: self.corp.proxy_password.clone(),
+            });
         Ok(c)
     }
 
     pub fn decrypt_threads(&self) -> usize {
         match self.sync.decrypt_threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         }
     }
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 /// A commented configuration, as `init`, `emulator --write-config` and `demo` write it.
@@ -295,7 +315,11 @@ retry_max_attempts = 8
 retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
 "#,
-            env = ENV_OVERRIDES.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+            env = ENV_OVERRIDES
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", "),
             archive = toml_str(self.archive_path),
             corp = toml_str(self.corp_id),
             secret = toml_str(self.secret),
@@ -346,23 +370,43 @@ mod tests {
         let env = HashMap::from([("WECOM_ARCHIVE_SECRET".to_owned(), "from-env".to_owned())]);
         let c = Config::load(&p, &env).expect("load");
         assert_eq!(c.corp.secret, "from-env");
-        assert!(Config::load(&p, &HashMap::new()).expect("load").client_config().is_err());
+        assert!(
+            Config::load(&p, &HashMap::new())
+                .expect("load")
+                .client_config()
+                .is_err()
+        );
     }
 
     #[test]
     fn errors_name_the_file_and_the_problem() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("nope.toml");
-        let e = format!("{:#}", Config::load(&missing, &HashMap::new()).expect_err("missing"));
+        let e = format!(
+            "{:#}",
+            Config::load(&missing, &HashMap::new()).expect_err("missing")
+        );
         assert!(e.contains("nope.toml"), "{e}");
         let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\nsurprise = 1\n");
-        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("unknown key"));
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("unknown key")
+        );
         assert!(e.contains("c.toml") && e.contains("surprise"), "{e}");
         let p = write(dir.path(), "[corp\n");
-        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("garbled"));
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("garbled")
+        );
         assert!(e.contains("c.toml"), "{e}");
-        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\n[sync]\npage_limit = 5000\n");
-        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("limit"));
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\n[sync]\npage_limit = 5000\n",
+        );
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("limit")
+        );
         assert!(e.contains("page_limit"), "{e}");
     }
 }

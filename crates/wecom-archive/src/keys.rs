@@ -23,7 +23,9 @@ pub fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read key folder {}", dir.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read key folder {}", dir.display()));
+        }
     };
     let mut keys = Vec::new();
     for entry in entries {
@@ -49,7 +51,12 @@ pub fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
 pub fn read_private_key(path: &Path) -> anyhow::Result<PrivateKey> {
     let pem = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    PrivateKey::from_pem(&pem).with_context(|| format!("key file {} is not a usable RSA private key", path.display()))
+    PrivateKey::from_pem(&pem).with_context(|| {
+        format!(
+            "key file {} is not a usable RSA private key",
+            path.display()
+        )
+    })
 }
 
 /// The key ring of every key in the folder.
@@ -63,10 +70,14 @@ pub fn load_key_ring(dir: &Path) -> anyhow::Result<KeyRing> {
 
 /// Writes a private key as `v<version>.pem`, readable by the owner only; never overwrites.
 pub fn write_key(dir: &Path, version: u32, key: &PrivateKey) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create key folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create key folder {}", dir.display()))?;
     let path = key_path(dir, version);
     if path.exists() {
-        bail!("{} already exists: a key for version {version} is present (keys are never overwritten)", path.display());
+        bail!(
+            "{} already exists: a key for version {version} is present (keys are never overwritten)",
+            path.display()
+        );
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -75,7 +86,9 @@ pub fn write_key(dir: &Path, version: u32, key: &PrivateKey) -> anyhow::Result<P
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     use std::io::Write;
     file.write_all(key.to_pkcs8_pem().as_bytes())
         .and_then(|()| file.sync_all())

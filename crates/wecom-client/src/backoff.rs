@@ -56,11 +56,20 @@ mod tests {
         };
         for _ in 0..50 {
             let d1 = p.delay(1);
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100), "{d1:?}");
+            assert!(
+                d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
+                "{d1:?}"
+            );
             let d3 = p.delay(3);
-            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400), "{d3:?}");
+            assert!(
+                d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400),
+                "{d3:?}"
+            );
             let d20 = p.delay(20);
-            assert!(d20 >= Duration::from_secs(1) && d20 <= Duration::from_secs(2), "{d20:?}");
+            assert!(
+                d20 >= Duration::from_secs(1) && d20 <= Duration::from_secs(2),
+                "{d20:?}"
+            );
             assert!(p.delay(u32::MAX) <= Duration::from_secs(2));
         }
     }

@@ -33,7 +33,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(base_url: impl Into<String>, corp_id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn new(
+        base_url: impl Into<String>,
+        corp_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
         ClientConfig {
             base_url: base_url.into(),
             corp_id: corp_id.into(),
@@ -50,7 +54,9 @@ impl ClientConfig {
 pub enum ConfigError {
     #[error("base url `{0}` is not a valid url")]
     InvalidBaseUrl(String),
-    #[error("base url `{0}` uses plain http, which is allowed only for loopback addresses; use https")]
+    #[error(
+        "base url `{0}` uses plain http, which is allowed only for loopback addresses; use https"
+    )]
     InsecureHttp(String),
     #[error("base url `{0}` must use https (or http for a loopback emulator)")]
     UnsupportedScheme(String),
@@ -107,16 +113,30 @@ mod tests {
         assert!(validate_base_url("http://localhost:9").is_ok());
         assert_eq!(
             validate_base_url("http://qyapi.weixin.qq.com"),
-            Err(ConfigError::InsecureHttp("http://qyapi.weixin.qq.com".into()))
+            Err(ConfigError::InsecureHttp(
+                "http://qyapi.weixin.qq.com".into()
+            ))
         );
-        assert!(matches!(validate_base_url("http://10.0.0.1"), Err(ConfigError::InsecureHttp(_))));
-        assert!(matches!(validate_base_url("ftp://127.0.0.1"), Err(ConfigError::UnsupportedScheme(_))));
-        assert!(matches!(validate_base_url("not a url"), Err(ConfigError::InvalidBaseUrl(_))));
+        assert!(matches!(
+            validate_base_url("http://10.0.0.1"),
+            Err(ConfigError::InsecureHttp(_))
+        ));
+        assert!(matches!(
+            validate_base_url("ftp://127.0.0.1"),
+            Err(ConfigError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            validate_base_url("not a url"),
+            Err(ConfigError::InvalidBaseUrl(_))
+        ));
     }
 
     #[test]
     fn base_path_is_kept_for_joining() {
         let u = validate_base_url("https://proxy.example/wecom").expect("valid");
-        assert_eq!(u.join("cgi-bin/gettoken").expect("join").as_str(), "https://proxy.example/wecom/cgi-bin/gettoken");
+        assert_eq!(
+            u.join("cgi-bin/gettoken").expect("join").as_str(),
+            "https://proxy.example/wecom/cgi-bin/gettoken"
+        );
     }
 }

@@ -10,8 +10,8 @@ use wecom_wire::{
     SourceError, SourceErrorKind, TokenResponse, encrypt_sign, errcode,
 };
 
-use crate::config::{ClientConfig, ConfigError, is_loopback, validate_base_url};
 use crate::RetryPolicy;
+use crate::config::{ClientConfig, ConfigError, is_loopback, validate_base_url};
 
 /// Tokens are refreshed this long before WeCom says they expire (the vendor library uses no margin
 /// and so races the expiry).
@@ -61,8 +61,9 @@ impl NativeClient {
             .user_agent(concat!("wecom-archive/", env!("CARGO_PKG_VERSION")));
         match &config.proxy {
             Some(p) => {
-                let mut proxy = reqwest::Proxy::all(&p.url)
-                    .map_err(|e| ConfigError::InvalidProxy(redact_proxy(&p.url), e.without_url().to_string()))?;
+                let mut proxy = reqwest::Proxy::all(&p.url).map_err(|e| {
+                    ConfigError::InvalidProxy(redact_proxy(&p.url), e.without_url().to_string())
+                })?;
                 if let Some(user) = &p.username {
                     proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
                 }
@@ -72,13 +73,18 @@ impl NativeClient {
             None if is_loopback(&base) => builder = builder.no_proxy(),
             None => {}
         }
-        let http = builder.build().map_err(|e| ConfigError::Http(e.without_url().to_string()))?;
+        let http = builder
+            .build()
+            .map_err(|e| ConfigError::Http(e.without_url().to_string()))?;
         Ok(NativeClient {
             http,
             base,
             corp_id: config.corp_id,
             secret: config.secret,
-            retry: RetryPolicy { max_attempts: config.retry.max_attempts.max(1), ..config.retry },
+            retry: RetryPolicy {
+                max_attempts: config.retry.max_attempts.max(1),
+                ..config.retry
+            },
             token: Mutex::new(None),
         })
     }
@@ -104,7 +110,9 @@ impl NativeClient {
 
     async fn fetch_token(&self) -> Result<CachedToken, SourceError> {
         let mut url = self.endpoint("cgi-bin/gettoken")?;
-        url.query_pairs_mut().append_pair("corpid", &self.corp_id).append_pair("corpsecret", &self.secret);
+        url.query_pairs_mut()
+            .append_pair("corpid", &self.corp_id)
+            .append_pair("corpsecret", &self.secret);
         let started = Instant::now();
         let resp = self.http.get(url).send().await.map_err(transport_error)?;
         let status = resp.status();
@@ -113,24 +121,45 @@ impl NativeClient {
             return Err(status_error(status, "gettoken"));
         }
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            SourceError::new(SourceErrorKind::InvalidResponse, true, format!("gettoken reply: {e}"))
+            SourceError::new(
+                SourceErrorKind::InvalidResponse,
+                true,
+                format!("gettoken reply: {e}"),
+            )
         })?;
         if parsed.errcode != 0 {
             return Err(api_error(parsed.errcode, &parsed.errmsg, "gettoken"));
         }
-        let value = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            SourceError::new(SourceErrorKind::InvalidResponse, true, "gettoken reply has no access_token")
-        })?;
-        let ttl = parsed.expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_TOKEN_TTL);
+        let value = parsed
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                SourceError::new(
+                    SourceErrorKind::InvalidResponse,
+                    true,
+                    "gettoken reply has no access_token",
+                )
+            })?;
+        let ttl = parsed
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TOKEN_TTL);
         // Refresh early: by the margin, or at half-life for short-lived tokens.
         let lead = REFRESH_MARGIN.min(ttl / 2);
         debug!(ttl_secs = ttl.as_secs(), "access token fetched");
-        Ok(CachedToken { value, refresh_at: started + ttl - lead })
+        Ok(CachedToken {
+            value,
+            refresh_at: started + ttl - lead,
+        })
     }
 
     fn endpoint(&self, path: &str) -> Result<Url, SourceError> {
         self.base.join(path).map_err(|e| {
-            SourceError::new(SourceErrorKind::InvalidArgument, false, format!("bad endpoint {path}: {e}"))
+            SourceError::new(
+                SourceErrorKind::InvalidArgument,
+                false,
+                format!("bad endpoint {path}: {e}"),
+            )
         })
     }
 
@@ -145,12 +174,19 @@ impl NativeClient {
             encrypt_sign: encrypt_sign(&token),
         };
         let body = serde_json::to_vec(&request).map_err(|e| {
-            SourceError::new(SourceErrorKind::InvalidArgument, false, format!("request: {e}"))
+            SourceError::new(
+                SourceErrorKind::InvalidArgument,
+                false,
+                format!("request: {e}"),
+            )
         })?;
         let resp = self
             .http
             .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(body)
             .send()
             .await
@@ -161,7 +197,11 @@ impl NativeClient {
             return Err(status_error(status, "getchatdata").into());
         }
         let parsed: ChatDataResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            SourceError::new(SourceErrorKind::InvalidResponse, true, format!("getchatdata reply: {e}"))
+            SourceError::new(
+                SourceErrorKind::InvalidResponse,
+                true,
+                format!("getchatdata reply: {e}"),
+            )
         })?;
         if parsed.errcode != 0 {
             if errcode::token_must_refresh(parsed.errcode) {
@@ -198,12 +238,16 @@ impl ArchiveSource for NativeClient {
                 }
                 Err(AttemptError::TokenRejected) => {
                     return Err(SourceError::new(
-                        SourceErrorKind::Api { errcode: errcode::INVALID_ACCESS_TOKEN },
+                        SourceErrorKind::Api {
+                            errcode: errcode::INVALID_ACCESS_TOKEN,
+                        },
                         false,
                         "the server keeps rejecting fresh access tokens",
                     ));
                 }
-                Err(AttemptError::Failed(e)) if e.retryable && attempt < self.retry.max_attempts => {
+                Err(AttemptError::Failed(e))
+                    if e.retryable && attempt < self.retry.max_attempts =>
+                {
                     let delay = self.retry.delay(attempt);
                     warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, after_seq, "getchatdata failed; retrying");
                     tokio::time::sleep(delay).await;
@@ -220,7 +264,11 @@ impl ArchiveSource for NativeClient {
 }
 
 fn transport_error(e: reqwest::Error) -> SourceError {
-    let kind = if e.is_timeout() { SourceErrorKind::Timeout } else { SourceErrorKind::Network };
+    let kind = if e.is_timeout() {
+        SourceErrorKind::Timeout
+    } else {
+        SourceErrorKind::Network
+    };
     // `without_url` keeps the access token and secret (query parameters) out of messages and logs.
     let e = e.without_url();
     let mut message = e.to_string();
@@ -237,7 +285,11 @@ fn status_error(status: StatusCode, what: &str) -> SourceError {
     let retryable = status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT;
-    SourceError::new(SourceErrorKind::HttpStatus(status.as_u16()), retryable, format!("{what} answered {status}"))
+    SourceError::new(
+        SourceErrorKind::HttpStatus(status.as_u16()),
+        retryable,
+        format!("{what} answered {status}"),
+    )
 }
 
 fn api_error(code: i64, errmsg: &str, what: &str) -> SourceError {
@@ -249,7 +301,11 @@ fn api_error(code: i64, errmsg: &str, what: &str) -> SourceError {
         40013 => " (invalid corp id)",
         _ => "",
     };
-    SourceError::new(SourceErrorKind::Api { errcode: code }, retryable, format!("{what}: {}{hint}", errmsg.trim()))
+    SourceError::new(
+        SourceErrorKind::Api { errcode: code },
+        retryable,
+        format!("{what}: {}{hint}", errmsg.trim()),
+    )
 }
 
 fn redact_proxy(url: &str) -> String {
@@ -273,22 +329,33 @@ mod tests {
         let ok = ClientConfig::new("http://127.0.0.1:1", "ww1", "s");
         assert!(NativeClient::new(ok).is_ok());
         let no_secret = ClientConfig::new("http://127.0.0.1:1", "ww1", " ");
-        assert!(matches!(NativeClient::new(no_secret), Err(ConfigError::MissingCredentials)));
+        assert!(matches!(
+            NativeClient::new(no_secret),
+            Err(ConfigError::MissingCredentials)
+        ));
         let mut bad_proxy = ClientConfig::new("https://qyapi.weixin.qq.com", "ww1", "s");
         bad_proxy.proxy = Some(ProxyConfigTest::make("::not a proxy::"));
-        assert!(matches!(NativeClient::new(bad_proxy), Err(ConfigError::InvalidProxy(..))));
+        assert!(matches!(
+            NativeClient::new(bad_proxy),
+            Err(ConfigError::InvalidProxy(..))
+        ));
     }
 
     struct ProxyConfigTest;
     impl ProxyConfigTest {
         fn make(url: &str) -> crate::ProxyConfig {
-            crate::ProxyConfig { url: url.into(), username: None, password: None }
+            crate::ProxyConfig {
+                url: url.into(),
+                username: None,
+                password: None,
+            }
         }
     }
 
     #[tokio::test]
     async fn limit_out_of_range_is_refused_without_io() {
-        let c = NativeClient::new(ClientConfig::new("http://127.0.0.1:1", "ww1", "s")).expect("client");
+        let c =
+            NativeClient::new(ClientConfig::new("http://127.0.0.1:1", "ww1", "s")).expect("client");
         let e = c.fetch_page(0, 0).await.expect_err("limit 0");
         assert_eq!(e.kind, SourceErrorKind::InvalidArgument);
         let e = c.fetch_page(0, 1001).await.expect_err("limit 1001");
@@ -297,6 +364,9 @@ mod tests {
 
     #[test]
     fn proxy_passwords_are_redacted() {
-        assert_eq!(redact_proxy("socks5h://u:secret@127.0.0.1:1080"), "socks5h://u:***@127.0.0.1:1080");
+        assert_eq!(
+            redact_proxy("socks5h://u:secret@127.0.0.1:1080"),
+            "socks5h://u:***@127.0.0.1:1080"
+        );
     }
 }

@@ -41,15 +41,18 @@ pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>, B64Failure> {
     let out_len = (groups * 3)
         .checked_sub(equals)
         .ok_or(B64Failure::NegativeLength)?;
+    let read = input.get(..groups * 4).unwrap_or(input);
+    if !read.is_ascii() {
+        return Err(B64Failure::NonAscii);
+    }
+    let value = |byte: u8| u32::from(TABLE[usize::from(byte & 0x7f)]);
     let mut out = Vec::with_capacity(groups * 3);
-    for group in input.chunks_exact(4) {
-        let mut word = 0u32;
-        for &byte in group {
-            let value = TABLE.get(usize::from(byte)).ok_or(B64Failure::NonAscii)?;
-            word = (word << 6) | u32::from(*value);
+    for group in read.chunks_exact(4) {
+        if let &[a, b, c, d] = group {
+            let word = (value(a) << 18) | (value(b) << 12) | (value(c) << 6) | value(d);
+            let [_, b0, b1, b2] = word.to_be_bytes();
+            out.extend_from_slice(&[b0, b1, b2]);
         }
-        let [_, b0, b1, b2] = word.to_be_bytes();
-        out.extend_from_slice(&[b0, b1, b2]);
     }
     out.truncate(out_len);
     Ok(out)

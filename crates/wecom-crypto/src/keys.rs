@@ -357,6 +357,12 @@ impl PublicKey {
         &self.spki_der
     }
 
+    /// SHA-256 of the SPKI DER, in hex: names a key in listings without showing it.
+    pub fn fingerprint(&self) -> String {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki_der);
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Modulus size in bits.
     pub fn bits(&self) -> usize {
         self.key.key_size_bits()

@@ -107,7 +107,8 @@ struct Inner {
     /// reach `records` in order.
     generator: Mutex<CorpusGenerator>,
     records: RwLock<Vec<Stored>>,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Token → expiry; `None` never expires (a ttl too large for `Instant`).
+    tokens: Mutex<HashMap<String, Option<Instant>>>,
     faults: Mutex<VecDeque<(Fault, u32)>>,
     requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -311,16 +312,18 @@ impl Emulator {
             .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
             .collect();
         let ttl = self.inner.token_ttl;
-        lock(&self.inner.tokens).insert(token.clone(), Instant::now() + ttl);
+        lock(&self.inner.tokens).insert(token.clone(), Instant::now().checked_add(ttl));
         self.inner.tokens_issued.fetch_add(1, Ordering::Relaxed);
-        let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        let expires_in = ttl
+            .as_secs()
+            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
         (token, expires_in)
     }
 
     pub(crate) fn check_token(&self, token: &str) -> TokenCheck {
         match lock(&self.inner.tokens).get(token) {
             None => TokenCheck::Unknown,
-            Some(expiry) if Instant::now() >= *expiry => TokenCheck::Expired,
+            Some(Some(expiry)) if Instant::now() >= *expiry => TokenCheck::Expired,
             Some(_) => TokenCheck::Valid,
         }
     }
@@ -328,7 +331,7 @@ impl Emulator {
     pub(crate) fn expire_tokens(&self) {
         let now = Instant::now();
         for expiry in lock(&self.inner.tokens).values_mut() {
-            *expiry = now;
+            *expiry = Some(now);
         }
     }
 
@@ -372,10 +375,12 @@ fn encrypt_one(
     // Seeded per record so encrypt_chat_msg is reproducible; the RSA padding is random anyway.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ record.seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let encoded = wecom_crypto::encode_message(record.plaintext.as_bytes(), &mut rng);
-    let encrypt_random_key = wecom_crypto::encrypt_random_key(key, &encoded.encrypt_key)
-        .map_err(|e| EmulatorError::Encrypt {
-            seq: record.seq,
-            message: e.to_string(),
+    let encrypt_random_key =
+        wecom_crypto::encrypt_random_key(key, &encoded.encrypt_key).map_err(|e| {
+            EmulatorError::Encrypt {
+                seq: record.seq,
+                message: e.to_string(),
+            }
         })?;
     Ok(ChatDataItem {
         seq: record.seq,

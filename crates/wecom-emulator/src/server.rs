@@ -121,17 +121,18 @@ async fn serve_connection(
         kill: kill.clone(),
         peer,
     };
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(control.clone());
-        let mut router = router.clone();
-        async move {
-            let response: Result<Response, Infallible> =
-                tower_service::Service::call(&mut router, req.map(Body::new)).await;
-            response
-        }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service);
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(control.clone());
+            let mut router = router.clone();
+            async move {
+                let response: Result<Response, Infallible> =
+                    tower_service::Service::call(&mut router, req.map(Body::new)).await;
+                response
+            }
+        });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {
@@ -266,7 +267,10 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
     match emulator.take_fault() {
         None => {}
         Some(Fault::Http500) => {
-            return html(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error");
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+            );
         }
         Some(Fault::Http502) => return html(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
         Some(Fault::DropConnection) => {
@@ -384,10 +388,9 @@ fn html(status: StatusCode, title: &str) -> Response {
         "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     response
 }
 
@@ -409,7 +412,10 @@ async fn method_not_allowed(req: Request) -> Response {
         "errcode": 405,
         "errmsg": format!("method {} not allowed", req.method()),
     });
-    json_response(StatusCode::METHOD_NOT_ALLOWED, body.to_string().into_bytes())
+    json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        body.to_string().into_bytes(),
+    )
 }
 
 /// A response that declares the full Content-Length but sends only the first half of the body,
@@ -450,10 +456,10 @@ impl http_body::Body for CutBody {
             self.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(20))));
             return Poll::Ready(Some(Ok(Frame::data(head))));
         }
-        if let Some(pause) = self.pause.as_mut() {
-            if pause.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
+        if let Some(pause) = self.pause.as_mut()
+            && pause.as_mut().poll(cx).is_pending()
+        {
+            return Poll::Pending;
         }
         Poll::Ready(Some(Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,

@@ -13,7 +13,12 @@ pub const JSON_FAILURE_CODE: i32 = 10002;
 
 /// Decrypts and parses one record. Never fails: a failure is an outcome to store, not to drop.
 pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
-    match decrypt_record(keys, item.publickey_ver, &item.encrypt_random_key, &item.encrypt_chat_msg) {
+    match decrypt_record(
+        keys,
+        item.publickey_ver,
+        &item.encrypt_random_key,
+        &item.encrypt_chat_msg,
+    ) {
         Err(e) => Outcome::Failed(Failure {
             stage: e.stage().to_owned(),
             code: e.code().code(),
@@ -21,7 +26,10 @@ pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
             plaintext: None,
         }),
         Ok(plaintext) => match parse_envelope(&plaintext) {
-            Ok(envelope) => Outcome::Decrypted { plaintext, envelope },
+            Ok(envelope) => Outcome::Decrypted {
+                plaintext,
+                envelope,
+            },
             Err(e) => Outcome::Failed(Failure {
                 stage: "json".to_owned(),
                 code: SdkCode::DataParse.code(),
@@ -33,7 +41,12 @@ pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
 }
 
 /// Decrypts a page on up to `threads` threads (the RSA step dominates), keeping record order.
-pub fn decrypt_page(keys: &KeyRing, items: Vec<ChatDataItem>, cursor: u64, threads: usize) -> PageCommit {
+pub fn decrypt_page(
+    keys: &KeyRing,
+    items: Vec<ChatDataItem>,
+    cursor: u64,
+    threads: usize,
+) -> PageCommit {
     let fetched_at_ms = now_ms();
     let threads = threads.max(1).min(items.len().max(1));
     let chunk = items.len().div_ceil(threads).max(1);
@@ -43,7 +56,13 @@ pub fn decrypt_page(keys: &KeyRing, items: Vec<ChatDataItem>, cursor: u64, threa
         std::thread::scope(|s| {
             let handles: Vec<_> = items
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|i| decrypt_item(keys, i)).collect::<Vec<_>>()))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|i| decrypt_item(keys, i))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -69,7 +88,11 @@ pub fn decrypt_page(keys: &KeyRing, items: Vec<ChatDataItem>, cursor: u64, threa
     let records = items
         .into_iter()
         .zip(outcomes)
-        .map(|(item, outcome)| IngestedRecord { item, fetched_at_ms, outcome })
+        .map(|(item, outcome)| IngestedRecord {
+            item,
+            fetched_at_ms,
+            outcome,
+        })
         .collect();
     PageCommit { records, cursor }
 }

@@ -34,7 +34,9 @@ impl SyncOptions {
         SyncOptions {
             corp_id: corp_id.into(),
             page_limit: wecom_wire::MAX_LIMIT,
-            decrypt_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            decrypt_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             max_pages: None,
         }
     }
@@ -68,7 +70,11 @@ pub struct Progress {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("fetching records after seq {cursor} failed: {error}")]
-    Source { error: SourceError, cursor: u64, partial: SyncReport },
+    Source {
+        error: SourceError,
+        cursor: u64,
+        partial: SyncReport,
+    },
     #[error("archive store: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -121,7 +127,14 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
             // duplicates) and never move the cursor backwards.
             let max_seq = page.items.iter().map(|i| i.seq).max().unwrap_or(cursor);
             cursor = cursor.max(max_seq);
-            if page_tx.send(FetchedPage { items: page.items, cursor }).await.is_err() {
+            if page_tx
+                .send(FetchedPage {
+                    items: page.items,
+                    cursor,
+                })
+                .await
+                .is_err()
+            {
                 return Ok(());
             }
         }
@@ -131,7 +144,8 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
     let decryptor = async move {
         while let Some(page) = page_rx.recv().await {
             let keys = keys.clone();
-            let commit = blocking(move || decrypt_page(&keys, page.items, page.cursor, threads)).await?;
+            let commit =
+                blocking(move || decrypt_page(&keys, page.items, page.cursor, threads)).await?;
             if commit_tx.send(commit).await.is_err() {
                 break;
             }
@@ -140,13 +154,19 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
     };
 
     let committer = async {
-        let mut report = SyncReport { cursor_before, cursor_after: cursor_before, ..SyncReport::default() };
+        let mut report = SyncReport {
+            cursor_before,
+            cursor_after: cursor_before,
+            ..SyncReport::default()
+        };
         while let Some(commit) = commit_rx.recv().await {
             let store = store.clone();
             let corp = corp.clone();
             let records = commit.records.len() as u64;
             let cursor = commit.cursor;
-            let stats = blocking(move || Ok::<_, SyncError>(lock(&store)?.commit_page(&corp, &commit)?)).await??;
+            let stats =
+                blocking(move || Ok::<_, SyncError>(lock(&store)?.commit_page(&corp, &commit)?))
+                    .await??;
             report.pages += 1;
             report.records += records;
             report.inserted += stats.inserted;
@@ -169,7 +189,11 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
     decrypted?;
     report.elapsed = started.elapsed();
     if let Err(error) = fetched {
-        return Err(SyncError::Source { error, cursor: report.cursor_after, partial: report });
+        return Err(SyncError::Source {
+            error,
+            cursor: report.cursor_after,
+            partial: report,
+        });
     }
     info!(
         corp_id = %opts.corp_id,
@@ -182,11 +206,19 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
     Ok(report)
 }
 
-pub(crate) fn lock(store: &SharedStore) -> Result<std::sync::MutexGuard<'_, dyn ArchiveStore + 'static>, SyncError> {
-    store.lock().map_err(|_| SyncError::Internal("store lock poisoned by an earlier panic".into()))
+pub(crate) fn lock(
+    store: &SharedStore,
+) -> Result<std::sync::MutexGuard<'_, dyn ArchiveStore + 'static>, SyncError> {
+    store
+        .lock()
+        .map_err(|_| SyncError::Internal("store lock poisoned by an earlier panic".into()))
 }
 
 /// Runs CPU-bound or blocking work off the async runtime's threads.
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, SyncError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| SyncError::Internal(format!("blocking task failed: {e}")))
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Internal(format!("blocking task failed: {e}")))
 }

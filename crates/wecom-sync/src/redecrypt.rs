@@ -23,12 +23,17 @@ pub struct RedecryptReport {
 
 /// Re-runs decryption for every failed record of `corp_id`; fixed records move into the archive,
 /// the others keep their failure with an updated reason and attempt count.
-pub async fn redecrypt(store: SharedStore, keys: Arc<KeyRing>, corp_id: &str) -> Result<RedecryptReport, SyncError> {
+pub async fn redecrypt(
+    store: SharedStore,
+    keys: Arc<KeyRing>,
+    corp_id: &str,
+) -> Result<RedecryptReport, SyncError> {
     let corp = corp_id.to_owned();
     let failed = {
         let store = store.clone();
         let corp = corp.clone();
-        blocking(move || Ok::<_, SyncError>(lock(&store)?.failed_records(&corp, usize::MAX)?)).await??
+        blocking(move || Ok::<_, SyncError>(lock(&store)?.failed_records(&corp, usize::MAX)?))
+            .await??
     };
     let mut report = RedecryptReport::default();
     let mut batches = Vec::new();
@@ -41,10 +46,13 @@ pub async fn redecrypt(store: SharedStore, keys: Arc<KeyRing>, corp_id: &str) ->
     for batch in batches {
         let keys = keys.clone();
         let results: Vec<(String, Outcome)> = blocking(move || {
-            batch.into_iter().map(|f| {
-                let outcome = decrypt_item(&keys, &f.item);
-                (f.item.msgid, outcome)
-            }).collect()
+            batch
+                .into_iter()
+                .map(|f| {
+                    let outcome = decrypt_item(&keys, &f.item);
+                    (f.item.msgid, outcome)
+                })
+                .collect()
         })
         .await?;
         for (_, outcome) in &results {
@@ -59,7 +67,10 @@ pub async fn redecrypt(store: SharedStore, keys: Arc<KeyRing>, corp_id: &str) ->
         }
         let store = store.clone();
         let corp = corp.clone();
-        blocking(move || Ok::<_, SyncError>(lock(&store)?.resolve_failures(&corp, &results, now_ms())?)).await??;
+        blocking(move || {
+            Ok::<_, SyncError>(lock(&store)?.resolve_failures(&corp, &results, now_ms())?)
+        })
+        .await??;
     }
     Ok(report)
 }

@@ -20,16 +20,34 @@ pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
     if messages == 0 {
         bail!("--messages must be at least 1");
     }
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let keys = generate_keys(false)?;
     let (_, key) = keys.first().context("no key generated")?;
 
-    println!("measuring RSA-2048 PKCS#1 v1.5 private-key decryption on one core for {rsa_seconds:.1}s …");
-    let rsa_per_core = wecom_crypto::rsa_private_ops_per_second(key, Duration::from_secs_f64(rsa_seconds.max(0.2)));
+    println!(
+        "measuring RSA-2048 PKCS#1 v1.5 private-key decryption on one core for {rsa_seconds:.1}s …"
+    );
+    let rsa_per_core = wecom_crypto::rsa_private_ops_per_second(
+        key,
+        Duration::from_secs_f64(rsa_seconds.max(0.2)),
+    );
 
-    println!("preparing an emulator corpus of {} encrypted messages …", thousands(messages as u64));
+    println!(
+        "preparing an emulator corpus of {} encrypted messages …",
+        thousands(messages as u64)
+    );
     let prep = Instant::now();
-    let config = emulator_config("wwbench0000000001", "bench-secret", 42, messages, &keys, None, None);
+    let config = emulator_config(
+        "wwbench0000000001",
+        "bench-secret",
+        42,
+        messages,
+        &keys,
+        None,
+        None,
+    );
     let emulator = Emulator::new(config)?;
     let prep_secs = prep.elapsed().as_secs_f64();
 
@@ -40,7 +58,10 @@ pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
         let store: SharedStore = Arc::new(Mutex::new(SqliteStore::open(&db)?));
         let mut ring = KeyRing::new();
         for (v, k) in &keys {
-            ring.insert(*v, k.clone());
+            ring.insert(
+                *v,
+                wecom_crypto::PrivateKey::from_pkcs8_der(k.to_pkcs8_der())?,
+            );
         }
         let ring = Arc::new(ring);
         let rt = runtime()?;
@@ -48,23 +69,43 @@ pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let base = format!("http://{}", listener.local_addr()?);
             let stop = CancellationToken::new();
-            let server = tokio::spawn(wecom_emulator::serve(emulator, listener, stop.clone().cancelled_owned()));
-            let client = NativeClient::new(ClientConfig::new(base, "wwbench0000000001", "bench-secret"))?;
+            let server = tokio::spawn(wecom_emulator::serve(
+                emulator,
+                listener,
+                stop.clone().cancelled_owned(),
+            ));
+            let client =
+                NativeClient::new(ClientConfig::new(base, "wwbench0000000001", "bench-secret"))?;
             let opts = SyncOptions::new("wwbench0000000001");
             let started = Instant::now();
-            let report = sync_until_caught_up(&client, store.clone(), ring, &opts, &CancellationToken::new(), &|_| {}).await;
+            let report = sync_until_caught_up(
+                &client,
+                store.clone(),
+                ring,
+                &opts,
+                &CancellationToken::new(),
+                &|_| {},
+            )
+            .await;
             let elapsed = started.elapsed();
             stop.cancel();
             server.await??;
             let report = report?;
             if report.records != messages as u64 || report.failed != 0 {
-                bail!("bench run incomplete: {} records, {} failed", report.records, report.failed);
+                bail!(
+                    "bench run incomplete: {} records, {} failed",
+                    report.records,
+                    report.failed
+                );
             }
             Ok::<_, anyhow::Error>(elapsed)
         })?;
         let stats = lock(&store)?.stats("wwbench0000000001")?;
         if stats.decrypted != messages as u64 {
-            bail!("archive holds {} decrypted messages, expected {messages}", stats.decrypted);
+            bail!(
+                "archive holds {} decrypted messages, expected {messages}",
+                stats.decrypted
+            );
         }
         Ok::<_, anyhow::Error>(elapsed)
     })();
@@ -77,7 +118,11 @@ pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
     println!("corpus preparation (emulator, not measured): {prep_secs:.1}s");
     println!("cores:                                  {cores}");
     println!("RSA-2048 private ops per second, 1 core: {rsa_per_core:.0}");
-    println!("ingest: {} messages in {:.2}s = {rate:.0} messages/s", thousands(messages as u64), elapsed.as_secs_f64());
+    println!(
+        "ingest: {} messages in {:.2}s = {rate:.0} messages/s",
+        thousands(messages as u64),
+        elapsed.as_secs_f64()
+    );
     println!("ratio ingest / (cores × RSA ops per core) = {ratio:.2} (target ≥ 0.70)");
     Ok(ExitCode::SUCCESS)
 }

@@ -14,24 +14,36 @@ use crate::cli::DecryptArgs;
 use crate::config::Config;
 use crate::keys::read_key_dir;
 
-pub fn run(config_path: &Path, env: &HashMap<String, String>, args: &DecryptArgs) -> anyhow::Result<ExitCode> {
+pub fn run(
+    config_path: &Path,
+    env: &HashMap<String, String>,
+    args: &DecryptArgs,
+) -> anyhow::Result<ExitCode> {
     if let (Some(k), Some(m)) = (&args.encrypt_key, &args.encrypt_msg) {
         return Ok(report_decrypt_data(k.as_bytes(), m.as_bytes()));
     }
     let Some(file) = &args.chatdata else {
         anyhow::bail!("give --encrypt-key and --encrypt-msg, or --chatdata FILE");
     };
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let item: ChatDataItem = serde_json::from_str(&text).with_context(|| {
         format!("{} is not one chatdata item (seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg)", file.display())
     })?;
     let config = Config::load(config_path, env)?;
     let keys = read_key_dir(&config.keys.dir)?;
-    println!("record seq {} msgid {} publickey_ver {}", item.seq, item.msgid, item.publickey_ver);
-    let ciphertext = match base64::engine::general_purpose::STANDARD.decode(item.encrypt_random_key.trim()) {
+    println!(
+        "record seq {} msgid {} publickey_ver {}",
+        item.seq, item.msgid, item.publickey_ver
+    );
+    let ciphertext = match base64::engine::general_purpose::STANDARD
+        .decode(item.encrypt_random_key.trim())
+    {
         Ok(c) => c,
         Err(e) => {
-            println!("step 1 (base64 of encrypt_random_key) failed: {e} — the field is damaged (code 10006)");
+            println!(
+                "step 1 (base64 of encrypt_random_key) failed: {e} — the field is damaged (code 10006)"
+            );
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -41,19 +53,33 @@ pub fn run(config_path: &Path, env: &HashMap<String, String>, args: &DecryptArgs
             "step 2 (RSA): no private key for version {} in {} (have: {}) — code 10007; add it with `keys add --version {}`",
             item.publickey_ver,
             config.keys.dir.display(),
-            if have.is_empty() { "none".to_owned() } else { have.join(", ") },
+            if have.is_empty() {
+                "none".to_owned()
+            } else {
+                have.join(", ")
+            },
             item.publickey_ver
         );
         return Ok(ExitCode::FAILURE);
     };
-    println!("step 2 (RSA PKCS#1 v1.5): trying key version {} ({})", own.version, own.path.display());
+    println!(
+        "step 2 (RSA PKCS#1 v1.5): trying key version {} ({})",
+        own.version,
+        own.path.display()
+    );
     match own.key.decrypt_pkcs1(&ciphertext) {
         Ok(encrypt_key) => {
             println!("step 2 ok: encrypt_key is {} bytes", encrypt_key.len());
-            Ok(report_decrypt_data(&encrypt_key, item.encrypt_chat_msg.as_bytes()))
+            Ok(report_decrypt_data(
+                &encrypt_key,
+                item.encrypt_chat_msg.as_bytes(),
+            ))
         }
         Err(_) => {
-            println!("step 2 failed: key version {} cannot decrypt encrypt_random_key (wrong key or wrong version; code 10006)", own.version);
+            println!(
+                "step 2 failed: key version {} cannot decrypt encrypt_random_key (wrong key or wrong version; code 10006)",
+                own.version
+            );
             for other in keys.iter().filter(|k| k.version != item.publickey_ver) {
                 if let Ok(k) = other.key.decrypt_pkcs1(&ciphertext) {
                     if decrypt_data(&k, item.encrypt_chat_msg.as_bytes()).is_ok() {
@@ -77,7 +103,11 @@ fn report_decrypt_data(encrypt_key: &[u8], encrypt_msg: &[u8]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("DecryptData failed with code {}: {}", e.code.code(), e.step.describe());
+            println!(
+                "DecryptData failed with code {}: {}",
+                e.code.code(),
+                e.step.describe()
+            );
             ExitCode::FAILURE
         }
     }

@@ -34,7 +34,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let rotate_at = (args.messages >= 10).then(|| args.messages as u64 * 4 / 5);
     let keys = generate_keys(rotate_at.is_some())?;
-    let emu_config = emulator_config(DEMO_CORP, DEMO_SECRET, args.seed, args.messages, &keys, rotate_at, None);
+    let emu_config = emulator_config(
+        DEMO_CORP,
+        DEMO_SECRET,
+        args.seed,
+        args.messages,
+        &keys,
+        rotate_at,
+        None,
+    );
     let config_path = dir.join("wecom-archive.toml");
 
     let rt = runtime()?;
@@ -42,20 +50,41 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(emu_config))
             .await
             .context("corpus generation failed")??;
-        let expected: Vec<(u64, String)> = emulator.records().into_iter().map(|r| (r.seq, r.msgid)).collect();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot listen on loopback")?;
+        let expected: Vec<(u64, String)> = emulator
+            .records()
+            .into_iter()
+            .map(|r| (r.seq, r.msgid))
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on loopback")?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let stop_server = CancellationToken::new();
-        let server = tokio::spawn(wecom_emulator::serve(emulator, listener, stop_server.clone().cancelled_owned()));
+        let server = tokio::spawn(wecom_emulator::serve(
+            emulator,
+            listener,
+            stop_server.clone().cancelled_owned(),
+        ));
 
         write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys)?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let store = open_store(&config.archive.path)?;
         let ring = Arc::new(load_key_ring(&config.keys.dir)?);
-        let result = sync_once(&config, store, ring, config.sync.page_limit, &CancellationToken::new(), true).await;
+        let result = sync_once(
+            &config,
+            store,
+            ring,
+            config.sync.page_limit,
+            &CancellationToken::new(),
+            true,
+        )
+        .await;
         stop_server.cancel();
-        server.await.context("emulator task failed")?.context("emulator server failed")?;
+        server
+            .await
+            .context("emulator task failed")?
+            .context("emulator server failed")?;
         Ok::<_, anyhow::Error>((config, expected, result?))
     })?;
 
@@ -74,7 +103,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         report.pages,
         thousands(stats.decrypted),
         thousands(stats.failed),
-        if rotate_at.is_some() { format!(" and v2 (rotation after seq {})", rotate_at.unwrap_or(0)) } else { String::new() },
+        if rotate_at.is_some() {
+            format!(" and v2 (rotation after seq {})", rotate_at.unwrap_or(0))
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     if !exact {
@@ -84,13 +117,29 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             expected.len()
         );
     }
-    println!("the archive holds exactly the emulator's {} records (same seqs and msgids)", thousands(ids.len() as u64));
+    println!(
+        "the archive holds exactly the emulator's {} records (same seqs and msgids)",
+        thousands(ids.len() as u64)
+    );
     println!();
     println!("explore it:");
-    println!("  cargo run --release -- --config {} stats", config_path.display());
-    println!("  cargo run --release -- --config {} stats --json", config_path.display());
-    println!("  cargo run --release -- --config {} keys list", config_path.display());
-    Ok(if stats.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "  cargo run --release -- --config {} stats",
+        config_path.display()
+    );
+    println!(
+        "  cargo run --release -- --config {} stats --json",
+        config_path.display()
+    );
+    println!(
+        "  cargo run --release -- --config {} keys list",
+        config_path.display()
+    );
+    Ok(if stats.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn remove_if_exists(p: &Path) -> anyhow::Result<()> {

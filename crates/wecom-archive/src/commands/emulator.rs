@@ -19,7 +19,12 @@ pub fn generate_keys(rotate: bool) -> anyhow::Result<Vec<(u32, PrivateKey)>> {
     let versions: &[u32] = if rotate { &[1, 2] } else { &[1] };
     versions
         .iter()
-        .map(|&v| Ok((v, PrivateKey::generate_rsa2048().context("cannot generate an RSA-2048 key")?)))
+        .map(|&v| {
+            Ok((
+                v,
+                PrivateKey::generate_rsa2048().context("cannot generate an RSA-2048 key")?,
+            ))
+        })
         .collect()
 }
 
@@ -36,11 +41,17 @@ pub fn emulator_config(
     EmulatorConfig {
         corp_id: corp_id.to_owned(),
         secret: secret.to_owned(),
-        corpus: CorpusSpec::new(seed, messages, corp_id),
+        corpus: CorpusSpec {
+            corp_id: corp_id.to_owned(),
+            ..CorpusSpec::new(seed, messages)
+        },
         public_keys,
         rotate_to_v2_after_seq: rotate_at,
         token_ttl: Duration::from_secs(7200),
-        live: live.map(|messages_per_second| LiveConfig { messages_per_second }),
+        live: live.map(|messages_per_second| LiveConfig {
+            messages_per_second,
+        }),
+        check_encrypt_sign: true,
     }
 }
 
@@ -52,11 +63,15 @@ pub fn write_client_config(
     base_url: &str,
     keys: &[(u32, PrivateKey)],
 ) -> anyhow::Result<()> {
-    let dir = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let keys_dir = dir.join("keys");
     if keys_dir.exists() {
-        std::fs::remove_dir_all(&keys_dir).with_context(|| format!("cannot replace {}", keys_dir.display()))?;
+        std::fs::remove_dir_all(&keys_dir)
+            .with_context(|| format!("cannot replace {}", keys_dir.display()))?;
     }
     for (v, k) in keys {
         write_key(&keys_dir, *v, k)?;
@@ -70,15 +85,27 @@ pub fn write_client_config(
         retry_base_delay_ms: 200,
     }
     .render();
-    std::fs::write(config_path, text).with_context(|| format!("cannot write {}", config_path.display()))
+    std::fs::write(config_path, text)
+        .with_context(|| format!("cannot write {}", config_path.display()))
 }
 
 pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
     if !args.listen.ip().is_loopback() {
-        anyhow::bail!("the emulator serves plain http and listens on loopback only; {} is not loopback", args.listen);
+        anyhow::bail!(
+            "the emulator serves plain http and listens on loopback only; {} is not loopback",
+            args.listen
+        );
     }
     let keys = generate_keys(args.rotate_at.is_some())?;
-    let config = emulator_config(&args.corp_id, &args.secret, args.seed, args.messages, &keys, args.rotate_at, args.live);
+    let config = emulator_config(
+        &args.corp_id,
+        &args.secret,
+        args.seed,
+        args.messages,
+        &keys,
+        args.rotate_at,
+        args.live,
+    );
     let rt = runtime()?;
     rt.block_on(async {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(config))
@@ -91,13 +118,23 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         let base_url = format!("http://{addr}");
         if let Some(path) = &args.write_config {
             write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys)?;
-            println!("wrote client configuration {} (keys in {})", path.display(), path.with_file_name("keys").display());
+            println!(
+                "wrote client configuration {} (keys in {})",
+                path.display(),
+                path.with_file_name("keys").display()
+            );
         }
-        println!("emulator for corp {} serving {} records at {base_url} (Ctrl-C stops)", args.corp_id, emulator.len());
+        println!(
+            "emulator for corp {} serving {} records at {base_url} (Ctrl-C stops)",
+            args.corp_id,
+            emulator.len()
+        );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        wecom_emulator::serve(emulator, listener, shutdown).await.context("emulator server failed")
+        wecom_emulator::serve(emulator, listener, shutdown)
+            .await
+            .context("emulator server failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,11 +28,21 @@ pub fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         KeysCommand::Add { version, file } => {
             let key = read_private_key(&file)?;
             if key.bits() < 2048 {
-                bail!("key file {} holds an RSA-{} key; WeCom uses RSA-2048", file.display(), key.bits());
+                bail!(
+                    "key file {} holds an RSA-{} key; WeCom uses RSA-2048",
+                    file.display(),
+                    key.bits()
+                );
             }
-            if let Some(existing) = read_key_dir(&config.keys.dir)?.into_iter().find(|k| k.version == version) {
+            if let Some(existing) = read_key_dir(&config.keys.dir)?
+                .into_iter()
+                .find(|k| k.version == version)
+            {
                 if existing.key.public_key().fingerprint() == key.public_key().fingerprint() {
-                    println!("version {version} already has this key ({})", existing.path.display());
+                    println!(
+                        "version {version} already has this key ({})",
+                        existing.path.display()
+                    );
                     return Ok(ExitCode::SUCCESS);
                 }
                 bail!(

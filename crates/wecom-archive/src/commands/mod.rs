@@ -32,7 +32,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Emulator(args) => emulator::run(&args),
         Command::Decrypt(args) => decrypt::run(&cli.config, &env, &args),
         Command::Demo(args) => demo::run(&args),
-        Command::Bench(BenchCommand::Ingest { messages, rsa_seconds }) => bench::ingest(messages, rsa_seconds),
+        Command::Bench(BenchCommand::Ingest {
+            messages,
+            rsa_seconds,
+        }) => bench::ingest(messages, rsa_seconds),
     }
 }
 
@@ -42,16 +45,24 @@ fn load(path: &Path, env: &HashMap<String, String>) -> anyhow::Result<Config> {
 
 /// The async runtime for commands that need one; blocking work goes to its blocking pool.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
-    let store = SqliteStore::open(path).with_context(|| format!("cannot open archive {}", path.display()))?;
+    let store = SqliteStore::open(path)
+        .with_context(|| format!("cannot open archive {}", path.display()))?;
     Ok(Arc::new(Mutex::new(store)))
 }
 
-fn lock(store: &SharedStore) -> anyhow::Result<std::sync::MutexGuard<'_, dyn wecom_store::ArchiveStore + 'static>> {
-    store.lock().map_err(|_| anyhow::anyhow!("archive lock poisoned"))
+fn lock(
+    store: &SharedStore,
+) -> anyhow::Result<std::sync::MutexGuard<'_, dyn wecom_store::ArchiveStore + 'static>> {
+    store
+        .lock()
+        .map_err(|_| anyhow::anyhow!("archive lock poisoned"))
 }
 
 /// `12345` → `12,345`, for summaries people read.

@@ -11,12 +11,18 @@ use crate::config::Config;
 
 pub fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if !config.archive.path.exists() {
-        anyhow::bail!("archive {} does not exist yet: run `wecom-archive sync` first", config.archive.path.display());
+        anyhow::bail!(
+            "archive {} does not exist yet: run `wecom-archive sync` first",
+            config.archive.path.display()
+        );
     }
     let store = open_store(&config.archive.path)?;
     let stats = lock(&store)?.stats(&config.corp.corp_id)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats_json(&config.corp.corp_id, &stats))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&stats_json(&config.corp.corp_id, &stats))?
+        );
     } else {
         print!("{}", render(&config.corp.corp_id, &stats));
     }
@@ -42,13 +48,28 @@ pub fn stats_json(corp_id: &str, s: &Stats) -> serde_json::Value {
 pub fn render(corp_id: &str, s: &Stats) -> String {
     let mut out = String::new();
     out.push_str(&format!("corp {corp_id}\n"));
-    out.push_str(&format!("  records stored (encrypted)  {}\n", thousands(s.records)));
-    out.push_str(&format!("  decrypted                   {}\n", thousands(s.decrypted)));
-    out.push_str(&format!("  failed                      {}\n", thousands(s.failed)));
+    out.push_str(&format!(
+        "  records stored (encrypted)  {}\n",
+        thousands(s.records)
+    ));
+    out.push_str(&format!(
+        "  decrypted                   {}\n",
+        thousands(s.decrypted)
+    ));
+    out.push_str(&format!(
+        "  failed                      {}\n",
+        thousands(s.failed)
+    ));
     for (code, n) in &s.failed_by_code {
-        out.push_str(&format!("    code {code:<6}                {}\n", thousands(*n)));
+        out.push_str(&format!(
+            "    code {code:<6}                {}\n",
+            thousands(*n)
+        ));
     }
-    out.push_str(&format!("  distinct msgids             {}\n", thousands(s.distinct_msgids)));
+    out.push_str(&format!(
+        "  distinct msgids             {}\n",
+        thousands(s.distinct_msgids)
+    ));
     out.push_str(&format!("  cursor (last seq)           {}\n", s.cursor_seq));
     if !s.by_action.is_empty() {
         out.push_str("  by action\n");

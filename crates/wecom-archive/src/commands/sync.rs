@@ -8,11 +8,14 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use wecom_client::NativeClient;
 use wecom_crypto::KeyRing;
-use wecom_sync::{Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all, sync_until_caught_up};
+use wecom_sync::{
+    Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all,
+    sync_until_caught_up,
+};
 
 use super::{open_store, runtime, thousands};
 use crate::cli::SyncArgs;
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::keys::load_key_ring;
 
 pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
@@ -22,7 +25,11 @@ pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     }
     let store = open_store(&config.archive.path)?;
     let limit = args.limit.unwrap_or(config.sync.page_limit);
-    let interval = Duration::from_secs(args.interval.unwrap_or(config.sync.follow_interval_secs).max(1));
+    let interval = Duration::from_secs(
+        args.interval
+            .unwrap_or(config.sync.follow_interval_secs)
+            .max(1),
+    );
     let rt = runtime()?;
     rt.block_on(async {
         let cancel = CancellationToken::new();
@@ -37,7 +44,8 @@ pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         };
         let work = async {
             loop {
-                let report = sync_once(config, store.clone(), keys.clone(), limit, &cancel, true).await?;
+                let report =
+                    sync_once(config, store.clone(), keys.clone(), limit, &cancel, true).await?;
                 print_report(&report);
                 if !args.follow || cancel.is_cancelled() {
                     return Ok::<_, anyhow::Error>(());
@@ -65,6 +73,8 @@ pub async fn sync_once(
     cancel: &CancellationToken,
     progress: bool,
 ) -> anyhow::Result<SyncReport> {
+    // Only the native source exists so far; the vendor-library source joins this match later.
+    let SourceKind::Native = config.corp.source;
     let client = NativeClient::new(config.client_config()?)
         .with_context(|| format!("[corp] settings of {}", config.corp.corp_id))?;
     let mut opts = SyncOptions::new(&config.corp.corp_id);
@@ -90,7 +100,11 @@ pub async fn sync_once(
     };
     match sync_until_caught_up(&client, store, keys, &opts, cancel, &printer).await {
         Ok(report) => Ok(report),
-        Err(SyncError::Source { error, cursor, partial }) => {
+        Err(SyncError::Source {
+            error,
+            cursor,
+            partial,
+        }) => {
             if partial.records > 0 {
                 print_report(&partial);
             }
@@ -129,5 +143,9 @@ pub fn redecrypt(config: &Config) -> anyhow::Result<ExitCode> {
     for (code, n) in &report.still_failing_by_code {
         println!("  code {code}: {}", thousands(*n));
     }
-    Ok(if report.still_failing == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if report.still_failing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

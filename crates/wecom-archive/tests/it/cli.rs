@@ -5,26 +5,57 @@ use crate::support::*;
 #[test]
 fn init_writes_a_private_key_and_a_commented_config_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let o = bin().args(["init", "--corp-id", "ww123", "--dir"]).arg(dir.path()).output().expect("init");
+    let o = bin()
+        .args(["init", "--corp-id", "ww123", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("init");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("-----BEGIN PUBLIC KEY-----"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("-----BEGIN PUBLIC KEY-----"),
+        "{}",
+        stdout(&o)
+    );
     let key = dir.path().join("keys/v1.pem");
     let pem = std::fs::read_to_string(&key).expect("key written");
-    assert!(wecom_crypto::PrivateKey::from_pem(&pem).expect("parses").bits() == 2048);
+    assert!(
+        wecom_crypto::PrivateKey::from_pem(&pem)
+            .expect("parses")
+            .bits()
+            == 2048
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
     }
     let config = dir.path().join("wecom-archive.toml");
     let text = std::fs::read_to_string(&config).expect("config");
-    assert!(text.contains("corp_id = \"ww123\"") && text.contains("# "), "{text}");
+    assert!(
+        text.contains("corp_id = \"ww123\"") && text.contains("# "),
+        "{text}"
+    );
     let o = run(&config, &["keys", "list"]);
-    assert!(stdout(&o).contains("version 1") && stdout(&o).contains("RSA-2048"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("version 1") && stdout(&o).contains("RSA-2048"),
+        "{}",
+        stdout(&o)
+    );
 
-    let again = bin().args(["init", "--dir"]).arg(dir.path()).output().expect("init again");
+    let again = bin()
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("init again");
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -42,19 +73,44 @@ fn bad_configuration_and_keys_get_errors_naming_the_file() {
     assert!(stderr(&o).contains("garbled.toml"), "{}", stderr(&o));
 
     let config = dir.path().join("wecom-archive.toml");
-    std::fs::write(&config, "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\nbase_url = \"http://127.0.0.1:9\"\n").expect("write");
+    std::fs::write(
+        &config,
+        "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\nbase_url = \"http://127.0.0.1:9\"\n",
+    )
+    .expect("write");
     std::fs::create_dir_all(dir.path().join("keys")).expect("keys");
-    std::fs::write(dir.path().join("keys/v1.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        .expect("write");
+    std::fs::write(
+        dir.path().join("keys/v1.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("write");
     let o = run(&config, &["sync"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("v1.pem"), "{}", stderr(&o));
 
-    let o = run(&config, &["keys", "add", "--version", "3", "--file", "/nonexistent/key.pem"]);
+    let o = run(
+        &config,
+        &[
+            "keys",
+            "add",
+            "--version",
+            "3",
+            "--file",
+            "/nonexistent/key.pem",
+        ],
+    );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("/nonexistent/key.pem"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/key.pem"),
+        "{}",
+        stderr(&o)
+    );
 
-    std::fs::write(&config, "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\nbase_url = \"http://example.com\"\n").expect("write");
+    std::fs::write(
+        &config,
+        "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\nbase_url = \"http://example.com\"\n",
+    )
+    .expect("write");
     std::fs::remove_file(dir.path().join("keys/v1.pem")).expect("rm");
     let o = run(&config, &["sync"]);
     assert!(!o.status.success());
@@ -63,16 +119,27 @@ fn bad_configuration_and_keys_get_errors_naming_the_file() {
 
 #[test]
 fn decrypt_diagnoses_the_failing_step() {
-    let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("../../../wecom-crypto/tests/data/decrypt-vectors.json")).expect("vectors");
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../wecom-crypto/tests/data/decrypt-vectors.json"
+    ))
+    .expect("vectors");
     let v = &vectors[0];
     let key = v["encrypt_key"].as_str().expect("key");
     let msg = v["encrypt_msg"].as_str().expect("msg");
-    let o = bin().args(["decrypt", "--encrypt-key", key, "--encrypt-msg", msg]).output().expect("decrypt");
+    let o = bin()
+        .args(["decrypt", "--encrypt-key", key, "--encrypt-msg", msg])
+        .output()
+        .expect("decrypt");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim_end(), v["plaintext"].as_str().expect("plaintext"));
+    assert_eq!(
+        stdout(&o).trim_end(),
+        v["plaintext"].as_str().expect("plaintext")
+    );
 
-    let o = bin().args(["decrypt", "--encrypt-key", &key[4..], "--encrypt-msg", msg]).output().expect("decrypt");
+    let o = bin()
+        .args(["decrypt", "--encrypt-key", &key[4..], "--encrypt-msg", msg])
+        .output()
+        .expect("decrypt");
     assert!(!o.status.success());
     assert!(stdout(&o).contains("10008"), "{}", stdout(&o));
 }
@@ -96,7 +163,14 @@ fn decrypt_chatdata_names_the_key_version_tried() {
         .expect("one failure");
     let file = dir.path().join("item.json");
     std::fs::write(&file, serde_json::to_string(&item.item).expect("json")).expect("write");
-    let o = run(&config, &["decrypt", "--chatdata", file.to_str().expect("utf8")]);
+    let o = run(
+        &config,
+        &["decrypt", "--chatdata", file.to_str().expect("utf8")],
+    );
     assert!(!o.status.success());
-    assert!(stdout(&o).contains("no private key for version 2"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no private key for version 2"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -16,8 +16,17 @@ fn demo_archives_exactly_the_emulator_records_and_reruns() {
             .arg(&demo_dir)
             .output()
             .expect("run demo");
-        assert!(o.status.success(), "demo failed: {}\n{}", stdout(&o), stderr(&o));
-        assert!(stdout(&o).contains("holds exactly the emulator's 600 records"), "{}", stdout(&o));
+        assert!(
+            o.status.success(),
+            "demo failed: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).contains("holds exactly the emulator's 600 records"),
+            "{}",
+            stdout(&o)
+        );
     }
     let s = stats(&demo_dir.join("wecom-archive.toml"));
     assert_eq!(s["records"], 600);
@@ -26,7 +35,10 @@ fn demo_archives_exactly_the_emulator_records_and_reruns() {
     assert_eq!(s["distinct_msgids"], 600);
     assert_eq!(s["cursor_seq"], 600);
     let by_type = s["by_msgtype"].as_object().expect("by_msgtype");
-    assert!(by_type["text"].as_u64().expect("text count") > 300, "{by_type:?}");
+    assert!(
+        by_type["text"].as_u64().expect("text count") > 300,
+        "{by_type:?}"
+    );
 }
 
 #[test]
@@ -35,19 +47,32 @@ fn kill_9_at_any_moment_then_sync_again_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = emu.write_config(dir.path(), &[1], "page_limit = 50\n");
     // Slow pages so the process is surely in the middle of the pipeline when killed.
-    emu.emulator.inject(Fault::Delay(Duration::from_millis(40)), 1000);
+    emu.emulator
+        .inject(Fault::Delay(Duration::from_millis(40)), 1000);
     for wait_ms in [150u64, 400, 700] {
-        let mut child = bin().arg("--config").arg(&config).arg("sync").spawn().expect("spawn sync");
+        let mut child = bin()
+            .arg("--config")
+            .arg(&config)
+            .arg("sync")
+            .spawn()
+            .expect("spawn sync");
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().expect("kill -9");
         let _ = child.wait();
     }
     let partial = archived_ids(&dir.path().join("archive.db"));
-    assert!(!partial.is_empty() && partial.len() < 3000, "kills should land mid-sync: {}", partial.len());
+    assert!(
+        !partial.is_empty() && partial.len() < 3000,
+        "kills should land mid-sync: {}",
+        partial.len()
+    );
 
     let o = run(&config, &["sync"]);
     assert!(o.status.success(), "resume failed: {}", stderr(&o));
-    assert_eq!(archived_ids(&dir.path().join("archive.db")), emu.expected_ids());
+    assert_eq!(
+        archived_ids(&dir.path().join("archive.db")),
+        emu.expected_ids()
+    );
     let s = stats(&config);
     assert_eq!(s["records"], 3000);
     assert_eq!(s["decrypted"], 3000);
@@ -67,44 +92,80 @@ fn key_rotation_without_the_new_key_fails_safely_until_keys_add_and_redecrypt() 
     assert_eq!(s["decrypted"], 300);
     assert_eq!(s["failed"], 200);
     assert_eq!(s["failed_by_code"]["10007"], 200, "{s}");
-    assert_eq!(s["cursor_seq"], 500, "sync continues past failures without losing them");
+    assert_eq!(
+        s["cursor_seq"], 500,
+        "sync continues past failures without losing them"
+    );
 
     let v2 = dir.path().join("v2-from-backup.pem");
     let (_, key2) = emu.keys.iter().find(|(v, _)| *v == 2).expect("key 2");
     std::fs::write(&v2, key2.to_pkcs8_pem()).expect("write v2");
-    let o = run(&config, &["keys", "add", "--version", "2", "--file", v2.to_str().expect("utf8")]);
+    let o = run(
+        &config,
+        &[
+            "keys",
+            "add",
+            "--version",
+            "2",
+            "--file",
+            v2.to_str().expect("utf8"),
+        ],
+    );
     assert!(o.status.success(), "keys add failed: {}", stderr(&o));
     let o = run(&config, &["keys", "list"]);
-    assert!(stdout(&o).contains("version 1") && stdout(&o).contains("version 2"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("version 1") && stdout(&o).contains("version 2"),
+        "{}",
+        stdout(&o)
+    );
 
     let o = run(&config, &["redecrypt"]);
-    assert!(o.status.success(), "redecrypt failed: {}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "redecrypt failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
     assert!(stdout(&o).contains("200 now decrypted"), "{}", stdout(&o));
     let s = stats(&config);
     assert_eq!(s["decrypted"], 500);
     assert_eq!(s["failed"], 0);
-    assert_eq!(archived_ids(&dir.path().join("archive.db")), emu.expected_ids());
+    assert_eq!(
+        archived_ids(&dir.path().join("archive.db")),
+        emu.expected_ids()
+    );
 }
 
 #[test]
 fn transient_faults_are_retried_and_a_spent_budget_leaves_the_cursor_in_place() {
     let emu = TestEmulator::start(3, 400, None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = emu.write_config(dir.path(), &[1], "page_limit = 100\nretry_max_attempts = 4\n");
+    let config = emu.write_config(
+        dir.path(),
+        &[1],
+        "page_limit = 100\nretry_max_attempts = 4\n",
+    );
 
     emu.emulator.inject(Fault::Http500, 1);
     emu.emulator.inject(Fault::DropConnection, 1);
     emu.emulator.inject(Fault::ErrcodeSystemBusy, 1);
     emu.emulator.inject(Fault::ExpireTokens, 1);
     let o = run(&config, &["sync"]);
-    assert!(o.status.success(), "sync with transient faults failed: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "sync with transient faults failed: {}",
+        stderr(&o)
+    );
     assert_eq!(stats(&config)["cursor_seq"], 400);
 
     emu.emulator.append(150);
     emu.emulator.inject(Fault::Http502, 4);
     let started = Instant::now();
     let o = run(&config, &["sync"]);
-    assert!(!o.status.success(), "a spent retry budget must fail the command");
+    assert!(
+        !o.status.success(),
+        "a spent retry budget must fail the command"
+    );
     let err = stderr(&o);
     assert!(err.contains("sync stopped") && err.contains("400"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
@@ -113,6 +174,13 @@ fn transient_faults_are_retried_and_a_spent_budget_leaves_the_cursor_in_place() 
     assert_eq!(s["records"], 400);
 
     let o = run(&config, &["sync"]);
-    assert!(o.status.success(), "sync after the faults failed: {}", stderr(&o));
-    assert_eq!(archived_ids(&dir.path().join("archive.db")), emu.expected_ids());
+    assert!(
+        o.status.success(),
+        "sync after the faults failed: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        archived_ids(&dir.path().join("archive.db")),
+        emu.expected_ids()
+    );
 }

@@ -28,24 +28,48 @@ impl TestEmulator {
         let config = EmulatorConfig {
             corp_id: CORP.to_owned(),
             secret: SECRET.to_owned(),
-            corpus: CorpusSpec::new(seed, messages, CORP),
+            corpus: CorpusSpec {
+                corp_id: CORP.to_owned(),
+                ..CorpusSpec::new(seed, messages)
+            },
             public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
             rotate_to_v2_after_seq: rotate_at,
             token_ttl: Duration::from_secs(7200),
             live: None,
+            check_encrypt_sign: true,
         };
         let emulator = Emulator::new(config).expect("emulator");
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
-        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
         let stop = CancellationToken::new();
-        rt.spawn(wecom_emulator::serve(emulator.clone(), listener, stop.clone().cancelled_owned()));
-        TestEmulator { emulator, base_url, keys, stop, rt }
+        rt.spawn(wecom_emulator::serve(
+            emulator.clone(),
+            listener,
+            stop.clone().cancelled_owned(),
+        ));
+        TestEmulator {
+            emulator,
+            base_url,
+            keys,
+            stop,
+            rt,
+        }
     }
 
     /// (seq, msgid) of every record the emulator serves.
     pub fn expected_ids(&self) -> Vec<(u64, String)> {
-        self.emulator.records().into_iter().map(|r| (r.seq, r.msgid)).collect()
+        self.emulator
+            .records()
+            .into_iter()
+            .map(|r| (r.seq, r.msgid))
+            .collect()
     }
 
     /// Writes `dir/wecom-archive.toml` and `dir/keys/v<N>.pem` for the given key versions.
@@ -54,7 +78,8 @@ impl TestEmulator {
         std::fs::create_dir_all(&keys_dir).expect("keys dir");
         for (v, k) in &self.keys {
             if key_versions.contains(v) {
-                std::fs::write(keys_dir.join(format!("v{v}.pem")), k.to_pkcs8_pem()).expect("write key");
+                std::fs::write(keys_dir.join(format!("v{v}.pem")), k.to_pkcs8_pem())
+                    .expect("write key");
             }
         }
         let path = dir.join("wecom-archive.toml");
@@ -71,7 +96,8 @@ impl Drop for TestEmulator {
     fn drop(&mut self) {
         self.stop.cancel();
         // Give the server a moment to stop; the runtime drop ends anything left.
-        self.rt.block_on(tokio::time::sleep(Duration::from_millis(10)));
+        self.rt
+            .block_on(async { tokio::time::sleep(Duration::from_millis(10)).await });
     }
 }
 
@@ -87,7 +113,12 @@ pub fn bin() -> Command {
 }
 
 pub fn run(config: &Path, args: &[&str]) -> Output {
-    bin().arg("--config").arg(config).args(args).output().expect("run binary")
+    bin()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run binary")
 }
 
 pub fn stdout(o: &Output) -> String {

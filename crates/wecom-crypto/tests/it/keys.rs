@@ -327,3 +327,18 @@ fn rsa_ops_per_second_measures_something() {
     let ops = rsa_private_ops_per_second(key, std::time::Duration::from_millis(50));
     assert!(ops > 10.0, "{ops}");
 }
+
+#[test]
+fn keys_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<PrivateKey>();
+    send_sync::<PublicKey>();
+    send_sync::<KeyRing>();
+    let (key, _) = generated();
+    let ct = key.public_key().encrypt_pkcs1(b"shared").expect("encrypts");
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| assert_eq!(key.decrypt_pkcs1(&ct).expect("decrypts"), b"shared"));
+        }
+    });
+}

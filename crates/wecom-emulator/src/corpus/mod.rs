@@ -211,10 +211,9 @@ impl Conversation {
             // These carry no roomid at all (official examples), so only one-to-one chats fit.
             Kind::MeetingVoiceCall | Kind::VoipDocShare => !self.is_group(),
             Kind::ExternalRedPacket => self.external,
-            Kind::VoteNested
-            | Kind::VoteTopLevel
-            | Kind::Collect
-            | Kind::MeetingNotification => self.is_group(),
+            Kind::VoteNested | Kind::VoteTopLevel | Kind::Collect | Kind::MeetingNotification => {
+                self.is_group()
+            }
             Kind::Markdown | Kind::News => self.is_group() && !self.robots.is_empty(),
             Kind::Recall => self.history.iter().any(|s| s.recallable),
             _ => true,
@@ -254,7 +253,6 @@ impl CorpusGenerator {
             directory,
             convs,
             next_seq: 1,
-            // The first record lands at start_ms (the clock advances before each record).
             clock_ms: spec.start_ms - 1,
             burst: None,
             unseen: WEIGHTS.iter().map(|(k, _)| *k).collect(),
@@ -277,15 +275,14 @@ impl CorpusGenerator {
 
     pub fn next_record(&mut self) -> PlainRecord {
         let mut kind = self.pick_kind();
-        if self.produced % COVERAGE_PERIOD == COVERAGE_PERIOD / 2 {
-            if let Some(forced) = self
+        if self.produced % COVERAGE_PERIOD == COVERAGE_PERIOD / 2
+            && let Some(forced) = self
                 .unseen
                 .iter()
                 .copied()
                 .find(|k| *k == Kind::Switch || self.convs.iter().any(|c| c.accepts(*k)))
-            {
-                kind = forced;
-            }
+        {
+            kind = forced;
         }
         if kind != Kind::Switch && !self.convs.iter().any(|c| c.accepts(kind)) {
             // Only a recall can lack a target (nothing recallable yet).
@@ -300,11 +297,22 @@ impl CorpusGenerator {
         let seq = self.next_seq;
         self.next_seq += 1;
 
+        // The first record lands exactly at start_ms (the clock starts 1 ms before it).
+        let first = self.produced == 1;
         if kind == Kind::Switch {
+            self.clock_ms += if first {
+                1
+            } else {
+                self.rng.random_range(1_000..60_000)
+            };
             return self.switch_record(seq);
         }
         let (conv, same_burst) = self.pick_conversation(kind);
-        self.advance_clock(same_burst);
+        if first {
+            self.clock_ms += 1;
+        } else {
+            self.advance_clock(same_burst);
+        }
         self.message_record(seq, kind, conv)
     }
 
@@ -323,11 +331,12 @@ impl CorpusGenerator {
     /// Continues the current burst when the kind fits it, otherwise starts a burst in a fitting
     /// conversation chosen by activity weight.
     fn pick_conversation(&mut self, kind: Kind) -> (usize, bool) {
-        if let Some(burst) = &mut self.burst {
-            if burst.remaining > 0 && self.convs[burst.conv].accepts(kind) {
-                burst.remaining -= 1;
-                return (burst.conv, true);
-            }
+        if let Some(burst) = &mut self.burst
+            && burst.remaining > 0
+            && self.convs[burst.conv].accepts(kind)
+        {
+            burst.remaining -= 1;
+            return (burst.conv, true);
         }
         let fitting: u32 = self
             .convs
@@ -376,7 +385,7 @@ impl CorpusGenerator {
         let local = t + TZ;
         let day = local.div_euclid(DAY);
         let in_day = local.rem_euclid(DAY);
-        if (in_day < OPEN || in_day > CLOSE) && !self.rng.random_bool(0.03) {
+        if !(OPEN..=CLOSE).contains(&in_day) && !self.rng.random_bool(0.03) {
             let next_day = if in_day > CLOSE { day + 1 } else { day };
             t = next_day * DAY + OPEN + self.rng.random_range(0..5_400_000) - TZ;
         }
@@ -391,7 +400,6 @@ impl CorpusGenerator {
     }
 
     fn switch_record(&mut self, seq: u64) -> PlainRecord {
-        self.clock_ms += self.rng.random_range(1_000..60_000);
         let msgid = ids::switch_msgid(&mut self.rng);
         let idx = self.rng.random_range(0..self.directory.employees.len());
         let user = self.directory.employees[idx].userid.clone();
@@ -508,11 +516,7 @@ impl CorpusGenerator {
             }
             Kind::Agree | Kind::Disagree => {
                 // Consent comes from the customer.
-                if let Some(ext) = c
-                    .members
-                    .iter()
-                    .find(|m| !self.directory.is_employee(m))
-                {
+                if let Some(ext) = c.members.iter().find(|m| !self.directory.is_employee(m)) {
                     return ext.clone();
                 }
             }
@@ -520,13 +524,14 @@ impl CorpusGenerator {
         }
         if !c.is_group() {
             // One-to-one chats mostly alternate.
-            let other = c.last_sender.as_ref().and_then(|last| {
-                c.members.iter().find(|m| *m != last).cloned()
-            });
-            if let Some(other) = other {
-                if self.rng.random_bool(0.7) {
-                    return other;
-                }
+            let other = c
+                .last_sender
+                .as_ref()
+                .and_then(|last| c.members.iter().find(|m| *m != last).cloned());
+            if let Some(other) = other
+                && self.rng.random_bool(0.7)
+            {
+                return other;
             }
             return c.members[self.rng.random_range(0..c.members.len())].clone();
         }

@@ -257,7 +257,11 @@ impl CorpusGenerator {
                 (0..n)
                     .map(|_| word(&mut self.rng, CHAT_LINES))
                     .collect::<Vec<_>>()
-                    .join(if self.rng.random_bool(0.5) { "\n" } else { "。" })
+                    .join(if self.rng.random_bool(0.5) {
+                        "\n"
+                    } else {
+                        "。"
+                    })
             }
             5..80 => pick(&mut self.rng, ENGLISH_LINES).to_string(),
             80..180 => {
@@ -300,15 +304,24 @@ impl CorpusGenerator {
             base.insert(at, c);
         }
 
-        let quotable: Vec<(String, String)> = conv
-            .history
-            .iter()
-            .filter_map(|s| s.text.as_ref().map(|t| (s.from.clone(), t.clone())))
-            .collect();
-        if !quotable.is_empty() && self.rng.random_bool(0.06) {
-            let (who, original) = quotable[quotable.len() - 1 - self.rng.random_range(0..quotable.len().min(5))].clone();
-            let name = self.directory.name_of(&who).unwrap_or(&who).to_owned();
-            return (self.quote(&name, &original, &base), None);
+        if self.rng.random_bool(0.06) {
+            // Quote one of the last five plain texts of this conversation.
+            let texts: Vec<usize> = conv
+                .history
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, s)| s.text.is_some())
+                .take(5)
+                .map(|(i, _)| i)
+                .collect();
+            if !texts.is_empty() {
+                let sent = &conv.history[texts[self.rng.random_range(0..texts.len())]];
+                let who = sent.from.clone();
+                let original = sent.text.clone().unwrap_or_default();
+                let name = self.directory.name_of(&who).unwrap_or(&who).to_owned();
+                return (self.quote(&name, &original, &base), None);
+            }
         }
         (base.clone(), Some(base))
     }
@@ -317,7 +330,11 @@ impl CorpusGenerator {
     /// `这是一条引用/回复消息：` block (or its English version) and WeChat's `「…」` + dashed rule,
     /// with full- or half-width colons and straight or curly quotes.
     fn quote(&mut self, name: &str, original: &str, reply: &str) -> String {
-        let colon = if self.rng.random_bool(0.7) { "：" } else { ":" };
+        let colon = if self.rng.random_bool(0.7) {
+            "："
+        } else {
+            ":"
+        };
         let (open, close) = if self.rng.random_bool(0.6) {
             ("\"", "\"")
         } else {
@@ -376,13 +393,15 @@ impl CorpusGenerator {
         if kind == MediaKind::File && self.rng.random_bool(0.01) {
             return 0;
         }
+        // Smaller than real media on purpose: every object is hashed at generation time, and
+        // tests run in debug builds.
         let (lo, hi) = match kind {
-            MediaKind::Image => (3_000, 120_000),
-            MediaKind::Voice | MediaKind::MeetingVoiceCall => (1_000, 60_000),
-            MediaKind::Video => (40_000, 400_000),
-            MediaKind::Emotion => (3_000, 100_000),
-            MediaKind::File => (200, 200_000),
-            MediaKind::VoipDocShare => (10_000, 300_000),
+            MediaKind::Image => (1_500, 40_000),
+            MediaKind::Voice | MediaKind::MeetingVoiceCall => (1_000, 40_000),
+            MediaKind::Video => (20_000, 200_000),
+            MediaKind::Emotion => (1_500, 40_000),
+            MediaKind::File => (200, 100_000),
+            MediaKind::VoipDocShare => (5_000, 150_000),
         };
         let u: f64 = self.rng.random();
         lo + ((hi - lo) as f64 * u * u) as u64
@@ -404,8 +423,9 @@ impl CorpusGenerator {
     }
 
     fn voice_payload(&mut self, msgtime: i64, media: &mut Vec<MediaSpec>) -> Obj {
-        // AMR-NB 12.2 kbit/s is about 1.6 KB per second.
-        let play_length = self.rng.random_range(1..=60u64);
+        // AMR-NB 12.2 kbit/s is about 1.6 KB per second; most voice messages are short.
+        let u: f64 = self.rng.random();
+        let play_length = 1 + (59.0 * u * u * u) as u64;
         let size = play_length * 1_600 + self.rng.random_range(6..400);
         let spec = self.media(MediaKind::Voice, MediaFormat::Amr, size, msgtime);
         let mut p = Obj::new();
@@ -553,7 +573,11 @@ impl CorpusGenerator {
             .name_of(&self.convs[ctx.conv].roomid)
             .unwrap_or("")
             .to_owned();
-        let creator = self.directory.name_of(ctx.from).unwrap_or(ctx.from).to_owned();
+        let creator = self
+            .directory
+            .name_of(ctx.from)
+            .unwrap_or(ctx.from)
+            .to_owned();
         let n = self.rng.random_range(2..=5);
         // Detail ids are u64 and can exceed i64::MAX (WXJ-T tests 11101571002822706744).
         let big = self.rng.random_bool(0.5);
@@ -642,15 +666,25 @@ impl CorpusGenerator {
             .choose_multiple(&mut self.rng, n)
             .map(|m| self.directory.name_of(m).unwrap_or(m).to_owned())
             .collect();
-        let creator = self.directory.name_of(ctx.from).unwrap_or(ctx.from).to_owned();
+        let creator = self
+            .directory
+            .name_of(ctx.from)
+            .unwrap_or(ctx.from)
+            .to_owned();
         let mut p = Obj::new();
-        p.str("title", &format!("{}业绩复盘会", word(&mut self.rng, &["Q3", "Q4", "月度"])))
-            .str("creatorname", &creator)
-            .str_array("attendeename", &attendees)
-            .i64("starttime", start)
-            .i64("endtime", start + 3600)
-            .str("place", word(&mut self.rng, &["", "3楼301会议室", "腾讯会议"]))
-            .str("remarks", "");
+        p.str(
+            "title",
+            &format!("{}业绩复盘会", word(&mut self.rng, &["Q3", "Q4", "月度"])),
+        )
+        .str("creatorname", &creator)
+        .str_array("attendeename", &attendees)
+        .i64("starttime", start)
+        .i64("endtime", start + 3600)
+        .str(
+            "place",
+            word(&mut self.rng, &["", "3楼301会议室", "腾讯会议"]),
+        )
+        .str("remarks", "");
         p
     }
 
@@ -737,7 +771,12 @@ impl CorpusGenerator {
         let end = secs - 2;
         let start = end - duration;
         let size = self.media_size(MediaKind::MeetingVoiceCall);
-        let spec = self.media(MediaKind::MeetingVoiceCall, MediaFormat::Amr, size, ctx.msgtime);
+        let spec = self.media(
+            MediaKind::MeetingVoiceCall,
+            MediaFormat::Amr,
+            size,
+            ctx.msgtime,
+        );
         let members = self.convs[ctx.conv].members.clone();
         let demos = (0..self.rng.random_range(0..=2))
             .map(|_| {

@@ -57,7 +57,7 @@ fn conversation(v: &Value) -> String {
     if !room.is_empty() {
         return room.to_owned();
     }
-    let mut pair = vec![
+    let mut pair = [
         v["from"].as_str().unwrap_or("").to_owned(),
         v["tolist"][0].as_str().unwrap_or("").to_owned(),
     ];
@@ -106,8 +106,14 @@ fn every_message_type_and_shape_appears_in_5000_records() {
         .filter(|r| r.msgtype.as_deref() == Some("vote"))
         .map(json)
         .collect();
-    assert!(votes.iter().any(|v| v["vote"]["votetitle"].is_string()), "nested vote");
-    assert!(votes.iter().any(|v| v["votetitle"].is_string()), "top-level vote");
+    assert!(
+        votes.iter().any(|v| v["vote"]["votetitle"].is_string()),
+        "nested vote"
+    );
+    assert!(
+        votes.iter().any(|v| v["votetitle"].is_string()),
+        "top-level vote"
+    );
     assert!(votes.iter().any(|v| v.pointer("/vote/votetype") == Some(&Value::from(102))
         || v["votetype"] == 102));
 }
@@ -118,7 +124,12 @@ fn payload_keys_follow_the_reference_rules() {
     for record in &corpus_5000().records {
         let v = json(record);
         let Some(msgtype) = record.msgtype.as_deref() else {
-            let keys: BTreeSet<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+            let keys: BTreeSet<&str> = v
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
             assert_eq!(keys, BTreeSet::from(["action", "msgid", "time", "user"]));
             continue;
         };
@@ -133,9 +144,23 @@ fn payload_keys_follow_the_reference_rules() {
         } else {
             assert!(v[key].is_object(), "{msgtype} payload under `{key}`: {v}");
         }
-        // Field order of the official examples.
-        let order: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
-        assert_eq!(&order[..3], ["msgid", "action", "from"], "{v}");
+        // Field order of the official examples (the envelope precedes the payload, so the first
+        // occurrence of each key is the top-level one).
+        let positions: Vec<usize> = ["msgid", "action", "from", "tolist", "msgtime", "msgtype"]
+            .iter()
+            .map(|k| {
+                record
+                    .plaintext
+                    .find(&format!("\"{k}\":"))
+                    .expect("envelope key")
+            })
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{}",
+            record.plaintext
+        );
+        assert!(record.plaintext.starts_with("{\"msgid\":"));
         match msgtype {
             "meeting_voice_call" => {
                 assert!(v["voiceid"].as_str().is_some_and(|s| s.starts_with("gr")));
@@ -150,7 +175,11 @@ fn payload_keys_follow_the_reference_rules() {
                 for item in v["chatrecord"]["item"].as_array().expect("items") {
                     let content = item["content"].as_str().expect("content is a string");
                     let _: Value = serde_json::from_str(content).expect("content is JSON");
-                    assert!(item["type"].as_str().is_some_and(|t| t.starts_with("ChatRecord")));
+                    assert!(
+                        item["type"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("ChatRecord"))
+                    );
                 }
             }
             "mixed" => {
@@ -175,7 +204,11 @@ fn payload_keys_follow_the_reference_rules() {
         if !v["roomid"].as_str().unwrap_or("").is_empty() {
             assert!(v["roomid"].as_str().is_some_and(|r| r.starts_with("wr")));
         } else {
-            assert_eq!(v["tolist"].as_array().map(Vec::len), Some(1), "1:1 has one receiver: {v}");
+            assert_eq!(
+                v["tolist"].as_array().map(Vec::len),
+                Some(1),
+                "1:1 has one receiver: {v}"
+            );
         }
     }
     assert!(big_ids > 0, "some meetingid / collect id exceeds i64::MAX");
@@ -184,18 +217,36 @@ fn payload_keys_follow_the_reference_rules() {
 #[test]
 fn plaintexts_parse_as_envelopes_in_seq_and_time_order() {
     let records = &corpus_5000().records;
+    let first = wecom_model::parse_envelope(records[0].plaintext.as_bytes()).expect("parse");
+    assert_eq!(
+        first.msgtime,
+        CorpusSpec::default().start_ms,
+        "the first record is at start_ms"
+    );
     let mut last_time = i64::MIN;
     let mut msgids = HashSet::new();
     for (i, record) in records.iter().enumerate() {
-        assert_eq!(record.seq, i as u64 + 1, "seq starts at 1 and has no gaps by default");
+        assert_eq!(
+            record.seq,
+            i as u64 + 1,
+            "seq starts at 1 and has no gaps by default"
+        );
         let envelope = wecom_model::parse_envelope(record.plaintext.as_bytes())
             .unwrap_or_else(|e| panic!("seq {}: {e}: {}", record.seq, record.plaintext));
         assert_eq!(envelope.msgid, record.msgid);
         assert_eq!(envelope.action.as_str(), record.action);
         assert_eq!(envelope.msgtype, record.msgtype);
-        assert!(envelope.msgtime > last_time, "msgtime strictly increases at seq {}", record.seq);
+        assert!(
+            envelope.msgtime > last_time,
+            "msgtime strictly increases at seq {}",
+            record.seq
+        );
         last_time = envelope.msgtime;
-        assert!(msgids.insert(record.msgid.clone()), "duplicate msgid {}", record.msgid);
+        assert!(
+            msgids.insert(record.msgid.clone()),
+            "duplicate msgid {}",
+            record.msgid
+        );
     }
 }
 
@@ -206,13 +257,23 @@ fn some_texts_carry_raw_control_characters_that_escaping_preserves() {
         .iter()
         .filter(|r| r.plaintext.bytes().any(|b| b < 0x20))
         .collect();
-    assert!(raw.len() >= 5, "only {} records with raw control characters", raw.len());
+    assert!(
+        raw.len() >= 5,
+        "only {} records with raw control characters",
+        raw.len()
+    );
     for record in raw {
         // A strict parser rejects the raw text; escaping makes it valid without losing the byte.
         assert!(serde_json::from_str::<Value>(&record.plaintext).is_err());
         let v = json(record);
-        let content = v["text"]["content"].as_str().expect("only text carries them");
-        assert!(content.chars().any(|c| (c as u32) < 0x20 && !"\n\r\t".contains(c)));
+        let content = v["text"]["content"]
+            .as_str()
+            .expect("only text carries them");
+        assert!(
+            content
+                .chars()
+                .any(|c| (c as u32) < 0x20 && !"\n\r\t".contains(c))
+        );
     }
 }
 
@@ -235,7 +296,11 @@ fn recalls_point_to_earlier_messages_of_the_same_conversation_and_sender() {
         if record.action != "switch" {
             earlier.insert(
                 record.msgid.clone(),
-                (record.seq, conversation(&v), v["from"].as_str().unwrap_or("").to_owned()),
+                (
+                    record.seq,
+                    conversation(&v),
+                    v["from"].as_str().unwrap_or("").to_owned(),
+                ),
             );
         }
     }
@@ -253,14 +318,24 @@ fn quotes_msgid_styles_and_suffixes_all_appear() {
     let count = |f: &dyn Fn(&String) -> bool| texts.iter().filter(|t| f(t)).count();
     assert!(count(&|t| t.starts_with("这是一条引用/回复消息：\n")) > 0);
     assert!(count(&|t| t.starts_with("This is a quote/reply:\n")) > 0);
-    assert!(count(&|t| t.starts_with('「') && t.contains("」\n- - - - - - - - - - - - - - -\n")) > 0);
+    assert!(
+        count(&|t| t.starts_with('「') && t.contains("」\n- - - - - - - - - - - - - - -\n")) > 0
+    );
     assert!(count(&|t| t.contains('\u{201C}')) > 0, "curly quotes");
-    assert!(count(&|t| t.contains("：\n") && t.starts_with("这是")) > 0, "full-width colon");
-    assert!(count(&|t| t.chars().any(|c| c.len_utf8() == 4)) > 0, "4-byte characters");
+    assert!(
+        count(&|t| t.contains("：\n") && t.starts_with("这是")) > 0,
+        "full-width colon"
+    );
+    assert!(
+        count(&|t| t.chars().any(|c| c.len_utf8() == 4)) > 0,
+        "4-byte characters"
+    );
     assert!(count(&|t| t.is_ascii()) > 0, "English lines");
 
     let numeric = |m: &str| {
-        let m = m.trim_end_matches("_external").trim_end_matches("_updown_stream");
+        let m = m
+            .trim_end_matches("_external")
+            .trim_end_matches("_updown_stream");
         m.split_once('_').is_some_and(|(a, b)| {
             a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
         })
@@ -279,10 +354,12 @@ fn media_objects(v: &Value, out: &mut Vec<Value>) {
                 out.push(v.clone());
             }
             for (key, child) in map {
-                if key == "content" {
-                    if let Some(inner) = child.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
-                        media_objects(&inner, out);
-                    }
+                if key == "content"
+                    && let Some(inner) = child
+                        .as_str()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                {
+                    media_objects(&inner, out);
                 }
                 media_objects(child, out);
             }
@@ -309,7 +386,12 @@ fn media_sizes_and_md5s_match_the_bytes_and_the_messages() {
                 .expect("every sdkfileid has a MediaSpec");
             for size_key in ["filesize", "voice_size", "imagesize"] {
                 if let Some(size) = object.get(size_key) {
-                    assert_eq!(size.as_u64(), Some(spec.size), "{size_key} of seq {}", record.seq);
+                    assert_eq!(
+                        size.as_u64(),
+                        Some(spec.size),
+                        "{size_key} of seq {}",
+                        record.seq
+                    );
                 }
             }
             if let Some(md5) = object.get("md5sum") {
@@ -325,7 +407,8 @@ fn media_sizes_and_md5s_match_the_bytes_and_the_messages() {
             } else {
                 assert_eq!(spec.md5, spec.actual_md5());
             }
-            let decoded = wecom_crypto::SdkFileId::decode(&spec.sdkfileid).expect("sdkfileid decodes");
+            let decoded =
+                wecom_crypto::SdkFileId::decode(&spec.sdkfileid).expect("sdkfileid decodes");
             assert_eq!(decoded.fileid, spec.fileid);
             assert_eq!(decoded.authkey, spec.authkey);
             assert_eq!(decoded.aeskey, spec.aeskey);
@@ -338,7 +421,11 @@ fn media_sizes_and_md5s_match_the_bytes_and_the_messages() {
                 MediaFormat::Mp4 => b"\x00\x00\x00\x20ftyp",
                 _ => b"",
             };
-            assert!(bytes.is_empty() || bytes.starts_with(magic), "{:?}", spec.format);
+            assert!(
+                bytes.is_empty() || bytes.starts_with(magic),
+                "{:?}",
+                spec.format
+            );
         }
     }
     for kind in [
@@ -384,12 +471,68 @@ fn the_directory_has_realistic_people_and_rooms() {
         assert!(c.external_userid.starts_with("wm") || c.external_userid.starts_with("wo"));
         assert!(!c.owners.is_empty());
     }
-    assert!(d.robots.iter().all(|r| r.robot_id.starts_with("wb") && r.robot_id.len() == 32));
+    assert!(
+        d.robots
+            .iter()
+            .all(|r| r.robot_id.starts_with("wb") && r.robot_id.len() == 32)
+    );
     assert!(d.groups.iter().any(|g| g.external) && d.groups.iter().any(|g| !g.external));
     for g in &d.groups {
         assert!(g.roomid.starts_with("wr"));
         assert!(!g.name.is_empty() && !g.members.is_empty());
         assert_eq!(d.name_of(&g.roomid), Some(g.name.as_str()));
     }
-    assert!(d.employees.iter().all(|e| d.name_of(&e.userid) == Some(e.name.as_str())));
+    assert!(
+        d.employees
+            .iter()
+            .all(|e| d.name_of(&e.userid) == Some(e.name.as_str()))
+    );
+}
+
+/// Splits a quoting text into (quoted name, quoted text), for both quote formats.
+fn parse_quote(text: &str) -> Option<(String, String)> {
+    if let Some(rest) = text.strip_prefix('「') {
+        let (quoted, _reply) = rest.split_once("」\n- - - - - - - - - - - - - - -\n")?;
+        let at = quoted.find(['：', ':'])?;
+        let colon_len = quoted[at..].chars().next()?.len_utf8();
+        return Some((quoted[..at].to_owned(), quoted[at + colon_len..].to_owned()));
+    }
+    let rest = text
+        .strip_prefix("这是一条引用/回复消息：\n")
+        .or_else(|| text.strip_prefix("This is a quote/reply:\n"))?;
+    let (quoted, _reply) = rest.split_once("\n------\n")?;
+    let mut chars = quoted.chars();
+    chars.next(); // opening quote
+    chars.next_back(); // closing quote
+    let (name_line, original) = chars.as_str().split_once('\n')?;
+    let name = name_line.trim_end_matches(['：', ':']);
+    Some((name.to_owned(), original.to_owned()))
+}
+
+#[test]
+fn quotes_cite_an_earlier_text_of_the_same_conversation() {
+    let corpus = corpus_5000();
+    let mut said: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut quotes = 0;
+    for record in &corpus.records {
+        if record.msgtype.as_deref() != Some("text") {
+            continue;
+        }
+        let v = json(record);
+        let conv = conversation(&v);
+        let content = v["text"]["content"].as_str().expect("content").to_owned();
+        if let Some((name, original)) = parse_quote(&content) {
+            quotes += 1;
+            let earlier = said.get(&conv).map(Vec::as_slice).unwrap_or_default();
+            assert!(
+                earlier.iter().any(|(n, t)| *n == name && *t == original),
+                "seq {} quotes {name:?}: {original:?}, not said before in this conversation",
+                record.seq
+            );
+        }
+        let from = v["from"].as_str().expect("from");
+        let name = corpus.directory.name_of(from).unwrap_or(from).to_owned();
+        said.entry(conv).or_default().push((name, content));
+    }
+    assert!(quotes >= 20, "{quotes} quotes");
 }

@@ -1,0 +1,301 @@
+//! The sync engine against a real emulator on a loopback port and a real SQLite store.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use wecom_client::{ClientConfig, NativeClient, RetryPolicy};
+use wecom_crypto::{KeyRing, PrivateKey};
+use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, Fault};
+use wecom_store::{ArchiveStore, SqliteStore};
+use wecom_sync::{SharedStore, SyncError, SyncOptions, redecrypt, sync_until_caught_up};
+
+const CORP: &str = "wwsynctest0000001";
+const SECRET: &str = "sync-test-secret";
+
+struct Setup {
+    emulator: Emulator,
+    client: NativeClient,
+    keys: Vec<(u32, PrivateKey)>,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
+    let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
+        .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
+        .collect();
+    let config = EmulatorConfig {
+        corp_id: CORP.into(),
+        secret: SECRET.into(),
+        corpus: CorpusSpec {
+            corp_id: CORP.to_owned(),
+            ..CorpusSpec::new(7, messages)
+        },
+        public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
+        rotate_to_v2_after_seq: rotate_at,
+        token_ttl: Duration::from_secs(7200),
+        live: None,
+        check_encrypt_sign: true,
+    };
+    let emulator = Emulator::new(config).expect("emulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut cc = ClientConfig::new(
+        format!("http://{}", listener.local_addr().expect("addr")),
+        CORP,
+        SECRET,
+    );
+    cc.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(wecom_emulator::serve(
+        emulator.clone(),
+        listener,
+        stop.clone().cancelled_owned(),
+    ));
+    Setup {
+        emulator,
+        client: NativeClient::new(cc).expect("client"),
+        keys,
+        stop,
+        server,
+    }
+}
+
+impl Setup {
+    fn ring(&self, versions: &[u32]) -> Arc<KeyRing> {
+        let mut ring = KeyRing::new();
+        for (v, k) in &self.keys {
+            if versions.contains(v) {
+                ring.insert(
+                    *v,
+                    PrivateKey::from_pkcs8_der(k.to_pkcs8_der()).expect("copy key"),
+                );
+            }
+        }
+        Arc::new(ring)
+    }
+
+    async fn shutdown(self) {
+        self.stop.cancel();
+        self.server.await.expect("join").expect("server");
+    }
+}
+
+fn store() -> (SharedStore, Arc<Mutex<SqliteStore>>) {
+    let s = Arc::new(Mutex::new(SqliteStore::open_in_memory().expect("store")));
+    (s.clone(), s)
+}
+
+fn ids(store: &Arc<Mutex<SqliteStore>>) -> Vec<(u64, String)> {
+    store.lock().expect("lock").record_ids(CORP).expect("ids")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_runs_resume_to_exactly_the_served_records() {
+    let s = setup(1234, None).await;
+    let (shared, concrete) = store();
+    let ring = s.ring(&[1]);
+    let mut opts = SyncOptions::new(CORP);
+    opts.page_limit = 100;
+    opts.max_pages = Some(3);
+    let r = sync_until_caught_up(
+        &s.client,
+        shared.clone(),
+        ring.clone(),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("partial sync");
+    assert_eq!((r.pages, r.records, r.cursor_after), (3, 300, 300));
+    assert_eq!(ids(&concrete).len(), 300);
+
+    opts.max_pages = None;
+    let r = sync_until_caught_up(
+        &s.client,
+        shared.clone(),
+        ring.clone(),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("resume");
+    assert_eq!(
+        (r.cursor_before, r.cursor_after, r.inserted, r.duplicates),
+        (300, 1234, 934, 0)
+    );
+    let expected: Vec<(u64, String)> = s
+        .emulator
+        .records()
+        .into_iter()
+        .map(|r| (r.seq, r.msgid))
+        .collect();
+    assert_eq!(ids(&concrete), expected);
+
+    // Exact plaintext bytes, as the emulator encrypted them.
+    for rec in s.emulator.records().iter().step_by(97) {
+        let got = concrete
+            .lock()
+            .expect("lock")
+            .plaintext(CORP, &rec.msgid)
+            .expect("read");
+        assert_eq!(
+            got.as_deref(),
+            Some(rec.plaintext.as_bytes()),
+            "{}",
+            rec.msgid
+        );
+    }
+
+    // Replaying from an older cursor is harmless.
+    let r = sync_until_caught_up(
+        &s.client,
+        shared,
+        ring,
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("caught up");
+    assert_eq!(r.records, 0);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_source_keeps_every_committed_page_and_the_cursor_after_it() {
+    let s = setup(500, None).await;
+    let (shared, concrete) = store();
+    let mut opts = SyncOptions::new(CORP);
+    opts.page_limit = 100;
+    let r = sync_until_caught_up(
+        &s.client,
+        shared.clone(),
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("sync");
+    assert_eq!(r.cursor_after, 500);
+    s.emulator.append(250);
+    // Three attempts, three failures: the budget is spent on the first new page.
+    s.emulator.inject(Fault::Http500, 3);
+    let err = sync_until_caught_up(
+        &s.client,
+        shared.clone(),
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect_err("budget spent");
+    match err {
+        SyncError::Source { cursor, error, .. } => {
+            assert_eq!(cursor, 500);
+            assert!(
+                error.message.contains("gave up after 3 attempts"),
+                "{error}"
+            );
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    assert_eq!(
+        concrete.lock().expect("lock").cursor(CORP).expect("cursor"),
+        500
+    );
+    let r = sync_until_caught_up(
+        &s.client,
+        shared,
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("recovered");
+    assert_eq!(r.cursor_after, 750);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_keys_become_failures_that_redecrypt_resolves() {
+    let s = setup(300, Some(200)).await;
+    let (shared, concrete) = store();
+    let opts = SyncOptions::new(CORP);
+    let r = sync_until_caught_up(
+        &s.client,
+        shared.clone(),
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("sync");
+    assert_eq!((r.records, r.failed), (300, 100));
+    let stats = concrete.lock().expect("lock").stats(CORP).expect("stats");
+    assert_eq!(stats.failed_by_code.get(&10007), Some(&100));
+
+    let report = redecrypt(shared.clone(), s.ring(&[1]), CORP)
+        .await
+        .expect("redecrypt without key");
+    assert_eq!(
+        (report.attempted, report.fixed, report.still_failing),
+        (100, 0, 100)
+    );
+
+    let report = redecrypt(shared, s.ring(&[1, 2]), CORP)
+        .await
+        .expect("redecrypt");
+    assert_eq!(
+        (report.attempted, report.fixed, report.still_failing),
+        (100, 100, 0)
+    );
+    let stats = concrete.lock().expect("lock").stats(CORP).expect("stats");
+    assert_eq!((stats.decrypted, stats.failed), (300, 0));
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_for_a_version_is_a_stored_failure_not_a_skip() {
+    let s = setup(50, None).await;
+    let (shared, concrete) = store();
+    let mut ring = KeyRing::new();
+    ring.insert(1, PrivateKey::generate_rsa2048().expect("keygen"));
+    let r = sync_until_caught_up(
+        &s.client,
+        shared,
+        Arc::new(ring),
+        &SyncOptions::new(CORP),
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("sync");
+    assert_eq!((r.records, r.failed), (50, 50));
+    let failed = concrete
+        .lock()
+        .expect("lock")
+        .failed_records(CORP, 100)
+        .expect("failures");
+    assert_eq!(failed.len(), 50);
+    assert!(
+        failed
+            .iter()
+            .all(|f| f.failure.code == 10006 || f.failure.code == 10008),
+        "{:?}",
+        failed[0].failure
+    );
+    s.shutdown().await;
+}
