@@ -410,3 +410,28 @@ mod tests {
         assert!(e.contains("page_limit"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod example {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_is_valid_and_matches_init() {
+        let text = include_str!("../../../config.example.toml");
+        let parsed: Config = toml::from_str(text).expect("config.example.toml parses");
+        assert_eq!(parsed.corp.base_url, WECOM_BASE_URL);
+        let rendered = ConfigTemplate {
+            corp_id: "ww_REPLACE_WITH_YOUR_CORP_ID",
+            secret: "",
+            base_url: WECOM_BASE_URL,
+            archive_path: "archive.db",
+            keys_dir: "keys",
+            retry_base_delay_ms: 500,
+        }
+        .render();
+        assert_eq!(
+            text, rendered,
+            "regenerate config.example.toml with `wecom-archive init`"
+        );
+    }
+}

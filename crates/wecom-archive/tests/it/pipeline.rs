@@ -184,3 +184,103 @@ fn transient_faults_are_retried_and_a_spent_budget_leaves_the_cursor_in_place() 
         emu.expected_ids()
     );
 }
+
+/// Waits until `f` holds, polling; fails the test after `limit`.
+fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn records_in(config: &std::path::Path) -> u64 {
+    let o = run(config, &["stats", "--json"]);
+    if !o.status.success() {
+        return 0;
+    }
+    serde_json::from_slice::<serde_json::Value>(&o.stdout)
+        .ok()
+        .and_then(|v| v["records"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_standalone_emulator_writes_a_config_that_sync_uses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("client/wecom-archive.toml");
+    let mut emulator = bin()
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--messages",
+            "250",
+            "--seed",
+            "4",
+            "--rotate-at",
+            "200",
+            "--write-config",
+        ])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn emulator");
+    eventually(Duration::from_secs(30), "the emulator's config", || {
+        config.exists()
+    });
+    let o = run(&config, &["sync"]);
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    assert!(
+        o.status.success(),
+        "sync against the standalone emulator failed: {}",
+        stderr(&o)
+    );
+    let s = stats(&config);
+    assert_eq!(
+        (
+            s["records"].as_u64(),
+            s["decrypted"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(250), Some(250), Some(0))
+    );
+}
+
+#[test]
+fn follow_mode_picks_up_new_records_and_stops_cleanly_on_ctrl_c() {
+    let emu = TestEmulator::start(21, 120, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    let mut follower = bin()
+        .arg("--config")
+        .arg(&config)
+        .args(["sync", "--follow", "--interval", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn follower");
+    eventually(Duration::from_secs(30), "the first 120 records", || {
+        records_in(&config) == 120
+    });
+    emu.emulator.append(80);
+    eventually(Duration::from_secs(30), "the appended records", || {
+        records_in(&config) == 200
+    });
+    let pid = follower.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let status = follower.wait().expect("wait");
+    assert!(
+        status.success(),
+        "ctrl-c must end --follow cleanly: {status:?}"
+    );
+    assert_eq!(
+        archived_ids(&dir.path().join("archive.db")),
+        emu.expected_ids()
+    );
+}

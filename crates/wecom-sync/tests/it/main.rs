@@ -15,6 +15,7 @@ const SECRET: &str = "sync-test-secret";
 
 struct Setup {
     emulator: Emulator,
+    base: String,
     client: NativeClient,
     keys: Vec<(u32, PrivateKey)>,
     stop: CancellationToken,
@@ -42,11 +43,8 @@ async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let mut cc = ClientConfig::new(
-        format!("http://{}", listener.local_addr().expect("addr")),
-        CORP,
-        SECRET,
-    );
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut cc = ClientConfig::new(base.clone(), CORP, SECRET);
     cc.retry = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
@@ -60,6 +58,7 @@ async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
     ));
     Setup {
         emulator,
+        base,
         client: NativeClient::new(cc).expect("client"),
         keys,
         stop,
@@ -68,6 +67,10 @@ async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
 }
 
 impl Setup {
+    fn emulator_base(&self) -> &str {
+        &self.base
+    }
+
     fn ring(&self, versions: &[u32]) -> Arc<KeyRing> {
         let mut ring = KeyRing::new();
         for (v, k) in &self.keys {
@@ -297,5 +300,38 @@ async fn a_wrong_key_for_a_version_is_a_stored_failure_not_a_skip() {
         "{:?}",
         failed[0].failure
     );
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_and_truncated_bodies_are_retried() {
+    let s = setup(200, None).await;
+    let (shared, _) = store();
+    // A client whose requests time out well before the injected delay ends.
+    let addr = s.emulator_base().to_owned();
+    let mut cc = ClientConfig::new(addr, CORP, SECRET);
+    cc.timeout = Duration::from_millis(300);
+    cc.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
+    let client = NativeClient::new(cc).expect("client");
+    s.emulator
+        .inject(Fault::Delay(Duration::from_millis(900)), 1);
+    s.emulator.inject(Fault::TruncatedBody, 1);
+    let mut opts = SyncOptions::new(CORP);
+    opts.page_limit = 100;
+    let r = sync_until_caught_up(
+        &client,
+        shared,
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("sync despite faults");
+    assert_eq!((r.records, r.cursor_after), (200, 200));
     s.shutdown().await;
 }
