@@ -97,10 +97,8 @@ impl NativeClient {
     /// A valid access token, fetched when missing or close to expiry.
     async fn token(&self) -> Result<String, SourceError> {
         let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if Instant::now() < t.refresh_at {
-                return Ok(t.value.clone());
-            }
+        if let Some(t) = guard.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(t.value.clone());
         }
         let fresh = self.fetch_token().await?;
         let value = fresh.value.clone();

@@ -73,7 +73,7 @@ pub enum SyncError {
     Source {
         error: SourceError,
         cursor: u64,
-        partial: SyncReport,
+        partial: Box<SyncReport>,
     },
     #[error("archive store: {0}")]
     Store(#[from] StoreError),
@@ -192,7 +192,7 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
         return Err(SyncError::Source {
             error,
             cursor: report.cursor_after,
-            partial: report,
+            partial: Box::new(report),
         });
     }
     info!(

@@ -81,14 +81,14 @@ pub fn run(
                 own.version
             );
             for other in keys.iter().filter(|k| k.version != item.publickey_ver) {
-                if let Ok(k) = other.key.decrypt_pkcs1(&ciphertext) {
-                    if decrypt_data(&k, item.encrypt_chat_msg.as_bytes()).is_ok() {
-                        println!(
-                            "note: key version {} ({}) decrypts this record — that file is stored under the wrong version",
-                            other.version,
-                            other.path.display()
-                        );
-                    }
+                if let Ok(k) = other.key.decrypt_pkcs1(&ciphertext)
+                    && decrypt_data(&k, item.encrypt_chat_msg.as_bytes()).is_ok()
+                {
+                    println!(
+                        "note: key version {} ({}) decrypts this record — that file is stored under the wrong version",
+                        other.version,
+                        other.path.display()
+                    );
                 }
             }
             Ok(ExitCode::FAILURE)
