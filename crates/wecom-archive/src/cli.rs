@@ -20,6 +20,10 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
+    /// The corp to work on, when several are configured (default: all for `sync`, else the only one).
+    #[arg(long, global = true, env = "WECOM_ARCHIVE_CORP")]
+    pub corp: Option<String>,
+
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

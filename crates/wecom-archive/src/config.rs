@@ -9,16 +9,79 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use wecom_client::{ClientConfig, ProxyConfig, RetryPolicy, WECOM_BASE_URL};
 
+/// The file as written: `[corp]` for one corp, or `[[corp]]` once per corp.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    archive: ArchiveSection,
+    corp: OneOrMany<CorpSection>,
+    #[serde(default)]
+    keys: KeysSection,
+    #[serde(default)]
+    sync: SyncSection,
+    #[serde(default)]
+    server: ServerSection,
+}
+
+#[derive(Debug, Clone)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+/// A table or an array of tables, keeping the inner error messages (an untagged enum would
+/// replace "unknown field `x`" with "did not match any variant").
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a [corp] table or [[corp]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(OneOrMany::Many)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The configuration after overrides, with every corp's paths and secrets resolved.
+#[derive(Debug, Clone)]
 pub struct Config {
-    #[serde(default)]
-    pub archive: ArchiveSection,
-    pub corp: CorpSection,
-    #[serde(default)]
-    pub keys: KeysSection,
-    #[serde(default)]
+    pub corps: Vec<CorpConfig>,
     pub sync: SyncSection,
+    pub server: ServerSection,
+}
+
+/// One corp, fully resolved.
+#[derive(Debug, Clone)]
+pub struct CorpConfig {
+    pub corp_id: String,
+    pub secret: String,
+    pub source: SourceKind,
+    pub base_url: String,
+    pub proxy: Option<String>,
+    pub proxy_username: Option<String>,
+    pub proxy_password: Option<String>,
+    pub timeout_secs: u64,
+    /// Private keys of this corp, `v<N>.pem`.
+    pub keys_dir: PathBuf,
+    /// The SQLite archive holding this corp (several corps may share one file).
+    pub archive_path: PathBuf,
+    /// Token and EncodingAESKey of the 会话内容存档 callback, when configured.
+    pub callback: Option<CallbackSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallbackSettings {
+    pub token: String,
+    pub encoding_aes_key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,22 +110,30 @@ pub enum SourceKind {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CorpSection {
-    pub corp_id: String,
+struct CorpSection {
+    corp_id: String,
     #[serde(default)]
-    pub secret: String,
+    secret: String,
     #[serde(default = "default_source")]
-    pub source: SourceKind,
+    source: SourceKind,
     #[serde(default = "default_base_url")]
-    pub base_url: String,
+    base_url: String,
     #[serde(default)]
-    pub proxy: Option<String>,
+    proxy: Option<String>,
     #[serde(default)]
-    pub proxy_username: Option<String>,
+    proxy_username: Option<String>,
     #[serde(default)]
-    pub proxy_password: Option<String>,
+    proxy_password: Option<String>,
     #[serde(default = "default_timeout")]
-    pub timeout_secs: u64,
+    timeout_secs: u64,
+    #[serde(default)]
+    keys_dir: Option<PathBuf>,
+    #[serde(default)]
+    archive_path: Option<PathBuf>,
+    #[serde(default)]
+    callback_token: Option<String>,
+    #[serde(default)]
+    callback_aes_key: Option<String>,
 }
 
 fn default_source() -> SourceKind {
@@ -77,17 +148,15 @@ fn default_timeout() -> u64 {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeysSection {
-    /// Folder of private keys named `v<version>.pem`.
+struct KeysSection {
+    /// Folder of private keys named `v<version>.pem` (with several corps: one sub-folder per corp id).
     #[serde(default = "default_keys_dir")]
-    pub dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl Default for KeysSection {
     fn default() -> Self {
-        KeysSection {
-            dir: default_keys_dir(),
-        }
+        KeysSection { dir: default_keys_dir() }
     }
 }
 
@@ -142,10 +211,29 @@ fn default_max_delay() -> u64 {
     30_000
 }
 
-/// Environment variables that override the file (secrets belong in the environment).
+/// The daemon's HTTP server (`run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection { listen: default_listen() }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8780".to_owned()
+}
+
+/// Environment variables that override the file (secrets belong in the environment). With several
+/// corps, `WECOM_ARCHIVE_SECRET_<CORPID>` (corp id upper-cased) sets one corp's secret.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("WECOM_ARCHIVE_CORP_ID", "corp.corp_id"),
-    ("WECOM_ARCHIVE_SECRET", "corp.secret"),
+    ("WECOM_ARCHIVE_CORP_ID", "corp.corp_id (one corp only)"),
+    ("WECOM_ARCHIVE_SECRET", "corp.secret (one corp only)"),
     ("WECOM_ARCHIVE_BASE_URL", "corp.base_url"),
     ("WECOM_ARCHIVE_PROXY", "corp.proxy"),
     ("WECOM_ARCHIVE_PROXY_PASSWORD", "corp.proxy_password"),
@@ -162,94 +250,134 @@ impl Config {
                 path.display()
             )
         })?;
-        let mut config: Config = toml::from_str(&text)
-            .with_context(|| format!("configuration file {} is not valid", path.display()))?;
-        config.apply_env(env);
+        let raw: RawConfig =
+            toml::from_str(&text).with_context(|| format!("configuration file {} is not valid", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        config.archive.path = resolve(&base, &config.archive.path);
-        config.keys.dir = resolve(&base, &config.keys.dir);
-        config
-            .validate()
-            .with_context(|| format!("configuration file {}", path.display()))?;
-        Ok(config)
+        Config::resolve(raw, &base, env).with_context(|| format!("configuration file {}", path.display()))
     }
 
-    fn apply_env(&mut self, env: &HashMap<String, String>) {
+    fn resolve(raw: RawConfig, base: &Path, env: &HashMap<String, String>) -> anyhow::Result<Config> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
-        if let Some(v) = get("WECOM_ARCHIVE_CORP_ID") {
-            self.corp.corp_id = v;
+        let mut sections = match raw.corp {
+            OneOrMany::One(c) => vec![c],
+            OneOrMany::Many(v) => v,
+        };
+        if sections.is_empty() {
+            bail!("no [corp] configured");
         }
-        if let Some(v) = get("WECOM_ARCHIVE_SECRET") {
-            self.corp.secret = v;
+        let single = sections.len() == 1;
+        if let (true, Some(first)) = (single, sections.first_mut()) {
+            if let Some(v) = get("WECOM_ARCHIVE_CORP_ID") {
+                first.corp_id = v;
+            }
+            if let Some(v) = get("WECOM_ARCHIVE_SECRET") {
+                first.secret = v;
+            }
         }
-        if let Some(v) = get("WECOM_ARCHIVE_BASE_URL") {
-            self.corp.base_url = v;
+        let archive = get("WECOM_ARCHIVE_DB").map(PathBuf::from).unwrap_or(raw.archive.path);
+        let keys = get("WECOM_ARCHIVE_KEYS_DIR").map(PathBuf::from).unwrap_or(raw.keys.dir);
+        let mut corps = Vec::with_capacity(sections.len());
+        for c in sections {
+            if c.corp_id.trim().is_empty() {
+                bail!("[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console");
+            }
+            if corps.iter().any(|o: &CorpConfig| o.corp_id == c.corp_id) {
+                bail!("corp {} is configured twice", c.corp_id);
+            }
+            if c.timeout_secs == 0 {
+                bail!("[corp {}] timeout_secs must be at least 1", c.corp_id);
+            }
+            let secret = get(&format!("WECOM_ARCHIVE_SECRET_{}", c.corp_id.to_ascii_uppercase())).unwrap_or(c.secret);
+            let keys_dir = match c.keys_dir {
+                Some(d) => d,
+                None if single => keys.clone(),
+                None => keys.join(&c.corp_id),
+            };
+            let callback = match (c.callback_token, c.callback_aes_key) {
+                (Some(token), Some(encoding_aes_key)) => {
+                    wecom_callback::CallbackCrypto::new(&token, &encoding_aes_key, &c.corp_id)
+                        .with_context(|| format!("[corp {}] callback_aes_key", c.corp_id))?;
+                    Some(CallbackSettings { token, encoding_aes_key })
+                }
+                (None, None) => None,
+                _ => bail!("[corp {}] set both callback_token and callback_aes_key, or neither", c.corp_id),
+            };
+            corps.push(CorpConfig {
+                corp_id: c.corp_id,
+                secret,
+                source: c.source,
+                base_url: get("WECOM_ARCHIVE_BASE_URL").unwrap_or(c.base_url),
+                proxy: get("WECOM_ARCHIVE_PROXY").or(c.proxy),
+                proxy_username: c.proxy_username,
+                proxy_password: get("WECOM_ARCHIVE_PROXY_PASSWORD").or(c.proxy_password),
+                timeout_secs: c.timeout_secs,
+                keys_dir: resolve(base, &keys_dir),
+                archive_path: resolve(base, c.archive_path.as_deref().unwrap_or(&archive)),
+                callback,
+            });
         }
-        if let Some(v) = get("WECOM_ARCHIVE_PROXY") {
-            self.corp.proxy = Some(v);
+        if !(1..=wecom_wire::MAX_LIMIT).contains(&raw.sync.page_limit) {
+            bail!("[sync] page_limit {} is outside 1..=1000", raw.sync.page_limit);
         }
-        if let Some(v) = get("WECOM_ARCHIVE_PROXY_PASSWORD") {
-            self.corp.proxy_password = Some(v);
-        }
-        if let Some(v) = get("WECOM_ARCHIVE_DB") {
-            self.archive.path = PathBuf::from(v);
-        }
-        if let Some(v) = get("WECOM_ARCHIVE_KEYS_DIR") {
-            self.keys.dir = PathBuf::from(v);
-        }
-    }
-
-    fn validate(&self) -> anyhow::Result<()> {
-        if self.corp.corp_id.trim().is_empty() {
-            bail!("[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console");
-        }
-        if !(1..=wecom_wire::MAX_LIMIT).contains(&self.sync.page_limit) {
-            bail!(
-                "[sync] page_limit {} is outside 1..=1000",
-                self.sync.page_limit
-            );
-        }
-        if self.sync.retry_max_attempts == 0 {
+        if raw.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
         }
-        if self.corp.timeout_secs == 0 {
-            bail!("[corp] timeout_secs must be at least 1");
-        }
-        Ok(())
+        Ok(Config { corps, sync: raw.sync, server: raw.server })
     }
 
-    /// The native client's settings; the secret must be present by now.
-    pub fn client_config(&self) -> anyhow::Result<ClientConfig> {
-        if self.corp.secret.trim().is_empty() {
+    /// The corp a command works on: the one named, or the only one configured.
+    pub fn corp(&self, selected: Option<&str>) -> anyhow::Result<&CorpConfig> {
+        match selected {
+            Some(id) => self.corps.iter().find(|c| c.corp_id == id).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "corp {id} is not configured (configured: {})",
+                    self.corps.iter().map(|c| c.corp_id.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }),
+            None => match self.corps.as_slice() {
+                [only] => Ok(only),
+                _ => bail!(
+                    "several corps are configured ({}); choose one with --corp",
+                    self.corps.iter().map(|c| c.corp_id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            },
+        }
+    }
+
+    /// The corps a command works on: the one named, or all.
+    pub fn selected(&self, selected: Option<&str>) -> anyhow::Result<Vec<&CorpConfig>> {
+        match selected {
+            Some(_) => Ok(vec![self.corp(selected)?]),
+            None => Ok(self.corps.iter().collect()),
+        }
+    }
+
+    /// The native client's settings for a corp; its secret must be present by now.
+    pub fn client_config(&self, corp: &CorpConfig) -> anyhow::Result<ClientConfig> {
+        if corp.secret.trim().is_empty() {
             bail!(
-                "no archive secret: set [corp] secret or the WECOM_ARCHIVE_SECRET environment variable"
+                "no archive secret for corp {}: set secret in its [corp] section or the WECOM_ARCHIVE_SECRET environment variable",
+                corp.corp_id
             );
         }
-        let mut c = ClientConfig::new(&self.corp.base_url, &self.corp.corp_id, &self.corp.secret);
-        c.timeout = Duration::from_secs(self.corp.timeout_secs);
+        let mut c = ClientConfig::new(&corp.base_url, &corp.corp_id, &corp.secret);
+        c.timeout = Duration::from_secs(corp.timeout_secs);
         c.retry = RetryPolicy {
             max_attempts: self.sync.retry_max_attempts,
             base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
             max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
         };
-        c.proxy = self
-            .corp
-            .proxy
-            .as_ref()
-            .filter(|p| !p.is_empty())
-            .map(|url| ProxyConfig {
-                url: url.clone(),
-                username: self.corp.proxy_username.clone(),
-                password: self.corp.proxy_password.clone(),
-            });
+        c.proxy = corp.proxy.as_ref().filter(|p| !p.is_empty()).map(|url| ProxyConfig {
+            url: url.clone(),
+            username: corp.proxy_username.clone(),
+            password: corp.proxy_password.clone(),
+        });
         Ok(c)
     }
 
     pub fn decrypt_threads(&self) -> usize {
         match self.sync.decrypt_threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         }
     }
@@ -297,11 +425,19 @@ base_url = {base}
 # proxy_password = "set WECOM_ARCHIVE_PROXY_PASSWORD instead"
 # Seconds per HTTP request.
 timeout_secs = 10
+# The 会话内容存档 callback (接收事件服务器): Token and EncodingAESKey from the console, used by `run`.
+# callback_token = "..."
+# callback_aes_key = "...43 characters..."
+# With several corps, repeat this section as [[corp]]; each may set keys_dir and archive_path.
 
 [keys]
 # Private keys, one file per key version: v1.pem, v2.pem, ... (PKCS#1 or PKCS#8 PEM).
 # Keep every old key: records encrypted with it can never be decrypted without it.
 dir = {keys}
+
+[server]
+# Where `run` serves the callback endpoints (/callback/<corp_id>), /metrics, /healthz and /readyz.
+listen = "127.0.0.1:8780"
 
 [sync]
 # Records per request (1..=1000).
@@ -358,9 +494,10 @@ mod tests {
         .render();
         let p = write(dir.path(), &text);
         let c = Config::load(&p, &HashMap::new()).expect("load");
-        assert_eq!(c.corp.secret, "s\"x");
-        assert_eq!(c.archive.path, dir.path().join("archive.db"));
-        assert_eq!(c.keys.dir, dir.path().join("keys"));
+        let corp = c.corp(None).expect("one corp");
+        assert_eq!(corp.secret, "s\"x");
+        assert_eq!(corp.archive_path, dir.path().join("archive.db"));
+        assert_eq!(corp.keys_dir, dir.path().join("keys"));
     }
 
     #[test]
@@ -369,13 +506,9 @@ mod tests {
         let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\n");
         let env = HashMap::from([("WECOM_ARCHIVE_SECRET".to_owned(), "from-env".to_owned())]);
         let c = Config::load(&p, &env).expect("load");
-        assert_eq!(c.corp.secret, "from-env");
-        assert!(
-            Config::load(&p, &HashMap::new())
-                .expect("load")
-                .client_config()
-                .is_err()
-        );
+        assert_eq!(c.corp(None).expect("corp").secret, "from-env");
+        let c = Config::load(&p, &HashMap::new()).expect("load");
+        assert!(c.client_config(c.corp(None).expect("corp")).is_err());
     }
 
     #[test]
@@ -418,8 +551,9 @@ mod example {
     #[test]
     fn the_example_configuration_is_valid_and_matches_init() {
         let text = include_str!("../../../config.example.toml");
-        let parsed: Config = toml::from_str(text).expect("config.example.toml parses");
-        assert_eq!(parsed.corp.base_url, WECOM_BASE_URL);
+        let raw: RawConfig = toml::from_str(text).expect("config.example.toml parses");
+        let parsed = Config::resolve(raw, Path::new("/srv"), &HashMap::new()).expect("resolves");
+        assert_eq!(parsed.corp(None).expect("corp").base_url, WECOM_BASE_URL);
         let rendered = ConfigTemplate {
             corp_id: "ww_REPLACE_WITH_YOUR_CORP_ID",
             secret: "",

@@ -6,8 +6,10 @@
 mod decrypt;
 mod engine;
 mod redecrypt;
+mod runner;
 
 pub use decrypt::{JSON_FAILURE_CODE, decrypt_item, decrypt_page};
 pub use engine::{Progress, SharedStore, SyncError, SyncOptions, SyncReport, sync_until_caught_up};
 pub use redecrypt::{RedecryptReport, redecrypt};
+pub use runner::{RunnerHandle, RunnerOptions, RunnerStatus, run_corp};
 pub use wecom_wire::ArchiveSource;

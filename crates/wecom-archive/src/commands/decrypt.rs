@@ -17,6 +17,7 @@ use crate::keys::read_key_dir;
 pub fn run(
     config_path: &Path,
     env: &HashMap<String, String>,
+    corp: Option<&str>,
     args: &DecryptArgs,
 ) -> anyhow::Result<ExitCode> {
     if let (Some(k), Some(m)) = (&args.encrypt_key, &args.encrypt_msg) {
@@ -31,7 +32,8 @@ pub fn run(
         format!("{} is not one chatdata item (seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg)", file.display())
     })?;
     let config = Config::load(config_path, env)?;
-    let keys = read_key_dir(&config.keys.dir)?;
+    let corp = config.corp(corp)?;
+    let keys = read_key_dir(&corp.keys_dir)?;
     println!(
         "record seq {} msgid {} publickey_ver {}",
         item.seq, item.msgid, item.publickey_ver
@@ -52,7 +54,7 @@ pub fn run(
         println!(
             "step 2 (RSA): no private key for version {} in {} (have: {}) — code 10007; add it with `keys add --version {}`",
             item.publickey_ver,
-            config.keys.dir.display(),
+            corp.keys_dir.display(),
             if have.is_empty() {
                 "none".to_owned()
             } else {

@@ -69,10 +69,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys)?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
-        let store = open_store(&config.archive.path)?;
-        let ring = Arc::new(load_key_ring(&config.keys.dir)?);
+        let corp = config.corp(None)?;
+        let store = open_store(&corp.archive_path)?;
+        let ring = Arc::new(load_key_ring(&corp.keys_dir)?);
         let result = sync_once(
             &config,
+            corp,
             store,
             ring,
             config.sync.page_limit,
@@ -88,7 +90,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>((config, expected, result?))
     })?;
 
-    let store = open_store(&config.archive.path)?;
+    let store = open_store(&config.corp(None)?.archive_path)?;
     let (ids, stats) = {
         let guard = lock(&store)?;
         (guard.record_ids(DEMO_CORP)?, guard.stats(DEMO_CORP)?)

@@ -5,15 +5,15 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::cli::KeysCommand;
-use crate::config::Config;
+use crate::config::CorpConfig;
 use crate::keys::{read_key_dir, read_private_key, write_key};
 
-pub fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+pub fn run(corp: &CorpConfig, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::List => {
-            let keys = read_key_dir(&config.keys.dir)?;
+            let keys = read_key_dir(&corp.keys_dir)?;
             if keys.is_empty() {
-                println!("no keys in {}", config.keys.dir.display());
+                println!("no keys in {}", corp.keys_dir.display());
             }
             for k in keys {
                 println!(
@@ -34,7 +34,7 @@ pub fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     key.bits()
                 );
             }
-            if let Some(existing) = read_key_dir(&config.keys.dir)?
+            if let Some(existing) = read_key_dir(&corp.keys_dir)?
                 .into_iter()
                 .find(|k| k.version == version)
             {
@@ -50,7 +50,7 @@ pub fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     existing.path.display()
                 );
             }
-            let path = write_key(&config.keys.dir, version, &key)?;
+            let path = write_key(&corp.keys_dir, version, &key)?;
             println!("added key version {version} → {}", path.display());
             println!("run `wecom-archive redecrypt` to decrypt records that failed for lack of it");
         }

@@ -23,14 +23,24 @@ use crate::config::Config;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env: HashMap<String, String> = std::env::vars().collect();
+    let corp = cli.corp.as_deref();
     match cli.command {
         Command::Init(args) => init::run(&args),
-        Command::Keys(cmd) => keys::run(&load(&cli.config, &env)?, cmd),
-        Command::Sync(args) => sync::run(&load(&cli.config, &env)?, &args),
-        Command::Redecrypt => sync::redecrypt(&load(&cli.config, &env)?),
-        Command::Stats(args) => stats::run(&load(&cli.config, &env)?, &args),
+        Command::Keys(cmd) => {
+            let config = load(&cli.config, &env)?;
+            keys::run(config.corp(corp)?, cmd)
+        }
+        Command::Sync(args) => sync::run(&load(&cli.config, &env)?, corp, &args),
+        Command::Redecrypt => {
+            let config = load(&cli.config, &env)?;
+            sync::redecrypt(config.corp(corp)?)
+        }
+        Command::Stats(args) => {
+            let config = load(&cli.config, &env)?;
+            stats::run(config.corp(corp)?, &args)
+        }
         Command::Emulator(args) => emulator::run(&args),
-        Command::Decrypt(args) => decrypt::run(&cli.config, &env, &args),
+        Command::Decrypt(args) => decrypt::run(&cli.config, &env, corp, &args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(BenchCommand::Ingest {
             messages,

@@ -7,24 +7,24 @@ use wecom_store::Stats;
 
 use super::{lock, open_store, thousands};
 use crate::cli::StatsArgs;
-use crate::config::Config;
+use crate::config::CorpConfig;
 
-pub fn run(config: &Config, args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    if !config.archive.path.exists() {
+pub fn run(corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    if !corp.archive_path.exists() {
         anyhow::bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
-            config.archive.path.display()
+            corp.archive_path.display()
         );
     }
-    let store = open_store(&config.archive.path)?;
-    let stats = lock(&store)?.stats(&config.corp.corp_id)?;
+    let store = open_store(&corp.archive_path)?;
+    let stats = lock(&store)?.stats(&corp.corp_id)?;
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&stats_json(&config.corp.corp_id, &stats))?
+            serde_json::to_string_pretty(&stats_json(&corp.corp_id, &stats))?
         );
     } else {
-        print!("{}", render(&config.corp.corp_id, &stats));
+        print!("{}", render(&corp.corp_id, &stats));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,23 +15,28 @@ use wecom_sync::{
 
 use super::{open_store, runtime, thousands};
 use crate::cli::SyncArgs;
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, CorpConfig, SourceKind};
 use crate::keys::load_key_ring;
 
-pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    let keys = Arc::new(load_key_ring(&config.keys.dir)?);
-    if keys.is_empty() {
-        tracing::warn!(dir = %config.keys.dir.display(), "no private keys: records are stored encrypted and reported as failures until a key is added");
+pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    struct Target<'a> {
+        corp: &'a CorpConfig,
+        keys: Arc<KeyRing>,
+        store: SharedStore,
     }
-    let store = open_store(&config.archive.path)?;
+    let mut targets = Vec::new();
+    for corp in config.selected(selected)? {
+        let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
+        if keys.is_empty() {
+            tracing::warn!(corp_id = %corp.corp_id, dir = %corp.keys_dir.display(), "no private keys: records are stored encrypted and reported as failures until a key is added");
+        }
+        let store = open_store(&corp.archive_path)?;
+        targets.push(Target { corp, keys, store });
+    }
     let limit = args.limit.unwrap_or(config.sync.page_limit);
-    let interval = Duration::from_secs(
-        args.interval
-            .unwrap_or(config.sync.follow_interval_secs)
-            .max(1),
-    );
+    let interval = Duration::from_secs(args.interval.unwrap_or(config.sync.follow_interval_secs).max(1));
     let rt = runtime()?;
-    rt.block_on(async {
+    let failed = rt.block_on(async {
         let cancel = CancellationToken::new();
         let ctrl_c = {
             let cancel = cancel.clone();
@@ -44,29 +49,38 @@ pub fn run(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         };
         let work = async {
             loop {
-                let report =
-                    sync_once(config, store.clone(), keys.clone(), limit, &cancel, true).await?;
-                print_report(&report);
+                let mut failed = 0usize;
+                // One corp failing never stops the others.
+                for t in &targets {
+                    match sync_once(config, t.corp, t.store.clone(), t.keys.clone(), limit, &cancel, true).await {
+                        Ok(report) => print_report(&t.corp.corp_id, &report),
+                        Err(e) => {
+                            failed += 1;
+                            eprintln!("error: corp {}: {e:#}", t.corp.corp_id);
+                        }
+                    }
+                }
                 if !args.follow || cancel.is_cancelled() {
-                    return Ok::<_, anyhow::Error>(());
+                    return failed;
                 }
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
-                    () = cancel.cancelled() => return Ok(()),
+                    () = cancel.cancelled() => return 0,
                 }
             }
         };
         tokio::select! {
-            r = work => r,
-            () = ctrl_c => Ok(()),
+            failed = work => failed,
+            () = ctrl_c => 0,
         }
-    })?;
-    Ok(ExitCode::SUCCESS)
+    });
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// One pull until caught up, printing a progress line every two seconds when `progress` is set.
 pub async fn sync_once(
     config: &Config,
+    corp: &CorpConfig,
     store: SharedStore,
     keys: Arc<KeyRing>,
     limit: u32,
@@ -74,10 +88,10 @@ pub async fn sync_once(
     progress: bool,
 ) -> anyhow::Result<SyncReport> {
     // Only the native source exists so far; the vendor-library source joins this match later.
-    let SourceKind::Native = config.corp.source;
-    let client = NativeClient::new(config.client_config()?)
-        .with_context(|| format!("[corp] settings of {}", config.corp.corp_id))?;
-    let mut opts = SyncOptions::new(&config.corp.corp_id);
+    let SourceKind::Native = corp.source;
+    let client = NativeClient::new(config.client_config(corp)?)
+        .with_context(|| format!("[corp] settings of {}", corp.corp_id))?;
+    let mut opts = SyncOptions::new(&corp.corp_id);
     opts.page_limit = limit;
     opts.decrypt_threads = config.decrypt_threads();
     let last = Mutex::new(Instant::now());
@@ -106,7 +120,7 @@ pub async fn sync_once(
             partial,
         }) => {
             if partial.records > 0 {
-                print_report(&partial);
+                print_report(&corp.corp_id, &partial);
             }
             Err(anyhow::anyhow!(
                 "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
@@ -116,9 +130,9 @@ pub async fn sync_once(
     }
 }
 
-fn print_report(r: &SyncReport) {
+fn print_report(corp_id: &str, r: &SyncReport) {
     println!(
-        "synced {} records in {} pages ({} new, {} already archived, {} failed to decrypt); cursor {} → {} in {:.1}s",
+        "corp {corp_id}: synced {} records in {} pages ({} new, {} already archived, {} failed to decrypt); cursor {} → {} in {:.1}s",
         thousands(r.records),
         r.pages,
         thousands(r.inserted),
@@ -130,10 +144,10 @@ fn print_report(r: &SyncReport) {
     );
 }
 
-pub fn redecrypt(config: &Config) -> anyhow::Result<ExitCode> {
-    let keys = Arc::new(load_key_ring(&config.keys.dir)?);
-    let store = open_store(&config.archive.path)?;
-    let report = runtime()?.block_on(redecrypt_all(store, keys, &config.corp.corp_id))?;
+pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {
+    let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
+    let store = open_store(&corp.archive_path)?;
+    let report = runtime()?.block_on(redecrypt_all(store, keys, &corp.corp_id))?;
     println!(
         "redecrypt: {} failed records retried, {} now decrypted, {} still failing",
         thousands(report.attempted),

@@ -335,3 +335,93 @@ async fn timeouts_and_truncated_bodies_are_retried() {
     assert_eq!((r.records, r.cursor_after), (200, 200));
     s.shutdown().await;
 }
+
+async fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !f() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
+    use wecom_sync::{RunnerHandle, RunnerOptions, run_corp};
+    let s = Arc::new(setup(100, None).await);
+    let (shared, _) = store();
+    let handle = RunnerHandle::new();
+    let cancel = CancellationToken::new();
+    let pacing = RunnerOptions {
+        poll_interval: Duration::from_secs(30),
+        min_gap: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    };
+    let task = {
+        let (s, handle, cancel, shared) = (s.clone(), handle.clone(), cancel.clone(), shared.clone());
+        let ring = s.ring(&[1]);
+        tokio::spawn(async move {
+            run_corp(&s.client, shared, ring, &SyncOptions::new(CORP), &pacing, &handle, &cancel).await;
+        })
+    };
+    wait_for("the first sync", Duration::from_secs(10), || handle.status().cursor == 100).await;
+
+    // Only a trigger can explain a sync now: the timer is 30 s away.
+    s.emulator.append(50);
+    handle.trigger();
+    wait_for("the triggered sync", Duration::from_secs(5), || handle.status().cursor == 150).await;
+
+    // A storm of triggers costs a handful of syncs, not a hundred.
+    let before = handle.status().syncs_ok;
+    for _ in 0..100 {
+        handle.trigger();
+    }
+    wait_for("the storm to settle", Duration::from_secs(5), || !handle.status().in_flight && handle.status().syncs_ok > before).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let syncs = handle.status().syncs_ok - before;
+    assert!((1..=3).contains(&syncs), "100 triggers caused {syncs} syncs");
+
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("runner stops promptly").expect("join");
+    match Arc::try_unwrap(s) {
+        Ok(s) => s.shutdown().await,
+        Err(_) => panic!("setup still shared"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails() {
+    use wecom_sync::{RunnerHandle, RunnerOptions, run_corp};
+    let s = Arc::new(setup(40, None).await);
+    let (shared, _) = store();
+    let handle = RunnerHandle::new();
+    let cancel = CancellationToken::new();
+    let pacing = RunnerOptions {
+        poll_interval: Duration::from_millis(300),
+        min_gap: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+    };
+    let task = {
+        let (s, handle, cancel, shared) = (s.clone(), handle.clone(), cancel.clone(), shared.clone());
+        let ring = s.ring(&[1]);
+        tokio::spawn(async move {
+            run_corp(&s.client, shared, ring, &SyncOptions::new(CORP), &pacing, &handle, &cancel).await;
+        })
+    };
+    wait_for("the first sync", Duration::from_secs(10), || handle.status().cursor == 40).await;
+    s.emulator.append(10);
+    wait_for("the timer's sync (no trigger)", Duration::from_secs(5), || handle.status().cursor == 50).await;
+
+    // Every attempt fails for a while (3 attempts per sync): failures are counted, then it recovers.
+    s.emulator.append(5);
+    s.emulator.inject(Fault::Http500, 9);
+    wait_for("failures", Duration::from_secs(10), || handle.status().syncs_failed >= 2).await;
+    assert!(handle.status().last_error.is_some());
+    wait_for("recovery", Duration::from_secs(10), || handle.status().cursor == 55).await;
+    assert_eq!(handle.status().consecutive_failures, 0);
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("runner stops").expect("join");
+    match Arc::try_unwrap(s) {
+        Ok(s) => s.shutdown().await,
+        Err(_) => panic!("setup still shared"),
+    }
+}
