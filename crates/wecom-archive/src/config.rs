@@ -545,6 +545,55 @@ mod tests {
 }
 
 #[cfg(test)]
+mod corps {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("c.toml");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn half_a_callback_configuration_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\n");
+        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("half callback"));
+        assert!(e.contains("callback_aes_key"), "{e}");
+        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\ncallback_aes_key = \"short\"\n");
+        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("bad aes key"));
+        assert!(e.contains("c.toml") && e.contains("EncodingAESKey"), "{e}");
+    }
+
+    #[test]
+    fn several_corps_get_their_own_keys_secrets_and_selection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "[[corp]]\ncorp_id = \"wwA\"\nsecret = \"a\"\n\n[[corp]]\ncorp_id = \"wwB\"\narchive_path = \"b.db\"\ncallback_token = \"QDG6eK\"\ncallback_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n",
+        );
+        let env = HashMap::from([("WECOM_ARCHIVE_SECRET_WWB".to_owned(), "b-from-env".to_owned())]);
+        let c = Config::load(&p, &env).expect("load");
+        assert_eq!(c.corps.len(), 2);
+        let a = c.corp(Some("wwA")).expect("A");
+        let b = c.corp(Some("wwB")).expect("B");
+        assert_eq!(a.keys_dir, dir.path().join("keys/wwA"));
+        assert_eq!(b.keys_dir, dir.path().join("keys/wwB"));
+        assert_eq!(a.archive_path, dir.path().join("archive.db"));
+        assert_eq!(b.archive_path, dir.path().join("b.db"));
+        assert_eq!(b.secret, "b-from-env");
+        assert!(b.callback.is_some() && a.callback.is_none());
+        assert!(format!("{:#}", c.corp(None).expect_err("ambiguous")).contains("--corp"));
+        assert!(c.corp(Some("wwC")).is_err());
+        assert_eq!(c.selected(None).expect("all").len(), 2);
+        let p = write(dir.path(), "[[corp]]\ncorp_id = \"wwA\"\n[[corp]]\ncorp_id = \"wwA\"\n");
+        assert!(format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("dup")).contains("twice"));
+        let p = write(dir.path(), "[[corp]]\ncorp_id = \"wwA\"\nbogus = 1\n");
+        assert!(format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("unknown")).contains("bogus"));
+    }
+}
+
+#[cfg(test)]
 mod example {
     use super::*;
 
