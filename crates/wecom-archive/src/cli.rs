@@ -51,6 +51,8 @@ pub enum Command {
     Keys(KeysCommand),
     /// Pull new records until caught up (or keep following with --follow).
     Sync(SyncArgs),
+    /// The daemon: every configured corp kept in sync (callbacks + polling), with /metrics.
+    Run(RunArgs),
     /// Retry every record that failed to decrypt or parse, with the current keys.
     Redecrypt,
     /// Counts of the archive: records, decrypted, failures by code, cursor, types.
@@ -105,6 +107,16 @@ pub struct SyncArgs {
     /// Records per request, 1..=1000 (overrides the configuration).
     #[arg(long)]
     pub limit: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Address of the HTTP server (overrides [server] listen); port 0 picks a free one.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Seconds between reconciliation polls per corp (overrides [sync] poll_interval_secs).
+    #[arg(long)]
+    pub poll_interval: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -40,11 +40,19 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a [corp] table or [[corp]] tables")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(OneOrMany::One)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Vec::<T>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(OneOrMany::Many)
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(OneOrMany::Many)
             }
         }
         d.deserialize_any(V(std::marker::PhantomData))
@@ -156,7 +164,9 @@ struct KeysSection {
 
 impl Default for KeysSection {
     fn default() -> Self {
-        KeysSection { dir: default_keys_dir() }
+        KeysSection {
+            dir: default_keys_dir(),
+        }
     }
 }
 
@@ -180,6 +190,18 @@ pub struct SyncSection {
     pub retry_base_delay_ms: u64,
     #[serde(default = "default_max_delay")]
     pub retry_max_delay_ms: u64,
+    /// `run`: seconds between reconciliation polls per corp (callbacks wake it earlier).
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    /// How long WeCom keeps archive data; time-to-loss is measured against it.
+    #[serde(default = "default_retention")]
+    pub retention_days: u64,
+    /// `run` logs a warning when less than this remains before data could be lost...
+    #[serde(default = "default_warn_hours")]
+    pub warn_remaining_hours: u64,
+    /// ...and an error below this.
+    #[serde(default = "default_error_hours")]
+    pub error_remaining_hours: u64,
 }
 
 impl Default for SyncSection {
@@ -191,6 +213,10 @@ impl Default for SyncSection {
             retry_max_attempts: default_attempts(),
             retry_base_delay_ms: default_base_delay(),
             retry_max_delay_ms: default_max_delay(),
+            poll_interval_secs: default_poll(),
+            retention_days: default_retention(),
+            warn_remaining_hours: default_warn_hours(),
+            error_remaining_hours: default_error_hours(),
         }
     }
 }
@@ -210,6 +236,18 @@ fn default_base_delay() -> u64 {
 fn default_max_delay() -> u64 {
     30_000
 }
+fn default_poll() -> u64 {
+    180
+}
+fn default_retention() -> u64 {
+    5
+}
+fn default_warn_hours() -> u64 {
+    72
+}
+fn default_error_hours() -> u64 {
+    24
+}
 
 /// The daemon's HTTP server (`run`).
 #[derive(Debug, Clone, Deserialize)]
@@ -221,7 +259,9 @@ pub struct ServerSection {
 
 impl Default for ServerSection {
     fn default() -> Self {
-        ServerSection { listen: default_listen() }
+        ServerSection {
+            listen: default_listen(),
+        }
     }
 }
 
@@ -250,13 +290,18 @@ impl Config {
                 path.display()
             )
         })?;
-        let raw: RawConfig =
-            toml::from_str(&text).with_context(|| format!("configuration file {} is not valid", path.display()))?;
+        let raw: RawConfig = toml::from_str(&text)
+            .with_context(|| format!("configuration file {} is not valid", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Config::resolve(raw, &base, env).with_context(|| format!("configuration file {}", path.display()))
+        Config::resolve(raw, &base, env)
+            .with_context(|| format!("configuration file {}", path.display()))
     }
 
-    fn resolve(raw: RawConfig, base: &Path, env: &HashMap<String, String>) -> anyhow::Result<Config> {
+    fn resolve(
+        raw: RawConfig,
+        base: &Path,
+        env: &HashMap<String, String>,
+    ) -> anyhow::Result<Config> {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let mut sections = match raw.corp {
             OneOrMany::One(c) => vec![c],
@@ -274,12 +319,18 @@ impl Config {
                 first.secret = v;
             }
         }
-        let archive = get("WECOM_ARCHIVE_DB").map(PathBuf::from).unwrap_or(raw.archive.path);
-        let keys = get("WECOM_ARCHIVE_KEYS_DIR").map(PathBuf::from).unwrap_or(raw.keys.dir);
+        let archive = get("WECOM_ARCHIVE_DB")
+            .map(PathBuf::from)
+            .unwrap_or(raw.archive.path);
+        let keys = get("WECOM_ARCHIVE_KEYS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or(raw.keys.dir);
         let mut corps = Vec::with_capacity(sections.len());
         for c in sections {
             if c.corp_id.trim().is_empty() {
-                bail!("[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console");
+                bail!(
+                    "[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console"
+                );
             }
             if corps.iter().any(|o: &CorpConfig| o.corp_id == c.corp_id) {
                 bail!("corp {} is configured twice", c.corp_id);
@@ -287,7 +338,11 @@ impl Config {
             if c.timeout_secs == 0 {
                 bail!("[corp {}] timeout_secs must be at least 1", c.corp_id);
             }
-            let secret = get(&format!("WECOM_ARCHIVE_SECRET_{}", c.corp_id.to_ascii_uppercase())).unwrap_or(c.secret);
+            let secret = get(&format!(
+                "WECOM_ARCHIVE_SECRET_{}",
+                c.corp_id.to_ascii_uppercase()
+            ))
+            .unwrap_or(c.secret);
             let keys_dir = match c.keys_dir {
                 Some(d) => d,
                 None if single => keys.clone(),
@@ -297,10 +352,16 @@ impl Config {
                 (Some(token), Some(encoding_aes_key)) => {
                     wecom_callback::CallbackCrypto::new(&token, &encoding_aes_key, &c.corp_id)
                         .with_context(|| format!("[corp {}] callback_aes_key", c.corp_id))?;
-                    Some(CallbackSettings { token, encoding_aes_key })
+                    Some(CallbackSettings {
+                        token,
+                        encoding_aes_key,
+                    })
                 }
                 (None, None) => None,
-                _ => bail!("[corp {}] set both callback_token and callback_aes_key, or neither", c.corp_id),
+                _ => bail!(
+                    "[corp {}] set both callback_token and callback_aes_key, or neither",
+                    c.corp_id
+                ),
             };
             corps.push(CorpConfig {
                 corp_id: c.corp_id,
@@ -317,12 +378,22 @@ impl Config {
             });
         }
         if !(1..=wecom_wire::MAX_LIMIT).contains(&raw.sync.page_limit) {
-            bail!("[sync] page_limit {} is outside 1..=1000", raw.sync.page_limit);
+            bail!(
+                "[sync] page_limit {} is outside 1..=1000",
+                raw.sync.page_limit
+            );
+        }
+        if raw.sync.poll_interval_secs == 0 || raw.sync.retention_days == 0 {
+            bail!("[sync] poll_interval_secs and retention_days must be at least 1");
         }
         if raw.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
         }
-        Ok(Config { corps, sync: raw.sync, server: raw.server })
+        Ok(Config {
+            corps,
+            sync: raw.sync,
+            server: raw.server,
+        })
     }
 
     /// The corp a command works on: the one named, or the only one configured.
@@ -331,14 +402,22 @@ impl Config {
             Some(id) => self.corps.iter().find(|c| c.corp_id == id).ok_or_else(|| {
                 anyhow::anyhow!(
                     "corp {id} is not configured (configured: {})",
-                    self.corps.iter().map(|c| c.corp_id.as_str()).collect::<Vec<_>>().join(", ")
+                    self.corps
+                        .iter()
+                        .map(|c| c.corp_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }),
             None => match self.corps.as_slice() {
                 [only] => Ok(only),
                 _ => bail!(
                     "several corps are configured ({}); choose one with --corp",
-                    self.corps.iter().map(|c| c.corp_id.as_str()).collect::<Vec<_>>().join(", ")
+                    self.corps
+                        .iter()
+                        .map(|c| c.corp_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             },
         }
@@ -367,17 +446,23 @@ impl Config {
             base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
             max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
         };
-        c.proxy = corp.proxy.as_ref().filter(|p| !p.is_empty()).map(|url| ProxyConfig {
-            url: url.clone(),
-            username: corp.proxy_username.clone(),
-            password: corp.proxy_password.clone(),
-        });
+        c.proxy = corp
+            .proxy
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|url| ProxyConfig {
+                url: url.clone(),
+                username: corp.proxy_username.clone(),
+                password: corp.proxy_password.clone(),
+            });
         Ok(c)
     }
 
     pub fn decrypt_threads(&self) -> usize {
         match self.sync.decrypt_threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         }
     }
@@ -450,6 +535,13 @@ decrypt_threads = 0
 retry_max_attempts = 8
 retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
+# `run`: seconds between reconciliation polls per corp; the callback wakes a corp earlier.
+poll_interval_secs = 180
+# WeCom keeps archive data about 5 days. `run` measures time-to-loss against this window and
+# logs a warning / an error when less than these many hours remain.
+retention_days = 5
+warn_remaining_hours = 72
+error_remaining_hours = 24
 "#,
             env = ENV_OVERRIDES
                 .iter()
@@ -557,11 +649,23 @@ mod corps {
     #[test]
     fn half_a_callback_configuration_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\n");
-        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("half callback"));
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\n",
+        );
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("half callback")
+        );
         assert!(e.contains("callback_aes_key"), "{e}");
-        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\ncallback_aes_key = \"short\"\n");
-        let e = format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("bad aes key"));
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\ncallback_token = \"t\"\ncallback_aes_key = \"short\"\n",
+        );
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("bad aes key")
+        );
         assert!(e.contains("c.toml") && e.contains("EncodingAESKey"), "{e}");
     }
 
@@ -572,7 +676,10 @@ mod corps {
             dir.path(),
             "[[corp]]\ncorp_id = \"wwA\"\nsecret = \"a\"\n\n[[corp]]\ncorp_id = \"wwB\"\narchive_path = \"b.db\"\ncallback_token = \"QDG6eK\"\ncallback_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n",
         );
-        let env = HashMap::from([("WECOM_ARCHIVE_SECRET_WWB".to_owned(), "b-from-env".to_owned())]);
+        let env = HashMap::from([(
+            "WECOM_ARCHIVE_SECRET_WWB".to_owned(),
+            "b-from-env".to_owned(),
+        )]);
         let c = Config::load(&p, &env).expect("load");
         assert_eq!(c.corps.len(), 2);
         let a = c.corp(Some("wwA")).expect("A");
@@ -586,10 +693,21 @@ mod corps {
         assert!(format!("{:#}", c.corp(None).expect_err("ambiguous")).contains("--corp"));
         assert!(c.corp(Some("wwC")).is_err());
         assert_eq!(c.selected(None).expect("all").len(), 2);
-        let p = write(dir.path(), "[[corp]]\ncorp_id = \"wwA\"\n[[corp]]\ncorp_id = \"wwA\"\n");
-        assert!(format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("dup")).contains("twice"));
+        let p = write(
+            dir.path(),
+            "[[corp]]\ncorp_id = \"wwA\"\n[[corp]]\ncorp_id = \"wwA\"\n",
+        );
+        assert!(
+            format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("dup")).contains("twice")
+        );
         let p = write(dir.path(), "[[corp]]\ncorp_id = \"wwA\"\nbogus = 1\n");
-        assert!(format!("{:#}", Config::load(&p, &HashMap::new()).expect_err("unknown")).contains("bogus"));
+        assert!(
+            format!(
+                "{:#}",
+                Config::load(&p, &HashMap::new()).expect_err("unknown")
+            )
+            .contains("bogus")
+        );
     }
 }
 

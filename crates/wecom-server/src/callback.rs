@@ -34,7 +34,13 @@ pub(crate) mod outcome {
     pub const UNDECRYPTABLE: &str = "undecryptable";
 }
 
-fn reject(state: &AppState, corp: &str, status: StatusCode, what: &'static str, detail: &str) -> Response {
+fn reject(
+    state: &AppState,
+    corp: &str,
+    status: StatusCode,
+    what: &'static str,
+    detail: &str,
+) -> Response {
     state.count_callback(corp, what);
     warn!(corp_id = corp, outcome = what, detail, "callback rejected");
     (status, what).into_response()
@@ -46,15 +52,38 @@ fn check_query<'a>(
     corp: &str,
     q: &'a HashMap<String, String>,
 ) -> Result<(&'a str, &'a str, &'a str), Response> {
-    let (Some(sig), Some(ts), Some(nonce)) = (q.get("msg_signature"), q.get("timestamp"), q.get("nonce")) else {
-        return Err(reject(state, corp, StatusCode::BAD_REQUEST, outcome::BAD_REQUEST, "missing msg_signature, timestamp or nonce"));
+    let (Some(sig), Some(ts), Some(nonce)) =
+        (q.get("msg_signature"), q.get("timestamp"), q.get("nonce"))
+    else {
+        return Err(reject(
+            state,
+            corp,
+            StatusCode::BAD_REQUEST,
+            outcome::BAD_REQUEST,
+            "missing msg_signature, timestamp or nonce",
+        ));
     };
     let Ok(when) = ts.trim().parse::<i64>() else {
-        return Err(reject(state, corp, StatusCode::BAD_REQUEST, outcome::BAD_REQUEST, "timestamp is not a number"));
+        return Err(reject(
+            state,
+            corp,
+            StatusCode::BAD_REQUEST,
+            outcome::BAD_REQUEST,
+            "timestamp is not a number",
+        ));
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     if now.abs_diff(when) > state.config.max_skew.as_secs() {
-        return Err(reject(state, corp, StatusCode::FORBIDDEN, outcome::STALE, "timestamp outside the allowed skew"));
+        return Err(reject(
+            state,
+            corp,
+            StatusCode::FORBIDDEN,
+            outcome::STALE,
+            "timestamp outside the allowed skew",
+        ));
     }
     Ok((sig, ts, nonce))
 }
@@ -66,17 +95,35 @@ pub(crate) async fn verify_url(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(ep) = state.endpoints.get(&corp) else {
-        return reject(&state, &corp, StatusCode::NOT_FOUND, outcome::UNKNOWN_CORP, "no callback configured for this corp");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::NOT_FOUND,
+            outcome::UNKNOWN_CORP,
+            "no callback configured for this corp",
+        );
     };
     let (sig, ts, nonce) = match check_query(&state, &corp, &q) {
         Ok(v) => v,
         Err(r) => return r,
     };
     let Some(echostr) = q.get("echostr") else {
-        return reject(&state, &corp, StatusCode::BAD_REQUEST, outcome::BAD_REQUEST, "missing echostr");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::BAD_REQUEST,
+            outcome::BAD_REQUEST,
+            "missing echostr",
+        );
     };
     if ep.crypto.verify(sig, ts, nonce, echostr).is_err() {
-        return reject(&state, &corp, StatusCode::FORBIDDEN, outcome::BAD_SIGNATURE, "msg_signature mismatch");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::FORBIDDEN,
+            outcome::BAD_SIGNATURE,
+            "msg_signature mismatch",
+        );
     }
     match ep.crypto.decrypt(echostr) {
         Ok(plain) => {
@@ -84,7 +131,13 @@ pub(crate) async fn verify_url(
             info!(corp_id = %corp, "callback url verified");
             (StatusCode::OK, plain).into_response()
         }
-        Err(e) => reject(&state, &corp, StatusCode::BAD_REQUEST, outcome::UNDECRYPTABLE, &e.to_string()),
+        Err(e) => reject(
+            &state,
+            &corp,
+            StatusCode::BAD_REQUEST,
+            outcome::UNDECRYPTABLE,
+            &e.to_string(),
+        ),
     }
 }
 
@@ -96,10 +149,22 @@ pub(crate) async fn event(
     body: Bytes,
 ) -> Response {
     let Some(ep) = state.endpoints.get(&corp) else {
-        return reject(&state, &corp, StatusCode::NOT_FOUND, outcome::UNKNOWN_CORP, "no callback configured for this corp");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::NOT_FOUND,
+            outcome::UNKNOWN_CORP,
+            "no callback configured for this corp",
+        );
     };
     if body.len() > state.config.max_body {
-        return reject(&state, &corp, StatusCode::PAYLOAD_TOO_LARGE, outcome::TOO_LARGE, "body larger than allowed");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            outcome::TOO_LARGE,
+            "body larger than allowed",
+        );
     }
     let (sig, ts, nonce) = match check_query(&state, &corp, &q) {
         Ok(v) => v,
@@ -107,18 +172,48 @@ pub(crate) async fn event(
     };
     let encrypted = match parse_encrypted_envelope(&body) {
         Ok(e) => e,
-        Err(e) => return reject(&state, &corp, StatusCode::BAD_REQUEST, outcome::BAD_REQUEST, &e.to_string()),
+        Err(e) => {
+            return reject(
+                &state,
+                &corp,
+                StatusCode::BAD_REQUEST,
+                outcome::BAD_REQUEST,
+                &e.to_string(),
+            );
+        }
     };
     if ep.crypto.verify(sig, ts, nonce, &encrypted).is_err() {
-        return reject(&state, &corp, StatusCode::FORBIDDEN, outcome::BAD_SIGNATURE, "msg_signature mismatch");
+        return reject(
+            &state,
+            &corp,
+            StatusCode::FORBIDDEN,
+            outcome::BAD_SIGNATURE,
+            "msg_signature mismatch",
+        );
     }
     let plain = match ep.crypto.decrypt(&encrypted) {
         Ok(p) => p,
-        Err(e) => return reject(&state, &corp, StatusCode::BAD_REQUEST, outcome::UNDECRYPTABLE, &e.to_string()),
+        Err(e) => {
+            return reject(
+                &state,
+                &corp,
+                StatusCode::BAD_REQUEST,
+                outcome::UNDECRYPTABLE,
+                &e.to_string(),
+            );
+        }
     };
     let event = match parse_event(&plain) {
         Ok(e) => e,
-        Err(e) => return reject(&state, &corp, StatusCode::BAD_REQUEST, outcome::BAD_REQUEST, &e.to_string()),
+        Err(e) => {
+            return reject(
+                &state,
+                &corp,
+                StatusCode::BAD_REQUEST,
+                outcome::BAD_REQUEST,
+                &e.to_string(),
+            );
+        }
     };
     if event.is_msgaudit_notify() {
         state.count_callback(&corp, outcome::NOTIFY);

@@ -27,15 +27,25 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_skew: Duration::from_secs(300), max_body: 64 * 1024 }
+        ServerConfig {
+            max_skew: Duration::from_secs(300),
+            max_body: 64 * 1024,
+        }
     }
 }
 
 /// Builds the router: `/callback/{corp_id}` (GET and POST), `/metrics`, `/healthz`, `/readyz`.
-pub fn router(endpoints: Vec<CallbackEndpoint>, observer: Arc<dyn Observer>, config: ServerConfig) -> Router {
+pub fn router(
+    endpoints: Vec<CallbackEndpoint>,
+    observer: Arc<dyn Observer>,
+    config: ServerConfig,
+) -> Router {
     let state = Arc::new(metrics::State::new(endpoints, observer, config));
     Router::new()
-        .route("/callback/{corp_id}", get(callback::verify_url).post(callback::event))
+        .route(
+            "/callback/{corp_id}",
+            get(callback::verify_url).post(callback::event),
+        )
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))
@@ -48,5 +58,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -82,9 +82,16 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(endpoints: Vec<CallbackEndpoint>, observer: Arc<dyn Observer>, config: ServerConfig) -> State {
+    pub(crate) fn new(
+        endpoints: Vec<CallbackEndpoint>,
+        observer: Arc<dyn Observer>,
+        config: ServerConfig,
+    ) -> State {
         State {
-            endpoints: endpoints.into_iter().map(|e| (e.corp_id.clone(), e)).collect(),
+            endpoints: endpoints
+                .into_iter()
+                .map(|e| (e.corp_id.clone(), e))
+                .collect(),
             config,
             observer,
             callbacks: Family::default(),
@@ -93,16 +100,36 @@ impl State {
 
     pub(crate) fn count_callback(&self, corp: &str, outcome: &str) {
         // Unknown corp ids come from the URL: do not let them create unbounded label sets.
-        let corp_id = if self.endpoints.contains_key(corp) { corp.to_owned() } else { "unknown".to_owned() };
-        self.callbacks.get_or_create(&CallbackLabels { corp_id, outcome: outcome.to_owned() }).inc();
+        let corp_id = if self.endpoints.contains_key(corp) {
+            corp.to_owned()
+        } else {
+            "unknown".to_owned()
+        };
+        self.callbacks
+            .get_or_create(&CallbackLabels {
+                corp_id,
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 }
 
-fn gauge_f(family: &Family<CorpLabel, Gauge<f64, std::sync::atomic::AtomicU64>>, corp: &str, v: f64) {
-    family.get_or_create(&CorpLabel { corp_id: corp.to_owned() }).set(v);
+fn gauge_f(
+    family: &Family<CorpLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    corp: &str,
+    v: f64,
+) {
+    family
+        .get_or_create(&CorpLabel {
+            corp_id: corp.to_owned(),
+        })
+        .set(v);
 }
 
-fn render(snapshots: &[CorpSnapshot], callbacks: &Family<CallbackLabels, Counter>) -> Result<String, std::fmt::Error> {
+fn render(
+    snapshots: &[CorpSnapshot],
+    callbacks: &Family<CallbackLabels, Counter>,
+) -> Result<String, std::fmt::Error> {
     type F64Gauge = Gauge<f64, std::sync::atomic::AtomicU64>;
     let mut r = Registry::with_prefix("wecom_archive");
     let last_seq = Family::<CorpLabel, F64Gauge>::default();
@@ -126,38 +153,91 @@ fn render(snapshots: &[CorpSnapshot], callbacks: &Family<CallbackLabels, Counter
         gauge_f(&lag_records, c, s.lag_records as f64);
         gauge_f(&records, c, s.records_total as f64);
         for (t, n) in &s.records_by_type {
-            by_type.get_or_create(&TypeLabels { corp_id: c.to_owned(), msgtype: t.clone() }).set(*n as f64);
+            by_type
+                .get_or_create(&TypeLabels {
+                    corp_id: c.to_owned(),
+                    msgtype: t.clone(),
+                })
+                .set(*n as f64);
         }
         for (code, n) in &s.decrypt_failures_by_code {
-            failures.get_or_create(&CodeLabels { corp_id: c.to_owned(), code: code.to_string() }).set(*n as f64);
+            failures
+                .get_or_create(&CodeLabels {
+                    corp_id: c.to_owned(),
+                    code: code.to_string(),
+                })
+                .set(*n as f64);
         }
         for (state, n) in &s.media_by_state {
-            media.get_or_create(&StateLabels { corp_id: c.to_owned(), state: state.clone() }).set(*n as f64);
+            media
+                .get_or_create(&StateLabels {
+                    corp_id: c.to_owned(),
+                    state: state.clone(),
+                })
+                .set(*n as f64);
         }
         if let Some(a) = s.media_oldest_pending_age_seconds {
             gauge_f(&media_oldest, c, a);
         }
         gauge_f(&restarts, c, s.worker_restarts as f64);
-        syncs.get_or_create(&StateLabels { corp_id: c.to_owned(), state: "ok".into() }).set(s.syncs_ok as f64);
-        syncs.get_or_create(&StateLabels { corp_id: c.to_owned(), state: "failed".into() }).set(s.syncs_failed as f64);
+        syncs
+            .get_or_create(&StateLabels {
+                corp_id: c.to_owned(),
+                state: "ok".into(),
+            })
+            .set(s.syncs_ok as f64);
+        syncs
+            .get_or_create(&StateLabels {
+                corp_id: c.to_owned(),
+                state: "failed".into(),
+            })
+            .set(s.syncs_failed as f64);
         if let Some(t) = s.time_to_loss_seconds {
             gauge_f(&ttl, c, t);
         }
         gauge_f(&ready, c, if s.not_ready.is_none() { 1.0 } else { 0.0 });
     }
     r.register("last_seq", "Last archived seq (the cursor)", last_seq);
-    r.register("sync_lag_seconds", "Seconds since the corp was last caught up", lag_seconds);
-    r.register("sync_lag_records", "Records the last sync had to pull", lag_records);
+    r.register(
+        "sync_lag_seconds",
+        "Seconds since the corp was last caught up",
+        lag_seconds,
+    );
+    r.register(
+        "sync_lag_records",
+        "Records the last sync had to pull",
+        lag_records,
+    );
     r.register("records", "Encrypted records archived", records);
     r.register("records_by_type", "Decrypted records by msgtype", by_type);
-    r.register("decrypt_failures", "Records not decrypted yet, by SDK-style code", failures);
+    r.register(
+        "decrypt_failures",
+        "Records not decrypted yet, by SDK-style code",
+        failures,
+    );
     r.register("media_jobs", "Media jobs by state", media);
-    r.register("media_oldest_pending_age_seconds", "Age of the oldest pending media job", media_oldest);
-    r.register("worker_restarts", "Vendor-library worker restarts", restarts);
+    r.register(
+        "media_oldest_pending_age_seconds",
+        "Age of the oldest pending media job",
+        media_oldest,
+    );
+    r.register(
+        "worker_restarts",
+        "Vendor-library worker restarts",
+        restarts,
+    );
     r.register("syncs", "Sync runs since start, by result", syncs);
-    r.register("time_to_loss_seconds", "Seconds until the oldest unsafe item leaves WeCom's retention window", ttl);
+    r.register(
+        "time_to_loss_seconds",
+        "Seconds until the oldest unsafe item leaves WeCom's retention window",
+        ttl,
+    );
     r.register("ready", "1 when the corp is ready", ready);
-    r.register("callback_requests", "Callback requests by outcome", callbacks.clone());
+    r.register(
+        "callback_requests",
+        "Callback requests by outcome",
+        callbacks.clone(),
+    );
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &r)?;
     Ok(out)
@@ -173,7 +253,14 @@ pub(crate) async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response
         }
     };
     match render(&snapshots, &state.callbacks) {
-        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response(),
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed").into_response(),
     }
 }
@@ -189,7 +276,11 @@ pub(crate) async fn readyz(AxumState(state): AxumState<Arc<State>>) -> Response 
     };
     let problems: Vec<String> = snapshots
         .iter()
-        .filter_map(|s| s.not_ready.as_ref().map(|why| format!("{}: {why}", s.corp_id)))
+        .filter_map(|s| {
+            s.not_ready
+                .as_ref()
+                .map(|why| format!("{}: {why}", s.corp_id))
+        })
         .collect();
     if problems.is_empty() {
         (StatusCode::OK, "ready").into_response()

@@ -6,6 +6,7 @@ mod demo;
 mod emulator;
 mod init;
 mod keys;
+mod run;
 mod stats;
 mod sync;
 
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keys::run(config.corp(corp)?, cmd)
         }
         Command::Sync(args) => sync::run(&load(&cli.config, &env)?, corp, &args),
+        Command::Run(args) => run::run(&load(&cli.config, &env)?, corp, &args),
         Command::Redecrypt => {
             let config = load(&cli.config, &env)?;
             sync::redecrypt(config.corp(corp)?)

@@ -34,7 +34,11 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         targets.push(Target { corp, keys, store });
     }
     let limit = args.limit.unwrap_or(config.sync.page_limit);
-    let interval = Duration::from_secs(args.interval.unwrap_or(config.sync.follow_interval_secs).max(1));
+    let interval = Duration::from_secs(
+        args.interval
+            .unwrap_or(config.sync.follow_interval_secs)
+            .max(1),
+    );
     let rt = runtime()?;
     let failed = rt.block_on(async {
         let cancel = CancellationToken::new();
@@ -52,7 +56,17 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                 let mut failed = 0usize;
                 // One corp failing never stops the others.
                 for t in &targets {
-                    match sync_once(config, t.corp, t.store.clone(), t.keys.clone(), limit, &cancel, true).await {
+                    match sync_once(
+                        config,
+                        t.corp,
+                        t.store.clone(),
+                        t.keys.clone(),
+                        limit,
+                        &cancel,
+                        true,
+                    )
+                    .await
+                    {
                         Ok(report) => print_report(&t.corp.corp_id, &report),
                         Err(e) => {
                             failed += 1;
@@ -74,7 +88,11 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
             () = ctrl_c => 0,
         }
     });
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// One pull until caught up, printing a progress line every two seconds when `progress` is set.

@@ -12,7 +12,8 @@ use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, route
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 const CORP: &str = "wx5823bf96d3bd56c7";
-const ECHOSTR: &str = "sKqRbbiSUnDhFHOvPjtUMWzf2R8PrpMiTTPaicBgqZlYW/WsF6SiFd2z9CriX2YpWYzF1yrNNQ0SomM3ovdnfA==";
+const ECHOSTR: &str =
+    "sKqRbbiSUnDhFHOvPjtUMWzf2R8PrpMiTTPaicBgqZlYW/WsF6SiFd2z9CriX2YpWYzF1yrNNQ0SomM3ovdnfA==";
 const NOTIFY: &str = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1629101687</CreateTime><MsgType><![CDATA[event]]></MsgType><AgentID>2000004</AgentID><Event><![CDATA[msgaudit_notify]]></Event></xml>";
 
 struct FixedObserver {
@@ -26,7 +27,9 @@ impl Observer for FixedObserver {
             last_seq: 4321,
             lag_seconds: Some(2.5),
             records_total: 4321,
-            records_by_type: [("text".to_owned(), 4000), ("image".to_owned(), 321)].into_iter().collect(),
+            records_by_type: [("text".to_owned(), 4000), ("image".to_owned(), 321)]
+                .into_iter()
+                .collect(),
             decrypt_failures_by_code: [(10007, 3)].into_iter().collect(),
             time_to_loss_seconds: Some(400_000.0),
             not_ready: (!self.ready).then(|| "last sync failed: network error".to_owned()),
@@ -52,16 +55,37 @@ async fn start(ready: bool, max_skew: Duration) -> Server {
             n.fetch_add(1, Ordering::SeqCst);
         }),
     };
-    let app = router(vec![endpoint], Arc::new(FixedObserver { ready }), ServerConfig { max_skew, max_body: 4096 });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = router(
+        vec![endpoint],
+        Arc::new(FixedObserver { ready }),
+        ServerConfig {
+            max_skew,
+            max_body: 4096,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let stop = CancellationToken::new();
     tokio::spawn(serve(listener, app, stop.clone().cancelled_owned()));
-    Server { base, notified, stop, http: reqwest::Client::builder().no_proxy().build().expect("client") }
+    Server {
+        base,
+        notified,
+        stop,
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client"),
+    }
 }
 
 fn now() -> String {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs().to_string()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        .to_string()
 }
 
 fn crypto() -> CallbackCrypto {
@@ -75,11 +99,17 @@ async fn url_verification_answers_the_plaintext_exactly() {
     let url = format!(
         "{}/callback/{CORP}?msg_signature=e02d2debc9823db03775ae92798ca50a0a18deaf&timestamp=1629101687&nonce=1372623149&echostr={}",
         s.base,
-        ECHOSTR.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+        ECHOSTR
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
     );
     let r = s.http.get(&url).send().await.expect("get");
     assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.expect("body").as_ref(), b"1616140317555161061");
+    assert_eq!(
+        r.bytes().await.expect("body").as_ref(),
+        b"1616140317555161061"
+    );
 
     let bad = url.replace("e02d2deb", "e02d2dec");
     assert_eq!(s.http.get(&bad).send().await.expect("get").status(), 403);
@@ -93,7 +123,10 @@ async fn events_wake_the_sync_and_bad_ones_get_4xx() {
     let post = |ts: String, nonce: &str, encrypted: &str, sig: Option<String>| {
         let sig = sig.unwrap_or_else(|| c.signature(&ts, nonce, encrypted));
         let body = encrypted_envelope(CORP, "2000004", encrypted);
-        let url = format!("{}/callback/{CORP}?msg_signature={sig}&timestamp={ts}&nonce={nonce}", s.base);
+        let url = format!(
+            "{}/callback/{CORP}?msg_signature={sig}&timestamp={ts}&nonce={nonce}",
+            s.base
+        );
         s.http.post(url).body(body).send()
     };
     let encrypted = c.encrypt(NOTIFY.as_bytes(), *b"0123456789abcdef");
@@ -101,36 +134,142 @@ async fn events_wake_the_sync_and_bad_ones_get_4xx() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.expect("body").len(), 0);
     // A replay within the skew is harmless: it only asks for another sync.
-    assert_eq!(post(now(), "1", &encrypted, None).await.expect("post").status(), 200);
+    assert_eq!(
+        post(now(), "1", &encrypted, None)
+            .await
+            .expect("post")
+            .status(),
+        200
+    );
     assert_eq!(s.notified.load(Ordering::SeqCst), 2);
 
-    assert_eq!(post(now(), "1", &encrypted, Some("0".repeat(40))).await.expect("post").status(), 403);
-    assert_eq!(post("1000".into(), "1", &encrypted, None).await.expect("post").status(), 403, "stale timestamp");
-    let other_event = c.encrypt(b"<xml><MsgType>event</MsgType><Event>change_external_contact</Event></xml>", [7; 16]);
-    assert_eq!(post(now(), "2", &other_event, None).await.expect("post").status(), 200);
-    let for_someone_else = CallbackCrypto::new(TOKEN, AES_KEY, "wwother").expect("crypto").encrypt(NOTIFY.as_bytes(), [1; 16]);
-    assert_eq!(post(now(), "3", &for_someone_else, None).await.expect("post").status(), 400);
-    assert_eq!(s.notified.load(Ordering::SeqCst), 2, "rejected and other events never wake the sync");
+    assert_eq!(
+        post(now(), "1", &encrypted, Some("0".repeat(40)))
+            .await
+            .expect("post")
+            .status(),
+        403
+    );
+    assert_eq!(
+        post("1000".into(), "1", &encrypted, None)
+            .await
+            .expect("post")
+            .status(),
+        403,
+        "stale timestamp"
+    );
+    let other_event = c.encrypt(
+        b"<xml><MsgType>event</MsgType><Event>change_external_contact</Event></xml>",
+        [7; 16],
+    );
+    assert_eq!(
+        post(now(), "2", &other_event, None)
+            .await
+            .expect("post")
+            .status(),
+        200
+    );
+    let for_someone_else = CallbackCrypto::new(TOKEN, AES_KEY, "wwother")
+        .expect("crypto")
+        .encrypt(NOTIFY.as_bytes(), [1; 16]);
+    assert_eq!(
+        post(now(), "3", &for_someone_else, None)
+            .await
+            .expect("post")
+            .status(),
+        400
+    );
+    assert_eq!(
+        s.notified.load(Ordering::SeqCst),
+        2,
+        "rejected and other events never wake the sync"
+    );
 
     let ts = now();
-    let url = format!("{}/callback/{CORP}?msg_signature=x&timestamp={ts}&nonce=1", s.base);
-    assert_eq!(s.http.post(&url).body("<xml><Encrypt>").send().await.expect("post").status(), 400);
-    assert_eq!(s.http.post(&url).body(vec![b'a'; 10_000]).send().await.expect("post").status(), 413);
-    assert_eq!(s.http.post(format!("{}/callback/{CORP}", s.base)).body("x").send().await.expect("post").status(), 400);
-    assert_eq!(s.http.post(format!("{}/callback/wwnobody?msg_signature=x&timestamp={ts}&nonce=1", s.base)).send().await.expect("post").status(), 404);
+    let url = format!(
+        "{}/callback/{CORP}?msg_signature=x&timestamp={ts}&nonce=1",
+        s.base
+    );
+    assert_eq!(
+        s.http
+            .post(&url)
+            .body("<xml><Encrypt>")
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        400
+    );
+    assert_eq!(
+        s.http
+            .post(&url)
+            .body(vec![b'a'; 10_000])
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        413
+    );
+    assert_eq!(
+        s.http
+            .post(format!("{}/callback/{CORP}", s.base))
+            .body("x")
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        400
+    );
+    assert_eq!(
+        s.http
+            .post(format!(
+                "{}/callback/wwnobody?msg_signature=x&timestamp={ts}&nonce=1",
+                s.base
+            ))
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        404
+    );
 
-    let metrics = s.http.get(format!("{}/metrics", s.base)).send().await.expect("metrics").text().await.expect("text");
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
     assert!(metrics.contains(&format!("wecom_archive_callback_requests_total{{corp_id=\"{CORP}\",outcome=\"msgaudit_notify\"}} 2")), "{metrics}");
-    assert!(metrics.contains("outcome=\"bad_signature\"} 1"), "{metrics}");
-    assert!(metrics.contains("outcome=\"stale_timestamp\"} 1"), "{metrics}");
-    assert!(metrics.contains("corp_id=\"unknown\",outcome=\"unknown_corp\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("outcome=\"bad_signature\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("outcome=\"stale_timestamp\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("corp_id=\"unknown\",outcome=\"unknown_corp\"} 1"),
+        "{metrics}"
+    );
     s.stop.cancel();
 }
 
 #[tokio::test]
 async fn metrics_health_and_readiness() {
     let s = start(true, Duration::from_secs(300)).await;
-    let m = s.http.get(format!("{}/metrics", s.base)).send().await.expect("metrics").text().await.expect("text");
+    let m = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
     for line in [
         format!("wecom_archive_last_seq{{corp_id=\"{CORP}\"}} 4321"),
         format!("wecom_archive_sync_lag_seconds{{corp_id=\"{CORP}\"}} 2.5"),
@@ -140,12 +279,33 @@ async fn metrics_health_and_readiness() {
     ] {
         assert!(m.contains(&line), "missing {line} in\n{m}");
     }
-    assert_eq!(s.http.get(format!("{}/healthz", s.base)).send().await.expect("healthz").status(), 200);
-    assert_eq!(s.http.get(format!("{}/readyz", s.base)).send().await.expect("readyz").status(), 200);
+    assert_eq!(
+        s.http
+            .get(format!("{}/healthz", s.base))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+    assert_eq!(
+        s.http
+            .get(format!("{}/readyz", s.base))
+            .send()
+            .await
+            .expect("readyz")
+            .status(),
+        200
+    );
     s.stop.cancel();
 
     let s = start(false, Duration::from_secs(300)).await;
-    let r = s.http.get(format!("{}/readyz", s.base)).send().await.expect("readyz");
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(r.status(), 503);
     assert!(r.text().await.expect("text").contains("network error"));
     s.stop.cancel();

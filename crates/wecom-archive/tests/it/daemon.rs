@@ -1,0 +1,221 @@
+//! The daemon (`run`) end to end: callbacks wake a corp, metrics and readiness, SIGTERM, and kill -9
+//! at random moments during live appending.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use wecom_callback::{CallbackCrypto, encrypted_envelope};
+
+use crate::support::*;
+
+const CB_TOKEN: &str = "QDG6eK";
+const CB_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+/// A raw HTTP/1.0 exchange (the test needs no HTTP client crate).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Starts `run` and returns the child with the address it listens on.
+fn start_daemon(config: &std::path::Path, poll: u64) -> (Child, String) {
+    let mut child = bin()
+        .arg("--config")
+        .arg(config)
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            &poll.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line.rsplit(' ').next().expect("address").trim().to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "unexpected first line {line:?}"
+    );
+    (child, addr)
+}
+
+fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn records(db: &std::path::Path) -> usize {
+    if !db.exists() {
+        return 0;
+    }
+    archived_ids(db).len()
+}
+
+#[test]
+fn a_callback_wakes_the_daemon_and_metrics_tell_the_state() {
+    let emu = TestEmulator::start(31, 200, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replacen(
+        "timeout_secs = 5\n",
+        &format!(
+            "timeout_secs = 5\ncallback_token = \"{CB_TOKEN}\"\ncallback_aes_key = \"{CB_KEY}\"\n"
+        ),
+        1,
+    );
+    std::fs::write(&config, text).expect("write config");
+    let db = dir.path().join("archive.db");
+
+    let (mut daemon, addr) = start_daemon(&config, 600);
+    wait(Duration::from_secs(30), "the initial sync", || {
+        records(&db) == 200
+    });
+    assert_eq!(http(&addr, "GET", "/readyz", "").0, 200);
+
+    // With the poll 10 minutes away, only the callback can bring these in.
+    emu.emulator.append(30);
+    let crypto = CallbackCrypto::new(CB_TOKEN, CB_KEY, CORP).expect("crypto");
+    let event = format!(
+        "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType><AgentID>2000004</AgentID><Event><![CDATA[msgaudit_notify]]></Event></xml>"
+    );
+    let encrypted = crypto.encrypt(event.as_bytes(), [9; 16]);
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        .to_string();
+    let sig = crypto.signature(&ts, "42", &encrypted);
+    let (status, _) = http(
+        &addr,
+        "POST",
+        &format!("/callback/{CORP}?msg_signature={sig}&timestamp={ts}&nonce=42"),
+        &encrypted_envelope(CORP, "2000004", &encrypted),
+    );
+    assert_eq!(status, 200);
+    wait(
+        Duration::from_secs(10),
+        "the callback-triggered sync",
+        || records(&db) == 230,
+    );
+
+    let (status, bad) = http(
+        &addr,
+        "POST",
+        &format!("/callback/{CORP}?msg_signature=00&timestamp={ts}&nonce=42"),
+        &encrypted_envelope(CORP, "1", &encrypted),
+    );
+    assert_eq!(status, 403, "{bad}");
+
+    let (status, metrics) = http(&addr, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    for needle in [
+        format!("wecom_archive_last_seq{{corp_id=\"{CORP}\"}} 230"),
+        format!("wecom_archive_records{{corp_id=\"{CORP}\"}} 230"),
+        format!(
+            "wecom_archive_callback_requests_total{{corp_id=\"{CORP}\",outcome=\"msgaudit_notify\"}} 1"
+        ),
+        format!(
+            "wecom_archive_callback_requests_total{{corp_id=\"{CORP}\",outcome=\"bad_signature\"}} 1"
+        ),
+        format!("wecom_archive_ready{{corp_id=\"{CORP}\"}} 1"),
+        "wecom_archive_time_to_loss_seconds".to_owned(),
+        "wecom_archive_records_by_type{".to_owned(),
+    ] {
+        assert!(metrics.contains(&needle), "missing {needle} in\n{metrics}");
+    }
+
+    let pid = daemon.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let started = Instant::now();
+    let status = daemon.wait().expect("wait");
+    assert!(
+        status.success(),
+        "SIGTERM must end the daemon cleanly: {status:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(archived_ids(&db), emu.expected_ids());
+}
+
+#[test]
+fn kill_9_twenty_times_during_live_appending_loses_and_duplicates_nothing() {
+    let emu = Arc::new(TestEmulator::start(32, 300, None));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "page_limit = 40\n");
+    let db = dir.path().join("archive.db");
+    let appending = Arc::new(AtomicBool::new(true));
+    let appender = {
+        let (emu, appending) = (emu.clone(), appending.clone());
+        std::thread::spawn(move || {
+            while appending.load(Ordering::SeqCst) {
+                emu.emulator.append(7);
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        })
+    };
+    let mut rng = rand::rng();
+    for _ in 0..20 {
+        let (mut daemon, _) = start_daemon(&config, 1);
+        std::thread::sleep(Duration::from_millis(rng.random_range(80..400)));
+        daemon.kill().expect("kill -9");
+        let _ = daemon.wait();
+    }
+    appending.store(false, Ordering::SeqCst);
+    appender.join().expect("appender");
+    assert!(records(&db) > 0);
+
+    let (mut daemon, _) = start_daemon(&config, 1);
+    let total = emu.emulator.len();
+    wait(
+        Duration::from_secs(60),
+        "catching up after the kills",
+        || records(&db) == total,
+    );
+    let pid = daemon.id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    let _ = daemon.wait();
+    assert_eq!(archived_ids(&db), emu.expected_ids());
+    let s = stats(&config);
+    assert_eq!(s["decrypted"].as_u64(), Some(total as u64));
+    assert_eq!(s["distinct_msgids"].as_u64(), Some(total as u64));
+}
