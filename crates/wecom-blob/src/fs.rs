@@ -1,0 +1,341 @@
+//! The local file-system backend: `<root>/tmp/<random>.part` while writing, then an atomic rename to
+//! `<root>/objects/<aa>/<sha256>` (or `<root>/quarantine/<aa>/<sha256>`).
+//!
+//! All file I/O and hashing runs on tokio's blocking threads, one chunk per call, so the async
+//! workers never block and at most one chunk per upload is in memory.
+//!
+//! The order of a publish is: write every chunk, `fsync` the `.part`, verify, `rename`, `fsync` the
+//! fan-out directory. A crash at any point leaves either no object or a complete one; a `.part`
+//! left by a crash is removed by the next [`FsBlobStore::open`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::digest::{self, Digester, Digests};
+use crate::store::BoxFuture;
+use crate::{
+    Area, BackendInfo, BlobError, BlobReader, BlobStore, BlobWriter, Expectations, OnMismatch,
+    Sha256Hex, StoredObject,
+};
+
+/// Content-addressed storage in a local directory. The file name of every object is its SHA-256
+/// in hex.
+///
+/// One store per root directory: [`open`](FsBlobStore::open) removes every `.part` file in
+/// `<root>/tmp`, which would fail (never corrupt) the uploads of another process using the same
+/// root.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    layout: Arc<Layout>,
+}
+
+#[derive(Debug)]
+struct Layout {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+impl Layout {
+    fn path(&self, area: Area, sha256: &Sha256Hex) -> PathBuf {
+        self.root.join(area.relative_key(sha256))
+    }
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a store rooted at `root`, and removes `.part` files that a crash
+    /// left in `<root>/tmp`. Blocking: call it at startup, or from a blocking thread.
+    pub fn open(root: impl Into<PathBuf>) -> Result<FsBlobStore, BlobError> {
+        let root = root.into();
+        let tmp = root.join("tmp");
+        for dir in [
+            tmp.clone(),
+            root.join(Area::Objects.dir()),
+            root.join(Area::Quarantine.dir()),
+        ] {
+            fs::create_dir_all(&dir).map_err(|e| BlobError::io("creating", &dir, &e))?;
+        }
+        let entries = fs::read_dir(&tmp).map_err(|e| BlobError::io("listing", &tmp, &e))?;
+        let mut removed = 0u64;
+        for entry in entries {
+            let entry = entry.map_err(|e| BlobError::io("listing", &tmp, &e))?;
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "part") {
+                fs::remove_file(&path).map_err(|e| BlobError::io("removing stale", &path, &e))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, dir = %tmp.display(), "removed stale partial uploads");
+        }
+        Ok(FsBlobStore {
+            layout: Arc::new(Layout { root, tmp }),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.layout.root
+    }
+
+    /// The path of an object's file.
+    pub fn path(&self, area: Area, sha256: &Sha256Hex) -> PathBuf {
+        self.layout.path(area, sha256)
+    }
+}
+
+/// Runs blocking file work off the async workers. A lost blocking task (the runtime shutting down)
+/// is reported as an I/O error about `path`.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) => Err(BlobError::Io {
+            location: path.display().to_string(),
+            op: "running blocking file i/o",
+            cause: join.to_string(),
+        }),
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn BlobWriter>, BlobError>> {
+        let layout = Arc::clone(&self.layout);
+        Box::pin(async move {
+            let path = layout
+                .tmp
+                .join(format!("{:032x}.part", rand::random::<u128>()));
+            let part = blocking(&path.clone(), move || PartFile::create(layout, path)).await?;
+            Ok(Box::new(FsWriter {
+                part: Some(part),
+                failed: None,
+            }) as Box<dyn BlobWriter>)
+        })
+    }
+
+    fn size<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+    ) -> BoxFuture<'a, Result<Option<u64>, BlobError>> {
+        Box::pin(async move {
+            let path = self.layout.path(area, sha256);
+            match tokio::fs::metadata(&path).await {
+                Ok(meta) => Ok(Some(meta.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(BlobError::io("reading metadata of", &path, &e)),
+            }
+        })
+    }
+
+    fn open<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move {
+            let path = self.layout.path(area, sha256);
+            let file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(BlobError::NotFound {
+                        key: path.display().to_string(),
+                    });
+                }
+                Err(e) => return Err(BlobError::io("opening", &path, &e)),
+            };
+            let meta = file
+                .metadata()
+                .await
+                .map_err(|e| BlobError::io("reading metadata of", &path, &e))?;
+            Ok(BlobReader::new(meta.len(), file))
+        })
+    }
+
+    fn key(&self, area: Area, sha256: &Sha256Hex) -> String {
+        area.relative_key(sha256)
+    }
+
+    fn describe(&self) -> BackendInfo {
+        BackendInfo {
+            kind: "fs",
+            location: self.layout.root.display().to_string(),
+        }
+    }
+}
+
+/// An upload: the `.part` file is removed when this is dropped unpublished — on an error, an
+/// abort, a dropped writer or a cancelled task alike.
+struct PartFile {
+    layout: Arc<Layout>,
+    path: PathBuf,
+    file: File,
+    digester: Digester,
+    published: bool,
+}
+
+impl PartFile {
+    fn create(layout: Arc<Layout>, path: PathBuf) -> Result<PartFile, BlobError> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| BlobError::io("creating", &path, &e))?;
+        Ok(PartFile {
+            layout,
+            path,
+            file,
+            digester: Digester::default(),
+            published: false,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|e| BlobError::io("writing", &self.path, &e))?;
+        self.digester.update(bytes);
+        Ok(())
+    }
+
+    fn finish(mut self, expect: &Expectations) -> Result<StoredObject, BlobError> {
+        self.file
+            .sync_all()
+            .map_err(|e| BlobError::io("syncing", &self.path, &e))?;
+        let digests = std::mem::take(&mut self.digester).finish();
+        let area = match digest::verify(&digests, expect) {
+            Ok(()) => Area::Objects,
+            Err(_) if expect.on_mismatch == OnMismatch::Quarantine => Area::Quarantine,
+            Err(mismatch) => return Err(mismatch),
+        };
+        self.publish(area, digests)
+    }
+
+    fn publish(&mut self, area: Area, digests: Digests) -> Result<StoredObject, BlobError> {
+        let target = self.layout.path(area, &digests.sha256);
+        let object = |deduplicated| StoredObject {
+            key: area.relative_key(&digests.sha256),
+            md5: digests.md5_hex(),
+            sha256: digests.sha256.clone(),
+            size: digests.size,
+            content_type: digests.content_type,
+            area,
+            deduplicated,
+        };
+        match fs::metadata(&target) {
+            Ok(meta) if meta.len() == digests.size => return Ok(object(true)),
+            Ok(meta) => tracing::warn!(
+                path = %target.display(),
+                found = meta.len(),
+                size = digests.size,
+                "stored object has the wrong size; replacing it with verified bytes"
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BlobError::io("reading metadata of", &target, &e)),
+        }
+        let fan_out = target.parent().unwrap_or(&self.layout.root);
+        let created = match fs::create_dir(fan_out) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(BlobError::io("creating", fan_out, &e)),
+        };
+        fs::rename(&self.path, &target).map_err(|e| BlobError::io("publishing", &target, &e))?;
+        self.published = true;
+        // The rename is durable only once the directory holding the new name is synced.
+        sync_dir(fan_out)?;
+        if created && let Some(area_dir) = fan_out.parent() {
+            sync_dir(area_dir)?;
+        }
+        Ok(object(false))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| BlobError::io("syncing directory", dir, &e))
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.published
+            && let Err(error) = fs::remove_file(&self.path)
+            && error.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(%error, path = %self.path.display(), "could not remove partial upload");
+        }
+    }
+}
+
+struct FsWriter {
+    /// `None` once the upload failed (see `failed`), finished or aborted.
+    part: Option<PartFile>,
+    failed: Option<BlobError>,
+}
+
+impl FsWriter {
+    fn take(&mut self) -> Result<PartFile, BlobError> {
+        match (self.part.take(), &self.failed) {
+            (Some(part), _) => Ok(part),
+            (None, Some(failed)) => Err(failed.again()),
+            (None, None) => Err(BlobError::AlreadyFailed {
+                kind: crate::BlobErrorKind::Io,
+                cause: "the writer was used after it had finished".into(),
+            }),
+        }
+    }
+}
+
+impl BlobWriter for FsWriter {
+    fn write_chunk<'a>(&'a mut self, bytes: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(async move {
+            let mut part = self.take()?;
+            let path = part.path.clone();
+            let chunk = bytes.to_vec();
+            let result = blocking(&path, move || {
+                // On error `part` drops here, on the blocking thread, removing the `.part`.
+                part.write(&chunk).map(|()| part)
+            })
+            .await;
+            match result {
+                Ok(part) => {
+                    self.part = Some(part);
+                    Ok(())
+                }
+                Err(error) => {
+                    self.failed = Some(error.again());
+                    Err(error)
+                }
+            }
+        })
+    }
+
+    fn finish(
+        mut self: Box<Self>,
+        expect: Expectations,
+    ) -> BoxFuture<'static, Result<StoredObject, BlobError>> {
+        Box::pin(async move {
+            let part = self.take()?;
+            let path = part.path.clone();
+            blocking(&path, move || part.finish(&expect)).await
+        })
+    }
+
+    fn abort(mut self: Box<Self>) -> BoxFuture<'static, Result<(), BlobError>> {
+        Box::pin(async move {
+            match self.part.take() {
+                Some(part) => {
+                    let path = part.path.clone();
+                    blocking(&path, move || {
+                        drop(part);
+                        Ok(())
+                    })
+                    .await
+                }
+                None => Ok(()),
+            }
+        })
+    }
+}

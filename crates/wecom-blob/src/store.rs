@@ -1,0 +1,246 @@
+//! The storage seam: the [`BlobStore`] and [`BlobWriter`] traits and the types they speak in.
+//!
+//! The traits return boxed futures rather than using `async fn` so that they stay dyn-compatible:
+//! the binary picks a backend from its configuration and hands the media workers one
+//! `Arc<dyn BlobStore>`. The cost is one allocation per call, negligible next to the I/O behind it.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::BlobError;
+
+/// A boxed, sendable future, as the traits return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A SHA-256 digest as 64 lowercase hex digits: the address of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256Hex {
+        use sha2::Digest;
+        Sha256Hex(hex::encode(sha2::Sha256::digest(bytes)))
+    }
+
+    pub(crate) fn from_digest(digest: &[u8; 32]) -> Sha256Hex {
+        Sha256Hex(hex::encode(digest))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The fan-out directory of the object: its first two hex digits.
+    pub fn fan_out(&self) -> &str {
+        &self.0[..2]
+    }
+}
+
+impl fmt::Display for Sha256Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The text is not 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a sha-256 hex digest (64 hex digits): {0:?}")]
+pub struct InvalidSha256(pub String);
+
+impl FromStr for Sha256Hex {
+    type Err = InvalidSha256;
+
+    /// Accepts either case; stores lowercase.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256Hex(s.to_ascii_lowercase()))
+        } else {
+            Err(InvalidSha256(s.chars().take(80).collect()))
+        }
+    }
+}
+
+/// Where an object is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    /// Verified objects, addressed by their SHA-256: `objects/<aa>/<sha256>`.
+    Objects,
+    /// Objects kept for inspection although they failed verification (an MD5 or size different
+    /// from what WeCom announced): `quarantine/<aa>/<sha256>`. Never read as archived media.
+    Quarantine,
+}
+
+impl Area {
+    pub fn dir(self) -> &'static str {
+        match self {
+            Area::Objects => "objects",
+            Area::Quarantine => "quarantine",
+        }
+    }
+
+    /// The backend-relative key of an object: `objects/<aa>/<sha256>` or
+    /// `quarantine/<aa>/<sha256>`. Backends may prepend their own prefix.
+    pub fn relative_key(self, sha256: &Sha256Hex) -> String {
+        format!("{}/{}/{}", self.dir(), sha256.fan_out(), sha256)
+    }
+}
+
+/// What to do with bytes that fail the caller's expectations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnMismatch {
+    /// Publish nothing and return [`BlobErrorKind::SizeMismatch`](crate::BlobErrorKind) or
+    /// [`BlobErrorKind::Md5Mismatch`](crate::BlobErrorKind). For every attempt but the last.
+    #[default]
+    Reject,
+    /// Publish the bytes under [`Area::Quarantine`] and return them with
+    /// [`StoredObject::area`] set to it, so the last attempt keeps the bytes for inspection.
+    Quarantine,
+}
+
+/// What the caller knows of the object in advance (from the message that announced it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// The announced size in bytes.
+    pub size: Option<u64>,
+    /// The announced MD5 as hex, either case; `None` or an empty string means no check.
+    pub md5: Option<String>,
+    pub on_mismatch: OnMismatch,
+}
+
+/// A published object, as the archive records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub sha256: Sha256Hex,
+    pub size: u64,
+    /// The MD5 of the bytes, lowercase hex, as computed here (the caller has the one WeCom sent).
+    pub md5: String,
+    /// Sniffed from the first bytes: `image/jpeg`, `audio/amr`, … or `application/octet-stream`.
+    pub content_type: &'static str,
+    /// [`Area::Quarantine`] only when [`OnMismatch::Quarantine`] was asked for and the bytes failed
+    /// verification.
+    pub area: Area,
+    /// The backend's key: the path below the root directory, or the S3 object key.
+    pub key: String,
+    /// The object was already stored (by an earlier message or a concurrent upload); these bytes
+    /// were discarded.
+    pub deduplicated: bool,
+}
+
+/// Which backend a store is, and where it keeps objects, for the archive's records and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendInfo {
+    /// `"fs"` or `"s3"`.
+    pub kind: &'static str,
+    /// The root directory, or `s3://bucket/prefix`.
+    pub location: String,
+}
+
+/// Content-addressed, write-once storage of media objects.
+///
+/// Invariants every implementation keeps (checked by the `conformance` suite):
+/// - an object is visible under its address only complete and verified; a failed, aborted or
+///   abandoned upload publishes nothing;
+/// - an address, once published, holds the bytes whose SHA-256 it is; publishing the same bytes
+///   again (even concurrently) succeeds and leaves one object;
+/// - nothing is ever deleted through this trait: archived media are kept forever;
+/// - memory does not grow with object size.
+pub trait BlobStore: Send + Sync {
+    /// Starts a new upload; chunks are then appended in order.
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn BlobWriter>, BlobError>>;
+
+    /// The size of a published object, or `None` if there is none at that address.
+    fn size<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+    ) -> BoxFuture<'a, Result<Option<u64>, BlobError>>;
+
+    /// Streams a published object; [`BlobErrorKind::NotFound`](crate::BlobErrorKind) if absent.
+    fn open<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>>;
+
+    /// Whether an object is published at that address.
+    fn exists<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+    ) -> BoxFuture<'a, Result<bool, BlobError>> {
+        Box::pin(async move { Ok(self.size(area, sha256).await?.is_some()) })
+    }
+
+    /// The backend's key of an address, as [`StoredObject::key`] reports it.
+    fn key(&self, area: Area, sha256: &Sha256Hex) -> String;
+
+    fn describe(&self) -> BackendInfo;
+}
+
+/// One upload in progress. Finish it with [`finish`](BlobWriter::finish) or discard it with
+/// [`abort`](BlobWriter::abort). A writer dropped instead (a cancelled task) publishes nothing
+/// either: the file-system backend removes its `.part` at once (one `unlink` on the dropping
+/// thread), the S3 backend aborts its multipart upload at the store's next `begin`.
+///
+/// After an operation fails, the writer has already cleaned up; later calls return
+/// [`BlobError::AlreadyFailed`].
+pub trait BlobWriter: Send {
+    /// Appends the next chunk. Chunks of any size are accepted; the downloader's are ≤ 512 KiB.
+    fn write_chunk<'a>(&'a mut self, bytes: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>>;
+
+    /// Verifies the bytes against `expect` and publishes them under their SHA-256 (or under
+    /// [`Area::Quarantine`], see [`OnMismatch`]).
+    fn finish(
+        self: Box<Self>,
+        expect: Expectations,
+    ) -> BoxFuture<'static, Result<StoredObject, BlobError>>;
+
+    /// Discards the upload: nothing is published and temporary data is removed.
+    fn abort(self: Box<Self>) -> BoxFuture<'static, Result<(), BlobError>>;
+}
+
+/// A published object being read, as an [`AsyncRead`] with its size known up front.
+pub struct BlobReader {
+    size: u64,
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl BlobReader {
+    /// For implementations: `inner` yields exactly `size` bytes.
+    pub fn new(size: u64, inner: impl AsyncRead + Send + 'static) -> BlobReader {
+        BlobReader {
+            size,
+            inner: Box::pin(inner),
+        }
+    }
+
+    /// The object's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobReader")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncRead for BlobReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.inner.as_mut().poll_read(cx, buf)
+    }
+}

@@ -1,0 +1,191 @@
+//! The S3 backend against an in-process `s3s-fs` server: the conformance suite, then outages,
+//! credentials and cleanup of multipart uploads.
+
+use std::time::Duration;
+
+use wecom_blob::conformance::{self, CHUNK, Fixture, Generated, Probe};
+use wecom_blob::{Area, BlobErrorKind, BlobStore, Expectations, S3BlobStore, S3Config};
+
+use crate::files_below;
+use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY, open_uploads};
+
+const PREFIX: &str = "archive/media";
+
+struct S3Probe {
+    server: S3Server,
+}
+
+impl Probe for S3Probe {
+    fn published(&self) -> Vec<String> {
+        let bucket = self.server.bucket_dir();
+        let mut keys = files_below(&bucket, &bucket.join(PREFIX).join("objects"));
+        keys.extend(files_below(
+            &bucket,
+            &bucket.join(PREFIX).join("quarantine"),
+        ));
+        keys
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        let bucket = self.server.bucket_dir();
+        let mut left = files_below(&bucket, &bucket.join(PREFIX).join("tmp"));
+        left.extend(open_uploads(self.server.dir.path()));
+        left
+    }
+}
+
+fn fixture() -> Fixture {
+    let server = S3Server::start();
+    let store = S3BlobStore::new(&server.config(PREFIX)).expect("store");
+    Fixture {
+        store: Box::new(store),
+        probe: Box::new(S3Probe { server }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_on_s3() {
+    conformance::run_all(&mut fixture).await;
+}
+
+#[tokio::test]
+async fn keys_and_location() {
+    let server = S3Server::start();
+    let store = S3BlobStore::new(&server.config("/archive/media/")).expect("store");
+    let info = store.describe();
+    assert_eq!(
+        (info.kind, info.location.as_str()),
+        ("s3", "s3://media/archive/media")
+    );
+    let stored = conformance::upload(&store, [b"GIF89a tiny".to_vec()], Expectations::default())
+        .await
+        .expect("upload");
+    let sha = stored.sha256.as_str();
+    assert_eq!(
+        stored.key,
+        format!("archive/media/objects/{}/{sha}", &sha[..2])
+    );
+    assert_eq!(stored.content_type, "image/gif");
+    assert!(server.bucket_dir().join(&stored.key).is_file());
+
+    let no_prefix = S3BlobStore::new(&server.config("")).expect("store");
+    assert_eq!(no_prefix.describe().location, "s3://media/");
+    assert_eq!(
+        no_prefix.key(Area::Quarantine, &stored.sha256),
+        format!("quarantine/{}/{sha}", &sha[..2])
+    );
+}
+
+#[tokio::test]
+async fn unreachable_server_is_unavailable_and_explained() {
+    // A port that was just free: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let mut config = S3Config::new(
+        format!("http://{addr}"),
+        "us-east-1",
+        BUCKET,
+        ACCESS_KEY,
+        SECRET_KEY,
+    );
+    config.connect_timeout = Duration::from_secs(2);
+    let store = S3BlobStore::new(&config).expect("store");
+    let error = conformance::upload(&store, [b"hello".to_vec()], Expectations::default())
+        .await
+        .expect_err("nothing listens");
+    assert_eq!(error.kind(), BlobErrorKind::Unavailable, "{error}");
+    assert!(error.is_retryable());
+    let message = error.to_string();
+    assert!(message.contains(&addr.to_string()), "{message}");
+    assert!(
+        message.to_lowercase().contains("connection refused"),
+        "{message}"
+    );
+    assert!(!message.contains(SECRET_KEY), "{message}");
+    let error = store
+        .open(Area::Objects, &wecom_blob::Sha256Hex::of(b"x"))
+        .await
+        .expect_err("nothing listens");
+    assert_eq!(error.kind(), BlobErrorKind::Unavailable, "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_lost_mid_upload_then_back() {
+    let server = S3Server::start();
+    let mut config = server.config(PREFIX);
+    config.max_attempts = 1;
+    let store = S3BlobStore::new(&config).expect("store");
+    let data = Generated::new(50, 20 * 1024 * 1024);
+    let mut chunks = data.chunks(CHUNK);
+    let mut writer = store.begin().await.expect("begin");
+    // 9 MiB: the first part is uploaded, a multipart upload is open on the server.
+    for chunk in chunks.by_ref().take(18) {
+        writer.write_chunk(&chunk).await.expect("write");
+    }
+    assert!(!open_uploads(server.dir.path()).is_empty());
+
+    let (dir, addr) = server.stop().await;
+    let error = async {
+        for chunk in chunks.by_ref() {
+            writer.write_chunk(&chunk).await?;
+        }
+        writer.finish(Expectations::default()).await
+    }
+    .await
+    .expect_err("server is gone");
+    assert_eq!(error.kind(), BlobErrorKind::Unavailable, "{error}");
+    assert!(error.to_string().contains(&addr.to_string()), "{error}");
+    // The upload could not be aborted while the server was away; the store remembers it.
+    assert_eq!(store.pending_cleanups(), 1);
+
+    let server = S3Server::serve(dir, addr);
+    assert!(!open_uploads(server.dir.path()).is_empty());
+    let stored = conformance::upload(&store, data.chunks(CHUNK), Expectations::default())
+        .await
+        .expect("upload after the outage");
+    assert_eq!(store.pending_cleanups(), 0);
+    assert_eq!(open_uploads(server.dir.path()), Vec::<String>::new());
+    assert_eq!(
+        files_below(
+            &server.bucket_dir(),
+            &server.bucket_dir().join(PREFIX).join("tmp")
+        ),
+        Vec::<String>::new()
+    );
+    conformance::assert_stored(&store, Area::Objects, &stored.sha256, data).await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_rejected_and_explained() {
+    let server = S3Server::start();
+    let wrong_secret = S3Config {
+        secret_key: "not-the-secret".into(),
+        ..server.config(PREFIX)
+    };
+    let store = S3BlobStore::new(&wrong_secret).expect("store");
+    let error = conformance::upload(&store, [b"hello".to_vec()], Expectations::default())
+        .await
+        .expect_err("bad signature");
+    assert_eq!(error.kind(), BlobErrorKind::Rejected, "{error}");
+    assert!(!error.is_retryable());
+    let message = error.to_string();
+    assert!(message.contains("http 403"), "{message}");
+    assert!(message.contains("check the"), "{message}");
+    assert!(!message.contains("not-the-secret"), "{message}");
+
+    let wrong_key = S3Config {
+        access_key: "AKIDUNKNOWN".into(),
+        ..server.config(PREFIX)
+    };
+    let store = S3BlobStore::new(&wrong_key).expect("store");
+    let error = conformance::upload(
+        &store,
+        Generated::new(51, 9 * 1024 * 1024).chunks(CHUNK),
+        Expectations::default(),
+    )
+    .await
+    .expect_err("unknown key");
+    assert_eq!(error.kind(), BlobErrorKind::Rejected, "{error}");
+    assert_eq!(open_uploads(server.dir.path()), Vec::<String>::new());
+}
