@@ -101,7 +101,8 @@ pub async fn run_corp<S: ArchiveSource>(
             s.in_flight = true;
             s.last_attempt_ms = Some(now_ms());
         });
-        let result = sync_until_caught_up(source, store.clone(), keys.clone(), opts, cancel, &|_| {}).await;
+        let result =
+            sync_until_caught_up(source, store.clone(), keys.clone(), opts, cancel, &|_| {}).await;
         let failures = match result {
             Ok(report) => {
                 let caught_up = !cancel.is_cancelled();
@@ -118,7 +119,12 @@ pub async fn run_corp<S: ArchiveSource>(
                     }
                 });
                 if report.records > 0 {
-                    info!(corp_id = corp, records = report.records, cursor = report.cursor_after, "synced");
+                    info!(
+                        corp_id = corp,
+                        records = report.records,
+                        cursor = report.cursor_after,
+                        "synced"
+                    );
                 }
                 0
             }
@@ -153,7 +159,11 @@ pub async fn run_corp<S: ArchiveSource>(
             pacing.poll_interval
         } else {
             let exp = (failures - 1).min(16);
-            pacing.min_gap.saturating_mul(1u32 << exp).min(pacing.max_backoff).min(pacing.poll_interval)
+            pacing
+                .min_gap
+                .saturating_mul(1u32 << exp)
+                .min(pacing.max_backoff)
+                .min(pacing.poll_interval)
         };
         // Triggers wake the runner early, but never closer than `min_gap` to the last start, and not
         // during a failure backoff (a callback storm must not hammer a source that is down).

@@ -357,31 +357,56 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         max_backoff: Duration::from_millis(50),
     };
     let task = {
-        let (s, handle, cancel, shared) = (s.clone(), handle.clone(), cancel.clone(), shared.clone());
+        let (s, handle, cancel, shared) =
+            (s.clone(), handle.clone(), cancel.clone(), shared.clone());
         let ring = s.ring(&[1]);
         tokio::spawn(async move {
-            run_corp(&s.client, shared, ring, &SyncOptions::new(CORP), &pacing, &handle, &cancel).await;
+            run_corp(
+                &s.client,
+                shared,
+                ring,
+                &SyncOptions::new(CORP),
+                &pacing,
+                &handle,
+                &cancel,
+            )
+            .await;
         })
     };
-    wait_for("the first sync", Duration::from_secs(10), || handle.status().cursor == 100).await;
+    wait_for("the first sync", Duration::from_secs(10), || {
+        handle.status().cursor == 100
+    })
+    .await;
 
     // Only a trigger can explain a sync now: the timer is 30 s away.
     s.emulator.append(50);
     handle.trigger();
-    wait_for("the triggered sync", Duration::from_secs(5), || handle.status().cursor == 150).await;
+    wait_for("the triggered sync", Duration::from_secs(5), || {
+        handle.status().cursor == 150
+    })
+    .await;
 
     // A storm of triggers costs a handful of syncs, not a hundred.
     let before = handle.status().syncs_ok;
     for _ in 0..100 {
         handle.trigger();
     }
-    wait_for("the storm to settle", Duration::from_secs(5), || !handle.status().in_flight && handle.status().syncs_ok > before).await;
+    wait_for("the storm to settle", Duration::from_secs(5), || {
+        !handle.status().in_flight && handle.status().syncs_ok > before
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let syncs = handle.status().syncs_ok - before;
-    assert!((1..=3).contains(&syncs), "100 triggers caused {syncs} syncs");
+    assert!(
+        (1..=3).contains(&syncs),
+        "100 triggers caused {syncs} syncs"
+    );
 
     cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("runner stops promptly").expect("join");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("runner stops promptly")
+        .expect("join");
     match Arc::try_unwrap(s) {
         Ok(s) => s.shutdown().await,
         Err(_) => panic!("setup still shared"),
@@ -401,25 +426,52 @@ async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails
         max_backoff: Duration::from_millis(100),
     };
     let task = {
-        let (s, handle, cancel, shared) = (s.clone(), handle.clone(), cancel.clone(), shared.clone());
+        let (s, handle, cancel, shared) =
+            (s.clone(), handle.clone(), cancel.clone(), shared.clone());
         let ring = s.ring(&[1]);
         tokio::spawn(async move {
-            run_corp(&s.client, shared, ring, &SyncOptions::new(CORP), &pacing, &handle, &cancel).await;
+            run_corp(
+                &s.client,
+                shared,
+                ring,
+                &SyncOptions::new(CORP),
+                &pacing,
+                &handle,
+                &cancel,
+            )
+            .await;
         })
     };
-    wait_for("the first sync", Duration::from_secs(10), || handle.status().cursor == 40).await;
+    wait_for("the first sync", Duration::from_secs(10), || {
+        handle.status().cursor == 40
+    })
+    .await;
     s.emulator.append(10);
-    wait_for("the timer's sync (no trigger)", Duration::from_secs(5), || handle.status().cursor == 50).await;
+    wait_for(
+        "the timer's sync (no trigger)",
+        Duration::from_secs(5),
+        || handle.status().cursor == 50,
+    )
+    .await;
 
     // Every attempt fails for a while (3 attempts per sync): failures are counted, then it recovers.
     s.emulator.append(5);
     s.emulator.inject(Fault::Http500, 9);
-    wait_for("failures", Duration::from_secs(10), || handle.status().syncs_failed >= 2).await;
+    wait_for("failures", Duration::from_secs(10), || {
+        handle.status().syncs_failed >= 2
+    })
+    .await;
     assert!(handle.status().last_error.is_some());
-    wait_for("recovery", Duration::from_secs(10), || handle.status().cursor == 55).await;
+    wait_for("recovery", Duration::from_secs(10), || {
+        handle.status().cursor == 55
+    })
+    .await;
     assert_eq!(handle.status().consecutive_failures, 0);
     cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("runner stops").expect("join");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("runner stops")
+        .expect("join");
     match Arc::try_unwrap(s) {
         Ok(s) => s.shutdown().await,
         Err(_) => panic!("setup still shared"),
