@@ -81,8 +81,21 @@ pub fn parse_envelope(plaintext: &[u8]) -> Result<Envelope, ParseError> {
     let text = std::str::from_utf8(&escaped).map_err(|e| ParseError::InvalidUtf8 {
         offset: e.valid_up_to(),
     })?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+    // Invalid escapes (e.g. a lone surrogate from an emoji cut in half) are made literal text and
+    // parsed again; the exact decrypted bytes are kept by the caller either way.
+    let (text, value): (std::borrow::Cow<'_, str>, Value) = match serde_json::from_str(text) {
+        Ok(v) => (std::borrow::Cow::Borrowed(text), v),
+        Err(first) => {
+            let repaired = crate::sanitize::repair_json_escapes(text);
+            if matches!(repaired, std::borrow::Cow::Borrowed(_)) {
+                return Err(ParseError::InvalidJson(first.to_string()));
+            }
+            match serde_json::from_str(&repaired) {
+                Ok(v) => (std::borrow::Cow::Owned(repaired.into_owned()), v),
+                Err(_) => return Err(ParseError::InvalidJson(first.to_string())),
+            }
+        }
+    };
     let obj = value.as_object().ok_or(ParseError::NotAnObject)?;
 
     let msgid = match obj.get("msgid") {
@@ -136,7 +149,7 @@ pub fn parse_envelope(plaintext: &[u8]) -> Result<Envelope, ParseError> {
         roomid,
         msgtime,
         msgtype,
-        json: text.to_owned(),
+        json: text.into_owned(),
     })
 }
 
@@ -221,5 +234,19 @@ mod tests {
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
             let _ = parse_envelope(&bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod repair_tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_surrogate_escape_is_kept_as_text_instead_of_failing_the_record() {
+        let raw = br#"{"msgid":"m1","action":"send","from":"a","tolist":["b"],"roomid":"","msgtime":1,"msgtype":"text","text":{"content":"cut \ud83d here"}}"#;
+        let e = parse_envelope(raw).expect("repaired");
+        assert_eq!(e.msgid, "m1");
+        let v: Value = serde_json::from_str(&e.json).expect("valid json");
+        assert!(v["text"]["content"].as_str().expect("text").contains("ud83d"));
     }
 }
