@@ -1,11 +1,17 @@
-//! The native archive source: speaks WeCom's archive protocol (gettoken, getchatdata) over HTTPS
-//! without the vendor library — with token refresh on the errcodes the vendor library ignores,
-//! bounded retries with capped exponential backoff and jitter, proxies, and verified TLS.
+//! The native archive source: speaks WeCom's archive protocol (gettoken, getchatdata,
+//! getchatmediadata) over HTTPS without the vendor library — with token refresh on the errcodes the
+//! vendor library ignores, bounded retries with capped exponential backoff and jitter, streamed
+//! media decryption, proxies, and verified TLS.
 
 mod backoff;
 mod config;
+mod media;
 mod native;
 
 pub use backoff::RetryPolicy;
 pub use config::{ClientConfig, ConfigError, ProxyConfig, WECOM_BASE_URL};
+pub use media::{
+    FnSink, MEDIA_CHUNK, MediaDownload, MediaError, MediaErrorKind, MediaMismatch, MediaSink,
+    SinkError, WriteSink,
+};
 pub use native::NativeClient;

@@ -28,11 +28,11 @@ struct CachedToken {
 
 /// A WeCom archive client that needs no vendor library.
 pub struct NativeClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base: Url,
     corp_id: String,
     secret: String,
-    retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     token: Mutex<Option<CachedToken>>,
 }
 
@@ -95,7 +95,7 @@ impl NativeClient {
     }
 
     /// A valid access token, fetched when missing or close to expiry.
-    async fn token(&self) -> Result<String, SourceError> {
+    pub(crate) async fn token(&self) -> Result<String, SourceError> {
         let mut guard = self.token.lock().await;
         if let Some(t) = guard.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             return Ok(t.value.clone());
@@ -151,7 +151,7 @@ impl NativeClient {
         })
     }
 
-    fn endpoint(&self, path: &str) -> Result<Url, SourceError> {
+    pub(crate) fn endpoint(&self, path: &str) -> Result<Url, SourceError> {
         self.base.join(path).map_err(|e| {
             SourceError::new(
                 SourceErrorKind::InvalidArgument,

@@ -12,6 +12,7 @@ use wecom_crypto::PublicKey;
 use wecom_wire::ChatDataItem;
 
 use crate::corpus::{CorpusGenerator, CorpusSpec, Directory, PlainRecord};
+use crate::media::{MediaFormat, MediaKind, MediaSpec};
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -78,6 +79,107 @@ pub enum Fault {
     TruncatedBody,
 }
 
+/// A failure injected into upcoming getchatmediadata requests (see [`MediaFaultRule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaFault {
+    /// HTTP 500 with an HTML body.
+    Http500,
+    /// The connection is closed without any response byte.
+    DropConnection,
+    /// The request is answered normally after this delay (a slow chunk; past the client's
+    /// timeout, a timeout).
+    Delay(Duration),
+    /// `{"errcode":-1,"errmsg":"system busy"}` with HTTP 200 (the vendor library: 10002).
+    SystemBusy,
+    /// Any other errcode with HTTP 200 (e.g. 45009 rate limited, 301010 unknown fileid).
+    Errcode(i64),
+    /// errcode 301048: the data has expired (vendor library: 10010).
+    Expired,
+    /// errcode 301042: the caller's IP is not in the trusted list (vendor library: 10009).
+    IpNotAllowed,
+    /// Every issued token expires now and the request gets 42001.
+    ExpireTokens,
+    /// A well-formed answer whose ciphertext has its first byte flipped: the chunk decrypts to
+    /// wrong bytes (the object's md5 no longer matches) or, for a final chunk of one block, to bad
+    /// padding. Injected for every request of one fileid, the object is corrupt every time.
+    CorruptChunk,
+    /// A well-formed answer whose `content` is one block shorter than its CONTENT-RANGE says.
+    ShortContent,
+    /// The response announces its full Content-Length, sends half of the body and closes.
+    TruncatedBody,
+    /// HTTP 200 with an HTML body (vendor library: 10003).
+    NotJson,
+    /// The standard `Content-Range: bytes a-b/total` instead of WeCom's upper-case
+    /// `CONTENT-RANGE: BYTES a-b/total`. The vendor library does not recognise it (it then takes
+    /// any chunk for the last one); a client reading headers case-insensitively does.
+    StandardContentRange,
+    /// No CONTENT-RANGE header at all.
+    MissingContentRange,
+    /// A CONTENT-RANGE 16 bytes off the requested start (content unchanged).
+    WrongContentRange,
+}
+
+/// Which getchatmediadata requests a [`MediaFault`] hits: the next `times` requests that match
+/// the optional fileid and range start, after any earlier rule that matches them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFaultRule {
+    pub fault: MediaFault,
+    pub times: u32,
+    /// Only requests for this fileid (the `fileid` of the sdkfileid, as sent to the server).
+    pub fileid: Option<String>,
+    /// Only requests whose range starts here (e.g. `524288` for the second chunk).
+    pub range_start: Option<u64>,
+}
+
+impl MediaFaultRule {
+    /// `fault` for the next `times` media requests, whatever they ask for.
+    pub fn new(fault: MediaFault, times: u32) -> MediaFaultRule {
+        MediaFaultRule {
+            fault,
+            times,
+            fileid: None,
+            range_start: None,
+        }
+    }
+
+    /// Restricts the rule to one object.
+    pub fn for_fileid(mut self, fileid: impl Into<String>) -> MediaFaultRule {
+        self.fileid = Some(fileid.into());
+        self
+    }
+
+    /// Restricts the rule to requests whose range starts at `start`.
+    pub fn at_range_start(mut self, start: u64) -> MediaFaultRule {
+        self.range_start = Some(start);
+        self
+    }
+
+    fn matches(&self, fileid: Option<&str>, range_start: Option<u64>) -> bool {
+        self.fileid
+            .as_deref()
+            .is_none_or(|want| fileid == Some(want))
+            && self
+                .range_start
+                .is_none_or(|want| range_start == Some(want))
+    }
+}
+
+/// One getchatmediadata request as the emulator saw it, for tests that check which ranges a
+/// client asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRequest {
+    /// `None` when the body did not parse.
+    pub fileid: Option<String>,
+    /// The requested range (`None` when the Range header is malformed); without a Range header,
+    /// the first chunk `0..=524287`.
+    pub range: Option<(u64, u64)>,
+    /// The fault the request got, if any.
+    pub fault: Option<MediaFault>,
+}
+
+/// How many [`MediaRequest`]s are kept (the oldest are dropped first).
+const MEDIA_LOG_CAPACITY: usize = 65_536;
+
 /// Why an emulator could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmulatorError {
@@ -112,6 +214,13 @@ struct Inner {
     faults: Mutex<VecDeque<(Fault, u32)>>,
     requests: AtomicU64,
     tokens_issued: AtomicU64,
+    /// Every servable media object by fileid: the corpus, live appends and [`Emulator::add_media`].
+    media: RwLock<HashMap<String, MediaSpec>>,
+    media_faults: Mutex<VecDeque<MediaFaultRule>>,
+    media_log: Mutex<VecDeque<MediaRequest>>,
+    media_requests: AtomicU64,
+    /// Objects created by [`Emulator::add_media`], for their identities.
+    media_added: AtomicU64,
 }
 
 /// The emulated archive. Cheap to clone: clones share state.
@@ -159,6 +268,11 @@ impl Emulator {
             rotate_after,
             config.corpus.seed,
         )?;
+        let media = plain
+            .iter()
+            .flat_map(|r| &r.media)
+            .map(|m| (m.fileid.clone(), m.clone()))
+            .collect();
         let records = plain
             .into_iter()
             .zip(items)
@@ -181,6 +295,11 @@ impl Emulator {
                 faults: Mutex::new(VecDeque::new()),
                 requests: AtomicU64::new(0),
                 tokens_issued: AtomicU64::new(0),
+                media: RwLock::new(media),
+                media_faults: Mutex::new(VecDeque::new()),
+                media_log: Mutex::new(VecDeque::new()),
+                media_requests: AtomicU64::new(0),
+                media_added: AtomicU64::new(0),
             }),
         })
     }
@@ -232,6 +351,7 @@ impl Emulator {
             self.inner.seed,
         ) {
             Ok(items) => {
+                self.index_media(plain.iter().flat_map(|r| &r.media).cloned());
                 let mut records = self
                     .inner
                     .records
@@ -247,6 +367,70 @@ impl Emulator {
             // Keys were validated in `new`, so this means the crypto backend failed.
             Err(error) => tracing::error!(%error, "live append failed; records dropped"),
         }
+    }
+
+    /// Creates a media object of `size` bytes on demand (for benchmarks and tests: 0 B, exactly
+    /// 512 KiB, 200 MB…) and serves it. Its bytes are generated per request, so even a 200 MB
+    /// object costs no memory; its md5 is computed here by streaming it (about a second per
+    /// 500 MB in release builds). No message references it.
+    pub fn add_media(&self, size: u64, kind: MediaKind) -> MediaSpec {
+        let n = self.inner.media_added.fetch_add(1, Ordering::Relaxed);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.inner.seed ^ 0xADD_3ED1A ^ n.rotate_left(32));
+        let (fileid, authkey, aeskey) = crate::corpus::media_identity(&mut rng, 1_699_232_400_000);
+        let format = match kind {
+            MediaKind::Image => MediaFormat::Jpeg,
+            MediaKind::Voice | MediaKind::MeetingVoiceCall => MediaFormat::Amr,
+            MediaKind::Video => MediaFormat::Mp4,
+            MediaKind::Emotion => MediaFormat::Gif,
+            MediaKind::File | MediaKind::VoipDocShare => MediaFormat::Binary,
+        };
+        let mut spec = MediaSpec {
+            sdkfileid: crate::corpus::sdkfileid(&fileid, &authkey, &aeskey),
+            fileid,
+            authkey,
+            aeskey,
+            kind,
+            format,
+            size,
+            md5: String::new(),
+            content_seed: rng.random(),
+        };
+        spec.md5 = spec.actual_md5();
+        self.register_media(spec.clone());
+        spec
+    }
+
+    /// Serves `spec` as given (a test can state a wrong md5, a short aeskey…), replacing any
+    /// object with the same fileid. `spec.sdkfileid` is not checked against its parts.
+    pub fn register_media(&self, spec: MediaSpec) {
+        self.index_media(std::iter::once(spec));
+    }
+
+    /// The servable object with this fileid.
+    pub fn media(&self, fileid: &str) -> Option<MediaSpec> {
+        self.read_media().get(fileid).cloned()
+    }
+
+    /// Queues a media fault after any already queued.
+    pub fn inject_media(&self, rule: MediaFaultRule) {
+        if rule.times > 0 {
+            lock(&self.inner.media_faults).push_back(rule);
+        }
+    }
+
+    /// Drops every queued media fault.
+    pub fn clear_media_faults(&self) {
+        lock(&self.inner.media_faults).clear();
+    }
+
+    /// getchatmediadata requests received, faulted ones included.
+    pub fn media_request_count(&self) -> u64 {
+        self.inner.media_requests.load(Ordering::Relaxed)
+    }
+
+    /// The latest getchatmediadata requests (at most 65,536), oldest first.
+    pub fn media_requests(&self) -> Vec<MediaRequest> {
+        lock(&self.inner.media_log).iter().cloned().collect()
     }
 
     /// Queues `fault` for the next `times` getchatdata requests, after any faults already queued.
@@ -297,6 +481,58 @@ impl Emulator {
             faults.pop_front();
         }
         Some(fault)
+    }
+
+    /// Counts and logs a media request, and takes the first queued fault that matches it.
+    pub(crate) fn media_request(
+        &self,
+        fileid: Option<&str>,
+        range: Option<(u64, u64)>,
+    ) -> Option<MediaFault> {
+        self.inner.media_requests.fetch_add(1, Ordering::Relaxed);
+        let fault = {
+            let mut rules = lock(&self.inner.media_faults);
+            let at = rules
+                .iter()
+                .position(|r| r.matches(fileid, range.map(|r| r.0)));
+            at.and_then(|i| {
+                let rule = rules.get_mut(i)?;
+                let fault = rule.fault;
+                rule.times -= 1;
+                if rule.times == 0 {
+                    rules.remove(i);
+                }
+                Some(fault)
+            })
+        };
+        let mut log = lock(&self.inner.media_log);
+        if log.len() >= MEDIA_LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(MediaRequest {
+            fileid: fileid.map(str::to_owned),
+            range,
+            fault,
+        });
+        fault
+    }
+
+    fn index_media(&self, specs: impl Iterator<Item = MediaSpec>) {
+        let mut media = self
+            .inner
+            .media
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for spec in specs {
+            media.insert(spec.fileid.clone(), spec);
+        }
+    }
+
+    fn read_media(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, MediaSpec>> {
+        self.inner
+            .media
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn credentials_match(&self, corp_id: &str, secret: &str) -> (bool, bool) {

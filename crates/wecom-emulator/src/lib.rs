@@ -21,6 +21,21 @@
 //! - Records with `seq > rotate_to_v2_after_seq` use `publickey_ver` 2, the others 1.
 //! - Live mode continues the corpus' own clock (msgtime keeps increasing from the corpus, it does not
 //!   jump to wall time).
+//!
+//! # Media (sdk-wire-protocol.md §4)
+//!
+//! - getchatmediadata serves every media object of the corpus (live appends included) and those
+//!   added with [`Emulator::add_media`], by `fileid`; the stored object is
+//!   `AES-128-ECB(aeskey, PKCS7(media_bytes))`, generated range by range, so memory per request is
+//!   one chunk whatever the object's size.
+//! - Answers carry `CONTENT-RANGE: BYTES a-b/total` in upper case (the vendor library's literal);
+//!   hyper cannot write that, so our accept loop writes those answers itself and closes the
+//!   connection. Through [`router`] alone the header name comes out lower-case.
+//! - Errcodes: 301010 unknown fileid or wrong authkey, 301042 IP not allowed and 301048 expired
+//!   (injected), 40058 for a bad Range; token and body errors as getchatdata. Details in
+//!   `server/media.rs`.
+//! - Every corpus of a few hundred records holds an empty file, an object of exactly 524,288 bytes
+//!   and one of 1,300,000 bytes; about 3% of media messages have an empty `md5sum`.
 
 pub mod corpus;
 mod emulator;
@@ -31,6 +46,11 @@ pub use corpus::{
     Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact, ExternalKind, Group,
     PlainRecord, Robot, generate,
 };
-pub use emulator::{Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig};
-pub use media::{MediaFormat, MediaKind, MediaSpec, media_bytes};
-pub use server::{MAX_BODY, router, serve};
+pub use emulator::{
+    Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault, MediaFaultRule,
+    MediaRequest,
+};
+pub use media::{
+    MediaFormat, MediaKind, MediaSpec, media_bytes, media_range, stored_len, stored_range,
+};
+pub use server::{MAX_BODY, MEDIA_CHUNK, router, serve};

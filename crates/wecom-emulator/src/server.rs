@@ -1,8 +1,15 @@
-//! The HTTP face of the emulator (sdk-wire-protocol.md §2–§3): gettoken and getchatdata with
-//! WeCom's error conventions (errcode inside a 200 body), plus injected transport faults.
+//! The HTTP face of the emulator (sdk-wire-protocol.md §2–§4): gettoken, getchatdata and
+//! getchatmediadata with WeCom's error conventions (errcode inside a 200 body), plus injected
+//! transport faults.
 //!
-//! Connections are accepted by our own loop instead of `axum::serve` so that a fault can close a
-//! connection without writing a single response byte, which a handler alone cannot do.
+//! Connections are accepted by our own loop instead of `axum::serve` so that a handler can take a
+//! connection over: close it without writing a single response byte (a fault), or write a response
+//! hyper cannot produce — the media endpoint's upper-case `CONTENT-RANGE` header, which the vendor
+//! library looks for case-sensitively while hyper lower-cases every header name.
+
+mod media;
+
+pub use media::MEDIA_CHUNK;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -43,6 +50,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// real server says for a bad `limit` or `encrypt_sign` is unknown.
 mod code {
     pub const SYSTEM_BUSY: i64 = -1;
+    pub const UNKNOWN_FILEID: i64 = 301_010;
+    pub const IP_NOT_ALLOWED: i64 = 301_042;
+    pub const DATA_EXPIRED: i64 = 301_048;
     pub const INVALID_CREDENTIAL: i64 = 40001;
     pub const INVALID_CORPID: i64 = 40013;
     pub const INVALID_ACCESS_TOKEN: i64 = 40014;
@@ -56,11 +66,92 @@ mod code {
     pub const NOT_FOUND: i64 = 404;
 }
 
-/// Per-connection handle given to handlers: lets a fault close the connection.
+/// Per-connection handle given to handlers: lets them take the connection over.
 #[derive(Clone)]
 struct ConnControl {
-    kill: Arc<Notify>,
+    takeover: Arc<TakeoverSlot>,
     peer: SocketAddr,
+}
+
+/// What the connection task does instead of letting hyper answer.
+enum Takeover {
+    /// Close the connection with nothing (more) written.
+    Drop,
+    /// Write these bytes — a whole HTTP response, head included — then close the connection.
+    Reply(Vec<u8>),
+}
+
+struct TakeoverSlot {
+    action: std::sync::Mutex<Option<Takeover>>,
+    notify: Notify,
+}
+
+impl ConnControl {
+    /// Hands the connection to its task; the handler must then never return (the task drops it
+    /// with the hyper connection).
+    async fn take_over(&self, action: Takeover) -> ! {
+        *self
+            .takeover
+            .action
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(action);
+        self.takeover.notify.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// The TCP stream, shared so that it outlives the hyper connection when a handler takes over.
+/// The lock is only held inside single poll calls, never across an await.
+struct SharedStream(Arc<std::sync::Mutex<TcpStream>>);
+
+impl SharedStream {
+    fn with<R>(&self, f: impl FnOnce(Pin<&mut TcpStream>) -> R) -> R {
+        let mut stream = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(Pin::new(&mut *stream))
+    }
+}
+
+impl tokio::io::AsyncRead for SharedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.with(|s| s.poll_read(cx, buf))
+    }
+}
+
+impl tokio::io::AsyncWrite for SharedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.with(|s| s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.with(|s| s.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.with(|s| s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.with(|s| s.poll_shutdown(cx))
+    }
 }
 
 /// Serves the emulator on `listener` until `shutdown` resolves. Owns every task it starts (one per
@@ -116,11 +207,15 @@ async fn serve_connection(
     router: Router,
     mut stop: watch::Receiver<bool>,
 ) {
-    let kill = Arc::new(Notify::new());
+    let takeover = Arc::new(TakeoverSlot {
+        action: std::sync::Mutex::new(None),
+        notify: Notify::new(),
+    });
     let control = ConnControl {
-        kill: kill.clone(),
+        takeover: takeover.clone(),
         peer,
     };
+    let stream = Arc::new(std::sync::Mutex::new(stream));
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(control.clone());
@@ -131,17 +226,43 @@ async fn serve_connection(
                 response
             }
         });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    let mut conn = std::pin::pin!(conn);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(SharedStream(stream.clone())), service);
+    let mut conn = Box::pin(conn);
     tokio::select! {
         result = conn.as_mut() => {
             if let Err(error) = result {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
         }
-        // Dropping the connection closes the socket with nothing written.
-        () = kill.notified() => tracing::debug!(%peer, "connection dropped (injected fault)"),
+        () = takeover.notify.notified() => {
+            // Dropping hyper's side (and the handler with it) leaves us the only stream owner.
+            drop(conn);
+            let action = takeover
+                .action
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let Ok(stream) = Arc::try_unwrap(stream) else { return };
+            let mut stream = stream.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match action {
+                Some(Takeover::Reply(bytes)) => {
+                    use tokio::io::AsyncWriteExt as _;
+                    tokio::select! {
+                        written = stream.write_all(&bytes) => {
+                            if written.is_ok() {
+                                let _ = stream.shutdown().await;
+                            }
+                        }
+                        () = stopped(&mut stop) => {}
+                    }
+                }
+                // Closing the socket with nothing written.
+                Some(Takeover::Drop) | None => {
+                    tracing::debug!(%peer, "connection dropped (injected fault)");
+                }
+            }
+        }
         () = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
@@ -189,6 +310,10 @@ pub fn router(emulator: Emulator) -> Router {
     Router::new()
         .route("/cgi-bin/gettoken", get(gettoken))
         .route("/cgi-bin/message/getchatdata", post(getchatdata))
+        .route(
+            "/cgi-bin/message/getchatmediadata",
+            post(media::getchatmediadata),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(emulator)
@@ -275,9 +400,7 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
         Some(Fault::Http502) => return html(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
         Some(Fault::DropConnection) => {
             if let Some(control) = req.extensions().get::<ConnControl>() {
-                control.kill.notify_one();
-                // The connection task drops this request with its connection.
-                std::future::pending::<()>().await;
+                control.take_over(Takeover::Drop).await;
             }
             // Served through `router` without our accept loop: the closest thing is a cut body.
             truncate = true;

@@ -1,4 +1,7 @@
-//! The native client against the real emulator: token caching, refresh on rejection, proxies.
+//! The native client against the real emulator: token caching, refresh on rejection, proxies, and
+//! media downloads (`media.rs`).
+
+mod media;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,7 +18,7 @@ use wecom_wire::{ArchiveSource, SourceErrorKind};
 const CORP: &str = "wwclienttest00001";
 const SECRET: &str = "client-test-secret";
 
-async fn emulator(messages: usize) -> (Emulator, String, PrivateKey, CancellationToken) {
+pub(crate) async fn emulator(messages: usize) -> (Emulator, String, PrivateKey, CancellationToken) {
     let key = PrivateKey::generate_rsa2048().expect("keygen");
     let mut config = EmulatorConfig::new(
         CorpusSpec {
@@ -38,7 +41,7 @@ async fn emulator(messages: usize) -> (Emulator, String, PrivateKey, Cancellatio
     (emu, base, key, stop)
 }
 
-fn client(base: &str, proxy: Option<ProxyConfig>) -> NativeClient {
+pub(crate) fn client(base: &str, proxy: Option<ProxyConfig>) -> NativeClient {
     let mut c = ClientConfig::new(base, CORP, SECRET);
     c.proxy = proxy;
     c.retry = RetryPolicy {

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use directory::{Directory, Employee, ExternalContact, ExternalKind, Group, Robot};
+pub(crate) use ids::{media_identity, sdkfileid};
 
 use crate::media::MediaSpec;
 use json::Obj;
@@ -239,6 +240,8 @@ pub struct CorpusGenerator {
     burst: Option<Burst>,
     unseen: Vec<Kind>,
     produced: u64,
+    /// Sizes still owed to the next fitting media objects (see `payload::ForcedSize`).
+    forced_sizes: Vec<payload::ForcedSize>,
 }
 
 impl CorpusGenerator {
@@ -257,6 +260,7 @@ impl CorpusGenerator {
             burst: None,
             unseen: WEIGHTS.iter().map(|(k, _)| *k).collect(),
             produced: 0,
+            forced_sizes: payload::ForcedSize::ALL.to_vec(),
         }
     }
 

@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use super::json::Obj;
 use super::phrases::*;
 use super::{CorpusGenerator, Kind, ids};
-use crate::media::{MediaFormat, MediaKind, MediaSpec, md5_hex, media_bytes};
+use crate::media::{MediaFormat, MediaKind, MediaSpec};
 
 /// Where the message being built lives.
 pub(super) struct Ctx<'a> {
@@ -375,14 +375,24 @@ impl CorpusGenerator {
             content_seed,
         };
         if !blank_md5 {
-            spec.md5 = md5_hex(&media_bytes(&spec));
+            spec.md5 = spec.actual_md5();
         }
         spec
     }
 
     /// Sizes in a realistic spread but small, with an occasional ~1.3 MB object (three 512 KiB
-    /// media chunks) and, for files, an occasional empty one.
+    /// media chunks) and, for files, an occasional empty one. The first fitting objects of a
+    /// corpus get the edge sizes of [`ForcedSize`], whatever was drawn (the draws still happen, so
+    /// the rest of the corpus does not change).
     fn media_size(&mut self, kind: MediaKind) -> u64 {
+        let drawn = self.drawn_media_size(kind);
+        match self.forced_sizes.iter().position(|f| f.fits(kind)) {
+            Some(i) => self.forced_sizes.remove(i).size(),
+            None => drawn,
+        }
+    }
+
+    fn drawn_media_size(&mut self, kind: MediaKind) -> u64 {
         let big = matches!(
             kind,
             MediaKind::Image | MediaKind::Video | MediaKind::File | MediaKind::VoipDocShare
@@ -812,6 +822,43 @@ impl CorpusGenerator {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in China time (collect.create_time is a string in this format).
+/// Edge sizes every corpus contains once it has a few hundred records: an empty file, an object of
+/// exactly one 512 KiB media chunk (whose ciphertext needs a second chunk for the padding block) and
+/// one of 1,300,000 bytes (three chunks, the reference's example). A file message is forced by the
+/// coverage rule within the first ~200 records, and images are common, so all three appear early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ForcedSize {
+    Empty,
+    OneChunk,
+    ThreeChunks,
+}
+
+impl ForcedSize {
+    pub(super) const ALL: [ForcedSize; 3] = [
+        ForcedSize::Empty,
+        ForcedSize::OneChunk,
+        ForcedSize::ThreeChunks,
+    ];
+
+    fn fits(self, kind: MediaKind) -> bool {
+        match self {
+            ForcedSize::Empty => kind == MediaKind::File,
+            ForcedSize::OneChunk | ForcedSize::ThreeChunks => matches!(
+                kind,
+                MediaKind::Image | MediaKind::Video | MediaKind::File | MediaKind::VoipDocShare
+            ),
+        }
+    }
+
+    fn size(self) -> u64 {
+        match self {
+            ForcedSize::Empty => 0,
+            ForcedSize::OneChunk => 524_288,
+            ForcedSize::ThreeChunks => 1_300_000,
+        }
+    }
+}
+
 fn china_datetime(ms: i64) -> String {
     let secs = ms.div_euclid(1000) + 8 * 3600;
     let days = secs.div_euclid(86_400);

@@ -536,3 +536,25 @@ fn quotes_cite_an_earlier_text_of_the_same_conversation() {
     }
     assert!(quotes >= 20, "{quotes} quotes");
 }
+
+#[test]
+fn every_corpus_of_200_records_has_the_media_edge_sizes() {
+    for seed in 1..=6 {
+        let corpus = generate(&CorpusSpec::new(seed, 200));
+        let media: Vec<_> = corpus.records.iter().flat_map(|r| &r.media).collect();
+        let has = |size: u64, kinds: &[MediaKind]| {
+            media
+                .iter()
+                .any(|m| m.size == size && kinds.contains(&m.kind))
+        };
+        assert!(has(0, &[MediaKind::File]), "seed {seed}: no empty file");
+        let chunked = [
+            MediaKind::Image,
+            MediaKind::Video,
+            MediaKind::File,
+            MediaKind::VoipDocShare,
+        ];
+        assert!(has(524_288, &chunked), "seed {seed}: no 512 KiB object");
+        assert!(has(1_300_000, &chunked), "seed {seed}: no 1.3 MB object");
+    }
+}

@@ -13,17 +13,17 @@ use wecom_wire::{ChatDataItem, ChatDataResponse, encrypt_sign};
 
 use crate::{config, keys, ring};
 
-struct Server {
-    base: String,
-    addr: std::net::SocketAddr,
-    emulator: Emulator,
-    http: reqwest::Client,
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) emulator: Emulator,
+    pub(crate) http: reqwest::Client,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    async fn start(config: EmulatorConfig) -> Server {
+    pub(crate) async fn start(config: EmulatorConfig) -> Server {
         let emulator = Emulator::new(config).expect("emulator");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -47,7 +47,7 @@ impl Server {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.expect("serve task").expect("serve result");
     }
@@ -59,7 +59,7 @@ impl Server {
         response.json().await.expect("json")
     }
 
-    async fn token(&self) -> String {
+    pub(crate) async fn token(&self) -> String {
         let query = format!(
             "corpid={}&corpsecret={}",
             self.emulator.corp_id(),
@@ -539,7 +539,7 @@ async fn expire_tokens_fault_forces_a_token_refresh() {
     server.stop().await;
 }
 
-async fn raw_request(addr: std::net::SocketAddr, request: &str) -> Vec<u8> {
+pub(crate) async fn raw_request(addr: std::net::SocketAddr, request: &str) -> Vec<u8> {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut out = Vec::new();
