@@ -57,6 +57,9 @@ pub enum Command {
     Redecrypt,
     /// Counts of the archive: records, decrypted, failures by code, cursor, types.
     Stats(StatsArgs),
+    /// Conversations in the archive, and their messages in time order.
+    #[command(subcommand)]
+    Conversations(ConversationsCommand),
     /// Run the WeCom emulator standalone.
     Emulator(EmulatorArgs),
     /// Decrypt one record by hand and say exactly which step fails.
@@ -119,6 +122,31 @@ pub struct RunArgs {
     pub poll_interval: Option<u64>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ConversationsCommand {
+    /// Conversations by most recent activity: group chats by room, one-to-one chats by the pair.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One conversation's messages in time order, a page at a time.
+    Show {
+        /// The conversation key, as `conversations list` prints it (e.g. `room:wr…` or `pair:a|b`).
+        key: String,
+        /// Continue after this `MSGTIME:SEQ` (printed at the end of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
     /// Machine-readable output.
@@ -146,6 +174,20 @@ pub struct EmulatorArgs {
     /// Write a client configuration (and the generated private keys beside it) to this path.
     #[arg(long)]
     pub write_config: Option<PathBuf>,
+    /// Send msgaudit_notify callbacks to this URL when live mode appends records.
+    #[arg(long, requires_all = ["callback_token", "callback_aes_key"])]
+    pub callback_url: Option<String>,
+    #[arg(long)]
+    pub callback_token: Option<String>,
+    /// The EncodingAESKey (43 characters).
+    #[arg(long)]
+    pub callback_aes_key: Option<String>,
+    /// Seconds between callbacks at most (WeCom: 15).
+    #[arg(long, default_value_t = 15.0)]
+    pub callback_interval: f64,
+    /// Share of callbacks dropped on purpose (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub callback_drop: f64,
     #[arg(long, default_value = "wwemulator00000001")]
     pub corp_id: String,
     #[arg(long, default_value = "emulator-archive-secret")]

@@ -34,6 +34,35 @@ pub struct EmulatorConfig {
     /// 40058). Whether WeCom checks it is unknown; our client computes it, so checking by default
     /// catches a client that gets it wrong. Turn off to accept anything.
     pub check_encrypt_sign: bool,
+    /// Send `msgaudit_notify` callbacks to a URL when records are appended, as WeCom does.
+    pub callback: Option<CallbackConfig>,
+}
+
+/// Where and how the emulator sends its encrypted `msgaudit_notify` callbacks.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    /// The receiver, e.g. `http://127.0.0.1:8780/callback/<corp_id>`.
+    pub url: String,
+    pub token: String,
+    pub encoding_aes_key: String,
+    pub agent_id: String,
+    /// At most one callback per interval (WeCom: 15 s); appends in between coalesce into one.
+    pub min_interval: Duration,
+    /// Share of callbacks silently not sent, 0.0..=1.0 (real callbacks can be lost).
+    pub drop_probability: f64,
+}
+
+impl CallbackConfig {
+    pub fn new(url: impl Into<String>, token: impl Into<String>, encoding_aes_key: impl Into<String>) -> CallbackConfig {
+        CallbackConfig {
+            url: url.into(),
+            token: token.into(),
+            encoding_aes_key: encoding_aes_key.into(),
+            agent_id: "2000004".to_owned(),
+            min_interval: Duration::from_secs(15),
+            drop_probability: 0.0,
+        }
+    }
 }
 
 impl EmulatorConfig {
@@ -49,6 +78,7 @@ impl EmulatorConfig {
             token_ttl: Duration::from_secs(7200),
             live: None,
             check_encrypt_sign: true,
+            callback: None,
         }
     }
 }
@@ -196,6 +226,11 @@ struct Stored {
 }
 
 struct Inner {
+    callback: Option<CallbackConfig>,
+    /// Signalled on every append; the callback sender coalesces these.
+    appended: tokio::sync::Notify,
+    callbacks_sent: AtomicU64,
+    callbacks_dropped: AtomicU64,
     corp_id: String,
     secret: String,
     seed: u64,
@@ -285,6 +320,10 @@ impl Emulator {
                 seed: config.corpus.seed,
                 token_ttl: config.token_ttl,
                 live: config.live,
+                callback: config.callback,
+                appended: tokio::sync::Notify::new(),
+                callbacks_sent: AtomicU64::new(0),
+                callbacks_dropped: AtomicU64::new(0),
                 check_encrypt_sign: config.check_encrypt_sign,
                 rotate_after,
                 public_keys: config.public_keys,
@@ -363,6 +402,8 @@ impl Emulator {
                         .zip(items)
                         .map(|(plain, item)| Stored { plain, item }),
                 );
+                drop(records);
+                self.inner.appended.notify_one();
             }
             // Keys were validated in `new`, so this means the crypto backend failed.
             Err(error) => tracing::error!(%error, "live append failed; records dropped"),
@@ -448,6 +489,27 @@ impl Emulator {
     /// Drops every queued fault.
     pub fn clear_faults(&self) {
         lock(&self.inner.faults).clear();
+    }
+
+    /// Callbacks delivered (any HTTP answer) and callbacks dropped on purpose.
+    pub fn callback_counts(&self) -> (u64, u64) {
+        (
+            self.inner.callbacks_sent.load(Ordering::Relaxed),
+            self.inner.callbacks_dropped.load(Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn callback_config(&self) -> Option<CallbackConfig> {
+        self.inner.callback.clone()
+    }
+
+    pub(crate) async fn appended(&self) {
+        self.inner.appended.notified().await
+    }
+
+    pub(crate) fn count_callback(&self, sent: bool) {
+        let counter = if sent { &self.inner.callbacks_sent } else { &self.inner.callbacks_dropped };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// getchatdata requests received, faulted ones included.

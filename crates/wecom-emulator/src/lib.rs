@@ -38,6 +38,7 @@
 //!   and one of 1,300,000 bytes; about 3% of media messages have an empty `md5sum`.
 
 pub mod corpus;
+mod callback;
 mod emulator;
 pub mod media;
 mod server;
@@ -47,7 +48,7 @@ pub use corpus::{
     PlainRecord, Robot, generate,
 };
 pub use emulator::{
-    Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault, MediaFaultRule,
+    CallbackConfig, Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault, MediaFaultRule,
     MediaRequest,
 };
 pub use media::{

@@ -167,6 +167,9 @@ pub async fn serve(
     if let Some(live) = emulator.live() {
         tasks.spawn(live_appender(emulator.clone(), live, stop_rx.clone()));
     }
+    if let Some(callback) = emulator.callback_config() {
+        tasks.spawn(crate::callback::sender(emulator.clone(), callback, stop_rx.clone()));
+    }
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -272,7 +275,7 @@ async fn serve_connection(
 
 /// Resolves once shutdown is signalled (or the signal is gone). Never holds the watch guard
 /// across an await.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 

@@ -66,7 +66,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             stop_server.clone().cancelled_owned(),
         ));
 
-        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys)?;
+        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys, None)?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let corp = config.corp(None)?;

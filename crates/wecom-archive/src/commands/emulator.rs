@@ -52,6 +52,7 @@ pub fn emulator_config(
             messages_per_second,
         }),
         check_encrypt_sign: true,
+        callback: None,
     }
 }
 
@@ -62,6 +63,7 @@ pub fn write_client_config(
     secret: &str,
     base_url: &str,
     keys: &[(u32, PrivateKey)],
+    callback: Option<(&str, &str)>,
 ) -> anyhow::Result<()> {
     let dir = config_path
         .parent()
@@ -85,6 +87,14 @@ pub fn write_client_config(
         retry_base_delay_ms: 200,
     }
     .render();
+    let text = match callback {
+        Some((token, key)) => text.replacen(
+            "# callback_token = \"...\"\n# callback_aes_key = \"...43 characters...\"\n",
+            &format!("callback_token = {}\ncallback_aes_key = {}\n", toml_quote(token), toml_quote(key)),
+            1,
+        ),
+        None => text,
+    };
     std::fs::write(config_path, text)
         .with_context(|| format!("cannot write {}", config_path.display()))
 }
@@ -97,7 +107,7 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let keys = generate_keys(args.rotate_at.is_some())?;
-    let config = emulator_config(
+    let mut config = emulator_config(
         &args.corp_id,
         &args.secret,
         args.seed,
@@ -106,6 +116,15 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         args.rotate_at,
         args.live,
     );
+    if let (Some(url), Some(token), Some(key)) = (&args.callback_url, &args.callback_token, &args.callback_aes_key) {
+        if !(0.0..=1.0).contains(&args.callback_drop) || !args.callback_interval.is_finite() || args.callback_interval < 0.0 {
+            anyhow::bail!("--callback-drop takes 0.0–1.0 and --callback-interval a number of seconds");
+        }
+        let mut cb = wecom_emulator::CallbackConfig::new(url, token, key);
+        cb.min_interval = Duration::from_secs_f64(args.callback_interval);
+        cb.drop_probability = args.callback_drop;
+        config.callback = Some(cb);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(config))
@@ -117,7 +136,8 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
         if let Some(path) = &args.write_config {
-            write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys)?;
+            let callback = args.callback_token.as_deref().zip(args.callback_aes_key.as_deref());
+            write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys, callback)?;
             println!(
                 "wrote client configuration {} (keys in {})",
                 path.display(),
@@ -137,4 +157,8 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             .context("emulator server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn toml_quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
 }

@@ -41,6 +41,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&cli.config, &env)?;
             stats::run(config.corp(corp)?, &args)
         }
+        Command::Conversations(cmd) => {
+            let config = load(&cli.config, &env)?;
+            let _ = (config.corp(corp)?, cmd);
+            anyhow::bail!("conversations: not available in this build yet")
+        }
         Command::Emulator(args) => emulator::run(&args),
         Command::Decrypt(args) => decrypt::run(&cli.config, &env, corp, &args),
         Command::Demo(args) => demo::run(&args),

@@ -41,13 +41,17 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
 
 /// Starts `run` and returns the child with the address it listens on.
 fn start_daemon(config: &std::path::Path, poll: u64) -> (Child, String) {
+    start_daemon_on(config, poll, "127.0.0.1:0")
+}
+
+fn start_daemon_on(config: &std::path::Path, poll: u64, listen: &str) -> (Child, String) {
     let mut child = bin()
         .arg("--config")
         .arg(config)
         .args([
             "run",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--poll-interval",
             &poll.to_string(),
         ])
@@ -81,6 +85,47 @@ fn records(db: &std::path::Path) -> usize {
         return 0;
     }
     archived_ids(db).len()
+}
+
+fn with_callback(config: &std::path::Path) {
+    let text = std::fs::read_to_string(config).expect("config");
+    let text = text.replacen(
+        "timeout_secs = 5\n",
+        &format!("timeout_secs = 5\ncallback_token = \"{CB_TOKEN}\"\ncallback_aes_key = \"{CB_KEY}\"\n"),
+        1,
+    );
+    std::fs::write(config, text).expect("write config");
+}
+
+#[test]
+fn the_live_emulator_calls_back_drops_some_and_the_daemon_ends_caught_up() {
+    // A free port for the daemon, known before the emulator (which calls it) starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cb = wecom_emulator::CallbackConfig::new(format!("http://{listen}/callback/{CORP}"), CB_TOKEN, CB_KEY);
+    cb.min_interval = Duration::from_millis(250);
+    cb.drop_probability = 0.5;
+    let emu = Arc::new(TestEmulator::start_with(33, 100, None, Some(cb)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    with_callback(&config);
+    let db = dir.path().join("archive.db");
+    // Polling every 4 s: a dropped callback costs seconds, not data.
+    let (mut daemon, addr) = start_daemon_on(&config, 4, &listen);
+    wait(Duration::from_secs(30), "the initial sync", || records(&db) == 100);
+    for _ in 0..30 {
+        emu.emulator.append(5);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let total = emu.emulator.len();
+    wait(Duration::from_secs(30), "catching up with the live emulator", || records(&db) == total);
+    let (sent, dropped) = emu.emulator.callback_counts();
+    assert!(sent >= 2 && dropped >= 1, "sent {sent}, dropped {dropped}");
+    let (_, metrics) = http(&addr, "GET", "/metrics", "");
+    assert!(metrics.contains(&format!("wecom_archive_callback_requests_total{{corp_id=\"{CORP}\",outcome=\"msgaudit_notify\"}}")), "{metrics}");
+    let _ = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    assert!(daemon.wait().expect("wait").success());
+    assert_eq!(archived_ids(&db), emu.expected_ids());
 }
 
 #[test]

@@ -22,6 +22,16 @@ pub struct TestEmulator {
 
 impl TestEmulator {
     pub fn start(seed: u64, messages: usize, rotate_at: Option<u64>) -> TestEmulator {
+        TestEmulator::start_with(seed, messages, rotate_at, None)
+    }
+
+    /// Like `start`, sending `msgaudit_notify` callbacks as configured.
+    pub fn start_with(
+        seed: u64,
+        messages: usize,
+        rotate_at: Option<u64>,
+        callback: Option<wecom_emulator::CallbackConfig>,
+    ) -> TestEmulator {
         let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
             .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
             .collect();
@@ -37,6 +47,7 @@ impl TestEmulator {
             token_ttl: Duration::from_secs(7200),
             live: None,
             check_encrypt_sign: true,
+            callback,
         };
         let emulator = Emulator::new(config).expect("emulator");
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -38,6 +38,7 @@ async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
         token_ttl: Duration::from_secs(7200),
         live: None,
         check_encrypt_sign: true,
+        callback: None,
     };
     let emulator = Emulator::new(config).expect("emulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,152 @@
+//! `conversations list` and `conversations show`: the archive by conversation, in time order.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use serde_json::json;
+use wecom_store::{ConversationSummary, StoredMessage};
+
+use super::{lock, open_store, thousands};
+use crate::cli::ConversationsCommand;
+use crate::config::CorpConfig;
+
+pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
+    if !corp.archive_path.exists() {
+        bail!("archive {} does not exist yet: run `wecom-archive sync` first", corp.archive_path.display());
+    }
+    let store = open_store(&corp.archive_path)?;
+    match cmd {
+        ConversationsCommand::List { limit, offset, json } => {
+            let list = lock(&store)?.conversations(&corp.corp_id, *limit, *offset)?;
+            if *json {
+                let items: Vec<_> = list.iter().map(summary_json).collect();
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for c in &list {
+                    println!(
+                        "{:<6} {:>7} msgs  {} – {}  {}  ({})",
+                        if c.is_group { "group" } else { "1:1" },
+                        thousands(c.messages),
+                        china_time(c.first_msgtime),
+                        china_time(c.last_msgtime),
+                        c.key,
+                        c.senders.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                if list.len() == *limit {
+                    println!("… more with --offset {}", offset + limit);
+                }
+            }
+        }
+        ConversationsCommand::Show { key, after, limit, json } => {
+            let cursor = match after {
+                Some(a) => Some(parse_cursor(a)?),
+                None => None,
+            };
+            let page = lock(&store)?.conversation_messages(&corp.corp_id, key, cursor, *limit)?;
+            if *json {
+                let items: Vec<_> = page.iter().map(message_json).collect();
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                if page.is_empty() && cursor.is_none() {
+                    println!("no messages in conversation {key}");
+                }
+                for m in &page {
+                    println!("{}", render_line(m));
+                }
+                if let (true, Some(last)) = (page.len() == *limit, page.last()) {
+                    println!("… next page: --after {}:{}", last.msgtime, last.seq);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_cursor(s: &str) -> anyhow::Result<(i64, u64)> {
+    let parsed = s.split_once(':').and_then(|(t, q)| Some((t.parse().ok()?, q.parse().ok()?)));
+    parsed.ok_or_else(|| anyhow::anyhow!("--after takes MSGTIME:SEQ as printed at the end of a page, not `{s}`"))
+}
+
+fn render_line(m: &StoredMessage) -> String {
+    let mut marks = Vec::new();
+    if let Some(by) = &m.recalled_by {
+        marks.push(format!(
+            "recalled by {} at {}",
+            m.recalled_by_user.as_deref().unwrap_or(by),
+            m.recalled_at.map(china_time).unwrap_or_default()
+        ));
+    }
+    if let Some(q) = &m.quote_of {
+        marks.push(format!("quotes {q}"));
+    }
+    if m.external {
+        marks.push("external".into());
+    }
+    if !m.warnings.is_empty() {
+        marks.push(format!("{} parse warning(s)", m.warnings.len()));
+    }
+    let text: String = m.text.replace('\n', " ⏎ ").chars().take(120).collect();
+    format!(
+        "{}  {:<34} {:<20} {}{}",
+        china_time(m.msgtime),
+        m.from,
+        m.msgtype.as_deref().unwrap_or(m.action.as_str()),
+        text,
+        if marks.is_empty() { String::new() } else { format!("  [{}]", marks.join("; ")) }
+    )
+}
+
+fn summary_json(c: &ConversationSummary) -> serde_json::Value {
+    json!({
+        "key": c.key, "is_group": c.is_group, "roomid": c.roomid, "messages": c.messages,
+        "first_msgtime": c.first_msgtime, "last_msgtime": c.last_msgtime, "senders": c.senders,
+    })
+}
+
+fn message_json(m: &StoredMessage) -> serde_json::Value {
+    json!({
+        "seq": m.seq, "msgid": m.msgid, "action": m.action, "from": m.from, "tolist": m.tolist,
+        "roomid": m.roomid, "msgtime": m.msgtime, "msgtype": m.msgtype, "conversation": m.conversation,
+        "text": m.text, "external": m.external, "updown_stream": m.updown_stream,
+        "recall_of": m.recall_of, "recalled_by": m.recalled_by, "recalled_by_user": m.recalled_by_user,
+        "recalled_at": m.recalled_at, "quote_of": m.quote_of, "warnings": m.warnings,
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in China time (UTC+8), the time zone WeCom's users read.
+pub fn china_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000) + 8 * 3600;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn china_time_is_utc_plus_eight() {
+        assert_eq!(china_time(0), "1970-01-01 08:00:00");
+        assert_eq!(china_time(1_547_087_894_783), "2019-01-10 10:38:14");
+        assert_eq!(china_time(1_709_222_400_000), "2024-03-01 00:00:00");
+        assert_eq!(china_time(-1000), "1970-01-01 07:59:59");
+    }
+
+    #[test]
+    fn cursors_parse_or_explain() {
+        assert_eq!(parse_cursor("1700000000000:42").expect("cursor"), (1_700_000_000_000, 42));
+        assert!(parse_cursor("yesterday").is_err());
+    }
+}
