@@ -64,7 +64,7 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 /// The vendor base64 rules, written independently of the crate: a bit-string model.
 fn reference_b64(input: &[u8]) -> Option<Vec<u8>> {
     let groups = input.len() / 4;
-    let equals = input.iter().filter(|&&b| b == b'=').count() as i64;
+    let equals = input.iter().rev().take_while(|&&b| b == b'=').count() as i64;
     let out_len = 3 * groups as i64 - equals;
     if out_len < 0 || input[..groups * 4].iter().any(|&b| b >= 0x80) {
         return None;
