@@ -1,9 +1,12 @@
 //! Ingest throughput of the SQLite store: one on-disk commit per page of 1000 records, the shape the
-//! sync engine writes (mostly decrypted texts, a few failures).
+//! sync engine writes (mostly decrypted texts, a few failures), and the same with the recalls and
+//! quoted replies a real archive has, which the store links while committing.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use wecom_model::parse_envelope;
-use wecom_store::{ArchiveStore, Failure, IngestedRecord, Outcome, PageCommit, SqliteStore, stage};
+use wecom_store::{
+    ArchiveStore, Derived, Failure, IngestedRecord, Outcome, PageCommit, SqliteStore, stage,
+};
 use wecom_wire::ChatDataItem;
 
 const PAGE: u64 = 1000;
@@ -26,7 +29,71 @@ fn page(first_seq: u64) -> PageCommit {
                 )
                 .into_bytes();
                 let envelope = parse_envelope(&plaintext).expect("bench plaintext parses");
-                Outcome::Decrypted { plaintext, envelope }
+                let derived = Derived::from_envelope(&envelope);
+                Outcome::Decrypted {
+                    plaintext,
+                    envelope,
+                    derived,
+                }
+            };
+            IngestedRecord {
+                item: ChatDataItem {
+                    seq,
+                    msgid,
+                    publickey_ver: 3,
+                    encrypt_random_key: "k".repeat(344),
+                    encrypt_chat_msg: "c".repeat(600),
+                },
+                fetched_at_ms: 1_700_000_100_000,
+                outcome,
+            }
+        })
+        .collect();
+    PageCommit {
+        records,
+        cursor: first_seq + PAGE - 1,
+    }
+}
+
+/// A page in 40 conversations: 4% recalls of earlier messages, 4% quoted replies of earlier plain
+/// texts of their conversation, 1% failures, the rest texts.
+fn linked_page(first_seq: u64) -> PageCommit {
+    let records = (first_seq..first_seq + PAGE)
+        .map(|seq| {
+            let msgid = format!("{seq}_1700000000");
+            let (a, b) = (format!("user{}", seq % 40), format!("peer{}", seq % 40));
+            let msgtime = 1_700_000_000_000 + seq as i64 * 1000;
+            // The message sent in the same conversation two rounds (80 seqs) earlier.
+            let earlier = seq.saturating_sub(80).max(1);
+            let json = match seq % 100 {
+                0 => None,
+                n if n % 25 == 3 => Some(format!(
+                    r#"{{"msgid":"{msgid}","action":"recall","from":"{a}","tolist":["{b}"],"roomid":"","msgtime":{msgtime},"msgtype":"revoke","revoke":{{"pre_msgid":"{earlier}_1700000000"}}}}"#
+                )),
+                n if n % 25 == 9 => Some(format!(
+                    r#"{{"msgid":"{msgid}","action":"send","from":"{a}","tolist":["{b}"],"roomid":"","msgtime":{msgtime},"msgtype":"text","text":{{"content":"这是一条引用/回复消息：\n\"{b}：\nmessage number {earlier}, long enough to look like a real chat line\"\n------\n收到 {seq}"}}}}"#
+                )),
+                _ => Some(format!(
+                    r#"{{"msgid":"{msgid}","action":"send","from":"{a}","tolist":["{b}"],"roomid":"","msgtime":{msgtime},"msgtype":"text","text":{{"content":"message number {seq}, long enough to look like a real chat line"}}}}"#
+                )),
+            };
+            let outcome = match json {
+                None => Outcome::Failed(Failure {
+                    stage: stage::NO_KEY.to_owned(),
+                    code: 10007,
+                    reason: "no private key for publickey_ver 3".to_owned(),
+                    plaintext: None,
+                }),
+                Some(json) => {
+                    let plaintext = json.into_bytes();
+                    let envelope = parse_envelope(&plaintext).expect("bench plaintext parses");
+                    let derived = Derived::from_envelope(&envelope);
+                    Outcome::Decrypted {
+                        plaintext,
+                        envelope,
+                        derived,
+                    }
+                }
             };
             IngestedRecord {
                 item: ChatDataItem {
@@ -58,6 +125,19 @@ fn commit_page(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let p = page(next);
+                next += PAGE;
+                p
+            },
+            |p| store.commit_page("wwbench", &p).expect("commit"),
+            BatchSize::LargeInput,
+        );
+    });
+    let mut store = SqliteStore::open(&dir.path().join("bench-linked.db")).expect("open");
+    let mut next = 1;
+    group.bench_function("commit_page_1000_linked_on_disk", |b| {
+        b.iter_batched(
+            || {
+                let p = linked_page(next);
                 next += PAGE;
                 p
             },

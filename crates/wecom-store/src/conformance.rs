@@ -6,14 +6,16 @@
 //! Checks go through the trait only, so they hold for any backend; backend-specific behaviour (file
 //! errors, migrations, pragmas) is tested beside the backend.
 
+mod media;
+
 use std::collections::BTreeMap;
 
 use wecom_model::{Action, Envelope, parse_envelope};
 use wecom_wire::ChatDataItem;
 
 use crate::{
-    ArchiveStore, CommitStats, FailedRecord, Failure, IngestedRecord, Outcome, PageCommit,
-    ResolveStats, Stats, stage,
+    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, IngestedRecord,
+    Outcome, PageCommit, QUOTE_WINDOW_MS, ResolveStats, Stats, StoredMessage, stage,
 };
 
 /// The corp most checks use.
@@ -55,6 +57,56 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
         ),
         ("corps_are_isolated", corps_are_isolated::<S>),
         ("any_stage_text_is_stored", any_stage_text_is_stored::<S>),
+        (
+            "derived_columns_round_trip",
+            derived_columns_round_trip::<S>,
+        ),
+        (
+            "conversations_are_listed_by_recent_activity",
+            conversations_are_listed_by_recent_activity::<S>,
+        ),
+        (
+            "paging_through_a_conversation",
+            paging_through_a_conversation::<S>,
+        ),
+        (
+            "recalls_mark_the_recalled_message",
+            recalls_mark_the_recalled_message::<S>,
+        ),
+        (
+            "quoted_replies_link_to_the_quoted_message",
+            quoted_replies_link_to_the_quoted_message::<S>,
+        ),
+        (
+            "resolved_failures_are_linked",
+            resolved_failures_are_linked::<S>,
+        ),
+        (
+            "replaying_linked_pages_changes_nothing",
+            replaying_linked_pages_changes_nothing::<S>,
+        ),
+        (
+            "media_jobs_are_created_with_their_messages",
+            media::jobs_are_created_with_their_messages::<S>,
+        ),
+        (
+            "resolved_failures_get_their_media_jobs",
+            media::resolved_failures_get_their_jobs::<S>,
+        ),
+        (
+            "media_claims_take_due_jobs_oldest_message_first",
+            media::claims_take_due_jobs_oldest_message_first::<S>,
+        ),
+        (
+            "media_results_are_recorded_against_their_claim",
+            media::results_are_recorded_against_their_claim::<S>,
+        ),
+        (
+            "interrupted_media_jobs_are_queued_again",
+            media::interrupted_jobs_are_queued_again::<S>,
+        ),
+        ("media_expiry_and_retries", media::expiry_and_retries::<S>),
+        ("media_queues_are_per_corp", media::media_queues_are_per_corp::<S>),
     ]
 }
 
@@ -81,6 +133,8 @@ pub fn run_atomicity<S: ArchiveStore>(
     commit_is_all_or_nothing(make(), fail_on);
     eprintln!("conformance check: resolve_is_all_or_nothing");
     resolve_is_all_or_nothing(make(), fail_on);
+    eprintln!("conformance check: media_jobs_are_all_or_nothing");
+    media::jobs_are_all_or_nothing(make(), fail_on);
 }
 
 /// Durability: `open` must return a store on the *same* database each call (empty on the first).
@@ -94,12 +148,14 @@ pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
         ],
         cursor: u64::MAX,
     };
-    let (stats, failures) = {
+    let (stats, failures, conversations, message) = {
         let mut store = open();
         store.commit_page(CORP, &page).expect("commit");
         (
             store.stats(CORP).expect("stats"),
             store.failed_records(CORP, 10).expect("failed records"),
+            store.conversations(CORP, 10, 0).expect("conversations"),
+            store.message(CORP, "m7").expect("message"),
         )
     };
     let store = open();
@@ -115,6 +171,12 @@ pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
     );
     assert_eq!(store.failed_records(CORP, 10).expect("failed"), failures);
     assert_eq!(
+        store.conversations(CORP, 10, 0).expect("conversations"),
+        conversations
+    );
+    assert!(message.is_some());
+    assert_eq!(store.message(CORP, "m7").expect("message"), message);
+    assert_eq!(
         store.plaintext(CORP, "m7").expect("plaintext"),
         Some(plaintext_of(&page.records[0]).to_vec())
     );
@@ -126,6 +188,8 @@ pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
             (u64::MAX, "mmax".into())
         ]
     );
+    eprintln!("conformance check: media_queue_survives_a_reopen");
+    media::queue_survives_a_reopen(open);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +239,11 @@ fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             ]),
             first_msgtime: Some(1_700_000_000_101),
             last_msgtime: Some(1_700_000_000_105),
+            // pair:XuJinSheng|icefog, room:wrRoom, pair:a|b (image and recall), switch:a.
+            conversations: 4,
+            // t1, by r1.
+            recalled: 1,
+            with_warnings: 0,
         }
     );
     assert_eq!(store.cursor(CORP).expect("cursor"), 108);
@@ -462,6 +531,7 @@ fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() ->
         "raw",
         Outcome::Decrypted {
             plaintext: all_bytes.clone(),
+            derived: Derived::from_envelope(&envelope),
             envelope,
         },
     );
@@ -558,6 +628,590 @@ fn any_stage_text_is_stored<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         store.stats(CORP).expect("stats").failed_by_code,
         map([(-1, 1), (0, 1), (10003, 1)])
     );
+}
+
+fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let unknown = serde_json::json!({
+        "msgid": "future", "action": "send", "from": "alice", "tolist": ["bob"], "roomid": "",
+        "msgtime": T0 + 4, "msgtype": "future_type", "future_type": {"title": "从未见过"},
+    });
+    let page = PageCommit {
+        records: vec![
+            chat(1, "plain", "alice", &["bob"], "", T0 + 1, "你好 hello"),
+            chat(
+                2,
+                "m_external",
+                "wmexternal0000000000000000000001",
+                &["alice"],
+                "",
+                T0 + 2,
+                "客户来信",
+            ),
+            chat(
+                3,
+                "m_updown_stream",
+                "carol",
+                &["alice", "bob"],
+                "wrRoom1",
+                T0 + 3,
+                "群里说话",
+            ),
+            decrypted(4, "future", unknown.to_string().as_bytes()),
+            recall(5, "rec", "alice", &["bob"], "", T0 + 5, "plain"),
+            chat(
+                6,
+                "quote",
+                "bob",
+                &["alice"],
+                "",
+                T0 + 6,
+                &archive_quote("Alice", "你好 hello", "收到"),
+            ),
+        ],
+        cursor: 6,
+    };
+    store.commit_page(CORP, &page).expect("commit");
+
+    for r in &page.records {
+        let Outcome::Decrypted {
+            envelope, derived, ..
+        } = &r.outcome
+        else {
+            panic!("fixture {} is not decrypted", r.item.msgid);
+        };
+        let got = stored(&store, &r.item.msgid);
+        assert_eq!(got.seq, r.item.seq);
+        assert_eq!(got.action, envelope.action.as_str());
+        assert_eq!(got.from, envelope.from);
+        assert_eq!(got.tolist, envelope.tolist);
+        assert_eq!(got.roomid, envelope.roomid);
+        assert_eq!(got.msgtime, envelope.msgtime);
+        assert_eq!(got.msgtype, envelope.msgtype);
+        assert_eq!(got.json, envelope.json);
+        assert_eq!(got.conversation, derived.conversation, "{}", r.item.msgid);
+        assert_eq!(got.text, derived.text, "{}", r.item.msgid);
+        assert_eq!(got.external, derived.external, "{}", r.item.msgid);
+        assert_eq!(got.updown_stream, derived.updown_stream, "{}", r.item.msgid);
+        assert_eq!(got.recall_of, derived.recall_of, "{}", r.item.msgid);
+        assert_eq!(got.warnings, derived.warnings, "{}", r.item.msgid);
+    }
+
+    // The derived values themselves, so the round trip above is not of empty values.
+    let plain = stored(&store, "plain");
+    assert_eq!(plain.conversation, "pair:alice|bob");
+    assert_eq!(plain.text, "你好 hello");
+    assert!(!plain.external && !plain.updown_stream && plain.warnings.is_empty());
+    assert_eq!(
+        (
+            plain.recalled_by.as_deref(),
+            plain.recalled_by_user.as_deref(),
+            plain.recalled_at
+        ),
+        (Some("rec"), Some("alice"), Some(T0 + 5))
+    );
+    let external = stored(&store, "m_external");
+    assert!(external.external && !external.updown_stream);
+    let updown = stored(&store, "m_updown_stream");
+    assert!(updown.updown_stream && !updown.external);
+    assert_eq!(updown.conversation, "room:wrRoom1");
+    let future = stored(&store, "future");
+    assert!(!future.warnings.is_empty(), "an unknown msgtype warns");
+    assert!(future.text.contains("从未见过"), "{:?}", future.text);
+    assert_eq!(stored(&store, "rec").recall_of.as_deref(), Some("plain"));
+    let quote = stored(&store, "quote");
+    assert_eq!(quote.quote_of.as_deref(), Some("plain"));
+    assert_eq!(quote.text, "Alice\n你好 hello\n收到");
+
+    // Only decrypted messages are messages.
+    store
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![failed(7, "broken", stage::NO_KEY, 10007)],
+                cursor: 7,
+            },
+        )
+        .expect("commit");
+    assert_eq!(store.message(CORP, "broken").expect("message"), None);
+    assert_eq!(store.message(CORP, "nope").expect("message"), None);
+    assert_eq!(store.message("wwother", "plain").expect("message"), None);
+
+    let stats = store.stats(CORP).expect("stats");
+    assert_eq!(
+        (stats.conversations, stats.recalled, stats.with_warnings),
+        (3, 1, 1)
+    );
+}
+
+fn conversations_are_listed_by_recent_activity<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let mut records = vec![
+        chat(1, "p1", "alice", &["bob"], "", T0 + 10, "a"),
+        chat(2, "p2", "bob", &["alice"], "", T0 + 20, "b"),
+        chat(3, "p3", "alice", &["bob"], "", T0 + 30, "c"),
+        chat(4, "g1", "dave", &["carol", "erin"], "wrA", T0 + 5, "d"),
+        chat(5, "g2", "carol", &["dave", "erin"], "wrA", T0 + 15, "e"),
+        chat(6, "g3", "erin", &["carol", "dave"], "wrA", T0 + 25, "f"),
+        chat(7, "g4", "carol", &["dave", "erin"], "wrA", T0 + 40, "g"),
+        chat(8, "c1", "carol", &["alice"], "", T0 + 35, "h"),
+        chat(
+            9,
+            "m1",
+            "bob",
+            &["alice", "carol"],
+            "",
+            T0 + 3,
+            "roomless group",
+        ),
+        decrypted(
+            10,
+            "s1",
+            format!(
+                r#"{{"msgid":"s1","action":"switch","time":{},"user":"alice"}}"#,
+                T0 + 1
+            )
+            .as_bytes(),
+        ),
+    ];
+    // A busy room: 25 senders, one of them much more active than the others.
+    for i in 0..25u64 {
+        let from = format!("user{i:02}");
+        records.push(chat(
+            100 + i,
+            &format!("b{i}"),
+            &from,
+            &["x"],
+            "wrBusy",
+            T0 + 50 + i as i64,
+            "hi",
+        ));
+    }
+    for i in 0..3u64 {
+        records.push(chat(
+            200 + i,
+            &format!("bz{i}"),
+            "user24",
+            &["x"],
+            "wrBusy",
+            T0 + 45,
+            "again",
+        ));
+    }
+    store
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records,
+                cursor: 202,
+            },
+        )
+        .expect("commit");
+
+    let summary = |key: &str, is_group, roomid: &str, messages, first, last, senders: &[&str]| {
+        ConversationSummary {
+            key: key.to_owned(),
+            is_group,
+            roomid: roomid.to_owned(),
+            messages,
+            first_msgtime: T0 + first,
+            last_msgtime: T0 + last,
+            senders: senders.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    };
+    let busy_senders: Vec<String> = std::iter::once("user24".to_owned())
+        .chain((0..19).map(|i| format!("user{i:02}")))
+        .collect();
+    let busy_senders: Vec<&str> = busy_senders.iter().map(String::as_str).collect();
+    let expected = vec![
+        summary("room:wrBusy", true, "wrBusy", 28, 45, 74, &busy_senders),
+        summary(
+            "room:wrA",
+            true,
+            "wrA",
+            4,
+            5,
+            40,
+            &["carol", "dave", "erin"],
+        ),
+        summary("pair:alice|carol", false, "", 1, 35, 35, &["carol"]),
+        summary("pair:alice|bob", false, "", 3, 10, 30, &["alice", "bob"]),
+        summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
+        summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
+    ];
+    assert_eq!(store.conversations(CORP, 100, 0).expect("list"), expected);
+    assert_eq!(
+        store.conversations(CORP, 2, 1).expect("list"),
+        expected[1..3]
+    );
+    assert!(store.conversations(CORP, 10, 6).expect("list").is_empty());
+    assert!(store.conversations(CORP, 0, 0).expect("list").is_empty());
+    assert!(
+        store
+            .conversations("wwother", 10, 0)
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(store.stats(CORP).expect("stats").conversations, 6);
+}
+
+fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let key = "pair:alice|bob";
+    let m = |seq, t| chat(seq, &format!("m{seq}"), "alice", &["bob"], "", T0 + t, "x");
+    // Out of time order across two pages, with equal msgtimes, and another conversation between.
+    let first = PageCommit {
+        records: vec![
+            m(1, 100),
+            m(2, 100),
+            chat(3, "other", "alice", &["carol"], "", T0 + 100, "y"),
+            m(4, 200),
+        ],
+        cursor: 4,
+    };
+    let second = PageCommit {
+        records: vec![m(5, 50), m(6, 100), m(7, 200)],
+        cursor: 7,
+    };
+    store.commit_page(CORP, &first).expect("commit");
+    store.commit_page(CORP, &second).expect("commit");
+
+    let order: Vec<(i64, u64)> = [(50, 5), (100, 1), (100, 2), (100, 6), (200, 4), (200, 7)]
+        .iter()
+        .map(|&(t, seq)| (T0 + t, seq))
+        .collect();
+    let page = |after, limit| -> Vec<(i64, u64)> {
+        store
+            .conversation_messages(CORP, key, after, limit)
+            .expect("page")
+            .iter()
+            .map(|m| (m.msgtime, m.seq))
+            .collect()
+    };
+    assert_eq!(page(None, 100), order);
+    // Two at a time, each page starting strictly after the last message of the previous one.
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let got = page(after, 2);
+        if got.is_empty() {
+            break;
+        }
+        assert!(got.len() <= 2);
+        after = got.last().copied();
+        walked.extend(got);
+    }
+    assert_eq!(walked, order);
+    // A cursor between stored messages (same msgtime, a seq in between).
+    assert_eq!(page(Some((T0 + 100, 3)), 100), order[3..]);
+    assert_eq!(page(Some((T0 + 200, 7)), 100), vec![]);
+    assert!(page(None, 0).is_empty());
+    assert!(
+        store
+            .conversation_messages(CORP, "pair:nobody|else", None, 10)
+            .expect("page")
+            .is_empty()
+    );
+    assert!(
+        store
+            .conversation_messages("wwother", key, None, 10)
+            .expect("page")
+            .is_empty()
+    );
+    let full = store
+        .conversation_messages(CORP, key, None, 1)
+        .expect("page");
+    assert_eq!(full, vec![stored(&store, "m5")]);
+}
+
+fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let other = "wwotherco";
+    // The same msgid in another corp must not be marked by this corp's recall.
+    store
+        .commit_page(
+            other,
+            &PageCommit {
+                records: vec![chat(1, "t1", "alice", &["bob"], "", T0, "theirs")],
+                cursor: 1,
+            },
+        )
+        .expect("commit");
+    let pages = [
+        // In order, in one page.
+        PageCommit {
+            records: vec![
+                chat(1, "t1", "alice", &["bob"], "", T0, "hello"),
+                recall(2, "r1", "alice", &["bob"], "", T0 + 5_000, "t1"),
+            ],
+            cursor: 2,
+        },
+        // A recall before its original (out-of-order pages), and one of a msgid never seen.
+        PageCommit {
+            records: vec![
+                recall(3, "r3", "bob", &["alice"], "", T0 + 9_000, "t3"),
+                recall(4, "r9", "bob", &["alice"], "", T0 + 9_500, "ghost"),
+            ],
+            cursor: 4,
+        },
+        PageCommit {
+            records: vec![
+                chat(5, "t3", "bob", &["alice"], "", T0 + 8_000, "oops"),
+                chat(6, "t2", "alice", &["bob"], "", T0 + 8_500, "kept"),
+                // In order, across pages.
+                chat(7, "t4", "bob", &["alice"], "", T0 + 10_000, "typo"),
+            ],
+            cursor: 7,
+        },
+        PageCommit {
+            records: vec![
+                recall(8, "r4", "bob", &["alice"], "", T0 + 11_000, "t4"),
+                // A second recall of t1: the first mark stays.
+                recall(9, "r1b", "bob", &["alice"], "", T0 + 12_000, "t1"),
+            ],
+            cursor: 9,
+        },
+    ];
+    for page in &pages {
+        store.commit_page(CORP, page).expect("commit");
+    }
+
+    let mark = |msgid: &str| {
+        let m = stored(&store, msgid);
+        (m.recalled_by, m.recalled_by_user, m.recalled_at)
+    };
+    let by = |r: &str, u: &str, t: i64| (Some(r.to_owned()), Some(u.to_owned()), Some(T0 + t));
+    assert_eq!(mark("t1"), by("r1", "alice", 5_000));
+    assert_eq!(mark("t3"), by("r3", "bob", 9_000));
+    assert_eq!(mark("t4"), by("r4", "bob", 11_000));
+    assert_eq!(mark("t2"), (None, None, None));
+    // Recall records are messages too, with what they recall; the originals are all kept.
+    assert_eq!(stored(&store, "r9").recall_of.as_deref(), Some("ghost"));
+    assert_eq!(store.message(CORP, "ghost").expect("message"), None);
+    assert_eq!(stored(&store, "t1").text, "hello");
+    let stats = store.stats(CORP).expect("stats");
+    assert_eq!((stats.decrypted, stats.recalled), (9, 3));
+    assert_eq!(stats.by_action.get("recall"), Some(&5));
+    assert_eq!(stored_in(&store, other, "t1").recalled_by, None);
+    assert_eq!(store.stats(other).expect("stats").recalled, 0);
+}
+
+fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let hour = 3_600_000;
+    let meeting = "明天下午三点开会";
+    let first = PageCommit {
+        records: vec![
+            chat(
+                1,
+                "old",
+                "bob",
+                &["alice"],
+                "",
+                T0 - QUOTE_WINDOW_MS - hour,
+                "旧的消息 old text",
+            ),
+            chat(2, "a1", "bob", &["alice"], "", T0 - 2 * hour, meeting),
+            chat(
+                3,
+                "elsewhere",
+                "bob",
+                &["carol"],
+                "",
+                T0 - hour,
+                "只在别处说过",
+            ),
+        ],
+        cursor: 3,
+    };
+    let file = serde_json::json!({
+        "msgid": "file", "action": "send", "from": "bob", "tolist": ["alice"], "roomid": "",
+        "msgtime": T0 - 1, "msgtype": "file",
+        "file": {"md5sum": "m", "filename": format!("{meeting}.pdf"), "fileext": "pdf",
+                 "filesize": 1, "sdkfileid": "f"},
+    });
+    let second = PageCommit {
+        records: vec![
+            // The newest matching text wins, and it may be earlier in the same page.
+            chat(4, "a2", "bob", &["alice"], "", T0 - hour, meeting),
+            // Not a text message: never a candidate, although its text matches.
+            decrypted(5, "file", file.to_string().as_bytes()),
+            chat(
+                6,
+                "reply1",
+                "alice",
+                &["bob"],
+                "",
+                T0,
+                &archive_quote("Bob", meeting, "好的，我会准时到"),
+            ),
+            chat(
+                7,
+                "too_old",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 1,
+                &archive_quote("Bob", "旧的消息 old text", "?"),
+            ),
+            chat(
+                8,
+                "other_conv",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 2,
+                &archive_quote("Bob", "只在别处说过", "?"),
+            ),
+            // A quote of a quoted reply matches its reply only...
+            chat(
+                9,
+                "reply2",
+                "bob",
+                &["alice"],
+                "",
+                T0 + 3,
+                &wechat_quote("Alice", "好的，我会准时到", "收到"),
+            ),
+        ],
+        cursor: 9,
+    };
+    let third = PageCommit {
+        records: vec![
+            // ...so quoting the original again skips reply1, whose quoted part also holds it.
+            chat(
+                10,
+                "reply3",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 4,
+                &wechat_quote("Bob", meeting, "再确认一下"),
+            ),
+            chat(
+                11,
+                "degenerate",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 5,
+                "这是一条引用/回复消息：\"\n------\n@nick777",
+            ),
+            chat(12, "no_quote", "alice", &["bob"], "", T0 + 6, meeting),
+        ],
+        cursor: 12,
+    };
+    for page in [&first, &second, &third] {
+        store.commit_page(CORP, page).expect("commit");
+    }
+    let quote_of = |msgid: &str| stored(&store, msgid).quote_of;
+    assert_eq!(quote_of("reply1").as_deref(), Some("a2"));
+    assert_eq!(quote_of("too_old"), None);
+    assert_eq!(quote_of("other_conv"), None);
+    assert_eq!(quote_of("reply2").as_deref(), Some("reply1"));
+    assert_eq!(quote_of("reply3").as_deref(), Some("a2"));
+    assert_eq!(quote_of("degenerate"), None);
+    assert_eq!(quote_of("no_quote"), None);
+    assert_eq!(quote_of("a2"), None);
+}
+
+fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let page = PageCommit {
+        records: vec![
+            failed(1, "t1", stage::NO_KEY, 10007),
+            recall(2, "r1", "alice", &["bob"], "", T0 + 10, "t1"),
+            chat(3, "t2", "bob", &["alice"], "", T0 + 20, "晚点再说"),
+            failed(4, "r2", stage::NO_KEY, 10007),
+            failed(5, "q", stage::NO_KEY, 10007),
+        ],
+        cursor: 5,
+    };
+    store.commit_page(CORP, &page).expect("commit");
+    let results = vec![
+        (
+            "t1".to_owned(),
+            chat(1, "t1", "alice", &["bob"], "", T0, "说错了").outcome,
+        ),
+        (
+            "r2".to_owned(),
+            recall(4, "r2", "bob", &["alice"], "", T0 + 30, "t2").outcome,
+        ),
+        (
+            "q".to_owned(),
+            chat(
+                5,
+                "q",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 40,
+                &archive_quote("Bob", "晚点再说", "好"),
+            )
+            .outcome,
+        ),
+    ];
+    let got = store
+        .resolve_failures(CORP, &results, FETCHED_AT + 1)
+        .expect("resolve");
+    assert_eq!(got.resolved, 3);
+    assert_eq!(stored(&store, "t1").recalled_by.as_deref(), Some("r1"));
+    let t2 = stored(&store, "t2");
+    assert_eq!(
+        (t2.recalled_by.as_deref(), t2.recalled_at),
+        (Some("r2"), Some(T0 + 30))
+    );
+    assert_eq!(stored(&store, "q").quote_of.as_deref(), Some("t2"));
+    assert_eq!(stored(&store, "q").conversation, "pair:alice|bob");
+    let stats = store.stats(CORP).expect("stats");
+    assert_eq!((stats.recalled, stats.conversations), (2, 1));
+}
+
+fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let page = PageCommit {
+        records: vec![
+            chat(1, "t1", "alice", &["bob"], "", T0, "原话"),
+            recall(2, "r1", "alice", &["bob"], "", T0 + 1, "t1"),
+            chat(3, "t2", "bob", &["alice"], "", T0 + 2, "再说一遍"),
+            chat(
+                4,
+                "q",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 3,
+                &archive_quote("Bob", "再说一遍", "好"),
+            ),
+            chat(5, "g", "carol", &["alice", "bob"], "wrG", T0 + 4, "群"),
+        ],
+        cursor: 5,
+    };
+    store.commit_page(CORP, &page).expect("commit");
+    let snapshot = |store: &S| {
+        (
+            store.stats(CORP).expect("stats"),
+            store.conversations(CORP, 100, 0).expect("list"),
+            store
+                .conversation_messages(CORP, "pair:alice|bob", None, 100)
+                .expect("page"),
+        )
+    };
+    let before = snapshot(&store);
+    assert_eq!(before.2.len(), 4);
+    // Replayed as is, and with other outcomes for the same records: duplicates either way.
+    store.commit_page(CORP, &page).expect("replay");
+    let mut changed = page.clone();
+    changed.records[1] = recall(2, "r1", "bob", &["alice"], "", T0 + 9, "t2");
+    changed.records[3] = chat(4, "q", "alice", &["bob"], "", T0 + 3, "不再是引用");
+    assert_eq!(
+        store
+            .commit_page(CORP, &changed)
+            .expect("replay")
+            .duplicates,
+        5
+    );
+    assert_eq!(snapshot(&store), before);
 }
 
 fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnMut(&mut S, &str)) {
@@ -683,6 +1337,7 @@ pub fn decrypted(seq: u64, msgid: &str, plaintext: &[u8]) -> IngestedRecord {
         msgid,
         Outcome::Decrypted {
             plaintext: plaintext.to_vec(),
+            derived: Derived::from_envelope(&envelope),
             envelope,
         },
     )
@@ -697,6 +1352,7 @@ fn decrypted_with(seq: u64, msgid: &str, plaintext: Vec<u8>, content: &str) -> I
         msgid,
         Outcome::Decrypted {
             plaintext,
+            derived: Derived::from_envelope(&envelope),
             envelope,
         },
     )
@@ -711,6 +1367,64 @@ fn text_json(msgid: &str, msgtime: i64, content: &str) -> String {
 /// A decrypted 1:1 text message.
 pub fn text(seq: u64, msgid: &str, msgtime: i64, content: &str) -> IngestedRecord {
     decrypted(seq, msgid, text_json(msgid, msgtime, content).as_bytes())
+}
+
+/// The time most link fixtures are placed around (ms).
+pub const T0: i64 = 1_700_000_000_000;
+
+/// A decrypted text message; a `roomid` makes it a group message.
+pub fn chat(
+    seq: u64,
+    msgid: &str,
+    from: &str,
+    tolist: &[&str],
+    roomid: &str,
+    msgtime: i64,
+    content: &str,
+) -> IngestedRecord {
+    let json = serde_json::json!({
+        "msgid": msgid, "action": "send", "from": from, "tolist": tolist, "roomid": roomid,
+        "msgtime": msgtime, "msgtype": "text", "text": {"content": content},
+    });
+    decrypted(seq, msgid, json.to_string().as_bytes())
+}
+
+/// A decrypted recall record of `pre_msgid`.
+pub fn recall(
+    seq: u64,
+    msgid: &str,
+    from: &str,
+    tolist: &[&str],
+    roomid: &str,
+    msgtime: i64,
+    pre_msgid: &str,
+) -> IngestedRecord {
+    let json = serde_json::json!({
+        "msgid": msgid, "action": "recall", "from": from, "tolist": tolist, "roomid": roomid,
+        "msgtime": msgtime, "msgtype": "revoke", "revoke": {"pre_msgid": pre_msgid},
+    });
+    decrypted(seq, msgid, json.to_string().as_bytes())
+}
+
+/// A quoted reply in the archive's own format.
+pub fn archive_quote(user: &str, quoted: &str, reply: &str) -> String {
+    format!("这是一条引用/回复消息：\n\"{user}：\n{quoted}\"\n------\n{reply}")
+}
+
+/// A quoted reply in WeChat's format.
+pub fn wechat_quote(user: &str, quoted: &str, reply: &str) -> String {
+    format!("「{user}：{quoted}」\n- - - - - - - - - - - - - - -\n{reply}")
+}
+
+fn stored<S: ArchiveStore>(store: &S, msgid: &str) -> StoredMessage {
+    stored_in(store, CORP, msgid)
+}
+
+fn stored_in<S: ArchiveStore>(store: &S, corp_id: &str, msgid: &str) -> StoredMessage {
+    store
+        .message(corp_id, msgid)
+        .expect("message")
+        .unwrap_or_else(|| panic!("message {msgid} is stored"))
 }
 
 /// A record that failed at `stage` before anything decrypted.

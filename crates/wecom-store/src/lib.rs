@@ -6,9 +6,17 @@
 //!   store can implement the same trait and pass the same [`conformance`] suite;
 //! - the encrypted envelope of a record is stored in the same transaction as, and never after, its
 //!   decryption result, so a missing or wrong key never loses a record;
-//! - nothing stored is ever overwritten by a later page: a replayed record is a duplicate.
+//! - nothing stored is ever overwritten by a later page: a replayed record is a duplicate;
+//! - what is derived from a message ([`Derived`]: conversation, flags, text, warnings) is a function
+//!   of its kept JSON, so it can always be derived again — archives written before a column
+//!   existed are upgraded that way; links between messages (recalls, quotes) only ever add marks,
+//!   a recalled message is kept;
+//! - every media reference of a stored message has a download job ([`MediaJob`]), created in the
+//!   same transaction as the message (or, for archives written before the queue, on the first
+//!   open after the upgrade); a job's result only ever applies to the claim it belongs to.
 
 mod error;
+mod media;
 mod sqlite;
 mod store;
 
@@ -16,8 +24,12 @@ mod store;
 pub mod conformance;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use media::{
+    MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
+    MediaObject, MediaStats, MessageMedia, UnknownMediaJobState,
+};
 pub use sqlite::SqliteStore;
 pub use store::{
-    ArchiveStore, CommitStats, FailedRecord, Failure, IngestedRecord, Outcome, PageCommit,
-    ResolveStats, Stats, stage,
+    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, IngestedRecord,
+    Outcome, PageCommit, QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats, StoredMessage, stage,
 };

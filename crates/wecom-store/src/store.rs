@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use wecom_model::Envelope;
+use wecom_model::{Envelope, MediaRef, Quote, QuoteFormat};
 use wecom_wire::ChatDataItem;
 
 use crate::StoreError;
+use crate::media::{
+    MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject,
+    MediaStats, MessageMedia,
+};
 
 /// The stages at which decrypting or parsing a record can fail ([`Failure::stage`]).
 ///
@@ -25,6 +29,9 @@ pub mod stage {
     pub const INTERNAL: &str = "internal";
 }
 
+/// How far back a quoted reply looks for the message it quotes: 7 days before its own msgtime.
+pub const QUOTE_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
 /// One fetched record and what became of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestedRecord {
@@ -37,15 +44,96 @@ pub struct IngestedRecord {
 
 /// The result of decrypting and parsing one record.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every record decrypts, so boxing the large variant would only add an \
+              allocation per record"
+)]
 pub enum Outcome {
-    /// `plaintext` is exactly what decryption produced; `envelope` was parsed from it. The message
-    /// is stored under the record's msgid (`item.msgid`), which in practice equals `envelope.msgid`;
-    /// the envelope's own value stays in its JSON.
+    /// `plaintext` is exactly what decryption produced; `envelope` was parsed from it and
+    /// `derived` from the envelope ([`Derived::from_envelope`], computed by the caller so the
+    /// store's single writer never parses JSON). The message is stored under the record's msgid
+    /// (`item.msgid`), which in practice equals `envelope.msgid`; the envelope's own value stays
+    /// in its JSON.
     Decrypted {
         plaintext: Vec<u8>,
         envelope: Envelope,
+        derived: Derived,
     },
     Failed(Failure),
+}
+
+/// What the archive stores about a message beyond its envelope: the facts
+/// [`wecom_model::understand`] derives, in storable form. Always recomputable from the stored
+/// JSON, which is how archives written before these facts existed are upgraded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The conversation key's stable string form (`room:…`, `pair:a|b`, `members:…`, `solo:…`,
+    /// `switch:…`; see [`wecom_model::ConversationKey`]).
+    pub conversation: String,
+    /// Rooms and roomless multi-party conversations.
+    pub is_group: bool,
+    /// The msgid ends with `_external`.
+    pub external: bool,
+    /// The msgid ends with `_updown_stream`.
+    pub updown_stream: bool,
+    /// For recalls: the msgid of the recalled message, which stays in the archive, only marked.
+    pub recall_of: Option<String>,
+    /// For quoted replies: the quote taken apart, used to find the quoted message.
+    pub quote: Option<QuoteParts>,
+    /// Searchable text (empty for messages without human-written text).
+    pub text: String,
+    /// What did not match the documented shapes, as readable sentences; empty for well-formed
+    /// records.
+    pub warnings: Vec<String>,
+    /// Every downloadable media object, nested ones included. Carried for the media stage; the
+    /// store keeps no columns for it (the JSON has it all).
+    pub media: Vec<MediaRef>,
+}
+
+/// A quoted reply's parts (see [`wecom_model::Quote`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteParts {
+    /// As written: usually a display name, sometimes an id.
+    pub user: String,
+    pub text: String,
+    pub reply: String,
+}
+
+impl Derived {
+    /// Derives the facts of a record. Never fails: what does not match the documented shapes
+    /// becomes a warning.
+    pub fn from_envelope(envelope: &Envelope) -> Derived {
+        let message = wecom_model::understand(envelope);
+        Derived {
+            conversation: message.conversation.to_string(),
+            is_group: message.conversation.is_group(),
+            external: message.flags.external,
+            updown_stream: message.flags.updown_stream,
+            recall_of: message.recall_of,
+            quote: message.quote.map(|q| QuoteParts {
+                user: q.quoted_user,
+                text: q.quoted_text,
+                reply: q.reply,
+            }),
+            text: message.text,
+            warnings: message.warnings.iter().map(ToString::to_string).collect(),
+            media: message.media,
+        }
+    }
+}
+
+impl QuoteParts {
+    /// The parts as a [`Quote`] for [`wecom_model::quote_matches`], which judges by user and
+    /// text only: the format is not kept, so any value serves.
+    pub(crate) fn to_quote(&self) -> Quote {
+        Quote {
+            quoted_user: self.user.clone(),
+            quoted_text: self.text.clone(),
+            reply: self.reply.clone(),
+            format: QuoteFormat::Archive,
+        }
+    }
 }
 
 /// Why a record could not be decrypted or parsed.
@@ -123,6 +211,60 @@ pub struct Stats {
     /// value for an absent time).
     pub first_msgtime: Option<i64>,
     pub last_msgtime: Option<i64>,
+    /// Distinct conversations among decrypted messages (switch records count per user, as
+    /// `switch:<user>`).
+    pub conversations: u64,
+    /// Messages marked recalled by a stored recall record.
+    pub recalled: u64,
+    /// Messages stored with at least one parse warning.
+    pub with_warnings: u64,
+}
+
+/// One conversation of an archive ([`ArchiveStore::conversations`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The conversation key's string form ([`Derived::conversation`]).
+    pub key: String,
+    pub is_group: bool,
+    /// The group's roomid; empty for conversations without one.
+    pub roomid: String,
+    /// Decrypted records in the conversation, recall records included.
+    pub messages: u64,
+    pub first_msgtime: i64,
+    pub last_msgtime: i64,
+    /// Distinct senders (`from`), at most 20, most active first (ties by id).
+    pub senders: Vec<String>,
+}
+
+/// A decrypted message as stored, with its derived columns and links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub seq: u64,
+    pub msgid: String,
+    pub action: String,
+    pub from: String,
+    pub tolist: Vec<String>,
+    pub roomid: String,
+    pub msgtime: i64,
+    /// `None` for switch records.
+    pub msgtype: Option<String>,
+    pub conversation: String,
+    pub text: String,
+    pub external: bool,
+    pub updown_stream: bool,
+    /// For recall records: the msgid they recall.
+    pub recall_of: Option<String>,
+    /// The msgid of the recall record that recalled this message; the message itself is kept.
+    pub recalled_by: Option<String>,
+    /// Who sent that recall record.
+    pub recalled_by_user: Option<String>,
+    /// When (the recall record's msgtime, ms).
+    pub recalled_at: Option<i64>,
+    /// The msgid of the message this quoted reply quotes, when it was found.
+    pub quote_of: Option<String>,
+    pub warnings: Vec<String>,
+    /// The envelope's JSON text.
+    pub json: String,
 }
 
 /// The archive store. Blocking: async callers run it on a blocking thread.
@@ -141,6 +283,17 @@ pub trait ArchiveStore: Send {
     /// msgid. Replaying a page therefore changes nothing but the cursor and counts duplicates. A
     /// stored failure is retried through [`ArchiveStore::resolve_failures`], not by replaying.
     ///
+    /// Decrypted messages are stored with their [`Derived`] facts and linked, the links seeing
+    /// every message stored before and every earlier record of the same page:
+    /// - a recall record marks the message it recalls (`recalled_by`, `recalled_at`), whether that
+    ///   message was stored before the recall or arrives after it; the recalled message is kept.
+    ///   A message recalled twice keeps its first mark; a recall of a msgid never stored only
+    ///   waits for it;
+    /// - a quoted reply links (`quote_of`) to the newest text message of the same conversation,
+    ///   sent at most [`QUOTE_WINDOW_MS`] before it, that [`wecom_model::quote_matches`]; against
+    ///   a candidate that is itself a quoted reply, only its reply counts. A reply stored before
+    ///   the message it quotes stays unlinked.
+    ///
     /// On error nothing of the page is stored and the cursor does not move.
     fn commit_page(&mut self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError>;
 
@@ -148,7 +301,8 @@ pub trait ArchiveStore: Send {
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;
 
     /// One transaction: for each `(msgid, outcome)` with a stored failure, `Decrypted` stores the
-    /// message and deletes the failure; `Failed` replaces the failure's stage, code, reason and
+    /// message (derived facts and links as in [`ArchiveStore::commit_page`]) and deletes the
+    /// failure; `Failed` replaces the failure's stage, code, reason and
     /// plaintext, adds one attempt and sets `last_failed_at_ms = now_ms`. Msgids without a stored
     /// failure are counted as `not_found` and change nothing.
     fn resolve_failures(
@@ -169,6 +323,134 @@ pub trait ArchiveStore: Send {
     /// failure that decrypted but did not parse. `None` if neither exists.
     fn plaintext(&self, corp_id: &str, msgid: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Up to `limit` conversations after skipping `offset`, most recent activity (last msgtime)
+    /// first, ties by key. Every key among the decrypted records is one, `switch:<user>` (the
+    /// switch records of a user) included.
+    fn conversations(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// Up to `limit` messages of conversation `key` in ascending `(msgtime, seq)` order, strictly
+    /// after the `(msgtime, seq)` cursor `after` (the last message of the previous page).
+    ///
+    /// Seqs above `i64::MAX` (never seen in practice) may order differently from u64 order among
+    /// messages of the same msgtime; paging still returns each message exactly once.
+    fn conversation_messages(
+        &self,
+        corp_id: &str,
+        key: &str,
+        after: Option<(i64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// One decrypted message by msgid; `None` if none is stored (a failure is not a message).
+    fn message(&self, corp_id: &str, msgid: &str) -> Result<Option<StoredMessage>, StoreError>;
+
     /// Readiness probe: the database answers a query.
     fn ping(&self) -> Result<(), StoreError>;
+
+    // The media download queue. Jobs are created by `commit_page` and `resolve_failures` with
+    // their messages (one per `Derived::media` reference, keyed by msgid and path); the methods
+    // below move them through their states. Times are Unix milliseconds passed in by the caller.
+
+    /// One transaction: marks up to `limit` due jobs (`pending`, or `failed_retryable` with
+    /// `next_attempt_at_ms <= now_ms`) `downloading` and returns them, oldest message time first
+    /// (then by id). A claimed job is not handed out again until its result is recorded or it is
+    /// requeued.
+    fn claim_media_jobs(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError>;
+
+    /// One transaction: records the results of claimed jobs and the objects they stored; returns
+    /// how many jobs changed. `Done` completes any job not done yet (verified bytes are the
+    /// truth, even from a claim that was requeued meanwhile); every other outcome applies only to
+    /// a job still `downloading`, so a stale result never overwrites a newer one. Every outcome
+    /// but `Released` counts an attempt; `md5_mismatches` are added to the job's. Unknown ids
+    /// and other corps' jobs change nothing.
+    fn record_media_results(
+        &mut self,
+        corp_id: &str,
+        results: &[MediaJobResult],
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Completes one claimed job ([`ArchiveStore::record_media_results`] with `Done`).
+    fn complete_media_job(
+        &mut self,
+        corp_id: &str,
+        job_id: i64,
+        object: &MediaObject,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let result = MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Done(object.clone()),
+            md5_mismatches: 0,
+        };
+        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
+    }
+
+    /// Gives one claimed job back unattempted (a cancelled download): `pending`, no attempt
+    /// counted.
+    fn release_media_job(
+        &mut self,
+        corp_id: &str,
+        job_id: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let result = MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Released,
+            md5_mismatches: 0,
+        };
+        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
+    }
+
+    /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
+    /// what a crash or a kill left claimed. Call it when the corp's workers start, not on every
+    /// open, so a second process (a `stats` command) never steals a running download.
+    fn requeue_interrupted_media_jobs(&mut self, corp_id: &str, now_ms: i64)
+    -> Result<u64, StoreError>;
+
+    /// Marks `expired`, with `error`, every `pending` or `failed_retryable` job whose message time
+    /// is before `older_than_ms` (jobs `downloading` are left to finish); returns how many.
+    fn expire_media_jobs(
+        &mut self,
+        corp_id: &str,
+        older_than_ms: i64,
+        error: &MediaJobError,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Makes every `failed_retryable` job due now; with `include_permanent`, `failed_permanent`
+    /// jobs too, with a fresh budget (attempts and md5 mismatches reset). Expired jobs stay
+    /// expired. Returns how many jobs were queued again.
+    fn retry_media_jobs(
+        &mut self,
+        corp_id: &str,
+        include_permanent: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Counts over the corp's queue and stored objects, from one consistent snapshot.
+    fn media_stats(&self, corp_id: &str) -> Result<MediaStats, StoreError>;
+
+    /// Up to `limit` jobs with an id above `after_id`, ascending id, in `state` or any.
+    fn media_jobs(
+        &self,
+        corp_id: &str,
+        state: Option<MediaJobState>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError>;
+
+    /// The jobs of one message, by id, each with the object it stored (in `objects` when done, in
+    /// `quarantine` after a final mismatch).
+    fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError>;
 }

@@ -4,14 +4,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wecom_crypto::{KeyRing, decrypt_record};
 use wecom_model::parse_envelope;
-use wecom_store::{Failure, IngestedRecord, Outcome, PageCommit};
+use wecom_store::{Derived, Failure, IngestedRecord, Outcome, PageCommit};
 use wecom_wire::{ChatDataItem, SdkCode};
 
 /// The SDK-style code recorded when a record decrypts but is not a readable envelope
 /// (10002, "data could not be parsed").
 pub const JSON_FAILURE_CODE: i32 = 10002;
 
-/// Decrypts and parses one record. Never fails: a failure is an outcome to store, not to drop.
+/// Decrypts and parses one record, and derives what the store keeps about the message (here, on
+/// the decrypting threads, so the single committing thread never parses JSON). Never fails: a
+/// failure is an outcome to store, not to drop.
 pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
     match decrypt_record(
         keys,
@@ -28,6 +30,7 @@ pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
         Ok(plaintext) => match parse_envelope(&plaintext) {
             Ok(envelope) => Outcome::Decrypted {
                 plaintext,
+                derived: Derived::from_envelope(&envelope),
                 envelope,
             },
             Err(e) => Outcome::Failed(Failure {

@@ -1,6 +1,7 @@
 //! One module per command; this one dispatches and holds what several commands share.
 
 mod bench;
+mod conversations;
 mod decrypt;
 mod demo;
 mod emulator;
@@ -43,8 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Conversations(cmd) => {
             let config = load(&cli.config, &env)?;
-            let _ = (config.corp(corp)?, cmd);
-            anyhow::bail!("conversations: not available in this build yet")
+            conversations::run(config.corp(corp)?, &cmd)
         }
         Command::Emulator(args) => emulator::run(&args),
         Command::Decrypt(args) => decrypt::run(&cli.config, &env, corp, &args),

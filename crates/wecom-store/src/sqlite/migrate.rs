@@ -16,11 +16,25 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    // Followed by deriving the existing messages again (`super::derive`).
+    Migration {
+        version: 2,
+        name: "message_model",
+        sql: include_str!("../../migrations/0002_message_model.sql"),
+    },
+    // Followed by creating the media jobs of the existing messages (`super::media::backfill`).
+    Migration {
+        version: 3,
+        name: "media",
+        sql: include_str!("../../migrations/0003_media.sql"),
+    },
+];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.
 pub(crate) const APPLICATION_ID: i64 = 0x5745_4341;
@@ -30,9 +44,9 @@ pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-/// Brings the database to the newest schema, refusing files that belong to another application or
-/// to a newer build.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// Brings the database to schema version `target` (the newest, except in tests that build old
+/// archives), refusing files that belong to another application or to a newer build.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<(), StoreError> {
     const OP: &str = "migrating the schema";
     // IMMEDIATE takes the write lock before reading the version, so two processes opening the same
     // new file cannot both apply 0001.
@@ -103,7 +117,10 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         });
     }
 
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= target)
+    {
         tx.execute_batch(m.sql).map_err(err(path, OP))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?1, ?2, ?3)",

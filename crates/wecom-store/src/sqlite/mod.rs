@@ -7,7 +7,11 @@
 //! negative, so SQL order is not u64 order: ordered reads walk the non-negative range and then the
 //! negative one ([`U64_ORDER`]), each an index range scan.
 
+mod derive;
+mod links;
+mod media;
 mod migrate;
+mod read;
 #[cfg(test)]
 mod tests;
 
@@ -23,9 +27,12 @@ use wecom_model::Envelope;
 use wecom_wire::ChatDataItem;
 
 use crate::StoreError;
+use crate::media::{MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia};
 use crate::store::{
-    ArchiveStore, CommitStats, FailedRecord, Failure, Outcome, PageCommit, ResolveStats, Stats,
+    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, Outcome,
+    PageCommit, ResolveStats, Stats, StoredMessage,
 };
+use links::Links;
 
 /// How long a statement waits for another connection's write lock before failing with `Busy`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,8 +47,11 @@ const INSERT_RECORD: &str = "INSERT INTO records \
      (corp_id, seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg, fetched_at_ms) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (corp_id, msgid, seq, action, from_id, tolist, roomid, msgtime, msgtype, json, plaintext) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+     (corp_id, msgid, seq, action, from_id, tolist, roomid, msgtime, msgtype, json, plaintext, \
+      conversation, is_group, external, updown_stream, recall_of, recalled_by, recalled_at_ms, \
+      quote_user, quote_text, quote_reply, quote_of, text, warnings) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+      ?19, ?20, ?21, ?22, ?23, ?24)";
 const INSERT_FAILURE: &str = "INSERT INTO failures \
      (corp_id, msgid, seq, stage, code, reason, attempts, first_failed_at_ms, last_failed_at_ms, plaintext) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)";
@@ -86,17 +96,33 @@ impl SqliteStore {
             })?;
         }
         let conn = Connection::open(path).map_err(err(path, "opening"))?;
-        SqliteStore::init(conn, path.to_owned(), true)
+        SqliteStore::init(conn, path.to_owned(), true, migrate::latest_version())
+    }
+
+    /// Opens the archive at `path` migrated only up to schema `version`, as an older build would
+    /// have left it: for tests of upgrades.
+    #[cfg(test)]
+    pub(crate) fn open_with_max_migration(
+        path: &Path,
+        version: i64,
+    ) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(err(path, "opening"))?;
+        SqliteStore::init(conn, path.to_owned(), true, version)
     }
 
     /// A fresh archive in memory, gone when dropped — for tests and dry runs.
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(err(&path, "opening"))?;
-        SqliteStore::init(conn, path, false)
+        SqliteStore::init(conn, path, false, migrate::latest_version())
     }
 
-    fn init(mut conn: Connection, path: PathBuf, on_disk: bool) -> Result<SqliteStore, StoreError> {
+    fn init(
+        mut conn: Connection,
+        path: PathBuf,
+        on_disk: bool,
+        schema: i64,
+    ) -> Result<SqliteStore, StoreError> {
         const OP: &str = "opening";
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err(&path, OP))?;
         if on_disk {
@@ -114,8 +140,16 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err(&path, OP))?;
         // Room for every statement of the hot paths, so none is ever re-prepared.
-        conn.set_prepared_statement_cache_capacity(32);
-        migrate::migrate(&mut conn, &path)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate::migrate(&mut conn, &path, schema)?;
+        if schema >= derive::SINCE_VERSION {
+            // Also after an upgrade that was interrupted: the rows left are still pending.
+            derive::derive_pending(&mut conn, &path)?;
+        }
+        if schema >= media::SINCE_VERSION {
+            // Also after an interrupted backfill: it resumes where it stopped.
+            media::backfill(&mut conn, &path, now_ms())?;
+        }
         Ok(SqliteStore { conn, path })
     }
 
@@ -141,6 +175,7 @@ impl ArchiveStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err(path, "starting a page commit"))?;
         let mut stats = CommitStats::default();
+        let committed_at = now_ms();
         {
             let mut insert_record = tx
                 .prepare_cached(INSERT_RECORD)
@@ -148,6 +183,10 @@ impl ArchiveStore for SqliteStore {
             let mut insert_message = tx
                 .prepare_cached(INSERT_MESSAGE)
                 .map_err(err(path, "inserting into messages"))?;
+            let mut links = Links::new(&tx, path)?;
+            let mut insert_jobs = tx
+                .prepare_cached(media::INSERT_JOB)
+                .map_err(err(path, "inserting into media_jobs"))?;
             let mut insert_failure = tx
                 .prepare_cached(INSERT_FAILURE)
                 .map_err(err(path, "inserting into failures"))?;
@@ -176,14 +215,21 @@ impl ArchiveStore for SqliteStore {
                     Outcome::Decrypted {
                         plaintext,
                         envelope,
-                    } => insert_message_row(
+                        derived,
+                    } => store_message(
                         &mut insert_message,
+                        &mut links,
+                        &mut insert_jobs,
                         path,
-                        corp_id,
-                        &item.msgid,
-                        seq,
-                        envelope,
-                        plaintext,
+                        NewMessage {
+                            corp_id,
+                            msgid: &item.msgid,
+                            seq,
+                            envelope,
+                            plaintext,
+                            derived,
+                            now_ms: committed_at,
+                        },
                     )?,
                     Outcome::Failed(failure) => {
                         insert_failure
@@ -272,6 +318,10 @@ impl ArchiveStore for SqliteStore {
             let mut insert_message = tx
                 .prepare_cached(INSERT_MESSAGE)
                 .map_err(err(path, "inserting into messages"))?;
+            let mut links = Links::new(&tx, path)?;
+            let mut insert_jobs = tx
+                .prepare_cached(media::INSERT_JOB)
+                .map_err(err(path, "inserting into media_jobs"))?;
             let mut delete_failure = tx
                 .prepare_cached(DELETE_FAILURE)
                 .map_err(err(path, "deleting from failures"))?;
@@ -284,6 +334,7 @@ impl ArchiveStore for SqliteStore {
                     Outcome::Decrypted {
                         plaintext,
                         envelope,
+                        derived,
                     } => {
                         let seq: Option<i64> = select_seq
                             .query_row(params![corp_id, msgid], |row| row.get(0))
@@ -293,14 +344,20 @@ impl ArchiveStore for SqliteStore {
                             stats.not_found += 1;
                             continue;
                         };
-                        insert_message_row(
+                        store_message(
                             &mut insert_message,
+                            &mut links,
+                            &mut insert_jobs,
                             path,
-                            corp_id,
-                            msgid,
-                            seq,
-                            envelope,
-                            plaintext,
+                            NewMessage {
+                                corp_id,
+                                msgid,
+                                seq,
+                                envelope,
+                                plaintext,
+                                derived,
+                                now_ms,
+                            },
                         )?;
                         delete_failure
                             .execute(params![corp_id, msgid])
@@ -377,10 +434,106 @@ impl ArchiveStore for SqliteStore {
         Ok(failure.flatten())
     }
 
+    fn conversations(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        const OP: &str = "listing conversations";
+        let tx = self.snapshot(OP)?;
+        read::conversations(&tx, corp_id, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn conversation_messages(
+        &self,
+        corp_id: &str,
+        key: &str,
+        after: Option<(i64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        const OP: &str = "reading a conversation";
+        let tx = self.snapshot(OP)?;
+        read::conversation_messages(&tx, corp_id, key, after, limit).map_err(err(&self.path, OP))
+    }
+
+    fn message(&self, corp_id: &str, msgid: &str) -> Result<Option<StoredMessage>, StoreError> {
+        const OP: &str = "reading a message";
+        let tx = self.snapshot(OP)?;
+        read::message(&tx, corp_id, msgid).map_err(err(&self.path, OP))
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.conn
             .query_row("SELECT 1", [], |_| Ok(()))
             .map_err(err(&self.path, "answering a ping"))
+    }
+
+    fn claim_media_jobs(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError> {
+        media::claim(&mut self.conn, &self.path, corp_id, now_ms, limit)
+    }
+
+    fn record_media_results(
+        &mut self,
+        corp_id: &str,
+        results: &[MediaJobResult],
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        media::record(&mut self.conn, &self.path, corp_id, results, now_ms)
+    }
+
+    fn requeue_interrupted_media_jobs(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        media::requeue_interrupted(&self.conn, &self.path, corp_id, now_ms)
+    }
+
+    fn expire_media_jobs(
+        &mut self,
+        corp_id: &str,
+        older_than_ms: i64,
+        error: &MediaJobError,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        media::expire(&self.conn, &self.path, corp_id, older_than_ms, error, now_ms)
+    }
+
+    fn retry_media_jobs(
+        &mut self,
+        corp_id: &str,
+        include_permanent: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        media::retry(&mut self.conn, &self.path, corp_id, include_permanent, now_ms)
+    }
+
+    fn media_stats(&self, corp_id: &str) -> Result<MediaStats, StoreError> {
+        const OP: &str = "reading media stats";
+        let tx = self.snapshot(OP)?;
+        media::stats(&tx, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn media_jobs(
+        &self,
+        corp_id: &str,
+        state: Option<MediaJobState>,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError> {
+        const OP: &str = "listing media jobs";
+        media::jobs(&self.conn, corp_id, state, after_id, limit).map_err(err(&self.path, OP))
+    }
+
+    fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError> {
+        const OP: &str = "reading a message's media";
+        media::message_media(&self.conn, corp_id, msgid).map_err(err(&self.path, OP))
     }
 }
 
@@ -440,6 +593,15 @@ fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
         )?
         .query_row([corp_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
 
+    let conversations = count_of(
+        "SELECT count(*) FROM (SELECT conversation FROM messages \
+         WHERE corp_id = ?1 AND conversation IS NOT NULL GROUP BY conversation)",
+    )?;
+    let recalled =
+        count_of("SELECT count(*) FROM messages WHERE corp_id = ?1 AND recalled_by IS NOT NULL")?;
+    let with_warnings =
+        count_of("SELECT count(*) FROM messages WHERE corp_id = ?1 AND warnings IS NOT NULL")?;
+
     Ok(Stats {
         records,
         decrypted,
@@ -451,34 +613,104 @@ fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
         by_action,
         first_msgtime,
         last_msgtime,
+        conversations,
+        recalled,
+        with_warnings,
     })
 }
 
-fn insert_message_row(
-    stmt: &mut CachedStatement<'_>,
-    path: &Path,
-    corp_id: &str,
-    msgid: &str,
+/// A decrypted message on its way into the `messages` table.
+struct NewMessage<'a> {
+    corp_id: &'a str,
+    /// The record's msgid, which the message is stored under.
+    msgid: &'a str,
     seq: i64,
-    envelope: &Envelope,
-    plaintext: &[u8],
+    envelope: &'a Envelope,
+    plaintext: &'a [u8],
+    derived: &'a Derived,
+    /// When it is stored: the creation time of its media jobs.
+    now_ms: i64,
+}
+
+/// Inserts one decrypted message with its derived columns, linked both ways to the messages already
+/// stored in the transaction: marked if its recall came first, marking what it recalls, pointing
+/// at what it quotes; and queues a download job per media reference.
+fn store_message(
+    insert: &mut CachedStatement<'_>,
+    links: &mut Links<'_>,
+    insert_jobs: &mut CachedStatement<'_>,
+    path: &Path,
+    m: NewMessage<'_>,
 ) -> Result<(), StoreError> {
-    let tolist = serde_json::Value::from(envelope.tolist.clone()).to_string();
-    stmt.execute(params![
+    let NewMessage {
         corp_id,
         msgid,
         seq,
-        envelope.action.as_str(),
-        envelope.from,
-        tolist,
-        envelope.roomid,
-        envelope.msgtime,
-        envelope.msgtype,
-        envelope.json,
+        envelope,
         plaintext,
-    ])
-    .map_err(err(path, "inserting into messages"))?;
-    Ok(())
+        derived,
+        now_ms,
+    } = m;
+    let recalled = links.recall_waiting_for(corp_id, msgid)?;
+    let quote_of = match &derived.quote {
+        Some(quote) => links.find_quoted(
+            corp_id,
+            msgid,
+            &derived.conversation,
+            envelope.msgtime,
+            quote,
+        )?,
+        None => None,
+    };
+    let tolist = serde_json::Value::from(envelope.tolist.clone()).to_string();
+    let quote = derived.quote.as_ref();
+    insert
+        .execute(params![
+            corp_id,
+            msgid,
+            seq,
+            envelope.action.as_str(),
+            envelope.from,
+            tolist,
+            envelope.roomid,
+            envelope.msgtime,
+            envelope.msgtype,
+            envelope.json,
+            plaintext,
+            derived.conversation,
+            derived.is_group,
+            derived.external,
+            derived.updown_stream,
+            derived.recall_of,
+            recalled.as_ref().map(|(by, _)| by),
+            recalled.as_ref().map(|(_, at)| at),
+            quote.map(|q| &q.user),
+            quote.map(|q| &q.text),
+            quote.map(|q| &q.reply),
+            quote_of,
+            derived.text,
+            warnings_to_sql(&derived.warnings),
+        ])
+        .map_err(err(path, "inserting into messages"))?;
+    if let Some(target) = &derived.recall_of {
+        links.mark_recalled(corp_id, target, msgid, envelope.msgtime)?;
+    }
+    // Its media jobs in the same transaction: a stored message never lacks them.
+    media::insert_jobs(
+        insert_jobs,
+        path,
+        corp_id,
+        msgid,
+        envelope.msgtime,
+        &derived.media,
+        now_ms,
+    )
+}
+
+/// Warnings as stored: a JSON array of strings, NULL when there are none (so "has warnings" is
+/// `warnings IS NOT NULL`, served by a partial index).
+fn warnings_to_sql(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| serde_json::Value::from(warnings.to_vec()).to_string())
 }
 
 /// The stored form of a seq: the i64 with the same bit pattern (see the module docs).

@@ -8,8 +8,10 @@ use tempfile::TempDir;
 
 use super::SqliteStore;
 use super::migrate::{MIGRATIONS, latest_version};
-use crate::conformance::{self, CORP, failed, text, unparsed};
-use crate::{ArchiveStore, PageCommit, StoreErrorKind, stage};
+use crate::conformance::{
+    self, CORP, T0, archive_quote, chat, failed, recall, record, text, unparsed, wechat_quote,
+};
+use crate::{ArchiveStore, Derived, IngestedRecord, Outcome, PageCommit, StoreErrorKind, stage};
 
 fn temp_dir() -> TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -270,5 +272,428 @@ proptest::proptest! {
         let first = format!("m{}", seqs.iter().next().copied().unwrap_or_default());
         let resolved = store.resolve_failures(CORP, &[(first, outcome)], 1).expect("resolve");
         proptest::prop_assert_eq!(resolved.resolved, 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upgrading schema-1 archives
+
+/// Writes records as schema 1 stored them (no derived columns), with SQL of that schema.
+fn insert_v1(conn: &Connection, corp_id: &str, records: &[IngestedRecord]) {
+    for r in records {
+        let item = &r.item;
+        conn.execute(
+            "INSERT INTO records (corp_id, seq, msgid, publickey_ver, encrypt_random_key, \
+             encrypt_chat_msg, fetched_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                corp_id,
+                item.seq as i64,
+                item.msgid,
+                item.publickey_ver,
+                item.encrypt_random_key,
+                item.encrypt_chat_msg,
+                r.fetched_at_ms
+            ],
+        )
+        .expect("v1 record");
+        match &r.outcome {
+            Outcome::Decrypted {
+                plaintext,
+                envelope,
+                ..
+            } => conn
+                .execute(
+                    "INSERT INTO messages (corp_id, msgid, seq, action, from_id, tolist, roomid, \
+                     msgtime, msgtype, json, plaintext) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    rusqlite::params![
+                        corp_id,
+                        item.msgid,
+                        item.seq as i64,
+                        envelope.action.as_str(),
+                        envelope.from,
+                        serde_json::Value::from(envelope.tolist.clone()).to_string(),
+                        envelope.roomid,
+                        envelope.msgtime,
+                        envelope.msgtype,
+                        envelope.json,
+                        plaintext
+                    ],
+                )
+                .expect("v1 message"),
+            Outcome::Failed(f) => conn
+                .execute(
+                    "INSERT INTO failures (corp_id, msgid, seq, stage, code, reason, attempts, \
+                     first_failed_at_ms, last_failed_at_ms, plaintext) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)",
+                    rusqlite::params![
+                        corp_id,
+                        item.msgid,
+                        item.seq as i64,
+                        f.stage,
+                        f.code,
+                        f.reason,
+                        r.fetched_at_ms,
+                        f.plaintext
+                    ],
+                )
+                .expect("v1 failure"),
+        };
+    }
+    let cursor = records.iter().map(|r| r.item.seq).max().unwrap_or_default();
+    conn.execute(
+        "INSERT INTO cursors (corp_id, seq, updated_at_ms) VALUES (?1, ?2, 0)",
+        rusqlite::params![corp_id, cursor as i64],
+    )
+    .expect("v1 cursor");
+}
+
+/// Three batches' worth of chat in a few conversations, in time order, with recalls (one stored
+/// before its original, one of a msgid never stored), quotes in both formats, and failures.
+fn v1_corpus() -> Vec<IngestedRecord> {
+    let convs: [(&str, &[&str], &str); 4] = [
+        ("alice", &["bob"], ""),
+        ("bob", &["alice"], ""),
+        ("carol", &["alice", "dave"], "wrUpgrade"),
+        ("dave", &["carol", "alice"], "wrUpgrade"),
+    ];
+    let mut records = Vec::new();
+    let mut seq = 0;
+    for i in 0..1300u64 {
+        seq += 1;
+        let t = T0 + i as i64 * 1_000;
+        let (from, to, room) = convs[i as usize % 4];
+        let r = match i % 50 {
+            // Recalls of the message two rounds earlier in the same conversation.
+            7 => recall(
+                seq,
+                &format!("r{i}"),
+                from,
+                to,
+                room,
+                t,
+                &format!("m{}", i - 4),
+            ),
+            // Quotes of the previous message of the same conversation, both formats.
+            13 => {
+                let (prev_from, _, _) = convs[(i as usize - 4) % 4];
+                chat(
+                    seq,
+                    &format!("m{i}"),
+                    from,
+                    to,
+                    room,
+                    t,
+                    &archive_quote(prev_from, &format!("line {}", i - 4), "好的"),
+                )
+            }
+            29 => {
+                let (prev_from, _, _) = convs[(i as usize - 4) % 4];
+                chat(
+                    seq,
+                    &format!("m{i}"),
+                    from,
+                    to,
+                    room,
+                    t,
+                    &wechat_quote(prev_from, &format!("line {}", i - 4), "收到"),
+                )
+            }
+            41 => failed(seq, &format!("m{i}"), stage::NO_KEY, 10007),
+            _ => chat(
+                seq,
+                &format!("m{i}"),
+                from,
+                to,
+                room,
+                t,
+                &format!("line {i}"),
+            ),
+        };
+        records.push(r);
+    }
+    // A recall whose msgtime is earlier than its original's (clocks differ between devices), and
+    // a recall of a msgid never stored.
+    records.push(recall(
+        seq + 1,
+        "r_early",
+        "bob",
+        &["alice"],
+        "",
+        T0 + 5_000_000,
+        "m_late",
+    ));
+    records.push(chat(
+        seq + 2,
+        "m_late",
+        "bob",
+        &["alice"],
+        "",
+        T0 + 5_000_001,
+        "迟到的消息",
+    ));
+    records.push(recall(
+        seq + 3,
+        "r_ghost",
+        "bob",
+        &["alice"],
+        "",
+        T0 + 5_000_002,
+        "ghost",
+    ));
+    records
+}
+
+fn count_sql(store: &SqliteStore, sql: &str) -> i64 {
+    store.conn.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+/// Everything readable through the trait about `corp_id`, for comparing two stores.
+fn everything(
+    store: &SqliteStore,
+    corp_id: &str,
+    records: &[IngestedRecord],
+) -> (
+    crate::Stats,
+    Vec<crate::ConversationSummary>,
+    Vec<Option<crate::StoredMessage>>,
+) {
+    (
+        store.stats(corp_id).expect("stats"),
+        store
+            .conversations(corp_id, 1000, 0)
+            .expect("conversations"),
+        records
+            .iter()
+            .map(|r| store.message(corp_id, &r.item.msgid).expect("message"))
+            .collect(),
+    )
+}
+
+#[test]
+fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
+    let dir = temp_dir();
+    let path = dir.path().join("v1.db");
+    let records = v1_corpus();
+    // A message of a hand-built envelope whose JSON is not an envelope: derived from its columns.
+    let hand_built = wecom_model::Envelope {
+        msgid: "hand".into(),
+        action: wecom_model::Action::Send,
+        from: "erin".into(),
+        tolist: vec!["frank".into()],
+        roomid: String::new(),
+        msgtime: T0,
+        msgtype: Some("text".into()),
+        json: "{}".into(),
+    };
+    let hand = record(
+        9_999,
+        "hand",
+        Outcome::Decrypted {
+            plaintext: b"{}".to_vec(),
+            derived: Derived::from_envelope(&hand_built),
+            envelope: hand_built,
+        },
+    );
+    {
+        let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
+        insert_v1(&store.conn, CORP, &records);
+        insert_v1(&store.conn, "wwother", &[records[0].clone(), hand.clone()]);
+        assert_eq!(
+            count_sql(&store, "SELECT max(version) FROM schema_migrations"),
+            1
+        );
+    }
+
+    let upgraded = open(&path);
+    assert_eq!(
+        count_sql(&upgraded, "SELECT max(version) FROM schema_migrations"),
+        latest_version()
+    );
+    assert_eq!(
+        count_sql(
+            &upgraded,
+            "SELECT count(*) FROM messages WHERE conversation IS NULL"
+        ),
+        0
+    );
+
+    // Exactly what a store of this build holds after committing the same records.
+    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    let page = PageCommit {
+        cursor: records.iter().map(|r| r.item.seq).max().unwrap_or_default(),
+        records: records.clone(),
+    };
+    fresh.commit_page(CORP, &page).expect("commit");
+    let expected = everything(&fresh, CORP, &records);
+    let got = everything(&upgraded, CORP, &records);
+    assert_eq!(got.0, expected.0);
+    assert_eq!(got.1, expected.1);
+    for (g, e) in got.2.iter().zip(&expected.2) {
+        assert_eq!(g, e);
+    }
+
+    // And it is not an empty agreement: recalls are marked, quotes linked.
+    let stats = &got.0;
+    assert_eq!(
+        stats.recalled, 27,
+        "26 in time order, one before its original"
+    );
+    assert_eq!(stats.conversations, 2);
+    let m = |id: &str| upgraded.message(CORP, id).expect("message").expect(id);
+    assert_eq!(m("m3").recalled_by.as_deref(), Some("r7"));
+    assert_eq!(m("m_late").recalled_by.as_deref(), Some("r_early"));
+    assert_eq!(m("m13").quote_of.as_deref(), Some("m9"));
+    assert_eq!(m("m29").quote_of.as_deref(), Some("m25"));
+    assert_eq!(m("r_ghost").recall_of.as_deref(), Some("ghost"));
+    assert_eq!(
+        upgraded.failed_records(CORP, 100).expect("failed").len(),
+        26
+    );
+
+    let hand = upgraded
+        .message("wwother", "hand")
+        .expect("message")
+        .expect("hand");
+    assert_eq!(hand.conversation, "pair:erin|frank");
+    assert!(
+        hand.warnings[0].starts_with("stored json is not readable as an envelope"),
+        "{:?}",
+        hand.warnings
+    );
+    assert_eq!(upgraded.stats("wwother").expect("stats").conversations, 2);
+
+    // The upgraded archive keeps working, links included.
+    let mut upgraded = upgraded;
+    upgraded
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![recall(
+                    5_000,
+                    "r_new",
+                    "alice",
+                    &["bob"],
+                    "",
+                    T0 + 6_000_000,
+                    "m0",
+                )],
+                cursor: 5_000,
+            },
+        )
+        .expect("commit");
+    assert_eq!(m_of(&upgraded, "m0").recalled_by.as_deref(), Some("r_new"));
+}
+
+fn m_of(store: &SqliteStore, msgid: &str) -> crate::StoredMessage {
+    store.message(CORP, msgid).expect("message").expect(msgid)
+}
+
+#[test]
+fn an_interrupted_upgrade_resumes_on_the_next_open() {
+    let dir = temp_dir();
+    let path = dir.path().join("v1.db");
+    let records = v1_corpus();
+    {
+        let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
+        insert_v1(&store.conn, CORP, &records);
+        // The upgrade fails when it reaches a message of the second batch, as a crash or a full
+        // disk would stop it.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER interrupt AFTER UPDATE ON messages WHEN NEW.msgid = 'm700' \
+                 BEGIN SELECT RAISE(ABORT, 'interrupted'); END",
+            )
+            .expect("trigger");
+    }
+    let error = SqliteStore::open(&path).expect_err("interrupted");
+    assert!(
+        error.to_string().contains("deriving stored messages"),
+        "{error}"
+    );
+    {
+        let conn = Connection::open(&path).expect("raw open");
+        let pending: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages WHERE conversation IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .expect("count");
+        assert!(
+            0 < pending && pending < total,
+            "{pending} of {total} pending"
+        );
+        conn.execute_batch("DROP TRIGGER interrupt").expect("drop");
+    }
+
+    let upgraded = open(&path);
+    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    fresh
+        .commit_page(
+            CORP,
+            &PageCommit {
+                cursor: records.iter().map(|r| r.item.seq).max().unwrap_or_default(),
+                records: records.clone(),
+            },
+        )
+        .expect("commit");
+    assert_eq!(
+        everything(&upgraded, CORP, &records),
+        everything(&fresh, CORP, &records)
+    );
+}
+
+#[test]
+fn hot_queries_use_their_indexes() {
+    use super::{derive, links, read};
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    let expect = [
+        (derive::SELECT_UNDERIVED, "INDEX messages_underived"),
+        (derive::SELECT_ANY_UNDERIVED, "INDEX messages_underived"),
+        (links::SELECT_RECALL_OF, "INDEX messages_recall_of"),
+        (
+            links::SELECT_QUOTE_CANDIDATES,
+            "INDEX messages_conversation",
+        ),
+        (
+            read::SELECT_CONVERSATIONS,
+            "COVERING INDEX messages_conversation",
+        ),
+        (read::SELECT_SENDERS, "COVERING INDEX messages_conversation"),
+        (read::SELECT_PAGE, "INDEX messages_conversation"),
+        (read::SELECT_PAGE_AFTER, "INDEX messages_conversation"),
+        (
+            "SELECT count(*) FROM messages WHERE corp_id = ?1 AND recalled_by IS NOT NULL",
+            "COVERING INDEX messages_recalled",
+        ),
+        (
+            "SELECT count(*) FROM messages WHERE corp_id = ?1 AND warnings IS NOT NULL",
+            "INDEX messages_with_warnings",
+        ),
+    ];
+    for (sql, index) in expect {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(
+            !plan.contains("TEMP B-TREE FOR ORDER BY") || sql.contains("GROUP BY"),
+            "{sql}\n  sorts: {plan}"
+        );
     }
 }

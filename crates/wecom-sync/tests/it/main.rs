@@ -1,5 +1,6 @@
 //! The sync engine against a real emulator on a loopback port and a real SQLite store.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use wecom_client::{ClientConfig, NativeClient, RetryPolicy};
 use wecom_crypto::{KeyRing, PrivateKey};
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, Fault};
+use wecom_model::{ConversationKey, Envelope, parse_envelope, quote_matches, understand};
 use wecom_store::{ArchiveStore, SqliteStore};
 use wecom_sync::{SharedStore, SyncError, SyncOptions, redecrypt, sync_until_caught_up};
 
@@ -268,6 +270,10 @@ async fn missing_keys_become_failures_that_redecrypt_resolves() {
     );
     let stats = concrete.lock().expect("lock").stats(CORP).expect("stats");
     assert_eq!((stats.decrypted, stats.failed), (300, 0));
+    // Messages stored by redecrypt are linked like those of a sync: recalls whose record or
+    // original failed at first are marked now.
+    let recalls = assert_recalls_are_marked(&concrete.lock().expect("lock"), &s.emulator.records());
+    assert!(recalls > 0);
     s.shutdown().await;
 }
 
@@ -477,4 +483,153 @@ async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails
         Ok(s) => s.shutdown().await,
         Err(_) => panic!("setup still shared"),
     }
+}
+
+/// Envelopes of every record the emulator serves, in seq order.
+fn envelopes(records: &[wecom_emulator::PlainRecord]) -> Vec<Envelope> {
+    records
+        .iter()
+        .map(|r| parse_envelope(r.plaintext.as_bytes()).expect("emulator records parse"))
+        .collect()
+}
+
+/// Every recall record's target is stored, kept, and marked with who recalled it and when.
+/// Returns the number of recalls.
+fn assert_recalls_are_marked(store: &SqliteStore, records: &[wecom_emulator::PlainRecord]) -> u64 {
+    let mut recalls = 0;
+    for envelope in envelopes(records) {
+        let Some(target) = understand(&envelope).recall_of else {
+            continue;
+        };
+        recalls += 1;
+        let original = store
+            .message(CORP, &target)
+            .expect("read")
+            .unwrap_or_else(|| panic!("recalled message {target} is kept"));
+        assert_eq!(
+            (
+                original.recalled_by.as_deref(),
+                original.recalled_by_user.as_deref(),
+                original.recalled_at
+            ),
+            (
+                Some(envelope.msgid.as_str()),
+                Some(envelope.from.as_str()),
+                Some(envelope.msgtime)
+            ),
+            "recall {} of {target}",
+            envelope.msgid
+        );
+    }
+    assert_eq!(store.stats(CORP).expect("stats").recalled, recalls);
+    recalls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_corpus_is_linked_and_listed_by_conversation() {
+    let s = setup(3000, None).await;
+    let (shared, concrete) = store();
+    let mut opts = SyncOptions::new(CORP);
+    // Many pages, so links cross page boundaries.
+    opts.page_limit = 250;
+    let r = sync_until_caught_up(
+        &s.client,
+        shared,
+        s.ring(&[1]),
+        &opts,
+        &CancellationToken::new(),
+        &|_| {},
+    )
+    .await
+    .expect("sync");
+    assert_eq!((r.records, r.failed), (3000, 0));
+    check_linked_corpus(&concrete.lock().expect("lock"), &s.emulator.records());
+    s.shutdown().await;
+}
+
+/// The checks of [`a_synced_corpus_is_linked_and_listed_by_conversation`] on the synced store.
+fn check_linked_corpus(store: &SqliteStore, records: &[wecom_emulator::PlainRecord]) {
+    let envelopes = envelopes(records);
+
+    // Conversations: exactly the corpus's, with every message in one of them.
+    let keys: BTreeSet<String> = envelopes
+        .iter()
+        .map(|e| ConversationKey::of(e).to_string())
+        .collect();
+    let stats = store.stats(CORP).expect("stats");
+    assert_eq!(stats.conversations, keys.len() as u64);
+    let listed = store.conversations(CORP, usize::MAX, 0).expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|c| c.key.clone())
+            .collect::<BTreeSet<_>>(),
+        keys
+    );
+    assert_eq!(listed.iter().map(|c| c.messages).sum::<u64>(), 3000);
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].last_msgtime >= w[1].last_msgtime),
+        "most recent first"
+    );
+    // The busiest conversation reads back whole, in time order, through the cursor.
+    let busiest = listed
+        .iter()
+        .max_by_key(|c| c.messages)
+        .expect("conversations");
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .conversation_messages(CORP, &busiest.key, after, 97)
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some((last.msgtime, last.seq));
+        paged.extend(page);
+    }
+    assert_eq!(paged.len() as u64, busiest.messages);
+    assert!(
+        paged
+            .windows(2)
+            .all(|w| (w[0].msgtime, w[0].seq) < (w[1].msgtime, w[1].seq))
+    );
+    assert!(paged.iter().all(|m| m.conversation == busiest.key));
+
+    let recalls = assert_recalls_are_marked(store, records);
+    assert!(recalls >= 20, "the corpus has {recalls} recalls");
+
+    // Quotes: the emulator quotes earlier plain texts of the same conversation; a link must point
+    // at an earlier text of that conversation whose text the quote matches.
+    let (mut quotes, mut linked) = (0u64, 0u64);
+    for envelope in &envelopes {
+        let Some(quote) = understand(envelope).quote else {
+            continue;
+        };
+        quotes += 1;
+        let reply = store
+            .message(CORP, &envelope.msgid)
+            .expect("read")
+            .expect("stored");
+        let Some(target) = reply.quote_of else {
+            continue;
+        };
+        linked += 1;
+        let quoted = store.message(CORP, &target).expect("read").expect("stored");
+        assert_eq!(quoted.conversation, reply.conversation, "{target}");
+        assert_eq!(quoted.msgtype.as_deref(), Some("text"));
+        assert!(quoted.msgtime <= reply.msgtime);
+        assert!(
+            quote_matches(&quote, &quoted.from, &quoted.text),
+            "{} quotes {target}",
+            reply.msgid
+        );
+    }
+    let ratio = linked as f64 / quotes.max(1) as f64;
+    println!(
+        "quotes linked: {linked} of {quotes} ({:.1}%)",
+        ratio * 100.0
+    );
+    assert!(quotes >= 20, "the corpus has {quotes} quotes");
+    assert!(ratio >= 0.9, "only {linked} of {quotes} quotes linked");
 }

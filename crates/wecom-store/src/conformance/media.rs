@@ -1,0 +1,496 @@
+//! The media queue's contract: jobs created with their messages (nested references included, once
+//! each), claims in deadline order, results recorded only against their claim, requeue after a
+//! crash, expiry, operator retries and counts.
+
+use super::{CORP, FETCHED_AT, decrypted, record, text};
+use crate::{
+    ArchiveStore, Failure, MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult,
+    MediaJobState, MediaObject, Outcome, PageCommit, stage,
+};
+
+const HOUR: i64 = 3_600_000;
+/// Message times of the fixtures: an hour apart.
+pub(super) const T: i64 = 1_750_000_000_000;
+
+/// A decrypted image message.
+pub fn image(seq: u64, msgid: &str, msgtime: i64, sdkfileid: &str) -> crate::IngestedRecord {
+    let json = serde_json::json!({
+        "msgid": msgid, "action": "send", "from": "ken", "tolist": ["icef"], "roomid": "",
+        "msgtime": msgtime, "msgtype": "image",
+        "image": {"md5sum": "368b6c18c82e6441bfd89b343e9d2429", "filesize": 13177,
+                  "sdkfileid": sdkfileid},
+    });
+    decrypted(seq, msgid, json.to_string().as_bytes())
+}
+
+/// A mixed message with a text and two images (nested references).
+fn mixed(seq: u64, msgid: &str, msgtime: i64) -> crate::IngestedRecord {
+    let item = |sdkfileid: &str| {
+        serde_json::json!({"type": "image", "content": serde_json::json!({
+            "md5sum": "", "filesize": 10, "sdkfileid": sdkfileid}).to_string()})
+    };
+    let json = serde_json::json!({
+        "msgid": msgid, "action": "send", "from": "ken", "tolist": ["icef"], "roomid": "",
+        "msgtime": msgtime, "msgtype": "mixed",
+        "mixed": {"item": [
+            {"type": "text", "content": "{\"content\":\"hi\"}"}, item("nested-a"), item("nested-b")]},
+    });
+    decrypted(seq, msgid, json.to_string().as_bytes())
+}
+
+fn commit<S: ArchiveStore>(store: &mut S, records: Vec<crate::IngestedRecord>, cursor: u64) {
+    store
+        .commit_page(CORP, &PageCommit { records, cursor })
+        .expect("commit");
+}
+
+fn all_jobs<S: ArchiveStore>(store: &S, corp: &str) -> Vec<MediaJob> {
+    store.media_jobs(corp, None, 0, 1000).expect("jobs")
+}
+
+/// The one media reference of `msgid`.
+fn one<S: ArchiveStore>(store: &S, msgid: &str) -> crate::MessageMedia {
+    let mut media = store.message_media(CORP, msgid).expect("media");
+    assert_eq!(media.len(), 1, "{msgid}");
+    media.remove(0)
+}
+
+fn object(sha: char, area: MediaArea) -> MediaObject {
+    MediaObject {
+        sha256: sha.to_string().repeat(64),
+        size: 13177,
+        md5: "368b6c18c82e6441bfd89b343e9d2429".into(),
+        content_type: "image/jpeg".into(),
+        backend: "fs".into(),
+        key: format!("{}/{}", area.as_str(), sha.to_string().repeat(64)),
+        area,
+    }
+}
+
+fn error(code: &str) -> MediaJobError {
+    MediaJobError {
+        code: code.into(),
+        message: format!("{code}, explained"),
+    }
+}
+
+fn result(job: &MediaJob, outcome: MediaJobOutcome) -> MediaJobResult {
+    MediaJobResult {
+        job_id: job.id,
+        outcome,
+        md5_mismatches: 0,
+    }
+}
+
+pub(super) fn jobs_are_created_with_their_messages<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let page = vec![
+        image(1, "img", T, "file-1"),
+        text(2, "txt", T + 1, "no media"),
+        mixed(3, "mix", T + 2),
+        record(
+            4,
+            "bad",
+            Outcome::Failed(Failure {
+                stage: stage::NO_KEY.into(),
+                code: 10007,
+                reason: "no key".into(),
+                plaintext: None,
+            }),
+        ),
+    ];
+    commit(&mut store, page.clone(), 4);
+    let jobs = all_jobs(&store, CORP);
+    let refs: Vec<(&str, &str, &str)> = jobs
+        .iter()
+        .map(|j| (j.msgid.as_str(), j.path.as_str(), j.sdkfileid.as_str()))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("img", "image", "file-1"),
+            ("mix", "mixed.item[1]", "nested-a"),
+            ("mix", "mixed.item[2]", "nested-b"),
+        ]
+    );
+    let img = &jobs[0];
+    assert_eq!(img.state, MediaJobState::Pending);
+    assert_eq!((img.kind.as_str(), img.extension.as_str()), ("image", "jpg"));
+    assert_eq!(img.md5_expected, "368b6c18c82e6441bfd89b343e9d2429");
+    assert_eq!(img.size_expected, Some(13177));
+    assert_eq!(img.msgtime_ms, T);
+    assert_eq!((img.attempts, img.md5_mismatches), (0, 0));
+    assert_eq!((&img.error_code, &img.last_error, &img.sha256), (&None, &None, &None));
+    assert_eq!(jobs[1].md5_expected, "", "an empty md5sum is kept empty");
+
+    // A replayed page queues nothing twice.
+    commit(&mut store, page, 4);
+    assert_eq!(all_jobs(&store, CORP).len(), 3);
+    let stats = store.media_stats(CORP).expect("stats");
+    assert_eq!((stats.total, stats.pending), (3, 3));
+    assert_eq!(stats.oldest_pending_msgtime_ms, Some(T));
+    let listed = store.message_media(CORP, "mix").expect("message media");
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|m| m.object.is_none()));
+    assert!(store.message_media(CORP, "txt").expect("none").is_empty());
+}
+
+pub(super) fn resolved_failures_get_their_jobs<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let failed = record(
+        1,
+        "late",
+        Outcome::Failed(Failure {
+            stage: stage::NO_KEY.into(),
+            code: 10007,
+            reason: "no key".into(),
+            plaintext: None,
+        }),
+    );
+    commit(&mut store, vec![failed], 1);
+    assert!(all_jobs(&store, CORP).is_empty());
+    let outcome = image(1, "late", T, "file-late").outcome;
+    store
+        .resolve_failures(CORP, &[("late".to_owned(), outcome)], FETCHED_AT)
+        .expect("resolve");
+    let jobs = all_jobs(&store, CORP);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0].msgid.as_str(), jobs[0].sdkfileid.as_str()), ("late", "file-late"));
+}
+
+pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
+    make: &mut dyn FnMut() -> S,
+) {
+    let mut store = make();
+    // Stored out of time order.
+    commit(
+        &mut store,
+        vec![
+            image(1, "m3", T + 3 * HOUR, "f3"),
+            image(2, "m1", T + HOUR, "f1"),
+            image(3, "m4", T + 4 * HOUR, "f4"),
+            image(4, "m2", T + 2 * HOUR, "f2"),
+        ],
+        4,
+    );
+    commit(&mut store, vec![image(1, "other", T, "fo")], 1);
+    let now = T + 10 * HOUR;
+    let first = store.claim_media_jobs(CORP, now, 2).expect("claim");
+    let ids: Vec<&str> = first.iter().map(|j| j.msgid.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2"]);
+    assert!(first.iter().all(|j| j.state == MediaJobState::Downloading));
+    // Claimed jobs are not handed out twice.
+    let second = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    let ids: Vec<&str> = second.iter().map(|j| j.msgid.as_str()).collect();
+    assert_eq!(ids, ["m3", "m4"]);
+    assert!(store.claim_media_jobs(CORP, now, 10).expect("claim").is_empty());
+    assert_eq!(store.media_stats(CORP).expect("stats").downloading, 4);
+
+    // A job failed for later is not due before its time, then is.
+    let retry_at = now + HOUR;
+    let applied = store
+        .record_media_results(
+            CORP,
+            &[result(
+                &first[0],
+                MediaJobOutcome::Retry {
+                    next_attempt_at_ms: retry_at,
+                    error: error("network"),
+                },
+            )],
+            now,
+        )
+        .expect("record");
+    assert_eq!(applied, 1);
+    assert!(store.claim_media_jobs(CORP, retry_at - 1, 10).expect("claim").is_empty());
+    let again = store.claim_media_jobs(CORP, retry_at, 10).expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].msgid.as_str(), again[0].attempts), ("m1", 1));
+    assert_eq!(again[0].error_code.as_deref(), Some("network"));
+}
+
+pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
+    make: &mut dyn FnMut() -> S,
+) {
+    let mut store = make();
+    commit(
+        &mut store,
+        (1..=6)
+            .map(|i| image(i, &format!("m{i}"), T + i as i64, &format!("f{i}")))
+            .collect(),
+        6,
+    );
+    let now = T + HOUR;
+    let jobs = store.claim_media_jobs(CORP, now, 6).expect("claim");
+    assert_eq!(jobs.len(), 6);
+    let results = vec![
+        MediaJobResult {
+            md5_mismatches: 1,
+            ..result(&jobs[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))
+        },
+        result(
+            &jobs[1],
+            MediaJobOutcome::Retry {
+                next_attempt_at_ms: now + 1000,
+                error: error("disk_full"),
+            },
+        ),
+        MediaJobResult {
+            md5_mismatches: 5,
+            ..result(
+                &jobs[2],
+                MediaJobOutcome::Permanent {
+                    error: error("md5_mismatch"),
+                    quarantined: Some(object('b', MediaArea::Quarantine)),
+                },
+            )
+        },
+        result(&jobs[3], MediaJobOutcome::Expired { error: error("expired") }),
+        result(&jobs[4], MediaJobOutcome::Released),
+        // The same verified bytes for another message: one object.
+        result(&jobs[5], MediaJobOutcome::Done(object('a', MediaArea::Objects))),
+    ];
+    assert_eq!(store.record_media_results(CORP, &results, now).expect("record"), 6);
+
+    let done = one(&store, "m1");
+    assert_eq!(done.job.state, MediaJobState::Done);
+    assert_eq!((done.job.attempts, done.job.md5_mismatches), (1, 1));
+    assert_eq!(done.object, Some(object('a', MediaArea::Objects)));
+    assert_eq!(done.job.sha256.as_deref(), Some(&*"a".repeat(64)));
+
+    let retry = one(&store, "m2").job;
+    assert_eq!(retry.state, MediaJobState::FailedRetryable);
+    assert_eq!(retry.next_attempt_at_ms, now + 1000);
+    assert_eq!(retry.last_error.as_deref(), Some("disk_full, explained"));
+
+    let quarantined = one(&store, "m3");
+    assert_eq!(quarantined.job.state, MediaJobState::FailedPermanent);
+    assert_eq!(quarantined.job.md5_mismatches, 5);
+    assert_eq!(quarantined.job.error_code.as_deref(), Some("md5_mismatch"));
+    assert_eq!(quarantined.object, Some(object('b', MediaArea::Quarantine)));
+
+    let expired = one(&store, "m4").job;
+    assert_eq!((expired.state, expired.attempts), (MediaJobState::Expired, 1));
+
+    let released = one(&store, "m5").job;
+    assert_eq!((released.state, released.attempts), (MediaJobState::Pending, 0));
+
+    let stats = store.media_stats(CORP).expect("stats");
+    assert_eq!(
+        (stats.total, stats.done, stats.failed_retryable, stats.failed_permanent, stats.expired,
+         stats.pending, stats.downloading),
+        (6, 2, 1, 1, 1, 1, 0)
+    );
+    assert_eq!((stats.objects, stats.bytes), (1, 13177));
+    assert_eq!((stats.quarantined_objects, stats.quarantined_bytes), (1, 13177));
+    assert_eq!(stats.next_attempt_at_ms, Some(now + 1000));
+    assert_eq!(stats.oldest_pending_msgtime_ms, Some(T + 2));
+    assert_eq!(
+        stats.failed_by_code.into_iter().collect::<Vec<_>>(),
+        [("disk_full".to_owned(), 1), ("expired".to_owned(), 1), ("md5_mismatch".to_owned(), 1)]
+    );
+
+    // A stale result (its job is no longer claimed) changes nothing…
+    let stale = [
+        result(&jobs[0], MediaJobOutcome::Permanent { error: error("late"), quarantined: None }),
+        result(&jobs[4], MediaJobOutcome::Retry { next_attempt_at_ms: 0, error: error("late") }),
+    ];
+    assert_eq!(store.record_media_results(CORP, &stale, now).expect("record"), 0);
+    assert_eq!(one(&store, "m1").job.state, MediaJobState::Done);
+    assert_eq!(one(&store, "m5").job.state, MediaJobState::Pending);
+    // …but verified bytes always complete a job that is not done yet.
+    let late = [result(&jobs[1], MediaJobOutcome::Done(object('c', MediaArea::Objects)))];
+    assert_eq!(store.record_media_results(CORP, &late, now).expect("record"), 1);
+    assert_eq!(one(&store, "m2").job.state, MediaJobState::Done);
+    // Unknown ids and other corps' jobs are not touched.
+    let foreign = [MediaJobResult { job_id: i64::MAX, outcome: MediaJobOutcome::Released, md5_mismatches: 0 }];
+    assert_eq!(store.record_media_results(CORP, &foreign, now).expect("record"), 0);
+    assert_eq!(store.record_media_results("wwother", &results, now).expect("record"), 0);
+}
+
+pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    const OTHER: &str = "wwconformance0002";
+    let mut store = make();
+    commit(&mut store, vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")], 2);
+    store
+        .commit_page(OTHER, &PageCommit { records: vec![image(1, "x", T, "fx")], cursor: 1 })
+        .expect("commit other");
+    let now = T + HOUR;
+    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
+    assert_eq!(store.claim_media_jobs(OTHER, now, 10).expect("claim").len(), 1);
+    assert_eq!(store.requeue_interrupted_media_jobs(CORP, now).expect("requeue"), 2);
+    let jobs = all_jobs(&store, CORP);
+    assert!(jobs.iter().all(|j| j.state == MediaJobState::Pending && j.attempts == 0));
+    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
+    // The other corp's claim is its own.
+    assert_eq!(store.media_stats(OTHER).expect("stats").downloading, 1);
+}
+
+pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    commit(
+        &mut store,
+        (1..=5)
+            .map(|i| image(i, &format!("m{i}"), T + i as i64 * HOUR, &format!("f{i}")))
+            .collect(),
+        5,
+    );
+    let now = T + 100 * HOUR;
+    let claimed = store.claim_media_jobs(CORP, now, 3).expect("claim"); // m1, m2, m3
+    let results = [
+        result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects))),
+        result(
+            &claimed[1],
+            MediaJobOutcome::Retry { next_attempt_at_ms: now + HOUR, error: error("network") },
+        ),
+    ];
+    store.record_media_results(CORP, &results, now).expect("record");
+    // m3 stays downloading. Older than T + 4.5 h: m2 (retryable) and m4 (pending) expire; m1 is
+    // done and m3 is being downloaded, so both stay.
+    let why = error("retention_window");
+    let n = store
+        .expire_media_jobs(CORP, T + 4 * HOUR + HOUR / 2, &why, now)
+        .expect("expire");
+    assert_eq!(n, 2);
+    let states: Vec<(String, MediaJobState)> = all_jobs(&store, CORP)
+        .into_iter()
+        .map(|j| (j.msgid, j.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("m1".to_owned(), MediaJobState::Done),
+            ("m2".to_owned(), MediaJobState::Expired),
+            ("m3".to_owned(), MediaJobState::Downloading),
+            ("m4".to_owned(), MediaJobState::Expired),
+            ("m5".to_owned(), MediaJobState::Pending),
+        ]
+    );
+    let m4 = store.message_media(CORP, "m4").expect("m4").remove(0).job;
+    assert_eq!(m4.error_code.as_deref(), Some("retention_window"));
+    assert_eq!(m4.last_error.as_deref(), Some("retention_window, explained"));
+    assert_eq!(m4.attempts, 0);
+
+    // Retries: failed-retryable only, or failed-permanent too (with a fresh budget).
+    let m5 = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    assert_eq!(m5.len(), 1);
+    let m5 = MediaJobResult {
+        md5_mismatches: 5,
+        ..result(&m5[0], MediaJobOutcome::Permanent { error: error("md5_mismatch"), quarantined: None })
+    };
+    let m3 = result(
+        &claimed[2],
+        MediaJobOutcome::Retry { next_attempt_at_ms: now + HOUR, error: error("network") },
+    );
+    store.record_media_results(CORP, &[m5, m3], now).expect("record");
+    assert_eq!(store.retry_media_jobs(CORP, false, now).expect("retry"), 1);
+    let m3 = store.message_media(CORP, "m3").expect("m3").remove(0).job;
+    assert_eq!((m3.state, m3.next_attempt_at_ms, m3.attempts), (MediaJobState::Pending, now, 1));
+    assert_eq!(store.retry_media_jobs(CORP, true, now).expect("retry"), 1);
+    let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
+    assert_eq!((m5.state, m5.attempts, m5.md5_mismatches), (MediaJobState::Pending, 0, 0));
+    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
+    let listed = store
+        .media_jobs(CORP, Some(MediaJobState::Expired), 0, 10)
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    let page = store.media_jobs(CORP, None, listed[0].id, 1).expect("page");
+    assert_eq!(page.len(), 1);
+    assert!(page[0].id > listed[0].id);
+}
+
+pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    commit(&mut store, vec![image(1, "m1", T, "f1")], 1);
+    store
+        .commit_page(
+            "wwother",
+            &PageCommit {
+                records: vec![image(1, "m1", T, "f1")],
+                cursor: 1,
+            },
+        )
+        .expect("commit other");
+    let claimed = store.claim_media_jobs(CORP, T + HOUR, 10).expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let done = [result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))];
+    store.record_media_results(CORP, &done, T + HOUR).expect("record");
+    let other = store.media_stats("wwother").expect("stats");
+    assert_eq!((other.total, other.pending, other.done, other.objects), (1, 1, 0, 0));
+    assert_eq!(store.expire_media_jobs("wwother", i64::MAX, &error("x"), T).expect("expire"), 1);
+    assert_eq!(store.media_stats(CORP).expect("stats").done, 1);
+}
+
+/// A store that fails mid-page (or mid-resolve) keeps no job of the page: jobs are created in the
+/// same transaction as their messages.
+pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
+    mut store: S,
+    fail_on: &mut dyn FnMut(&mut S, &str),
+) {
+    fail_on(&mut store, "m3");
+    let page = PageCommit {
+        records: vec![image(1, "m1", T, "f1"), mixed(2, "m2", T + 1), text(3, "m3", T + 2, "x")],
+        cursor: 3,
+    };
+    store.commit_page(CORP, &page).expect_err("the backend fails on m3");
+    assert!(all_jobs(&store, CORP).is_empty());
+    assert_eq!(store.media_stats(CORP).expect("stats").total, 0);
+
+    let failed = |seq, msgid| {
+        record(
+            seq,
+            msgid,
+            Outcome::Failed(Failure {
+                stage: stage::NO_KEY.into(),
+                code: 10007,
+                reason: "no key".into(),
+                plaintext: None,
+            }),
+        )
+    };
+    commit(&mut store, vec![failed(10, "r1"), failed(11, "m3")], 11);
+    let results = [
+        ("r1".to_owned(), image(10, "r1", T, "fr").outcome),
+        ("m3".to_owned(), text(11, "m3", T, "x").outcome),
+    ];
+    store
+        .resolve_failures(CORP, &results, FETCHED_AT)
+        .expect_err("the backend fails on m3");
+    assert!(all_jobs(&store, CORP).is_empty());
+}
+
+/// Durability of the queue: jobs and results survive a reopen, and a job claimed when the process
+/// died stays claimed (a reopen by another process must not steal it) until the corp's workers
+/// requeue it.
+pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
+    const CORP: &str = "wwconformancemedia";
+    let now = T + HOUR;
+    let (claimed, stats) = {
+        let mut store = open();
+        store
+            .commit_page(
+                CORP,
+                &PageCommit {
+                    records: vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")],
+                    cursor: 2,
+                },
+            )
+            .expect("commit");
+        let claimed = store.claim_media_jobs(CORP, now, 10).expect("claim");
+        assert_eq!(claimed.len(), 2);
+        let done = [result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))];
+        store.record_media_results(CORP, &done, now).expect("record");
+        // The process dies with m2 mid-download.
+        (claimed, store.media_stats(CORP).expect("stats"))
+    };
+    let mut store = open();
+    assert_eq!(store.media_stats(CORP).expect("stats"), stats);
+    assert_eq!((stats.done, stats.downloading), (1, 1));
+    assert!(store.claim_media_jobs(CORP, now, 10).expect("claim").is_empty());
+    assert_eq!(store.requeue_interrupted_media_jobs(CORP, now).expect("requeue"), 1);
+    let again = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (claimed[1].id, 0));
+    let media = store.message_media(CORP, "m1").expect("media");
+    assert_eq!(media[0].object, Some(object('a', MediaArea::Objects)));
+}

@@ -1,0 +1,155 @@
+//! Reading the archive by conversation and by message: the queries behind
+//! [`ArchiveStore::conversations`](crate::ArchiveStore::conversations),
+//! [`conversation_messages`](crate::ArchiveStore::conversation_messages) and
+//! [`message`](crate::ArchiveStore::message).
+
+use rusqlite::types::Type;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use wecom_model::ConversationKey;
+
+use super::{count, seq_from_sql, seq_to_sql};
+use crate::store::{ConversationSummary, StoredMessage};
+
+/// Senders listed per conversation.
+const MAX_SENDERS: i64 = 20;
+
+/// Both the per-conversation counts and the senders come from the `messages_conversation` index
+/// alone (see 0002_message_model.sql), so listing never reads message rows.
+pub(super) const SELECT_CONVERSATIONS: &str = "SELECT conversation, count(*), min(msgtime), max(msgtime) \
+     FROM messages WHERE corp_id = ?1 AND conversation IS NOT NULL \
+     GROUP BY conversation ORDER BY max(msgtime) DESC, conversation LIMIT ?2 OFFSET ?3";
+pub(super) const SELECT_SENDERS: &str = "SELECT from_id FROM messages \
+     WHERE corp_id = ?1 AND conversation = ?2 \
+     GROUP BY from_id ORDER BY count(*) DESC, from_id LIMIT ?3";
+
+/// Stored messages with the sender of the recall record that marked them, as [`stored_message`]
+/// reads them, followed by the given `WHERE`/`ORDER BY` text.
+macro_rules! select_messages {
+    ($($tail:literal),+) => {
+        concat!(
+            "SELECT m.seq, m.msgid, m.action, m.from_id, m.tolist, m.roomid, m.msgtime, \
+             m.msgtype, m.conversation, m.text, m.external, m.updown_stream, m.recall_of, \
+             m.recalled_by, r.from_id, m.recalled_at_ms, m.quote_of, m.warnings, m.json \
+             FROM messages m \
+             LEFT JOIN messages r ON r.corp_id = m.corp_id AND r.msgid = m.recalled_by ",
+            $($tail),+
+        )
+    };
+}
+
+pub(super) const SELECT_MESSAGE: &str = select_messages!("WHERE m.corp_id = ?1 AND m.msgid = ?2");
+pub(super) const SELECT_PAGE: &str = select_messages!(
+    "WHERE m.corp_id = ?1 AND m.conversation = ?2 ORDER BY m.msgtime, m.seq LIMIT ?3"
+);
+/// Row-value comparison in the index's own column order: one range scan from the cursor.
+pub(super) const SELECT_PAGE_AFTER: &str = select_messages!(
+    "WHERE m.corp_id = ?1 AND m.conversation = ?2 AND (m.msgtime, m.seq) > (?3, ?4) ",
+    "ORDER BY m.msgtime, m.seq LIMIT ?5"
+);
+
+pub(super) fn conversations(
+    conn: &Connection,
+    corp_id: &str,
+    limit: usize,
+    offset: usize,
+) -> rusqlite::Result<Vec<ConversationSummary>> {
+    let mut list: Vec<ConversationSummary> = conn
+        .prepare_cached(SELECT_CONVERSATIONS)?
+        .query_map(params![corp_id, to_sql(limit), to_sql(offset)], |row| {
+            let key: String = row.get(0)?;
+            let parsed = ConversationKey::parse(&key);
+            Ok(ConversationSummary {
+                is_group: parsed.as_ref().is_some_and(ConversationKey::is_group),
+                roomid: match parsed {
+                    Some(ConversationKey::Room(roomid)) => roomid,
+                    _ => String::new(),
+                },
+                key,
+                messages: count(row.get(1)?),
+                first_msgtime: row.get(2)?,
+                last_msgtime: row.get(3)?,
+                senders: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut senders = conn.prepare_cached(SELECT_SENDERS)?;
+    for c in &mut list {
+        c.senders = senders
+            .query_map(params![corp_id, c.key, MAX_SENDERS], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(list)
+}
+
+pub(super) fn conversation_messages(
+    conn: &Connection,
+    corp_id: &str,
+    key: &str,
+    after: Option<(i64, u64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredMessage>> {
+    let limit = to_sql(limit);
+    match after {
+        None => conn
+            .prepare_cached(SELECT_PAGE)?
+            .query_map(params![corp_id, key, limit], stored_message)?
+            .collect(),
+        Some((msgtime, seq)) => conn
+            .prepare_cached(SELECT_PAGE_AFTER)?
+            .query_map(
+                params![corp_id, key, msgtime, seq_to_sql(seq), limit],
+                stored_message,
+            )?
+            .collect(),
+    }
+}
+
+pub(super) fn message(
+    conn: &Connection,
+    corp_id: &str,
+    msgid: &str,
+) -> rusqlite::Result<Option<StoredMessage>> {
+    conn.prepare_cached(SELECT_MESSAGE)?
+        .query_row(params![corp_id, msgid], stored_message)
+        .optional()
+}
+
+fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        seq: seq_from_sql(row.get(0)?),
+        msgid: row.get(1)?,
+        action: row.get(2)?,
+        from: row.get(3)?,
+        tolist: json_strings(&row.get::<_, String>(4)?, 4)?,
+        roomid: row.get(5)?,
+        msgtime: row.get(6)?,
+        msgtype: row.get(7)?,
+        // NULL only while an archive is being upgraded, never once it is open.
+        conversation: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        text: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        external: row.get::<_, Option<bool>>(10)?.unwrap_or_default(),
+        updown_stream: row.get::<_, Option<bool>>(11)?.unwrap_or_default(),
+        recall_of: row.get(12)?,
+        recalled_by: row.get(13)?,
+        recalled_by_user: row.get(14)?,
+        recalled_at: row.get(15)?,
+        quote_of: row.get(16)?,
+        warnings: match row.get::<_, Option<String>>(17)? {
+            None => Vec::new(),
+            Some(text) => json_strings(&text, 17)?,
+        },
+        json: row.get(18)?,
+    })
+}
+
+/// A JSON array of strings written by this store (tolist, warnings) read from column `idx`;
+/// anything else is damage.
+pub(super) fn json_strings(text: &str, idx: usize) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
+/// A count or offset as SQL sees it; beyond `i64::MAX` is "no limit" anyway.
+fn to_sql(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
