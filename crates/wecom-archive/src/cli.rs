@@ -99,8 +99,21 @@ pub enum KeysCommand {
     },
 }
 
+/// Where records come from, for this run only.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// `native` (our client) or `sdk` (the vendor library); overrides each corp's `source`.
+    #[arg(long)]
+    pub source: Option<crate::config::SourceKind>,
+    /// Path of libWeWorkFinanceSdk_C.so for `--source sdk`.
+    #[arg(long)]
+    pub sdk_library: Option<PathBuf>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Keep polling after catching up.
     #[arg(long)]
     pub follow: bool,
@@ -114,6 +127,8 @@ pub struct SyncArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Address of the HTTP server (overrides [server] listen); port 0 picks a free one.
     #[arg(long)]
     pub listen: Option<String>,
@@ -159,6 +174,9 @@ pub struct EmulatorArgs {
     /// Address to listen on (loopback).
     #[arg(long, default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,
+    /// Address of the CONNECT proxy through which the vendor library reaches the emulator.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub proxy_listen: SocketAddr,
     /// Corpus seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -22,6 +22,8 @@ struct RawConfig {
     sync: SyncSection,
     #[serde(default)]
     server: ServerSection,
+    #[serde(default)]
+    sdk: SdkSection,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +67,66 @@ pub struct Config {
     pub corps: Vec<CorpConfig>,
     pub sync: SyncSection,
     pub server: ServerSection,
+    pub sdk: SdkSection,
+}
+
+/// Supervision limits of the vendor-library workers (`source = "sdk"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdkSection {
+    /// Recycle a worker after this many calls.
+    #[serde(default = "default_sdk_max_calls")]
+    pub max_calls: u64,
+    /// Recycle a worker whose resident memory grows past this (the library leaks on failures).
+    #[serde(default = "default_sdk_max_rss_mb")]
+    pub max_rss_mb: u64,
+    /// Recycle a worker holding more open descriptors than this.
+    #[serde(default = "default_sdk_max_fds")]
+    pub max_fds: u64,
+    /// Recycle a worker after this many network failures (each non-2xx reply leaks in the library).
+    #[serde(default = "default_sdk_max_net")]
+    pub max_network_failures: u32,
+    /// Kill a worker whose call takes longer than this (0 = twice the timeout plus 10 s).
+    #[serde(default)]
+    pub call_deadline_secs: u64,
+    /// Stop restarting after this many crashes within `crash_window_secs`.
+    #[serde(default = "default_sdk_crash_limit")]
+    pub crash_limit: u32,
+    #[serde(default = "default_sdk_crash_window")]
+    pub crash_window_secs: u64,
+}
+
+impl Default for SdkSection {
+    fn default() -> Self {
+        SdkSection {
+            max_calls: default_sdk_max_calls(),
+            max_rss_mb: default_sdk_max_rss_mb(),
+            max_fds: default_sdk_max_fds(),
+            max_network_failures: default_sdk_max_net(),
+            call_deadline_secs: 0,
+            crash_limit: default_sdk_crash_limit(),
+            crash_window_secs: default_sdk_crash_window(),
+        }
+    }
+}
+
+fn default_sdk_max_calls() -> u64 {
+    10_000
+}
+fn default_sdk_max_rss_mb() -> u64 {
+    512
+}
+fn default_sdk_max_fds() -> u64 {
+    256
+}
+fn default_sdk_max_net() -> u32 {
+    50
+}
+fn default_sdk_crash_limit() -> u32 {
+    5
+}
+fn default_sdk_crash_window() -> u64 {
+    600
 }
 
 /// One corp, fully resolved.
@@ -84,6 +146,10 @@ pub struct CorpConfig {
     pub archive_path: PathBuf,
     /// Token and EncodingAESKey of the 会话内容存档 callback, when configured.
     pub callback: Option<CallbackSettings>,
+    /// `source = "sdk"`: the vendor library.
+    pub sdk_library: Option<PathBuf>,
+    /// `source = "sdk"`: the proxy handed to the vendor library (default: `proxy`).
+    pub sdk_proxy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +179,21 @@ fn default_db() -> PathBuf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// Our own Rust client for WeCom's archive protocol (default).
     Native,
+    /// WeCom's vendor library `libWeWorkFinanceSdk_C.so`, in supervised worker processes.
+    Sdk,
+}
+
+impl std::str::FromStr for SourceKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(SourceKind::Native),
+            "sdk" => Ok(SourceKind::Sdk),
+            other => Err(format!("unknown source `{other}` (native or sdk)")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +222,12 @@ struct CorpSection {
     callback_token: Option<String>,
     #[serde(default)]
     callback_aes_key: Option<String>,
+    /// `source = "sdk"`: path of `libWeWorkFinanceSdk_C.so`.
+    #[serde(default)]
+    sdk_library: Option<PathBuf>,
+    /// `source = "sdk"`: the proxy handed to the vendor library (default: `proxy`).
+    #[serde(default)]
+    sdk_proxy: Option<String>,
 }
 
 fn default_source() -> SourceKind {
@@ -279,6 +365,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_PROXY_PASSWORD", "corp.proxy_password"),
     ("WECOM_ARCHIVE_DB", "archive.path"),
     ("WECOM_ARCHIVE_KEYS_DIR", "keys.dir"),
+    ("WECOM_ARCHIVE_SDK_LIBRARY", "corp.sdk_library"),
 ];
 
 impl Config {
@@ -375,6 +462,8 @@ impl Config {
                 keys_dir: resolve(base, &keys_dir),
                 archive_path: resolve(base, c.archive_path.as_deref().unwrap_or(&archive)),
                 callback,
+                sdk_library: get("WECOM_ARCHIVE_SDK_LIBRARY").map(PathBuf::from).or(c.sdk_library).map(|p| resolve(base, &p)),
+                sdk_proxy: c.sdk_proxy,
             });
         }
         if !(1..=wecom_wire::MAX_LIMIT).contains(&raw.sync.page_limit) {
@@ -393,6 +482,7 @@ impl Config {
             corps,
             sync: raw.sync,
             server: raw.server,
+            sdk: raw.sdk,
         })
     }
 
@@ -458,6 +548,35 @@ impl Config {
         Ok(c)
     }
 
+    /// The vendor-library source's settings for a corp.
+    pub fn sdk_config(&self, corp: &CorpConfig, library: &Path) -> anyhow::Result<wecom_sdk::SdkConfig> {
+        if corp.secret.trim().is_empty() {
+            bail!("no archive secret for corp {}", corp.corp_id);
+        }
+        let worker = wecom_sdk::WorkerCommand::current_exe(["sdk-worker"])
+            .context("cannot find this program's own path to start the vendor-library worker")?;
+        let mut c = wecom_sdk::SdkConfig::new(library, &corp.corp_id, &corp.secret, wecom_sdk::WorkerMode::Process(worker));
+        c.net.proxy = corp.sdk_proxy.clone().or_else(|| corp.proxy.clone()).unwrap_or_default();
+        c.net.passwd = match (&corp.proxy_username, &corp.proxy_password) {
+            (Some(u), p) => format!("{u}:{}", p.as_deref().unwrap_or("")),
+            (None, _) => String::new(),
+        };
+        c.net.timeout = Duration::from_secs(corp.timeout_secs);
+        c.limits.max_calls = self.sdk.max_calls;
+        c.limits.max_rss_bytes = self.sdk.max_rss_mb * 1024 * 1024;
+        c.limits.max_fds = self.sdk.max_fds;
+        c.limits.max_network_failures = self.sdk.max_network_failures;
+        c.limits.call_deadline = (self.sdk.call_deadline_secs > 0).then(|| Duration::from_secs(self.sdk.call_deadline_secs));
+        c.limits.crash_limit = self.sdk.crash_limit;
+        c.limits.crash_window = Duration::from_secs(self.sdk.crash_window_secs);
+        c.retry = RetryPolicy {
+            max_attempts: self.sync.retry_max_attempts,
+            base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
+            max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
+        };
+        Ok(c)
+    }
+
     pub fn decrypt_threads(&self) -> usize {
         match self.sync.decrypt_threads {
             0 => std::thread::available_parallelism()
@@ -514,6 +633,12 @@ timeout_secs = 10
 # callback_token = "..."
 # callback_aes_key = "...43 characters..."
 # With several corps, repeat this section as [[corp]]; each may set keys_dir and archive_path.
+# Where records come from: "native" (our Rust client, default) or "sdk" (WeCom's vendor library,
+# run in supervised worker processes; set sdk_library to libWeWorkFinanceSdk_C.so).
+source = "native"
+# sdk_library = "/opt/wecom/libWeWorkFinanceSdk_C.so"
+# The proxy handed to the vendor library (default: proxy below); http://host:port or socks5h://host:port.
+# sdk_proxy = "http://127.0.0.1:3128"
 
 [keys]
 # Private keys, one file per key version: v1.pem, v2.pem, ... (PKCS#1 or PKCS#8 PEM).
@@ -523,6 +648,19 @@ dir = {keys}
 [server]
 # Where `run` serves the callback endpoints (/callback/<corp_id>), /metrics, /healthz and /readyz.
 listen = "127.0.0.1:8780"
+
+[sdk]
+# Supervision of the vendor-library workers (source = "sdk"): a worker is recycled after max_calls
+# calls, above max_rss_mb of memory or max_fds descriptors, or after max_network_failures failed
+# requests (the library leaks on each); a call over call_deadline_secs (0 = 2 x timeout + 10 s) kills
+# its worker; more than crash_limit crashes within crash_window_secs stop the restarts.
+max_calls = 10000
+max_rss_mb = 512
+max_fds = 256
+max_network_failures = 50
+call_deadline_secs = 0
+crash_limit = 5
+crash_window_secs = 600
 
 [sync]
 # Records per request (1..=1000).

@@ -21,6 +21,7 @@
 mod chunk;
 mod error;
 mod sink;
+mod source;
 
 use md5::{Digest, Md5};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};

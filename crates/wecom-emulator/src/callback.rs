@@ -13,15 +13,24 @@ use wecom_callback::{CallbackCrypto, encrypted_envelope};
 use crate::emulator::{CallbackConfig, Emulator};
 use crate::server::stopped;
 
-pub(crate) async fn sender(emulator: Emulator, config: CallbackConfig, mut stop: watch::Receiver<bool>) {
-    let crypto = match CallbackCrypto::new(&config.token, &config.encoding_aes_key, emulator.corp_id()) {
-        Ok(c) => c,
-        Err(error) => {
-            tracing::error!(%error, "emulator callback disabled: bad EncodingAESKey");
-            return;
-        }
-    };
-    let http = match reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build() {
+pub(crate) async fn sender(
+    emulator: Emulator,
+    config: CallbackConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let crypto =
+        match CallbackCrypto::new(&config.token, &config.encoding_aes_key, emulator.corp_id()) {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::error!(%error, "emulator callback disabled: bad EncodingAESKey");
+                return;
+            }
+        };
+    let http = match reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
         Ok(h) => h,
         Err(error) => {
             tracing::error!(%error, "emulator callback disabled: no http client");
@@ -43,12 +52,16 @@ pub(crate) async fn sender(emulator: Emulator, config: CallbackConfig, mut stop:
             }
         }
         last_sent = Some(Instant::now());
-        if config.drop_probability > 0.0 && rng.random_bool(config.drop_probability.clamp(0.0, 1.0)) {
+        if config.drop_probability > 0.0 && rng.random_bool(config.drop_probability.clamp(0.0, 1.0))
+        {
             emulator.count_callback(false);
             tracing::debug!("callback dropped on purpose");
             continue;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let event = format!(
             "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><AgentID>{agent}</AgentID><Event><![CDATA[msgaudit_notify]]></Event></xml>",
             corp = emulator.corp_id(),

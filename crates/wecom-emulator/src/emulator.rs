@@ -53,7 +53,11 @@ pub struct CallbackConfig {
 }
 
 impl CallbackConfig {
-    pub fn new(url: impl Into<String>, token: impl Into<String>, encoding_aes_key: impl Into<String>) -> CallbackConfig {
+    pub fn new(
+        url: impl Into<String>,
+        token: impl Into<String>,
+        encoding_aes_key: impl Into<String>,
+    ) -> CallbackConfig {
         CallbackConfig {
             url: url.into(),
             token: token.into(),
@@ -147,6 +151,9 @@ pub enum MediaFault {
     MissingContentRange,
     /// A CONTENT-RANGE 16 bytes off the requested start (content unchanged).
     WrongContentRange,
+    /// A well-formed answer whose `content` is `"="`: the vendor library aborts the whole process
+    /// (SIGABRT) decoding it (sdk-wire-protocol.md §4). A client must refuse it as bad base64.
+    AbortingContent,
 }
 
 /// Which getchatmediadata requests a [`MediaFault`] hits: the next `times` requests that match
@@ -508,7 +515,11 @@ impl Emulator {
     }
 
     pub(crate) fn count_callback(&self, sent: bool) {
-        let counter = if sent { &self.inner.callbacks_sent } else { &self.inner.callbacks_dropped };
+        let counter = if sent {
+            &self.inner.callbacks_sent
+        } else {
+            &self.inner.callbacks_dropped
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -36,11 +36,18 @@
 //!   `server/media.rs`.
 //! - Every corpus of a few hundred records holds an empty file, an object of exactly 524,288 bytes
 //!   and one of 1,300,000 bytes; about 3% of media messages have an empty `md5sum`.
+//!
+//! # Serving the genuine vendor library (sdk-wire-protocol.md §6)
+//!
+//! [`serve_proxy`] is an HTTP CONNECT / SOCKS5h proxy whose tunnels end in an in-process TLS
+//! endpoint with a self-signed `qyapi.weixin.qq.com` certificate generated at start, in front of
+//! the same router; hand the library `proxy = "http://127.0.0.1:PORT"`. Details in `proxy.rs`.
 
-pub mod corpus;
 mod callback;
+pub mod corpus;
 mod emulator;
 pub mod media;
+mod proxy;
 mod server;
 
 pub use corpus::{
@@ -48,10 +55,14 @@ pub use corpus::{
     PlainRecord, Robot, generate,
 };
 pub use emulator::{
-    CallbackConfig, Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault, MediaFaultRule,
-    MediaRequest,
+    CallbackConfig, Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault,
+    MediaFaultRule, MediaRequest,
 };
 pub use media::{
     MediaFormat, MediaKind, MediaSpec, media_bytes, media_range, stored_len, stored_range,
+};
+pub use proxy::{
+    HANDSHAKE_TIMEOUT, ProxyOptions, TlsIdentity, WECOM_HOST, serve_proxy, serve_proxy_with,
+    serve_tls,
 };
 pub use server::{MAX_BODY, MEDIA_CHUNK, router, serve};

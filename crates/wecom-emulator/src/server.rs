@@ -29,7 +29,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use http_body::{Body as _, Frame};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use wecom_wire::{ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
@@ -44,7 +45,7 @@ pub const MAX_BODY: usize = 1 << 20;
 const DRAIN_LIMIT: usize = 64 << 20;
 
 /// How long in-flight requests may run after shutdown before their connections are cut.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// WeCom errcodes the emulator answers with. 40058 is WeCom's generic "invalid parameter"; what the
 /// real server says for a bad `limit` or `encrypt_sign` is unknown.
@@ -100,12 +101,13 @@ impl ConnControl {
     }
 }
 
-/// The TCP stream, shared so that it outlives the hyper connection when a handler takes over.
-/// The lock is only held inside single poll calls, never across an await.
-struct SharedStream(Arc<std::sync::Mutex<TcpStream>>);
+/// The connection's stream (TCP, or TLS behind the proxy), shared so that it outlives the hyper
+/// connection when a handler takes over. The lock is only held inside single poll calls, never
+/// across an await.
+struct SharedStream<S>(Arc<std::sync::Mutex<S>>);
 
-impl SharedStream {
-    fn with<R>(&self, f: impl FnOnce(Pin<&mut TcpStream>) -> R) -> R {
+impl<S: AsyncRead + AsyncWrite + Unpin> SharedStream<S> {
+    fn with<R>(&self, f: impl FnOnce(Pin<&mut S>) -> R) -> R {
         let mut stream = self
             .0
             .lock()
@@ -114,7 +116,7 @@ impl SharedStream {
     }
 }
 
-impl tokio::io::AsyncRead for SharedStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for SharedStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -124,7 +126,7 @@ impl tokio::io::AsyncRead for SharedStream {
     }
 }
 
-impl tokio::io::AsyncWrite for SharedStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SharedStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -168,7 +170,11 @@ pub async fn serve(
         tasks.spawn(live_appender(emulator.clone(), live, stop_rx.clone()));
     }
     if let Some(callback) = emulator.callback_config() {
-        tasks.spawn(crate::callback::sender(emulator.clone(), callback, stop_rx.clone()));
+        tasks.spawn(crate::callback::sender(
+            emulator.clone(),
+            callback,
+            stop_rx.clone(),
+        ));
     }
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -204,12 +210,16 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// Serves HTTP/1 on one accepted connection (plain TCP here, TLS from `proxy.rs`) until it
+/// closes or `stop` fires; a handler may take the connection over (see [`Takeover`]).
+pub(crate) async fn serve_connection<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let takeover = Arc::new(TakeoverSlot {
         action: std::sync::Mutex::new(None),
         notify: Notify::new(),

@@ -10,6 +10,8 @@ mod media;
 
 use std::collections::BTreeMap;
 
+pub use media::image as media_image;
+
 use wecom_model::{Action, Envelope, parse_envelope};
 use wecom_wire::ChatDataItem;
 

@@ -1,13 +1,18 @@
-//! The vocabulary every other crate speaks: WeCom's wire shapes, the vendor SDK's return codes and the
-//! archive-source seam. No I/O and no policy live here.
+//! The vocabulary every other crate speaks: WeCom's wire shapes, the vendor SDK's return codes, the
+//! archive-source seam and the media-source seam. No I/O and no policy live here.
 
 mod code;
 mod json;
+mod media;
 mod source;
 
 pub use code::SdkCode;
 pub use json::{
     ChatDataItem, ChatDataRequest, ChatDataResponse, TokenResponse, encrypt_sign, errcode,
+};
+pub use media::{
+    BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSinkError,
+    MediaSource, file_hint,
 };
 pub use source::{ArchiveSource, ChatPage, SourceError, SourceErrorKind};
 

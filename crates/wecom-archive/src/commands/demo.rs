@@ -66,7 +66,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             stop_server.clone().cancelled_owned(),
         ));
 
-        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys, None)?;
+        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys, None, None)?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let corp = config.corp(None)?;
@@ -75,6 +75,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let result = sync_once(
             &config,
             corp,
+            &super::source::SourceOverrides::default(),
             store,
             ring,
             config.sync.page_limit,

@@ -64,6 +64,7 @@ pub fn write_client_config(
     base_url: &str,
     keys: &[(u32, PrivateKey)],
     callback: Option<(&str, &str)>,
+    sdk_proxy: Option<&str>,
 ) -> anyhow::Result<()> {
     let dir = config_path
         .parent()
@@ -91,6 +92,14 @@ pub fn write_client_config(
         Some((token, key)) => text.replacen(
             "# callback_token = \"...\"\n# callback_aes_key = \"...43 characters...\"\n",
             &format!("callback_token = {}\ncallback_aes_key = {}\n", toml_quote(token), toml_quote(key)),
+            1,
+        ),
+        None => text,
+    };
+    let text = match sdk_proxy {
+        Some(proxy) => text.replacen(
+            "# sdk_proxy = \"http://127.0.0.1:3128\"\n",
+            &format!("sdk_proxy = {}\n", toml_quote(proxy)),
             1,
         ),
         None => text,
@@ -135,9 +144,15 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
+        // The vendor library reaches the emulator through an HTTP CONNECT proxy to a TLS endpoint
+        // presenting a qyapi.weixin.qq.com certificate.
+        let proxy_listener = tokio::net::TcpListener::bind(args.proxy_listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.proxy_listen))?;
+        let proxy_url = format!("http://{}", proxy_listener.local_addr()?);
         if let Some(path) = &args.write_config {
             let callback = args.callback_token.as_deref().zip(args.callback_aes_key.as_deref());
-            write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys, callback)?;
+            write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys, callback, Some(&proxy_url))?;
             println!(
                 "wrote client configuration {} (keys in {})",
                 path.display(),

@@ -8,6 +8,7 @@ mod emulator;
 mod init;
 mod keys;
 mod run;
+mod source;
 mod stats;
 mod sync;
 

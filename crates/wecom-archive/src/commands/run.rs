@@ -11,14 +11,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use wecom_callback::CallbackCrypto;
-use wecom_client::NativeClient;
 use wecom_crypto::KeyRing;
 use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, router, serve};
 use wecom_sync::{RunnerHandle, RunnerOptions, SharedStore, SyncOptions, run_corp};
 
 use super::{open_store, runtime};
 use crate::cli::RunArgs;
-use crate::config::{Config, CorpConfig, SourceKind};
+use super::source::{Source, SourceOverrides};
+use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 /// How long shutdown waits for runners to finish their page before giving up on them.
@@ -28,7 +28,7 @@ struct Corp {
     config: CorpConfig,
     store: SharedStore,
     keys: Arc<KeyRing>,
-    client: Arc<NativeClient>,
+    client: Arc<Source>,
     handle: Arc<RunnerHandle>,
 }
 
@@ -110,15 +110,15 @@ impl Observer for DaemonObserver {
 }
 
 pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    let overrides = SourceOverrides { source: args.source.source, sdk_library: args.source.sdk_library.clone() };
     let mut corps = Vec::new();
     for c in config.selected(selected)? {
-        let SourceKind::Native = c.source;
         let keys = Arc::new(load_key_ring(&c.keys_dir)?);
         if keys.is_empty() {
             warn!(corp_id = %c.corp_id, dir = %c.keys_dir.display(), "no private keys: records are stored encrypted until a key is added");
         }
-        let client = NativeClient::new(config.client_config(c)?)
-            .with_context(|| format!("[corp {}] settings", c.corp_id))?;
+        let client = rt.block_on(Source::open(config, c, &overrides))?;
         corps.push(Corp {
             config: c.clone(),
             store: open_store(&c.archive_path)?,
@@ -140,7 +140,6 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
     let warn_below = Duration::from_secs(config.sync.warn_remaining_hours * 3600);
     let error_below = Duration::from_secs(config.sync.error_remaining_hours * 3600);
 
-    let rt = runtime()?;
     rt.block_on(async {
         let cancel = CancellationToken::new();
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -206,6 +205,9 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             warn!("shutdown grace elapsed; abandoning work in flight (nothing half-committed)");
         }
         tasks.shutdown().await;
+        for c in &corps {
+            c.client.shutdown().await;
+        }
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)

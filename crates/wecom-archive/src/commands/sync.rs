@@ -4,9 +4,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use wecom_client::NativeClient;
 use wecom_crypto::KeyRing;
 use wecom_sync::{
     Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all,
@@ -15,7 +13,8 @@ use wecom_sync::{
 
 use super::{open_store, runtime, thousands};
 use crate::cli::SyncArgs;
-use crate::config::{Config, CorpConfig, SourceKind};
+use super::source::{Source, SourceOverrides};
+use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +33,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         targets.push(Target { corp, keys, store });
     }
     let limit = args.limit.unwrap_or(config.sync.page_limit);
+    let overrides = SourceOverrides { source: args.source.source, sdk_library: args.source.sdk_library.clone() };
     let interval = Duration::from_secs(
         args.interval
             .unwrap_or(config.sync.follow_interval_secs)
@@ -59,6 +59,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                     match sync_once(
                         config,
                         t.corp,
+                        &overrides,
                         t.store.clone(),
                         t.keys.clone(),
                         limit,
@@ -96,19 +97,18 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
 }
 
 /// One pull until caught up, printing a progress line every two seconds when `progress` is set.
+#[allow(clippy::too_many_arguments)]
 pub async fn sync_once(
     config: &Config,
     corp: &CorpConfig,
+    overrides: &SourceOverrides,
     store: SharedStore,
     keys: Arc<KeyRing>,
     limit: u32,
     cancel: &CancellationToken,
     progress: bool,
 ) -> anyhow::Result<SyncReport> {
-    // Only the native source exists so far; the vendor-library source joins this match later.
-    let SourceKind::Native = corp.source;
-    let client = NativeClient::new(config.client_config(corp)?)
-        .with_context(|| format!("[corp] settings of {}", corp.corp_id))?;
+    let client = Source::open(config, corp, overrides).await?;
     let mut opts = SyncOptions::new(&corp.corp_id);
     opts.page_limit = limit;
     opts.decrypt_threads = config.decrypt_threads();
@@ -130,7 +130,9 @@ pub async fn sync_once(
             );
         }
     };
-    match sync_until_caught_up(&client, store, keys, &opts, cancel, &printer).await {
+    let result = sync_until_caught_up(&client, store, keys, &opts, cancel, &printer).await;
+    client.shutdown().await;
+    match result {
         Ok(report) => Ok(report),
         Err(SyncError::Source {
             error,

@@ -284,3 +284,34 @@ fn follow_mode_picks_up_new_records_and_stops_cleanly_on_ctrl_c() {
         emu.expected_ids()
     );
 }
+
+#[test]
+fn the_vendor_library_source_archives_exactly_what_the_native_client_does() {
+    let Some(library) = real_sdk("the_vendor_library_source_archives_exactly_what_the_native_client_does") else {
+        return;
+    };
+    let emu = TestEmulator::start(41, 1200, Some(900));
+    let native_dir = tempfile::tempdir().expect("tempdir");
+    let sdk_dir = tempfile::tempdir().expect("tempdir");
+    let native = emu.write_config(native_dir.path(), &[1, 2], "page_limit = 300\n");
+    let sdk = emu.write_config(sdk_dir.path(), &[1, 2], "page_limit = 300\n");
+    let text = std::fs::read_to_string(&sdk).expect("config");
+    std::fs::write(&sdk, text.replacen("timeout_secs = 5\n", &format!("timeout_secs = 5\nsdk_proxy = \"{}\"\n", emu.proxy_url), 1))
+        .expect("write config");
+
+    let o = run(&native, &["sync"]);
+    assert!(o.status.success(), "native sync failed: {}", stderr(&o));
+    let o = run(&sdk, &["sync", "--source", "sdk", "--sdk-library", library.to_str().expect("utf8")]);
+    assert!(o.status.success(), "sdk sync failed: {}\n{}", stdout(&o), stderr(&o));
+
+    let expected = emu.expected_ids();
+    assert_eq!(archived_ids(&native_dir.path().join("archive.db")), expected);
+    assert_eq!(archived_ids(&sdk_dir.path().join("archive.db")), expected);
+    let (n, s) = (stats(&native), stats(&sdk));
+    assert_eq!(s["decrypted"].as_u64(), Some(1200));
+    assert_eq!(n["by_msgtype"], s["by_msgtype"]);
+
+    let o = run(&sdk, &["sync", "--source", "sdk", "--sdk-library", "/nonexistent/libWeWorkFinanceSdk_C.so"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/libWeWorkFinanceSdk_C.so"), "{}", stderr(&o));
+}

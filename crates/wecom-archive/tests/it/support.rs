@@ -15,6 +15,8 @@ pub const SECRET: &str = "test-archive-secret";
 pub struct TestEmulator {
     pub emulator: Emulator,
     pub base_url: String,
+    /// The CONNECT proxy through which the vendor library reaches this emulator.
+    pub proxy_url: String,
     pub keys: Vec<(u32, PrivateKey)>,
     stop: CancellationToken,
     rt: tokio::runtime::Runtime,
@@ -65,9 +67,19 @@ impl TestEmulator {
             listener,
             stop.clone().cancelled_owned(),
         ));
+        let proxy_listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind proxy");
+        let proxy_url = format!("http://{}", proxy_listener.local_addr().expect("addr"));
+        rt.spawn(wecom_emulator::serve_proxy(
+            emulator.clone(),
+            proxy_listener,
+            stop.clone().cancelled_owned(),
+        ));
         TestEmulator {
             emulator,
             base_url,
+            proxy_url,
             keys,
             stop,
             rt,
@@ -151,4 +163,18 @@ pub fn archived_ids(db: &Path) -> Vec<(u64, String)> {
     use wecom_store::ArchiveStore;
     let store = wecom_store::SqliteStore::open(db).expect("open archive");
     store.record_ids(CORP).expect("record ids")
+}
+
+/// The genuine vendor library, fetched by `../shared/tools/fetch-real-sdk`; `None` (with a loud
+/// message) where it cannot be had, e.g. on a non-x86_64 machine.
+pub fn real_sdk(test: &str) -> Option<PathBuf> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tools/fetch-real-sdk");
+    let out = Command::new("bash").arg(script).output();
+    match out {
+        Ok(o) if o.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        other => {
+            eprintln!("\n!!!!!!!! {test}: NOT RUN — the genuine vendor library could not be fetched: {other:?}\n");
+            None
+        }
+    }
 }

@@ -155,7 +155,11 @@ pub(super) async fn getchatmediadata(State(emulator): State<Emulator>, req: Requ
     }
     let mut json = String::with_capacity(content.len().div_ceil(3) * 4 + 64);
     json.push_str(r#"{"errcode":0,"errmsg":"ok","content":""#);
-    STANDARD.encode_string(&content, &mut json);
+    if fault == Some(MediaFault::AbortingContent) {
+        json.push('=');
+    } else {
+        STANDARD.encode_string(&content, &mut json);
+    }
     json.push_str(r#""}"#);
     drop(content);
     let json = json.into_bytes();

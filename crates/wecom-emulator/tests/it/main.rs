@@ -1,9 +1,10 @@
-//! The emulator's integration tests, one binary: corpus properties, and the real server on
-//! 127.0.0.1:0 driven by a plain HTTP client, its records decrypted with the private keys and its
-//! media objects with their AES keys.
+//! The emulator's integration tests, one binary: corpus properties, the proxy that serves the vendor
+//! library, and the real server on 127.0.0.1:0 driven by a plain HTTP client, its records decrypted
+//! with the private keys and its media objects with their AES keys.
 
 mod corpus;
 mod media;
+mod proxy;
 mod server;
 
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@ const HOUR: i64 = 3_600_000;
 /// Message times of the fixtures: an hour apart.
 pub(super) const T: i64 = 1_750_000_000_000;
 
-/// A decrypted image message.
+/// A decrypted image message (md5 `368b6c18…`, 13,177 bytes) referencing `sdkfileid`.
 pub fn image(seq: u64, msgid: &str, msgtime: i64, sdkfileid: &str) -> crate::IngestedRecord {
     let json = serde_json::json!({
         "msgid": msgid, "action": "send", "from": "ken", "tolist": ["icef"], "roomid": "",

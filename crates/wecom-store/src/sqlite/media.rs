@@ -28,6 +28,18 @@ pub(super) const INSERT_JOB: &str = "INSERT INTO media_jobs \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, 0, 0, ?10, ?10) \
      ON CONFLICT (corp_id, msgid, path) DO NOTHING";
 
+/// Due jobs, oldest message first: served by the partial index `media_jobs_due` in order.
+pub(super) const SELECT_DUE: &str = "SELECT id FROM media_jobs \
+     WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND next_attempt_at_ms <= ?2 \
+     ORDER BY msgtime_ms, id LIMIT ?3";
+pub(super) const EXPIRE: &str = "UPDATE media_jobs SET state = 'expired', error_code = ?3, \
+     last_error = ?4, updated_at_ms = ?5 \
+     WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND msgtime_ms < ?2";
+pub(super) const REQUEUE: &str = "UPDATE media_jobs SET state = 'pending', updated_at_ms = ?2 \
+     WHERE corp_id = ?1 AND state = 'downloading'";
+pub(super) const STATE_COUNTS: &str =
+    "SELECT state, count(*) FROM media_jobs WHERE corp_id = ?1 GROUP BY state";
+
 const JOB_COLUMNS: &str = "id, msgid, path, sdkfileid, kind, extension, md5_expected, \
      size_expected, msgtime_ms, state, attempts, md5_mismatches, error_code, last_error, \
      next_attempt_at_ms, created_at_ms, updated_at_ms, sha256";
@@ -130,10 +142,7 @@ pub(super) fn claim(
         let mut stmt = tx
             .prepare_cached(&format!(
                 "UPDATE media_jobs SET state = 'downloading', updated_at_ms = ?2 \
-                 WHERE id IN (SELECT id FROM media_jobs \
-                     WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') \
-                     AND next_attempt_at_ms <= ?2 ORDER BY msgtime_ms, id LIMIT ?3) \
-                 RETURNING {JOB_COLUMNS}"
+                 WHERE id IN ({SELECT_DUE}) RETURNING {JOB_COLUMNS}"
             ))
             .map_err(err(path, OP))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -298,10 +307,7 @@ pub(super) fn requeue_interrupted(
     corp_id: &str,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    conn.prepare_cached(
-        "UPDATE media_jobs SET state = 'pending', updated_at_ms = ?2 \
-         WHERE corp_id = ?1 AND state = 'downloading'",
-    )
+    conn.prepare_cached(REQUEUE)
     .and_then(|mut s| s.execute(params![corp_id, now_ms]))
     .map(|n| n as u64)
     .map_err(err(path, "requeueing interrupted media jobs"))
@@ -315,11 +321,7 @@ pub(super) fn expire(
     error: &MediaJobError,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    conn.prepare_cached(
-        "UPDATE media_jobs SET state = 'expired', error_code = ?3, last_error = ?4, \
-         updated_at_ms = ?5 \
-         WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND msgtime_ms < ?2",
-    )
+    conn.prepare_cached(EXPIRE)
     .and_then(|mut s| s.execute(params![corp_id, older_than_ms, error.code, error.message, now_ms]))
     .map(|n| n as u64)
     .map_err(err(path, "expiring media jobs"))
@@ -360,9 +362,7 @@ pub(super) fn retry(
 
 pub(super) fn stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<MediaStats> {
     let mut s = MediaStats::default();
-    let mut by_state = conn.prepare_cached(
-        "SELECT state, count(*) FROM media_jobs WHERE corp_id = ?1 GROUP BY state",
-    )?;
+    let mut by_state = conn.prepare_cached(STATE_COUNTS)?;
     for row in by_state.query_map([corp_id], |row| {
         Ok((row.get::<_, MediaJobState>(0)?, count(row.get(1)?)))
     })? {

@@ -697,3 +697,81 @@ fn hot_queries_use_their_indexes() {
         );
     }
 }
+
+#[test]
+fn hot_media_queries_use_their_indexes() {
+    use super::media;
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    for (sql, index) in [
+        (media::SELECT_DUE, "INDEX media_jobs_due"),
+        (media::EXPIRE, "INDEX media_jobs_due"),
+        (media::REQUEUE, "INDEX media_jobs_state"),
+        (media::STATE_COUNTS, "COVERING INDEX media_jobs_state"),
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+    }
+}
+
+/// An archive written before the media queue gets a job for every media reference of its
+/// messages on the first open after the upgrade — the same jobs a commit of this build creates —
+/// and an interrupted backfill resumes without creating any twice.
+#[test]
+fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
+    let dir = temp_dir();
+    let path = dir.path().join("v1.db");
+    let records: Vec<IngestedRecord> = vec![
+        conformance::media_image(1, "img", T0, "f1"),
+        text(2, "txt", T0 + 1, "no media"),
+        conformance::media_image(3, "img2", T0 + 2, "f2"),
+    ];
+    {
+        let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
+        insert_v1(&store.conn, CORP, &records);
+    }
+    let jobs = |store: &SqliteStore| -> Vec<(String, String, String, i64, crate::MediaJobState)> {
+        store
+            .media_jobs(CORP, None, 0, 100)
+            .expect("jobs")
+            .into_iter()
+            .map(|j| (j.msgid, j.path, j.sdkfileid, j.msgtime_ms, j.state))
+            .collect()
+    };
+    let upgraded = open(&path);
+    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    fresh
+        .commit_page(
+            CORP,
+            &PageCommit {
+                cursor: 3,
+                records,
+            },
+        )
+        .expect("commit");
+    assert_eq!(jobs(&upgraded).len(), 2);
+    assert_eq!(jobs(&upgraded), jobs(&fresh));
+    assert_eq!(count_sql(&upgraded, "SELECT count(*) FROM media_backfill"), 0);
+
+    // As if the backfill had stopped before recording its progress: it runs again, adds nothing.
+    upgraded
+        .conn
+        .execute("INSERT INTO media_backfill (id, after_rowid) VALUES (1, 0)", [])
+        .expect("rewind");
+    drop(upgraded);
+    let again = open(&path);
+    assert_eq!(jobs(&again), jobs(&fresh));
+    assert_eq!(count_sql(&again, "SELECT count(*) FROM media_backfill"), 0);
+}

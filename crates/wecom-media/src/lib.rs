@@ -1,0 +1,38 @@
+//! The media workers: every media object a message references ends up in the blob store,
+//! verified, before WeCom's retention closes — or its job says why not.
+//!
+//! The queue lives in the archive store (`media_jobs`, one job per media reference, created in the
+//! same transaction as its message). [`MediaWorkers`] claims due jobs oldest message first, runs at
+//! most `concurrency` downloads at once, each streamed chunk by chunk from a
+//! [`MediaSource`](wecom_wire::MediaSource) into a [`BlobWriter`](wecom_blob::BlobWriter), and
+//! records the results in batches.
+//!
+//! Invariants:
+//! - nothing is published unverified: an object reaches `objects/` only when its size and md5
+//!   match the message (an empty md5 is not checked); after `max_md5_attempts` mismatching
+//!   downloads the last one goes to `quarantine/` and the job fails as `md5_mismatch` (or
+//!   `size_mismatch`);
+//! - every job ends in a recorded, explained state: done, failed-retryable with its next attempt,
+//!   failed-permanent (an operator can retry), or expired — never dropped, never retried forever;
+//! - a cancelled or crashed download publishes nothing; its job is given back (cancel) or queued
+//!   again at the next start (crash);
+//! - this crate knows no SQL, HTTP or file layout: it speaks the store, source and blob traits;
+//! - store calls run on blocking threads; every task is owned by the dispatcher and joined.
+
+mod job;
+mod options;
+mod workers;
+
+pub use job::code;
+pub use options::{DEFAULT_RETENTION, MediaOptions};
+pub use workers::{
+    MediaReport, MediaWaker, MediaWorkerError, MediaWorkers, SharedStore, drain_media,
+    run_media_workers,
+};
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

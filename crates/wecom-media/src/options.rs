@@ -1,0 +1,90 @@
+//! How the media workers behave: concurrency, retry budgets and backoff, the retention window.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// WeCom keeps media for about five days after the message; later downloads answer 301048.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(5 * 24 * 60 * 60);
+
+/// Options of one corp's media workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaOptions {
+    pub corp_id: String,
+    /// Objects downloaded at once (at least 1).
+    pub concurrency: usize,
+    /// Whole-object downloads whose md5 (or size) differs from the message's, before the job is
+    /// recorded as `md5_mismatch` with the last bytes kept in quarantine. WeCom's md5sum is
+    /// sometimes wrong; a second or third download usually settles it.
+    pub max_md5_attempts: u32,
+    /// Attempts of a job failing transiently (network, bad answers, a full disk, storage
+    /// unavailable) before it is failed for good, to be retried by an operator
+    /// (`retry_media_jobs`). Chunk retries inside the source do not count.
+    pub max_attempts: u32,
+    /// Delay before the second attempt of a transiently failing job; doubles per attempt, capped
+    /// at `retry_max`, with jitter (drawn from the upper half).
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Jobs whose message is older than this are expired instead of downloaded: WeCom no longer
+    /// serves their media.
+    pub retention: Duration,
+    /// How often an idle daemon looks for due jobs (new jobs also wake it through
+    /// [`MediaWorkers::waker`](crate::MediaWorkers::waker)).
+    pub poll: Duration,
+}
+
+impl MediaOptions {
+    /// Defaults: 4 at once, 5 md5 attempts, 8 attempts with 30 s…1 h backoff, 5 days' retention,
+    /// polled every 30 s.
+    pub fn new(corp_id: impl Into<String>) -> MediaOptions {
+        MediaOptions {
+            corp_id: corp_id.into(),
+            concurrency: 4,
+            max_md5_attempts: 5,
+            max_attempts: 8,
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(60 * 60),
+            retention: DEFAULT_RETENTION,
+            poll: Duration::from_secs(30),
+        }
+    }
+
+    /// The delay after failed attempt number `attempt` (1-based): `retry_base * 2^(attempt-1)`,
+    /// capped at `retry_max`, drawn uniformly from its upper half so that jobs failing together
+    /// do not retry in lockstep.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(30);
+        let ceiling = self
+            .retry_base
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.retry_max)
+            .min(self.retry_max);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        if nanos < 2 {
+            return ceiling;
+        }
+        Duration::from_nanos(rand::rng().random_range(nanos / 2..=nanos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_stays_capped() {
+        let mut o = MediaOptions::new("ww");
+        o.retry_base = Duration::from_secs(10);
+        o.retry_max = Duration::from_secs(60);
+        for _ in 0..100 {
+            let first = o.backoff(1);
+            assert!((Duration::from_secs(5)..=Duration::from_secs(10)).contains(&first));
+            let third = o.backoff(3);
+            assert!((Duration::from_secs(20)..=Duration::from_secs(40)).contains(&third));
+            let late = o.backoff(40);
+            assert!((Duration::from_secs(30)..=Duration::from_secs(60)).contains(&late));
+        }
+        o.retry_base = Duration::ZERO;
+        assert_eq!(o.backoff(3), Duration::ZERO);
+    }
+}

@@ -1,0 +1,477 @@
+//! The dispatcher: claims due jobs (oldest message first), runs at most `concurrency` of them at
+//! once, records their results in batches, expires what fell out of the retention window, and
+//! gives back what it holds when cancelled.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::{Id, JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use wecom_blob::BlobStore;
+use wecom_store::{
+    ArchiveStore, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, StoreError,
+};
+use wecom_wire::MediaSource;
+
+use crate::job::{self, Ctx, Processed, code};
+use crate::{MediaOptions, now_ms};
+
+/// The archive store as the sync engine shares it (`wecom_sync::SharedStore` is this type).
+pub type SharedStore = Arc<Mutex<dyn ArchiveStore>>;
+
+/// How often expired jobs are looked for while jobs keep coming.
+const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+/// How long a daemon waits after the store failed before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+
+/// Why the workers stopped. Jobs are never lost: a result that could not be recorded leaves its
+/// job `downloading`, and the next start puts it back in the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaWorkerError {
+    #[error("archive store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaReport {
+    /// Jobs started (claimed and handed to a worker).
+    pub started: u64,
+    /// Objects verified and stored.
+    pub done: u64,
+    /// Of those, already stored by an earlier message: the bytes were discarded.
+    pub deduplicated: u64,
+    /// Bytes of the stored objects.
+    pub bytes: u64,
+    /// Failed transiently; due again later.
+    pub retry_later: u64,
+    /// Failed for good (an operator can retry them).
+    pub failed: u64,
+    /// Past WeCom's retention or the configured window.
+    pub expired: u64,
+    /// Handed back unattempted on cancellation.
+    pub released: u64,
+    /// Whole-object downloads that did not match their message.
+    pub md5_mismatches: u64,
+    /// Chunk requests the source repeated.
+    pub chunk_retries: u64,
+    /// Jobs put back in the queue at start because a previous run stopped mid-download.
+    pub requeued: u64,
+    pub elapsed: Duration,
+}
+
+/// One corp's media workers: a bounded pool downloading through `source` into `blobs`, with the
+/// queue in the archive store.
+pub struct MediaWorkers {
+    store: SharedStore,
+    ctx: Arc<Ctx>,
+    wake: Arc<Notify>,
+}
+
+/// Wakes idle workers at once (after a sync committed new messages) instead of at the next poll.
+#[derive(Debug, Clone)]
+pub struct MediaWaker(Arc<Notify>);
+
+impl MediaWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Until no job is due.
+    Drain,
+    /// Until cancelled.
+    Daemon,
+}
+
+impl MediaWorkers {
+    pub fn new(
+        store: SharedStore,
+        source: Arc<dyn MediaSource>,
+        blobs: Arc<dyn BlobStore>,
+        mut opts: MediaOptions,
+    ) -> MediaWorkers {
+        opts.concurrency = opts.concurrency.max(1);
+        opts.max_md5_attempts = opts.max_md5_attempts.max(1);
+        opts.max_attempts = opts.max_attempts.max(1);
+        let backend = blobs.describe().kind;
+        MediaWorkers {
+            store,
+            ctx: Arc::new(Ctx {
+                source,
+                blobs,
+                opts,
+                backend,
+            }),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn options(&self) -> &MediaOptions {
+        &self.ctx.opts
+    }
+
+    pub fn waker(&self) -> MediaWaker {
+        MediaWaker(Arc::clone(&self.wake))
+    }
+
+    /// Processes every due job until none is left (jobs rescheduled for later stay queued), then
+    /// returns. Cancelling stops at once: running downloads are discarded (nothing is published)
+    /// and their jobs given back.
+    pub async fn drain(&self, cancel: &CancellationToken) -> Result<MediaReport, MediaWorkerError> {
+        self.run_mode(Mode::Drain, cancel).await
+    }
+
+    /// Keeps downloading until cancelled: due jobs at once, then whatever becomes due, polling
+    /// every `poll` and woken by [`MediaWaker::wake`]. Store failures are logged and retried; the
+    /// workers never stop on their own.
+    pub async fn run(&self, cancel: &CancellationToken) -> Result<MediaReport, MediaWorkerError> {
+        self.run_mode(Mode::Daemon, cancel).await
+    }
+
+    async fn run_mode(
+        &self,
+        mode: Mode,
+        cancel: &CancellationToken,
+    ) -> Result<MediaReport, MediaWorkerError> {
+        let started = Instant::now();
+        let mut d = Dispatcher {
+            w: self,
+            mode,
+            cancel: cancel.child_token(),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            ready: VecDeque::new(),
+            unrecorded: Vec::new(),
+            report: MediaReport::default(),
+            last_expire: None,
+            requeued: false,
+        };
+        let result = d.run().await;
+        let mut report = d.shutdown().await;
+        report.elapsed = started.elapsed();
+        match result {
+            Ok(()) => Ok(report),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ArchiveStore, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, MediaWorkerError> {
+        let store = Arc::clone(&self.store);
+        let corp = self.ctx.opts.corp_id.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| MediaWorkerError::Internal("archive store lock poisoned".into()))?;
+            f(&mut *guard, &corp).map_err(MediaWorkerError::Store)
+        })
+        .await
+        .map_err(|e| MediaWorkerError::Internal(format!("store task: {e}")))?
+    }
+}
+
+struct Dispatcher<'a> {
+    w: &'a MediaWorkers,
+    mode: Mode,
+    /// The caller's token's child, so the dispatcher can stop its tasks on an error too.
+    cancel: CancellationToken,
+    tasks: JoinSet<Processed>,
+    /// Task id → job id, to record a job whose task died.
+    running: HashMap<Id, i64>,
+    /// Claimed, not started yet.
+    ready: VecDeque<MediaJob>,
+    /// Results waiting to be recorded (kept across store failures).
+    unrecorded: Vec<MediaJobResult>,
+    report: MediaReport,
+    last_expire: Option<Instant>,
+    requeued: bool,
+}
+
+impl Dispatcher<'_> {
+    fn opts(&self) -> &MediaOptions {
+        &self.w.ctx.opts
+    }
+
+    async fn run(&mut self) -> Result<(), MediaWorkerError> {
+        loop {
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            match self.step().await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) if self.mode == Mode::Drain => return Err(e),
+                Err(e) => {
+                    error!(error = %e, corp_id = %self.opts().corp_id, "media queue unavailable; retrying");
+                    self.wait(STORE_RETRY).await;
+                }
+            }
+        }
+    }
+
+    /// One round: record, requeue/expire, claim, start, wait. `false` when a drain is done.
+    async fn step(&mut self) -> Result<bool, MediaWorkerError> {
+        self.record().await?;
+        if !self.requeued {
+            let now = now_ms();
+            let n = self
+                .w
+                .store(move |s, corp| s.requeue_interrupted_media_jobs(corp, now))
+                .await?;
+            if n > 0 {
+                info!(jobs = n, "media downloads interrupted by a previous run queued again");
+            }
+            self.report.requeued = n;
+            self.requeued = true;
+        }
+        if self.last_expire.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY) {
+            self.expire().await?;
+            self.last_expire = Some(Instant::now());
+        }
+        let concurrency = self.opts().concurrency;
+        if self.ready.is_empty() && self.tasks.len() < concurrency {
+            // A few jobs ahead, so a worker rarely waits for a claim; all of them are given back
+            // (or requeued at the next start) if the run stops.
+            let limit = concurrency * 2;
+            let now = now_ms();
+            let jobs = self
+                .w
+                .store(move |s, corp| s.claim_media_jobs(corp, now, limit))
+                .await?;
+            self.ready.extend(jobs);
+        }
+        while self.tasks.len() < concurrency
+            && let Some(job) = self.ready.pop_front()
+        {
+            self.start(job);
+        }
+        if self.tasks.is_empty() {
+            if self.mode == Mode::Drain {
+                self.record().await?;
+                return Ok(false);
+            }
+            let poll = self.opts().poll;
+            self.wait(poll).await;
+            // A new batch of messages, or the poll: look for newly expired jobs as well.
+            self.last_expire = None;
+            return Ok(true);
+        }
+        // A daemon with a free worker also looks for new jobs when woken or polled.
+        let idle_worker = self.mode == Mode::Daemon && self.tasks.len() < concurrency;
+        let poll = self.opts().poll;
+        tokio::select! {
+            () = self.cancel.cancelled() => {}
+            () = self.w.wake.notified(), if idle_worker => {}
+            () = tokio::time::sleep(poll), if idle_worker => {}
+            joined = self.tasks.join_next_with_id() => {
+                if let Some(joined) = joined {
+                    self.collect(joined);
+                }
+                while let Some(joined) = self.tasks.try_join_next_with_id() {
+                    self.collect(joined);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn wait(&self, d: Duration) {
+        tokio::select! {
+            () = self.cancel.cancelled() => {}
+            () = self.w.wake.notified() => {}
+            () = tokio::time::sleep(d) => {}
+        }
+    }
+
+    async fn expire(&mut self) -> Result<(), MediaWorkerError> {
+        let retention = self.opts().retention;
+        let now = now_ms();
+        let older_than = now.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let reason = format!(
+            "the message is older than the retention window ({}): WeCom no longer serves its media",
+            human(retention)
+        );
+        let error = MediaJobError {
+            code: code::RETENTION_WINDOW.to_owned(),
+            message: reason,
+        };
+        let n = self
+            .w
+            .store(move |s, corp| s.expire_media_jobs(corp, older_than, &error, now))
+            .await?;
+        if n > 0 {
+            warn!(jobs = n, "media jobs expired: their messages are older than the retention window");
+            self.report.expired += n;
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, job: MediaJob) {
+        let id = job.id;
+        let handle = self.tasks.spawn(job::process(
+            Arc::clone(&self.w.ctx),
+            job,
+            self.cancel.clone(),
+        ));
+        self.running.insert(handle.id(), id);
+        self.report.started += 1;
+    }
+
+    fn collect(&mut self, joined: Result<(Id, Processed), tokio::task::JoinError>) {
+        let processed = match joined {
+            Ok((id, p)) => {
+                self.running.remove(&id);
+                p
+            }
+            Err(e) => {
+                let Some(job_id) = self.running.remove(&e.id()) else {
+                    return;
+                };
+                error!(job_id, error = %e, "media worker task died; the job will be retried");
+                let next = now_ms().saturating_add(
+                    i64::try_from(self.opts().backoff(1).as_millis()).unwrap_or(i64::MAX),
+                );
+                Processed {
+                    result: MediaJobResult {
+                        job_id,
+                        outcome: MediaJobOutcome::Retry {
+                            next_attempt_at_ms: next,
+                            error: MediaJobError {
+                                code: code::INTERNAL.to_owned(),
+                                message: format!("the worker task died: {e}"),
+                            },
+                        },
+                        md5_mismatches: 0,
+                    },
+                    bytes: 0,
+                    deduplicated: false,
+                    chunk_retries: 0,
+                }
+            }
+        };
+        let r = &mut self.report;
+        r.md5_mismatches += u64::from(processed.result.md5_mismatches);
+        r.chunk_retries += processed.chunk_retries;
+        match &processed.result.outcome {
+            MediaJobOutcome::Done(_) => {
+                r.done += 1;
+                r.bytes += processed.bytes;
+                r.deduplicated += u64::from(processed.deduplicated);
+            }
+            MediaJobOutcome::Retry { .. } => r.retry_later += 1,
+            MediaJobOutcome::Permanent { .. } => r.failed += 1,
+            MediaJobOutcome::Expired { .. } => r.expired += 1,
+            MediaJobOutcome::Released => r.released += 1,
+        }
+        self.unrecorded.push(processed.result);
+    }
+
+    /// Records every finished job in one transaction. On failure they stay queued here.
+    async fn record(&mut self) -> Result<(), MediaWorkerError> {
+        if self.unrecorded.is_empty() {
+            return Ok(());
+        }
+        let results = std::mem::take(&mut self.unrecorded);
+        let now = now_ms();
+        let shared = Arc::new(results);
+        let batch = Arc::clone(&shared);
+        let outcome = self
+            .w
+            .store(move |s, corp| s.record_media_results(corp, &batch, now))
+            .await;
+        match outcome {
+            Ok(applied) => {
+                debug!(results = shared.len(), applied, "media results recorded");
+                Ok(())
+            }
+            Err(e) => {
+                self.unrecorded = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops every task (they give their jobs back), hands back the jobs claimed but not started,
+    /// and records everything it can.
+    async fn shutdown(mut self) -> MediaReport {
+        self.cancel.cancel();
+        while let Some(joined) = self.tasks.join_next_with_id().await {
+            self.collect(joined);
+        }
+        for job in std::mem::take(&mut self.ready) {
+            self.unrecorded.push(MediaJobResult {
+                job_id: job.id,
+                outcome: MediaJobOutcome::Released,
+                md5_mismatches: 0,
+            });
+        }
+        if let Err(e) = self.record().await {
+            // The jobs stay `downloading`; the next start queues them again.
+            error!(error = %e, jobs = self.unrecorded.len(),
+                "recording media results failed; those jobs are queued again at the next start");
+        }
+        self.report
+    }
+}
+
+/// `5 days`, `36 hours`, `90 minutes`, `45 s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 86_400 && s % 86_400 == 0 {
+        format!("{} days", s / 86_400)
+    } else if s >= 3600 && s % 3600 == 0 {
+        format!("{} hours", s / 3600)
+    } else if s >= 60 && s % 60 == 0 {
+        format!("{} minutes", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Processes every due job of `opts.corp_id` until none is left; see [`MediaWorkers::drain`].
+pub async fn drain_media(
+    store: SharedStore,
+    source: Arc<dyn MediaSource>,
+    blobs: Arc<dyn BlobStore>,
+    opts: MediaOptions,
+    cancel: &CancellationToken,
+) -> Result<MediaReport, MediaWorkerError> {
+    MediaWorkers::new(store, source, blobs, opts)
+        .drain(cancel)
+        .await
+}
+
+/// Downloads until cancelled; see [`MediaWorkers::run`].
+pub async fn run_media_workers(
+    store: SharedStore,
+    source: Arc<dyn MediaSource>,
+    blobs: Arc<dyn BlobStore>,
+    opts: MediaOptions,
+    cancel: &CancellationToken,
+) -> Result<MediaReport, MediaWorkerError> {
+    MediaWorkers::new(store, source, blobs, opts).run(cancel).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_secs(5 * 86_400)), "5 days");
+        assert_eq!(human(Duration::from_secs(36 * 3600)), "36 hours");
+        assert_eq!(human(Duration::from_secs(90 * 60)), "90 minutes");
+        assert_eq!(human(Duration::from_secs(45)), "45 s");
+    }
+}
