@@ -60,6 +60,8 @@ pub enum Command {
     /// Conversations in the archive, and their messages in time order.
     #[command(subcommand)]
     Conversations(ConversationsCommand),
+    /// Check the setup step by step (keys, archive, proxy, library, token, first request).
+    Doctor(SourceArgs),
     /// Run the WeCom emulator standalone.
     Emulator(EmulatorArgs),
     /// Decrypt one record by hand and say exactly which step fails.

@@ -164,12 +164,21 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             args.corp_id,
             emulator.len()
         );
-        let shutdown = async {
+        println!("vendor-library proxy (source = \"sdk\") at {proxy_url}");
+        let stop = tokio_util::sync::CancellationToken::new();
+        let proxy = tokio::spawn(wecom_emulator::serve_proxy(
+            emulator.clone(),
+            proxy_listener,
+            stop.clone().cancelled_owned(),
+        ));
+        let server = wecom_emulator::serve(emulator, listener, stop.clone().cancelled_owned());
+        let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
         };
-        wecom_emulator::serve(emulator, listener, shutdown)
-            .await
-            .context("emulator server failed")
+        let (served, ()) = tokio::join!(server, ctrl_c);
+        served.context("emulator server failed")?;
+        proxy.await.context("proxy task failed")?.context("emulator proxy failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

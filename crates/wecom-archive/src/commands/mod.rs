@@ -4,6 +4,7 @@ mod bench;
 mod conversations;
 mod decrypt;
 mod demo;
+mod doctor;
 mod emulator;
 mod init;
 mod keys;
@@ -46,6 +47,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conversations(cmd) => {
             let config = load(&cli.config, &env)?;
             conversations::run(config.corp(corp)?, &cmd)
+        }
+        Command::Doctor(args) => {
+            let config = load(&cli.config, &env)?;
+            doctor::run(&config, config.corp(corp)?, &args)
         }
         Command::Emulator(args) => emulator::run(&args),
         Command::Decrypt(args) => decrypt::run(&cli.config, &env, corp, &args),

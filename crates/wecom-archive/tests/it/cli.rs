@@ -174,3 +174,24 @@ fn decrypt_chatdata_names_the_key_version_tried() {
         stdout(&o)
     );
 }
+
+#[test]
+fn doctor_passes_on_a_good_setup_and_explains_a_wrong_secret() {
+    let emu = TestEmulator::start(12, 30, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    let o = run(&config, &["doctor"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("all checks passed"), "{}", stdout(&o));
+
+    let o = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("doctor")
+        .env("WECOM_ARCHIVE_SECRET", "not-the-archive-secret")
+        .output()
+        .expect("doctor");
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("FAIL") && out.contains("40001") && out.contains("fix:"), "{out}");
+}
