@@ -36,7 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(run(big_mb, small, concurrency))
 }
 
-async fn run(big_mb: u64, small: usize, concurrency: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    big_mb: u64,
+    small: usize,
+    concurrency: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let key = PrivateKey::generate_rsa2048()?;
     let mut config = EmulatorConfig::new(
         CorpusSpec {
@@ -92,7 +96,10 @@ async fn run(big_mb: u64, small: usize, concurrency: usize) -> Result<(), Box<dy
     if let [fast, slow] = rates[..] {
         println!("concurrency {concurrency} vs 1: {:.2}x", fast / slow);
     }
-    println!("peak RSS of the whole run (VmHWM): {:.1} MiB", vm_hwm_kib() as f64 / 1024.0);
+    println!(
+        "peak RSS of the whole run (VmHWM): {:.1} MiB",
+        vm_hwm_kib() as f64 / 1024.0
+    );
     stop.cancel();
     server.await??;
     Ok(())
@@ -126,11 +133,22 @@ async fn round(
     let mut opts = MediaOptions::new(CORP);
     opts.concurrency = concurrency;
     let started = Instant::now();
-    let report = drain_media(store, client.clone(), blobs, opts, &CancellationToken::new()).await?;
+    let report = drain_media(
+        store,
+        client.clone(),
+        blobs,
+        opts,
+        &CancellationToken::new(),
+    )
+    .await?;
     Ok((report, started.elapsed()))
 }
 
-fn message(seq: u64, spec: &MediaSpec, now: i64) -> Result<IngestedRecord, Box<dyn std::error::Error>> {
+fn message(
+    seq: u64,
+    spec: &MediaSpec,
+    now: i64,
+) -> Result<IngestedRecord, Box<dyn std::error::Error>> {
     let msgid = format!("bench{seq}");
     let json = serde_json::json!({
         "msgid": msgid, "action": "send", "from": "zhangsan", "tolist": ["lisi"], "roomid": "",

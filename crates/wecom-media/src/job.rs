@@ -6,7 +6,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 use wecom_blob::{Area, BlobError, BlobErrorKind, BlobStore, BlobWriter, Expectations, OnMismatch};
-use wecom_store::{MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaObject};
+use wecom_store::{
+    MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaObject,
+};
 use wecom_wire::{
     BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSinkError,
     MediaSource, file_hint,
@@ -149,13 +151,13 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                 };
                 let bytes = stored.size;
                 let outcome = if stored.area == Area::Objects {
-                    debug!(msgid = %job.msgid, path = %job.path, file = %hint, sha256 = %object.sha256,
+                    debug!(file = %hint, sha256 = %object.sha256,
                         size = bytes, content_type = %object.content_type, "media stored");
                     MediaJobOutcome::Done(object)
                 } else {
                     mismatches += 1;
                     let error = mismatch_error(&job, &stored, mismatches + job.md5_mismatches);
-                    error!(msgid = %job.msgid, path = %job.path, file = %hint, sha256 = %object.sha256,
+                    error!(file = %hint, sha256 = %object.sha256,
                         error = %error.message, "media never matched its message; bytes kept in quarantine");
                     MediaJobOutcome::Permanent {
                         error,
@@ -171,7 +173,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
             }
             Attempt::Mismatch(e) => {
                 mismatches += 1;
-                warn!(msgid = %job.msgid, path = %job.path, file = %hint, error = %e,
+                warn!(file = %hint, error = %e,
                     attempt = job.md5_mismatches + mismatches, "media differs from its message; downloading it again");
             }
             Attempt::Failed(failure) => {
@@ -183,10 +185,9 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                 let outcome = match failure.kind {
                     FailureKind::Transient if attempts < ctx.opts.max_attempts => {
                         let delay = ctx.opts.backoff(attempts);
-                        let next = now_ms().saturating_add(
-                            i64::try_from(delay.as_millis()).unwrap_or(i64::MAX),
-                        );
-                        warn!(msgid = %job.msgid, path = %job.path, file = %hint, code = %error.code,
+                        let next = now_ms()
+                            .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                        warn!(file = %hint, code = %error.code,
                             error = %error.message, attempts, retry_in_ms = delay.as_millis() as u64,
                             "media download failed; will retry");
                         MediaJobOutcome::Retry {
@@ -196,10 +197,13 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                     }
                     FailureKind::Transient => {
                         let error = MediaJobError {
-                            message: format!("gave up after {attempts} attempts: {}", error.message),
+                            message: format!(
+                                "gave up after {attempts} attempts: {}",
+                                error.message
+                            ),
                             code: error.code,
                         };
-                        error!(msgid = %job.msgid, path = %job.path, file = %hint, code = %error.code,
+                        error!(file = %hint, code = %error.code,
                             error = %error.message, "media download failed for good");
                         MediaJobOutcome::Permanent {
                             error,
@@ -207,7 +211,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                         }
                     }
                     FailureKind::Permanent => {
-                        error!(msgid = %job.msgid, path = %job.path, file = %hint, code = %error.code,
+                        error!(file = %hint, code = %error.code,
                             error = %error.message, "media download failed for good");
                         MediaJobOutcome::Permanent {
                             error,
@@ -215,7 +219,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                         }
                     }
                     FailureKind::Expired => {
-                        warn!(msgid = %job.msgid, path = %job.path, file = %hint,
+                        warn!(file = %hint,
                             error = %error.message, "media expired before it was downloaded");
                         MediaJobOutcome::Expired { error }
                     }
@@ -228,7 +232,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                 };
             }
             Attempt::Cancelled => {
-                debug!(msgid = %job.msgid, path = %job.path, file = %hint, "media download cancelled");
+                debug!(file = %hint, "media download cancelled");
                 return Processed {
                     result: result(MediaJobOutcome::Released, mismatches),
                     bytes: 0,
@@ -351,7 +355,11 @@ fn blob_failure(e: &BlobError) -> Failure {
     }
 }
 
-fn mismatch_error(job: &MediaJob, stored: &wecom_blob::StoredObject, downloads: u32) -> MediaJobError {
+fn mismatch_error(
+    job: &MediaJob,
+    stored: &wecom_blob::StoredObject,
+    downloads: u32,
+) -> MediaJobError {
     match job.size_expected {
         Some(size) if size != stored.size => MediaJobError {
             code: code::SIZE_MISMATCH.into(),

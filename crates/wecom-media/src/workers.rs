@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 use wecom_blob::BlobStore;
 use wecom_store::{
     ArchiveStore, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, StoreError,
@@ -80,6 +80,11 @@ pub struct MediaWaker(Arc<Notify>);
 impl MediaWaker {
     pub fn wake(&self) {
         self.0.notify_one();
+    }
+
+    /// The underlying notification, for `wecom_sync::RunnerOptions::after_sync`.
+    pub fn notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.0)
     }
 }
 
@@ -230,7 +235,10 @@ impl Dispatcher<'_> {
                 .store(move |s, corp| s.requeue_interrupted_media_jobs(corp, now))
                 .await?;
             if n > 0 {
-                info!(jobs = n, "media downloads interrupted by a previous run queued again");
+                info!(
+                    jobs = n,
+                    "media downloads interrupted by a previous run queued again"
+                );
             }
             self.report.requeued = n;
             self.requeued = true;
@@ -297,7 +305,8 @@ impl Dispatcher<'_> {
     async fn expire(&mut self) -> Result<(), MediaWorkerError> {
         let retention = self.opts().retention;
         let now = now_ms();
-        let older_than = now.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let older_than =
+            now.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         let reason = format!(
             "the message is older than the retention window ({}): WeCom no longer serves its media",
             human(retention)
@@ -311,7 +320,10 @@ impl Dispatcher<'_> {
             .store(move |s, corp| s.expire_media_jobs(corp, older_than, &error, now))
             .await?;
         if n > 0 {
-            warn!(jobs = n, "media jobs expired: their messages are older than the retention window");
+            warn!(
+                jobs = n,
+                "media jobs expired: their messages are older than the retention window"
+            );
             self.report.expired += n;
         }
         Ok(())
@@ -319,11 +331,10 @@ impl Dispatcher<'_> {
 
     fn start(&mut self, job: MediaJob) {
         let id = job.id;
-        let handle = self.tasks.spawn(job::process(
-            Arc::clone(&self.w.ctx),
-            job,
-            self.cancel.clone(),
-        ));
+        let span = info_span!("media_job", corp_id = %self.opts().corp_id, job_id = id, msgid = %job.msgid, path = %job.path);
+        let handle = self.tasks.spawn(
+            job::process(Arc::clone(&self.w.ctx), job, self.cancel.clone()).instrument(span),
+        );
         self.running.insert(handle.id(), id);
         self.report.started += 1;
     }
@@ -428,11 +439,11 @@ impl Dispatcher<'_> {
 /// `5 days`, `36 hours`, `90 minutes`, `45 s`.
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 86_400 && s % 86_400 == 0 {
+    if s >= 86_400 && s.is_multiple_of(86_400) {
         format!("{} days", s / 86_400)
-    } else if s >= 3600 && s % 3600 == 0 {
+    } else if s >= 3600 && s.is_multiple_of(3600) {
         format!("{} hours", s / 3600)
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         format!("{} minutes", s / 60)
     } else {
         format!("{s} s")
@@ -460,7 +471,9 @@ pub async fn run_media_workers(
     opts: MediaOptions,
     cancel: &CancellationToken,
 ) -> Result<MediaReport, MediaWorkerError> {
-    MediaWorkers::new(store, source, blobs, opts).run(cancel).await
+    MediaWorkers::new(store, source, blobs, opts)
+        .run(cancel)
+        .await
 }
 
 #[cfg(test)]

@@ -108,7 +108,10 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
             media::interrupted_jobs_are_queued_again::<S>,
         ),
         ("media_expiry_and_retries", media::expiry_and_retries::<S>),
-        ("media_queues_are_per_corp", media::media_queues_are_per_corp::<S>),
+        (
+            "media_queues_are_per_corp",
+            media::media_queues_are_per_corp::<S>,
+        ),
     ]
 }
 

@@ -415,8 +415,11 @@ pub trait ArchiveStore: Send {
     /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
     /// what a crash or a kill left claimed. Call it when the corp's workers start, not on every
     /// open, so a second process (a `stats` command) never steals a running download.
-    fn requeue_interrupted_media_jobs(&mut self, corp_id: &str, now_ms: i64)
-    -> Result<u64, StoreError>;
+    fn requeue_interrupted_media_jobs(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
 
     /// Marks `expired`, with `error`, every `pending` or `failed_retryable` job whose message time
     /// is before `older_than_ms` (jobs `downloading` are left to finish); returns how many.

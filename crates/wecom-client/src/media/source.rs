@@ -1,8 +1,6 @@
 //! [`MediaSource`] for the native client: the media workers' seam, over
 //! [`NativeClient::download_media`].
 
-use std::future::Future;
-
 use wecom_wire::{
     BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSource,
 };
@@ -16,9 +14,9 @@ const UNKNOWN_FILEID: i64 = 301_010;
 /// Lets a `&mut dyn MediaChunkSink` stand where `download_media` wants a sized [`MediaSink`].
 struct DynSink<'a>(&'a mut dyn MediaChunkSink);
 
-impl<'s> MediaSink for DynSink<'s> {
-    fn write(&mut self, plaintext: &[u8]) -> impl Future<Output = Result<(), SinkError>> + Send {
-        async move { self.0.write(plaintext).await.map_err(SinkError::new) }
+impl MediaSink for DynSink<'_> {
+    async fn write(&mut self, plaintext: &[u8]) -> Result<(), SinkError> {
+        self.0.write(plaintext).await.map_err(SinkError::new)
     }
 }
 

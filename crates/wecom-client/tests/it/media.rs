@@ -485,3 +485,53 @@ async fn a_20_mb_object_streams_one_chunk_at_a_time() {
     assert_eq!(done.chunks as u64, spec.stored_len().div_ceil(MEDIA_CHUNK));
     stop.cancel();
 }
+
+/// The media workers' seam over the native client: the same bytes through a `dyn` sink, and
+/// errors in the seam's terms (kind, retryability, SDK code, a message without the sdkfileid).
+#[tokio::test]
+async fn the_media_source_seam_streams_and_classifies() {
+    use wecom_wire::{MediaFetchErrorKind, MediaSource};
+    let (emu, c, spec, stop) = three_chunks().await;
+    let source: &dyn MediaSource = &c;
+    let mut bytes = Vec::new();
+    let done = source
+        .download(&spec.sdkfileid, &mut bytes)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.plaintext_len, done.chunks), (1_300_000, 3));
+    assert_eq!(done.md5, spec.md5);
+    assert!(bytes == media_bytes(&spec));
+
+    let unknown = SdkFileId {
+        fileid: "no-such-fileid".into(),
+        authkey: "a".into(),
+        aeskey: "00112233445566778899aabbccddeeff".into(),
+    }
+    .encode();
+    let e = source
+        .download(&unknown, &mut Vec::new())
+        .await
+        .expect_err("unknown fileid");
+    assert_eq!(e.kind, MediaFetchErrorKind::UnknownFileId);
+    assert!(!e.retryable);
+    assert!(!e.message.contains(&unknown), "{e}");
+
+    for (fault, kind, retryable) in [
+        (MediaFault::Expired, MediaFetchErrorKind::Expired, false),
+        (
+            MediaFault::IpNotAllowed,
+            MediaFetchErrorKind::IpNotAllowed,
+            false,
+        ),
+        (MediaFault::NotJson, MediaFetchErrorKind::BadResponse, true),
+    ] {
+        emu.inject_media(MediaFaultRule::new(fault, 10).for_fileid(&spec.fileid));
+        let e = source
+            .download(&spec.sdkfileid, &mut Vec::new())
+            .await
+            .expect_err("fault");
+        assert_eq!((e.kind, e.retryable), (kind, retryable), "{fault:?}: {e}");
+        emu.clear_media_faults();
+    }
+    stop.cancel();
+}

@@ -24,12 +24,18 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
     let references: usize = s.emulator.records().iter().map(|r| r.media.len()).sum();
     let jobs = s.jobs();
     assert_eq!(jobs.len(), references);
-    assert!(jobs.iter().any(|j| j.path.contains(".item[")), "no nested reference");
+    assert!(
+        jobs.iter().any(|j| j.path.contains(".item[")),
+        "no nested reference"
+    );
     assert_eq!(count(&jobs, MediaJobState::Pending), references);
 
     let report = s.drain(options()).await;
     assert_eq!(report.done as usize, references, "{report:?}");
-    assert_eq!((report.failed, report.retry_later, report.expired), (0, 0, 0));
+    assert_eq!(
+        (report.failed, report.retry_later, report.expired),
+        (0, 0, 0)
+    );
 
     let jobs = s.jobs();
     assert_eq!(count(&jobs, MediaJobState::Done), references);
@@ -73,16 +79,30 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
         stored.insert((object.sha256.clone(), object.size));
     }
 
-    let stats = s.store.lock().expect("lock").media_stats(CORP).expect("stats");
+    let stats = s
+        .store
+        .lock()
+        .expect("lock")
+        .media_stats(CORP)
+        .expect("stats");
     assert_eq!(stats.total as usize, references);
     assert_eq!(stats.done as usize, references);
-    assert_eq!(stats.pending + stats.failed_retryable + stats.failed_permanent, 0);
+    assert_eq!(
+        stats.pending + stats.failed_retryable + stats.failed_permanent,
+        0
+    );
     assert_eq!(stats.oldest_pending_msgtime_ms, None);
     assert_eq!(stats.objects as usize, stored.len());
     assert_eq!(stats.bytes, stored.iter().map(|(_, n)| n).sum::<u64>());
     assert_eq!(files_below(&root, &root.join("tmp")), Vec::<String>::new());
-    assert_eq!(files_below(&root, &root.join("quarantine")), Vec::<String>::new());
-    assert_eq!(files_below(&root, &root.join("objects")).len(), stored.len());
+    assert_eq!(
+        files_below(&root, &root.join("quarantine")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        files_below(&root, &root.join("objects")).len(),
+        stored.len()
+    );
 
     // Nothing is due any more: a second drain starts nothing and asks nothing.
     let requests = s.emulator.media_request_count();
@@ -93,7 +113,13 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
     // New messages get their jobs on the next sync; only those are downloaded.
     s.emulator.append(60);
     s.sync().await;
-    let added: usize = s.emulator.records().iter().map(|r| r.media.len()).sum::<usize>() - references;
+    let added: usize = s
+        .emulator
+        .records()
+        .iter()
+        .map(|r| r.media.len())
+        .sum::<usize>()
+        - references;
     let report = s.drain(options()).await;
     assert_eq!(report.done as usize, added);
     assert_eq!(count(&s.jobs(), MediaJobState::Done), references + added);

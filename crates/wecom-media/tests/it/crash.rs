@@ -56,16 +56,30 @@ async fn a_download_killed_midway_completes_after_restart_without_orphans() {
     let root = s.blob_root();
 
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["crash::child_drains_media", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, format!("{}\n{}\n{}", s.base, db.display(), root.display()))
+        .args([
+            "crash::child_drains_media",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            CHILD_ENV,
+            format!("{}\n{}\n{}", s.base, db.display(), root.display()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("child");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while s.emulator.media_request_count() < 10 {
-        assert!(tokio::time::Instant::now() < deadline, "the child never started downloading");
-        assert!(child.try_wait().expect("child").is_none(), "the child exited early");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the child never started downloading"
+        );
+        assert!(
+            child.try_wait().expect("child").is_none(),
+            "the child exited early"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     child.kill().expect("SIGKILL");
@@ -73,17 +87,34 @@ async fn a_download_killed_midway_completes_after_restart_without_orphans() {
 
     // The crash left the job claimed and a partial upload, but published nothing.
     assert_eq!(s.job("big").state, MediaJobState::Downloading);
-    assert_eq!(files_below(&root, &root.join("objects")), Vec::<String>::new());
-    assert_eq!(files_below(&root, &root.join("tmp")).len(), 1, "a .part was being written");
+    assert_eq!(
+        files_below(&root, &root.join("objects")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        files_below(&root, &root.join("tmp")).len(),
+        1,
+        "a .part was being written"
+    );
 
     // Restart: reopen everything, as the binary would.
     s.emulator.clear_media_faults();
     let store = open_store(&db);
     let blobs = Arc::new(FsBlobStore::open(&root).expect("reopen blobs"));
-    assert_eq!(files_below(&root, &root.join("tmp")), Vec::<String>::new(), "stale .part removed");
-    let report = drain_media(store.clone(), s.client.clone(), blobs, options(), &CancellationToken::new())
-        .await
-        .expect("drain");
+    assert_eq!(
+        files_below(&root, &root.join("tmp")),
+        Vec::<String>::new(),
+        "stale .part removed"
+    );
+    let report = drain_media(
+        store.clone(),
+        s.client.clone(),
+        blobs,
+        options(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("drain");
     assert_eq!((report.requeued, report.done), (1, 1), "{report:?}");
 
     let concrete = SqliteStore::open(&db).expect("reopen");
@@ -91,13 +122,19 @@ async fn a_download_killed_midway_completes_after_restart_without_orphans() {
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];
     assert_eq!(job.state, MediaJobState::Done);
-    assert_eq!(job.attempts, 1, "the killed attempt never recorded a result");
+    assert_eq!(
+        job.attempts, 1,
+        "the killed attempt never recorded a result"
+    );
     let media = concrete.message_media(CORP, "big").expect("media");
     let object = media[0].object.clone().expect("object");
     assert_eq!(object.md5, spec.actual_md5());
     assert_eq!(object.size, spec.size);
     // No orphan: the only object is the done job's, and nothing partial is left.
-    assert_eq!(files_below(&root, &root.join("objects")), [object.key.clone()]);
+    assert_eq!(
+        files_below(&root, &root.join("objects")),
+        std::slice::from_ref(&object.key)
+    );
     assert_eq!(files_below(&root, &root.join("tmp")), Vec::<String>::new());
     s.shutdown().await;
 }

@@ -29,7 +29,10 @@ async fn a_corrupt_chunk_is_downloaded_again_then_verified() {
     // Two whole downloads of three chunks each.
     assert_eq!(s.emulator.media_request_count(), 6);
     let root = s.blob_root();
-    assert_eq!(files_below(&root, &root.join("quarantine")), Vec::<String>::new());
+    assert_eq!(
+        files_below(&root, &root.join("quarantine")),
+        Vec::<String>::new()
+    );
     s.shutdown().await;
 }
 
@@ -38,40 +41,86 @@ async fn an_md5_that_never_matches_is_recorded_with_the_bytes_in_quarantine() {
     let s = setup(0).await;
     let spec = s.emulator.add_media(700_000, MediaKind::Image);
     let wrong = "0123456789abcdef0123456789abcdef";
-    s.post_file("bad-md5", now_ms() - 60_000, &spec.sdkfileid, wrong, spec.size);
+    s.post_file(
+        "bad-md5",
+        now_ms() - 60_000,
+        &spec.sdkfileid,
+        wrong,
+        spec.size,
+    );
     let report = s.drain(options()).await;
-    assert_eq!((report.done, report.failed, report.md5_mismatches), (0, 1, 5));
+    assert_eq!(
+        (report.done, report.failed, report.md5_mismatches),
+        (0, 1, 5)
+    );
 
     let job = s.job("bad-md5");
     assert_eq!(job.state, MediaJobState::FailedPermanent);
     assert_eq!(job.error_code.as_deref(), Some(code::MD5_MISMATCH));
     assert_eq!((job.attempts, job.md5_mismatches), (1, 5));
     let error = job.last_error.as_deref().expect("explained");
-    assert!(error.contains(wrong) && error.contains(&spec.actual_md5()), "{error}");
+    assert!(
+        error.contains(wrong) && error.contains(&spec.actual_md5()),
+        "{error}"
+    );
     assert!(error.contains("quarantine"), "{error}");
     // Five whole downloads of two chunks each.
     assert_eq!(s.emulator.media_request_count(), 10);
 
-    let media = s.store.lock().expect("lock").message_media(CORP, "bad-md5").expect("media");
-    let object = media[0].object.clone().expect("quarantined object recorded");
+    let media = s
+        .store
+        .lock()
+        .expect("lock")
+        .message_media(CORP, "bad-md5")
+        .expect("media");
+    let object = media[0]
+        .object
+        .clone()
+        .expect("quarantined object recorded");
     assert_eq!(object.area, MediaArea::Quarantine);
     assert_eq!(object.md5, spec.actual_md5());
     assert_eq!(Some(&object.sha256), job.sha256.as_ref());
     let root = s.blob_root();
-    assert_eq!(files_below(&root, &root.join("objects")), Vec::<String>::new());
-    assert_eq!(files_below(&root, &root.join("quarantine")), [object.key.clone()]);
+    assert_eq!(
+        files_below(&root, &root.join("objects")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        files_below(&root, &root.join("quarantine")),
+        std::slice::from_ref(&object.key)
+    );
     let bytes = std::fs::read(root.join(&object.key)).expect("kept for inspection");
     assert!(bytes == wecom_emulator::media_bytes(&spec));
 
-    let stats = s.store.lock().expect("lock").media_stats(CORP).expect("stats");
-    assert_eq!((stats.failed_permanent, stats.objects, stats.quarantined_objects), (1, 0, 1));
+    let stats = s
+        .store
+        .lock()
+        .expect("lock")
+        .media_stats(CORP)
+        .expect("stats");
+    assert_eq!(
+        (
+            stats.failed_permanent,
+            stats.objects,
+            stats.quarantined_objects
+        ),
+        (1, 0, 1)
+    );
     assert_eq!(stats.failed_by_code.get(code::MD5_MISMATCH), Some(&1));
 
     // An operator retry starts the md5 budget afresh.
-    let n = s.store.lock().expect("lock").retry_media_jobs(CORP, true, now_ms()).expect("retry");
+    let n = s
+        .store
+        .lock()
+        .expect("lock")
+        .retry_media_jobs(CORP, true, now_ms())
+        .expect("retry");
     assert_eq!(n, 1);
     let job = s.job("bad-md5");
-    assert_eq!((job.state, job.attempts, job.md5_mismatches), (MediaJobState::Pending, 0, 0));
+    assert_eq!(
+        (job.state, job.attempts, job.md5_mismatches),
+        (MediaJobState::Pending, 0, 0)
+    );
     s.shutdown().await;
 }
 
@@ -88,7 +137,10 @@ async fn a_size_that_never_matches_is_recorded_as_size_mismatch() {
     assert_eq!(job.state, MediaJobState::FailedPermanent);
     assert_eq!(job.error_code.as_deref(), Some(code::SIZE_MISMATCH));
     let error = job.last_error.expect("explained");
-    assert!(error.contains("1000 bytes received, 999 expected"), "{error}");
+    assert!(
+        error.contains("1000 bytes received, 999 expected"),
+        "{error}"
+    );
     s.shutdown().await;
 }
 
@@ -99,8 +151,10 @@ async fn final_answers_of_the_server_are_recorded_and_explained() {
     let ip = s.emulator.add_media(10_000, MediaKind::Video);
     s.post_spec("expired", &expired);
     s.post_spec("ip", &ip);
-    s.emulator.inject_media(MediaFaultRule::new(MediaFault::Expired, 1).for_fileid(&expired.fileid));
-    s.emulator.inject_media(MediaFaultRule::new(MediaFault::IpNotAllowed, 1).for_fileid(&ip.fileid));
+    s.emulator
+        .inject_media(MediaFaultRule::new(MediaFault::Expired, 1).for_fileid(&expired.fileid));
+    s.emulator
+        .inject_media(MediaFaultRule::new(MediaFault::IpNotAllowed, 1).for_fileid(&ip.fileid));
     let unknown = SdkFileId {
         fileid: "no-such-fileid".into(),
         authkey: "x".into(),
@@ -110,7 +164,11 @@ async fn final_answers_of_the_server_are_recorded_and_explained() {
     s.post_file("unknown", now_ms() - 60_000, &unknown, "", 10);
 
     let report = s.drain(options()).await;
-    assert_eq!((report.done, report.expired, report.failed), (0, 1, 2), "{report:?}");
+    assert_eq!(
+        (report.done, report.expired, report.failed),
+        (0, 1, 2),
+        "{report:?}"
+    );
     // One request each: nothing final is retried.
     assert_eq!(s.emulator.media_request_count(), 3);
 
@@ -129,7 +187,10 @@ async fn final_answers_of_the_server_are_recorded_and_explained() {
     assert_eq!(job.error_code.as_deref(), Some(code::UNKNOWN_FILEID));
     let error = job.last_error.expect("explained");
     assert!(error.contains("301010"), "{error}");
-    assert!(!error.contains(&unknown), "the whole sdkfileid is never shown: {error}");
+    assert!(
+        !error.contains(&unknown),
+        "the whole sdkfileid is never shown: {error}"
+    );
     s.shutdown().await;
 }
 
@@ -171,7 +232,8 @@ async fn broken_answers_fail_the_job_for_a_later_attempt_then_it_completes() {
             .for_fileid(&range.fileid)
             .at_range_start(524_288),
     );
-    s.emulator.inject_media(MediaFaultRule::new(MediaFault::NotJson, 1000).for_fileid(&html.fileid));
+    s.emulator
+        .inject_media(MediaFaultRule::new(MediaFault::NotJson, 1000).for_fileid(&html.fileid));
     let before = now_ms();
     let report = s.drain(options()).await;
     assert_eq!(report.retry_later, 2, "{report:?}");
@@ -197,14 +259,24 @@ async fn broken_answers_fail_the_job_for_a_later_attempt_then_it_completes() {
         assert!(job.next_attempt_at_ms <= now_ms() + 3_600_000, "{msgid}");
     }
     assert_eq!(files_below(&root, &root), Vec::<String>::new());
-    let stats = s.store.lock().expect("lock").media_stats(CORP).expect("stats");
+    let stats = s
+        .store
+        .lock()
+        .expect("lock")
+        .media_stats(CORP)
+        .expect("stats");
     assert_eq!(stats.failed_retryable, 2);
     assert!(stats.next_attempt_at_ms.is_some_and(|t| t > now_ms()));
 
     // Not due yet: a drain leaves them alone. Made due (an operator's `media retry`), they finish.
     assert_eq!(s.drain(options()).await.started, 0);
     s.emulator.clear_media_faults();
-    let n = s.store.lock().expect("lock").retry_media_jobs(CORP, false, now_ms()).expect("retry");
+    let n = s
+        .store
+        .lock()
+        .expect("lock")
+        .retry_media_jobs(CORP, false, now_ms())
+        .expect("retry");
     assert_eq!(n, 2);
     let report = s.drain(options()).await;
     assert_eq!(report.done, 2);
@@ -217,7 +289,8 @@ async fn a_job_failing_transiently_past_its_budget_is_failed_for_good() {
     let s = setup(0).await;
     let spec = s.emulator.add_media(1000, MediaKind::File);
     s.post_spec("flaky", &spec);
-    s.emulator.inject_media(MediaFaultRule::new(MediaFault::Http500, 1000).for_fileid(&spec.fileid));
+    s.emulator
+        .inject_media(MediaFaultRule::new(MediaFault::Http500, 1000).for_fileid(&spec.fileid));
     let mut opts = options();
     opts.max_attempts = 3;
     opts.retry_base = Duration::ZERO;
@@ -229,7 +302,10 @@ async fn a_job_failing_transiently_past_its_budget_is_failed_for_good() {
     assert_eq!(job.attempts, 3);
     assert_eq!(job.error_code.as_deref(), Some("http_status"));
     let error = job.last_error.expect("explained");
-    assert!(error.starts_with("gave up after 3 attempts: http status 500"), "{error}");
+    assert!(
+        error.starts_with("gave up after 3 attempts: http status 500"),
+        "{error}"
+    );
     s.shutdown().await;
 }
 
@@ -241,8 +317,16 @@ async fn an_empty_md5sum_is_not_checked_but_the_size_is() {
     let report = s.drain(options()).await;
     assert_eq!((report.done, report.md5_mismatches), (1, 0), "{report:?}");
     let job = s.job("no-md5");
-    assert_eq!((job.state, job.md5_expected.as_str()), (MediaJobState::Done, ""));
-    let media = s.store.lock().expect("lock").message_media(CORP, "no-md5").expect("media");
+    assert_eq!(
+        (job.state, job.md5_expected.as_str()),
+        (MediaJobState::Done, "")
+    );
+    let media = s
+        .store
+        .lock()
+        .expect("lock")
+        .message_media(CORP, "no-md5")
+        .expect("media");
     let object = media[0].object.clone().expect("object");
     assert_eq!((object.md5, object.size), (spec.actual_md5(), 2000));
     assert_eq!(object.content_type, "image/gif");

@@ -22,8 +22,7 @@ use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, MediaSpec};
 use wecom_media::{MediaOptions, MediaReport, SharedStore, drain_media};
 use wecom_model::parse_envelope;
 use wecom_store::{
-    Derived, IngestedRecord, MediaJob, MediaJobState, Outcome, PageCommit,
-    SqliteStore,
+    Derived, IngestedRecord, MediaJob, MediaJobState, Outcome, PageCommit, SqliteStore,
 };
 use wecom_wire::{
     BoxFuture, ChatDataItem, MediaChunkSink, MediaFetchError, MediaFetched, MediaSource,
@@ -187,7 +186,13 @@ impl Setup {
 
     /// A message for an object the emulator serves, with the md5 and size it states.
     pub fn post_spec(&self, msgid: &str, spec: &MediaSpec) {
-        self.post_file(msgid, now_ms() - 60_000, &spec.sdkfileid, &spec.md5, spec.size);
+        self.post_file(
+            msgid,
+            now_ms() - 60_000,
+            &spec.sdkfileid,
+            &spec.md5,
+            spec.size,
+        );
     }
 
     pub async fn shutdown(self) {

@@ -41,7 +41,10 @@ impl Tmpfs {
             .args(["-o", &format!("remount,size={size}")])
             .arg(&self.path)
             .status();
-        assert!(matches!(status, Ok(s) if s.success()), "remount: {status:?}");
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "remount: {status:?}"
+        );
     }
 
     fn path(&self) -> &Path {
@@ -63,7 +66,9 @@ async fn a_full_disk_fails_the_job_for_later_and_it_completes_once_space_is_back
     let spec = s.emulator.add_media(3_000_000, MediaKind::Video);
     s.post_spec("big", &spec);
 
-    let report = s.drain_with(s.client.clone(), blobs.clone(), options()).await;
+    let report = s
+        .drain_with(s.client.clone(), blobs.clone(), options())
+        .await;
     assert_eq!(report.retry_later, 1, "{report:?}");
     let job = s.job("big");
     assert_eq!(job.state, MediaJobState::FailedRetryable);
@@ -73,18 +78,31 @@ async fn a_full_disk_fails_the_job_for_later_and_it_completes_once_space_is_back
     assert!(error.contains("free space, then retry"), "{error}");
     assert!(job.next_attempt_at_ms > now_ms());
     // The `.part` was removed; nothing was published.
-    assert_eq!(files_below(tmpfs.path(), tmpfs.path()), Vec::<String>::new());
+    assert_eq!(
+        files_below(tmpfs.path(), tmpfs.path()),
+        Vec::<String>::new()
+    );
 
     tmpfs.resize("16m");
-    s.store.lock().expect("lock").retry_media_jobs(CORP, false, now_ms()).expect("retry");
-    let report = s.drain_with(s.client.clone(), blobs.clone(), options()).await;
+    s.store
+        .lock()
+        .expect("lock")
+        .retry_media_jobs(CORP, false, now_ms())
+        .expect("retry");
+    let report = s
+        .drain_with(s.client.clone(), blobs.clone(), options())
+        .await;
     assert_eq!(report.done, 1, "{report:?}");
     let job = s.job("big");
     assert_eq!((job.state, job.attempts), (MediaJobState::Done, 2));
     let sha = job.sha256.expect("stored");
-    let bytes = std::fs::read(blobs.root().join(format!("objects/{}/{sha}", &sha[..2]))).expect("object");
+    let bytes =
+        std::fs::read(blobs.root().join(format!("objects/{}/{sha}", &sha[..2]))).expect("object");
     assert_eq!(bytes.len() as u64, spec.size);
-    assert_eq!(files_below(tmpfs.path(), &tmpfs.path().join("tmp")), Vec::<String>::new());
+    assert_eq!(
+        files_below(tmpfs.path(), &tmpfs.path().join("tmp")),
+        Vec::<String>::new()
+    );
     drop(blobs);
     s.shutdown().await;
 }

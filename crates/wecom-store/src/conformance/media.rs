@@ -115,12 +115,18 @@ pub(super) fn jobs_are_created_with_their_messages<S: ArchiveStore>(make: &mut d
     );
     let img = &jobs[0];
     assert_eq!(img.state, MediaJobState::Pending);
-    assert_eq!((img.kind.as_str(), img.extension.as_str()), ("image", "jpg"));
+    assert_eq!(
+        (img.kind.as_str(), img.extension.as_str()),
+        ("image", "jpg")
+    );
     assert_eq!(img.md5_expected, "368b6c18c82e6441bfd89b343e9d2429");
     assert_eq!(img.size_expected, Some(13177));
     assert_eq!(img.msgtime_ms, T);
     assert_eq!((img.attempts, img.md5_mismatches), (0, 0));
-    assert_eq!((&img.error_code, &img.last_error, &img.sha256), (&None, &None, &None));
+    assert_eq!(
+        (&img.error_code, &img.last_error, &img.sha256),
+        (&None, &None, &None)
+    );
     assert_eq!(jobs[1].md5_expected, "", "an empty md5sum is kept empty");
 
     // A replayed page queues nothing twice.
@@ -155,7 +161,10 @@ pub(super) fn resolved_failures_get_their_jobs<S: ArchiveStore>(make: &mut dyn F
         .expect("resolve");
     let jobs = all_jobs(&store, CORP);
     assert_eq!(jobs.len(), 1);
-    assert_eq!((jobs[0].msgid.as_str(), jobs[0].sdkfileid.as_str()), ("late", "file-late"));
+    assert_eq!(
+        (jobs[0].msgid.as_str(), jobs[0].sdkfileid.as_str()),
+        ("late", "file-late")
+    );
 }
 
 pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
@@ -183,7 +192,12 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
     let second = store.claim_media_jobs(CORP, now, 10).expect("claim");
     let ids: Vec<&str> = second.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m3", "m4"]);
-    assert!(store.claim_media_jobs(CORP, now, 10).expect("claim").is_empty());
+    assert!(
+        store
+            .claim_media_jobs(CORP, now, 10)
+            .expect("claim")
+            .is_empty()
+    );
     assert_eq!(store.media_stats(CORP).expect("stats").downloading, 4);
 
     // A job failed for later is not due before its time, then is.
@@ -202,7 +216,12 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
         )
         .expect("record");
     assert_eq!(applied, 1);
-    assert!(store.claim_media_jobs(CORP, retry_at - 1, 10).expect("claim").is_empty());
+    assert!(
+        store
+            .claim_media_jobs(CORP, retry_at - 1, 10)
+            .expect("claim")
+            .is_empty()
+    );
     let again = store.claim_media_jobs(CORP, retry_at, 10).expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].msgid.as_str(), again[0].attempts), ("m1", 1));
@@ -226,7 +245,10 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     let results = vec![
         MediaJobResult {
             md5_mismatches: 1,
-            ..result(&jobs[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))
+            ..result(
+                &jobs[0],
+                MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+            )
         },
         result(
             &jobs[1],
@@ -245,12 +267,25 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
                 },
             )
         },
-        result(&jobs[3], MediaJobOutcome::Expired { error: error("expired") }),
+        result(
+            &jobs[3],
+            MediaJobOutcome::Expired {
+                error: error("expired"),
+            },
+        ),
         result(&jobs[4], MediaJobOutcome::Released),
         // The same verified bytes for another message: one object.
-        result(&jobs[5], MediaJobOutcome::Done(object('a', MediaArea::Objects))),
+        result(
+            &jobs[5],
+            MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+        ),
     ];
-    assert_eq!(store.record_media_results(CORP, &results, now).expect("record"), 6);
+    assert_eq!(
+        store
+            .record_media_results(CORP, &results, now)
+            .expect("record"),
+        6
+    );
 
     let done = one(&store, "m1");
     assert_eq!(done.job.state, MediaJobState::Done);
@@ -270,58 +305,144 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     assert_eq!(quarantined.object, Some(object('b', MediaArea::Quarantine)));
 
     let expired = one(&store, "m4").job;
-    assert_eq!((expired.state, expired.attempts), (MediaJobState::Expired, 1));
+    assert_eq!(
+        (expired.state, expired.attempts),
+        (MediaJobState::Expired, 1)
+    );
 
     let released = one(&store, "m5").job;
-    assert_eq!((released.state, released.attempts), (MediaJobState::Pending, 0));
+    assert_eq!(
+        (released.state, released.attempts),
+        (MediaJobState::Pending, 0)
+    );
 
     let stats = store.media_stats(CORP).expect("stats");
     assert_eq!(
-        (stats.total, stats.done, stats.failed_retryable, stats.failed_permanent, stats.expired,
-         stats.pending, stats.downloading),
+        (
+            stats.total,
+            stats.done,
+            stats.failed_retryable,
+            stats.failed_permanent,
+            stats.expired,
+            stats.pending,
+            stats.downloading
+        ),
         (6, 2, 1, 1, 1, 1, 0)
     );
     assert_eq!((stats.objects, stats.bytes), (1, 13177));
-    assert_eq!((stats.quarantined_objects, stats.quarantined_bytes), (1, 13177));
+    assert_eq!(
+        (stats.quarantined_objects, stats.quarantined_bytes),
+        (1, 13177)
+    );
     assert_eq!(stats.next_attempt_at_ms, Some(now + 1000));
     assert_eq!(stats.oldest_pending_msgtime_ms, Some(T + 2));
     assert_eq!(
         stats.failed_by_code.into_iter().collect::<Vec<_>>(),
-        [("disk_full".to_owned(), 1), ("expired".to_owned(), 1), ("md5_mismatch".to_owned(), 1)]
+        [
+            ("disk_full".to_owned(), 1),
+            ("expired".to_owned(), 1),
+            ("md5_mismatch".to_owned(), 1)
+        ]
     );
 
     // A stale result (its job is no longer claimed) changes nothing…
     let stale = [
-        result(&jobs[0], MediaJobOutcome::Permanent { error: error("late"), quarantined: None }),
-        result(&jobs[4], MediaJobOutcome::Retry { next_attempt_at_ms: 0, error: error("late") }),
+        result(
+            &jobs[0],
+            MediaJobOutcome::Permanent {
+                error: error("late"),
+                quarantined: None,
+            },
+        ),
+        result(
+            &jobs[4],
+            MediaJobOutcome::Retry {
+                next_attempt_at_ms: 0,
+                error: error("late"),
+            },
+        ),
     ];
-    assert_eq!(store.record_media_results(CORP, &stale, now).expect("record"), 0);
+    assert_eq!(
+        store
+            .record_media_results(CORP, &stale, now)
+            .expect("record"),
+        0
+    );
     assert_eq!(one(&store, "m1").job.state, MediaJobState::Done);
     assert_eq!(one(&store, "m5").job.state, MediaJobState::Pending);
     // …but verified bytes always complete a job that is not done yet.
-    let late = [result(&jobs[1], MediaJobOutcome::Done(object('c', MediaArea::Objects)))];
-    assert_eq!(store.record_media_results(CORP, &late, now).expect("record"), 1);
+    let late = [result(
+        &jobs[1],
+        MediaJobOutcome::Done(object('c', MediaArea::Objects)),
+    )];
+    assert_eq!(
+        store
+            .record_media_results(CORP, &late, now)
+            .expect("record"),
+        1
+    );
     assert_eq!(one(&store, "m2").job.state, MediaJobState::Done);
     // Unknown ids and other corps' jobs are not touched.
-    let foreign = [MediaJobResult { job_id: i64::MAX, outcome: MediaJobOutcome::Released, md5_mismatches: 0 }];
-    assert_eq!(store.record_media_results(CORP, &foreign, now).expect("record"), 0);
-    assert_eq!(store.record_media_results("wwother", &results, now).expect("record"), 0);
+    let foreign = [MediaJobResult {
+        job_id: i64::MAX,
+        outcome: MediaJobOutcome::Released,
+        md5_mismatches: 0,
+    }];
+    assert_eq!(
+        store
+            .record_media_results(CORP, &foreign, now)
+            .expect("record"),
+        0
+    );
+    assert_eq!(
+        store
+            .record_media_results("wwother", &results, now)
+            .expect("record"),
+        0
+    );
 }
 
 pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     const OTHER: &str = "wwconformance0002";
     let mut store = make();
-    commit(&mut store, vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")], 2);
+    commit(
+        &mut store,
+        vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")],
+        2,
+    );
     store
-        .commit_page(OTHER, &PageCommit { records: vec![image(1, "x", T, "fx")], cursor: 1 })
+        .commit_page(
+            OTHER,
+            &PageCommit {
+                records: vec![image(1, "x", T, "fx")],
+                cursor: 1,
+            },
+        )
         .expect("commit other");
     let now = T + HOUR;
-    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
-    assert_eq!(store.claim_media_jobs(OTHER, now, 10).expect("claim").len(), 1);
-    assert_eq!(store.requeue_interrupted_media_jobs(CORP, now).expect("requeue"), 2);
+    assert_eq!(
+        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
+        2
+    );
+    assert_eq!(
+        store.claim_media_jobs(OTHER, now, 10).expect("claim").len(),
+        1
+    );
+    assert_eq!(
+        store
+            .requeue_interrupted_media_jobs(CORP, now)
+            .expect("requeue"),
+        2
+    );
     let jobs = all_jobs(&store, CORP);
-    assert!(jobs.iter().all(|j| j.state == MediaJobState::Pending && j.attempts == 0));
-    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
+    assert!(
+        jobs.iter()
+            .all(|j| j.state == MediaJobState::Pending && j.attempts == 0)
+    );
+    assert_eq!(
+        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
+        2
+    );
     // The other corp's claim is its own.
     assert_eq!(store.media_stats(OTHER).expect("stats").downloading, 1);
 }
@@ -338,13 +459,21 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     let now = T + 100 * HOUR;
     let claimed = store.claim_media_jobs(CORP, now, 3).expect("claim"); // m1, m2, m3
     let results = [
-        result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects))),
+        result(
+            &claimed[0],
+            MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+        ),
         result(
             &claimed[1],
-            MediaJobOutcome::Retry { next_attempt_at_ms: now + HOUR, error: error("network") },
+            MediaJobOutcome::Retry {
+                next_attempt_at_ms: now + HOUR,
+                error: error("network"),
+            },
         ),
     ];
-    store.record_media_results(CORP, &results, now).expect("record");
+    store
+        .record_media_results(CORP, &results, now)
+        .expect("record");
     // m3 stays downloading. Older than T + 4.5 h: m2 (retryable) and m4 (pending) expire; m1 is
     // done and m3 is being downloaded, so both stay.
     let why = error("retention_window");
@@ -368,7 +497,10 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     );
     let m4 = store.message_media(CORP, "m4").expect("m4").remove(0).job;
     assert_eq!(m4.error_code.as_deref(), Some("retention_window"));
-    assert_eq!(m4.last_error.as_deref(), Some("retention_window, explained"));
+    assert_eq!(
+        m4.last_error.as_deref(),
+        Some("retention_window, explained")
+    );
     assert_eq!(m4.attempts, 0);
 
     // Retries: failed-retryable only, or failed-permanent too (with a fresh budget).
@@ -376,20 +508,40 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert_eq!(m5.len(), 1);
     let m5 = MediaJobResult {
         md5_mismatches: 5,
-        ..result(&m5[0], MediaJobOutcome::Permanent { error: error("md5_mismatch"), quarantined: None })
+        ..result(
+            &m5[0],
+            MediaJobOutcome::Permanent {
+                error: error("md5_mismatch"),
+                quarantined: None,
+            },
+        )
     };
     let m3 = result(
         &claimed[2],
-        MediaJobOutcome::Retry { next_attempt_at_ms: now + HOUR, error: error("network") },
+        MediaJobOutcome::Retry {
+            next_attempt_at_ms: now + HOUR,
+            error: error("network"),
+        },
     );
-    store.record_media_results(CORP, &[m5, m3], now).expect("record");
+    store
+        .record_media_results(CORP, &[m5, m3], now)
+        .expect("record");
     assert_eq!(store.retry_media_jobs(CORP, false, now).expect("retry"), 1);
     let m3 = store.message_media(CORP, "m3").expect("m3").remove(0).job;
-    assert_eq!((m3.state, m3.next_attempt_at_ms, m3.attempts), (MediaJobState::Pending, now, 1));
+    assert_eq!(
+        (m3.state, m3.next_attempt_at_ms, m3.attempts),
+        (MediaJobState::Pending, now, 1)
+    );
     assert_eq!(store.retry_media_jobs(CORP, true, now).expect("retry"), 1);
     let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
-    assert_eq!((m5.state, m5.attempts, m5.md5_mismatches), (MediaJobState::Pending, 0, 0));
-    assert_eq!(store.claim_media_jobs(CORP, now, 10).expect("claim").len(), 2);
+    assert_eq!(
+        (m5.state, m5.attempts, m5.md5_mismatches),
+        (MediaJobState::Pending, 0, 0)
+    );
+    assert_eq!(
+        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
+        2
+    );
     let listed = store
         .media_jobs(CORP, Some(MediaJobState::Expired), 0, 10)
         .expect("list");
@@ -413,11 +565,24 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
         .expect("commit other");
     let claimed = store.claim_media_jobs(CORP, T + HOUR, 10).expect("claim");
     assert_eq!(claimed.len(), 1);
-    let done = [result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))];
-    store.record_media_results(CORP, &done, T + HOUR).expect("record");
+    let done = [result(
+        &claimed[0],
+        MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+    )];
+    store
+        .record_media_results(CORP, &done, T + HOUR)
+        .expect("record");
     let other = store.media_stats("wwother").expect("stats");
-    assert_eq!((other.total, other.pending, other.done, other.objects), (1, 1, 0, 0));
-    assert_eq!(store.expire_media_jobs("wwother", i64::MAX, &error("x"), T).expect("expire"), 1);
+    assert_eq!(
+        (other.total, other.pending, other.done, other.objects),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(
+        store
+            .expire_media_jobs("wwother", i64::MAX, &error("x"), T)
+            .expect("expire"),
+        1
+    );
     assert_eq!(store.media_stats(CORP).expect("stats").done, 1);
 }
 
@@ -429,10 +594,16 @@ pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
 ) {
     fail_on(&mut store, "m3");
     let page = PageCommit {
-        records: vec![image(1, "m1", T, "f1"), mixed(2, "m2", T + 1), text(3, "m3", T + 2, "x")],
+        records: vec![
+            image(1, "m1", T, "f1"),
+            mixed(2, "m2", T + 1),
+            text(3, "m3", T + 2, "x"),
+        ],
         cursor: 3,
     };
-    store.commit_page(CORP, &page).expect_err("the backend fails on m3");
+    store
+        .commit_page(CORP, &page)
+        .expect_err("the backend fails on m3");
     assert!(all_jobs(&store, CORP).is_empty());
     assert_eq!(store.media_stats(CORP).expect("stats").total, 0);
 
@@ -478,16 +649,31 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
             .expect("commit");
         let claimed = store.claim_media_jobs(CORP, now, 10).expect("claim");
         assert_eq!(claimed.len(), 2);
-        let done = [result(&claimed[0], MediaJobOutcome::Done(object('a', MediaArea::Objects)))];
-        store.record_media_results(CORP, &done, now).expect("record");
+        let done = [result(
+            &claimed[0],
+            MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+        )];
+        store
+            .record_media_results(CORP, &done, now)
+            .expect("record");
         // The process dies with m2 mid-download.
         (claimed, store.media_stats(CORP).expect("stats"))
     };
     let mut store = open();
     assert_eq!(store.media_stats(CORP).expect("stats"), stats);
     assert_eq!((stats.done, stats.downloading), (1, 1));
-    assert!(store.claim_media_jobs(CORP, now, 10).expect("claim").is_empty());
-    assert_eq!(store.requeue_interrupted_media_jobs(CORP, now).expect("requeue"), 1);
+    assert!(
+        store
+            .claim_media_jobs(CORP, now, 10)
+            .expect("claim")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .requeue_interrupted_media_jobs(CORP, now)
+            .expect("requeue"),
+        1
+    );
     let again = store.claim_media_jobs(CORP, now, 10).expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (claimed[1].id, 0));

@@ -216,7 +216,13 @@ pub(super) fn record(
             let n = match &r.outcome {
                 MediaJobOutcome::Done(object) => {
                     store_object(object)?;
-                    done.execute(params![corp_id, r.job_id, object.sha256, r.md5_mismatches, now_ms])
+                    done.execute(params![
+                        corp_id,
+                        r.job_id,
+                        object.sha256,
+                        r.md5_mismatches,
+                        now_ms
+                    ])
                 }
                 MediaJobOutcome::Retry {
                     next_attempt_at_ms,
@@ -308,9 +314,9 @@ pub(super) fn requeue_interrupted(
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     conn.prepare_cached(REQUEUE)
-    .and_then(|mut s| s.execute(params![corp_id, now_ms]))
-    .map(|n| n as u64)
-    .map_err(err(path, "requeueing interrupted media jobs"))
+        .and_then(|mut s| s.execute(params![corp_id, now_ms]))
+        .map(|n| n as u64)
+        .map_err(err(path, "requeueing interrupted media jobs"))
 }
 
 pub(super) fn expire(
@@ -322,9 +328,17 @@ pub(super) fn expire(
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     conn.prepare_cached(EXPIRE)
-    .and_then(|mut s| s.execute(params![corp_id, older_than_ms, error.code, error.message, now_ms]))
-    .map(|n| n as u64)
-    .map_err(err(path, "expiring media jobs"))
+        .and_then(|mut s| {
+            s.execute(params![
+                corp_id,
+                older_than_ms,
+                error.code,
+                error.message,
+                now_ms
+            ])
+        })
+        .map(|n| n as u64)
+        .map_err(err(path, "expiring media jobs"))
 }
 
 pub(super) fn retry(
@@ -390,7 +404,11 @@ pub(super) fn stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<MediaS
          WHERE corp_id = ?1 GROUP BY area",
     )?;
     for row in areas.query_map([corp_id], |row| {
-        Ok((row.get::<_, String>(0)?, count(row.get(1)?), count(row.get(2)?)))
+        Ok((
+            row.get::<_, String>(0)?,
+            count(row.get(1)?),
+            count(row.get(2)?),
+        ))
     })? {
         let (area, n, bytes) = row?;
         match area_from_sql(&area)? {
@@ -478,9 +496,11 @@ pub(super) fn backfill(conn: &mut Connection, path: &Path, now_ms: i64) -> Resul
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err(path, OP))?;
         let after: Option<i64> = tx
-            .query_row("SELECT after_rowid FROM media_backfill WHERE id = 1", [], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT after_rowid FROM media_backfill WHERE id = 1",
+                [],
+                |row| row.get(0),
+            )
             .map_or_else(
                 |e| match e {
                     rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -499,7 +519,13 @@ pub(super) fn backfill(conn: &mut Connection, path: &Path, now_ms: i64) -> Resul
             )
             .and_then(|mut s| {
                 s.query_map(params![after, BACKFILL_BATCH], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
                 })?
                 .collect()
             })
@@ -522,8 +548,11 @@ pub(super) fn backfill(conn: &mut Connection, path: &Path, now_ms: i64) -> Resul
                 insert_jobs(&mut insert, path, corp_id, msgid, *msgtime, &media, now_ms)?;
             }
         }
-        tx.execute("UPDATE media_backfill SET after_rowid = ?1 WHERE id = 1", [last])
-            .map_err(err(path, OP))?;
+        tx.execute(
+            "UPDATE media_backfill SET after_rowid = ?1 WHERE id = 1",
+            [last],
+        )
+        .map_err(err(path, OP))?;
         tx.commit().map_err(err(path, OP))?;
         total += rows.len() as u64;
     }

@@ -27,7 +27,9 @@ use wecom_model::Envelope;
 use wecom_wire::ChatDataItem;
 
 use crate::StoreError;
-use crate::media::{MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia};
+use crate::media::{
+    MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia,
+};
 use crate::store::{
     ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, Outcome,
     PageCommit, ResolveStats, Stats, StoredMessage,
@@ -502,7 +504,14 @@ impl ArchiveStore for SqliteStore {
         error: &MediaJobError,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        media::expire(&self.conn, &self.path, corp_id, older_than_ms, error, now_ms)
+        media::expire(
+            &self.conn,
+            &self.path,
+            corp_id,
+            older_than_ms,
+            error,
+            now_ms,
+        )
     }
 
     fn retry_media_jobs(
@@ -511,7 +520,13 @@ impl ArchiveStore for SqliteStore {
         include_permanent: bool,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        media::retry(&mut self.conn, &self.path, corp_id, include_permanent, now_ms)
+        media::retry(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            include_permanent,
+            now_ms,
+        )
     }
 
     fn media_stats(&self, corp_id: &str) -> Result<MediaStats, StoreError> {

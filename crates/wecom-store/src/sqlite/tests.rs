@@ -753,22 +753,22 @@ fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
     let upgraded = open(&path);
     let mut fresh = SqliteStore::open_in_memory().expect("store");
     fresh
-        .commit_page(
-            CORP,
-            &PageCommit {
-                cursor: 3,
-                records,
-            },
-        )
+        .commit_page(CORP, &PageCommit { cursor: 3, records })
         .expect("commit");
     assert_eq!(jobs(&upgraded).len(), 2);
     assert_eq!(jobs(&upgraded), jobs(&fresh));
-    assert_eq!(count_sql(&upgraded, "SELECT count(*) FROM media_backfill"), 0);
+    assert_eq!(
+        count_sql(&upgraded, "SELECT count(*) FROM media_backfill"),
+        0
+    );
 
     // As if the backfill had stopped before recording its progress: it runs again, adds nothing.
     upgraded
         .conn
-        .execute("INSERT INTO media_backfill (id, after_rowid) VALUES (1, 0)", [])
+        .execute(
+            "INSERT INTO media_backfill (id, after_rowid) VALUES (1, 0)",
+            [],
+        )
         .expect("rewind");
     drop(upgraded);
     let again = open(&path);

@@ -358,10 +358,12 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
     let (shared, _) = store();
     let handle = RunnerHandle::new();
     let cancel = CancellationToken::new();
+    let synced = Arc::new(tokio::sync::Notify::new());
     let pacing = RunnerOptions {
         poll_interval: Duration::from_secs(30),
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        after_sync: Some(synced.clone()),
     };
     let task = {
         let (s, handle, cancel, shared) =
@@ -384,6 +386,10 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         handle.status().cursor == 100
     })
     .await;
+    // A sync that stored records tells whoever follows the messages (the media workers).
+    tokio::time::timeout(Duration::from_secs(5), synced.notified())
+        .await
+        .expect("after_sync notified");
 
     // Only a trigger can explain a sync now: the timer is 30 s away.
     s.emulator.append(50);
@@ -431,6 +437,7 @@ async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails
         poll_interval: Duration::from_millis(300),
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
+        ..RunnerOptions::default()
     };
     let task = {
         let (s, handle, cancel, shared) =
