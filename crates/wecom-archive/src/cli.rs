@@ -60,6 +60,9 @@ pub enum Command {
     /// Conversations in the archive, and their messages in time order.
     #[command(subcommand)]
     Conversations(ConversationsCommand),
+    /// Media jobs: `status` and `retry`.
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// Check the setup step by step (keys, archive, proxy, library, token, first request).
     Doctor(SourceArgs),
     /// Run the WeCom emulator standalone.
@@ -125,6 +128,9 @@ pub struct SyncArgs {
     /// Records per request, 1..=1000 (overrides the configuration).
     #[arg(long)]
     pub limit: Option<u32>,
+    /// Do not download media this time (jobs stay queued).
+    #[arg(long)]
+    pub no_media: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,6 +143,20 @@ pub struct RunArgs {
     /// Seconds between reconciliation polls per corp (overrides [sync] poll_interval_secs).
     #[arg(long)]
     pub poll_interval: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Jobs by state, the oldest pending one, bytes stored, and why jobs failed.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make failed-but-retryable jobs due now; with --failed also revive permanently failed ones.
+    Retry {
+        #[arg(long)]
+        failed: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,8 @@ struct RawConfig {
     server: ServerSection,
     #[serde(default)]
     sdk: SdkSection,
+    #[serde(default)]
+    media: MediaSection,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,78 @@ pub struct Config {
     pub sync: SyncSection,
     pub server: ServerSection,
     pub sdk: SdkSection,
+    pub media: MediaSection,
+}
+
+/// Where and how media objects are downloaded and kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSection {
+    /// Download media after every sync (`sync --no-media` skips it for one run).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `fs` (a folder, default) or `s3` (S3-compatible object storage).
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// `fs`: the folder; objects are stored as objects/<aa>/<sha256>.
+    #[serde(default = "default_media_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Whole-object downloads on md5 mismatch before the bytes go to quarantine.
+    #[serde(default = "default_md5_attempts")]
+    pub max_md5_attempts: u32,
+    /// Attempts for transient failures before a job fails for good.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    #[serde(default)]
+    pub s3_region: Option<String>,
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+    #[serde(default)]
+    pub s3_prefix: Option<String>,
+    #[serde(default)]
+    pub s3_access_key: Option<String>,
+    /// Prefer the WECOM_ARCHIVE_S3_SECRET_KEY environment variable.
+    #[serde(default)]
+    pub s3_secret_key: Option<String>,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            enabled: true,
+            backend: default_backend(),
+            dir: default_media_dir(),
+            concurrency: default_concurrency(),
+            max_md5_attempts: default_md5_attempts(),
+            max_attempts: default_attempts(),
+            s3_endpoint: None,
+            s3_region: None,
+            s3_bucket: None,
+            s3_prefix: None,
+            s3_access_key: None,
+            s3_secret_key: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_backend() -> String {
+    "fs".to_owned()
+}
+fn default_media_dir() -> PathBuf {
+    PathBuf::from("media")
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_md5_attempts() -> u32 {
+    5
 }
 
 /// Supervision limits of the vendor-library workers (`source = "sdk"`).
@@ -366,6 +440,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_DB", "archive.path"),
     ("WECOM_ARCHIVE_KEYS_DIR", "keys.dir"),
     ("WECOM_ARCHIVE_SDK_LIBRARY", "corp.sdk_library"),
+    ("WECOM_ARCHIVE_S3_SECRET_KEY", "media.s3_secret_key"),
 ];
 
 impl Config {
@@ -462,7 +537,10 @@ impl Config {
                 keys_dir: resolve(base, &keys_dir),
                 archive_path: resolve(base, c.archive_path.as_deref().unwrap_or(&archive)),
                 callback,
-                sdk_library: get("WECOM_ARCHIVE_SDK_LIBRARY").map(PathBuf::from).or(c.sdk_library).map(|p| resolve(base, &p)),
+                sdk_library: get("WECOM_ARCHIVE_SDK_LIBRARY")
+                    .map(PathBuf::from)
+                    .or(c.sdk_library)
+                    .map(|p| resolve(base, &p)),
                 sdk_proxy: c.sdk_proxy,
             });
         }
@@ -478,11 +556,29 @@ impl Config {
         if raw.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
         }
+        let mut media = raw.media;
+        media.dir = resolve(base, &media.dir);
+        if let Some(v) = get("WECOM_ARCHIVE_S3_SECRET_KEY") {
+            media.s3_secret_key = Some(v);
+        }
+        match media.backend.as_str() {
+            "fs" => {}
+            "s3" => {
+                if media.s3_endpoint.is_none()
+                    || media.s3_bucket.is_none()
+                    || media.s3_access_key.is_none()
+                {
+                    bail!("[media] backend \"s3\" needs s3_endpoint, s3_bucket and s3_access_key");
+                }
+            }
+            other => bail!("[media] backend `{other}` is not fs or s3"),
+        }
         Ok(Config {
             corps,
             sync: raw.sync,
             server: raw.server,
             sdk: raw.sdk,
+            media,
         })
     }
 
@@ -549,14 +645,27 @@ impl Config {
     }
 
     /// The vendor-library source's settings for a corp.
-    pub fn sdk_config(&self, corp: &CorpConfig, library: &Path) -> anyhow::Result<wecom_sdk::SdkConfig> {
+    pub fn sdk_config(
+        &self,
+        corp: &CorpConfig,
+        library: &Path,
+    ) -> anyhow::Result<wecom_sdk::SdkConfig> {
         if corp.secret.trim().is_empty() {
             bail!("no archive secret for corp {}", corp.corp_id);
         }
         let worker = wecom_sdk::WorkerCommand::current_exe(["sdk-worker"])
             .context("cannot find this program's own path to start the vendor-library worker")?;
-        let mut c = wecom_sdk::SdkConfig::new(library, &corp.corp_id, &corp.secret, wecom_sdk::WorkerMode::Process(worker));
-        c.net.proxy = corp.sdk_proxy.clone().or_else(|| corp.proxy.clone()).unwrap_or_default();
+        let mut c = wecom_sdk::SdkConfig::new(
+            library,
+            &corp.corp_id,
+            &corp.secret,
+            wecom_sdk::WorkerMode::Process(worker),
+        );
+        c.net.proxy = corp
+            .sdk_proxy
+            .clone()
+            .or_else(|| corp.proxy.clone())
+            .unwrap_or_default();
         c.net.passwd = match (&corp.proxy_username, &corp.proxy_password) {
             (Some(u), p) => format!("{u}:{}", p.as_deref().unwrap_or("")),
             (None, _) => String::new(),
@@ -566,7 +675,8 @@ impl Config {
         c.limits.max_rss_bytes = self.sdk.max_rss_mb * 1024 * 1024;
         c.limits.max_fds = self.sdk.max_fds;
         c.limits.max_network_failures = self.sdk.max_network_failures;
-        c.limits.call_deadline = (self.sdk.call_deadline_secs > 0).then(|| Duration::from_secs(self.sdk.call_deadline_secs));
+        c.limits.call_deadline = (self.sdk.call_deadline_secs > 0)
+            .then(|| Duration::from_secs(self.sdk.call_deadline_secs));
         c.limits.crash_limit = self.sdk.crash_limit;
         c.limits.crash_window = Duration::from_secs(self.sdk.crash_window_secs);
         c.retry = RetryPolicy {
@@ -575,6 +685,38 @@ impl Config {
             max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
         };
         Ok(c)
+    }
+
+    /// The media store all corps share (objects are content-addressed).
+    pub fn open_blobs(&self) -> anyhow::Result<std::sync::Arc<dyn wecom_blob::BlobStore>> {
+        let m = &self.media;
+        if m.backend == "s3" {
+            let mut c = wecom_blob::S3Config::new(
+                m.s3_endpoint.clone().unwrap_or_default(),
+                m.s3_region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                m.s3_bucket.clone().unwrap_or_default(),
+                m.s3_access_key.clone().unwrap_or_default(),
+                m.s3_secret_key.clone().unwrap_or_default(),
+            );
+            c.prefix = m.s3_prefix.clone().unwrap_or_default();
+            let store = wecom_blob::S3BlobStore::new(&c).context("[media] s3 settings")?;
+            return Ok(std::sync::Arc::new(store));
+        }
+        let store = wecom_blob::FsBlobStore::open(&m.dir)
+            .with_context(|| format!("cannot open the media folder {}", m.dir.display()))?;
+        Ok(std::sync::Arc::new(store))
+    }
+
+    /// The media workers' settings for a corp.
+    pub fn media_options(&self, corp: &CorpConfig) -> wecom_media::MediaOptions {
+        let mut o = wecom_media::MediaOptions::new(&corp.corp_id);
+        o.concurrency = self.media.concurrency.max(1);
+        o.max_md5_attempts = self.media.max_md5_attempts.max(1);
+        o.max_attempts = self.media.max_attempts.max(1);
+        o.retention = Duration::from_secs(self.sync.retention_days * 86_400);
+        o
     }
 
     pub fn decrypt_threads(&self) -> usize {
@@ -648,6 +790,25 @@ dir = {keys}
 [server]
 # Where `run` serves the callback endpoints (/callback/<corp_id>), /metrics, /healthz and /readyz.
 listen = "127.0.0.1:8780"
+
+[media]
+# Images, voice, video, files, emotions and meeting recordings are downloaded after each sync,
+# verified (md5 and size from the message), and stored under their SHA-256.
+enabled = true
+# "fs": a folder (objects/<aa>/<sha256>); "s3": S3-compatible storage (s3_* keys below).
+backend = "fs"
+dir = "media"
+concurrency = 4
+# Whole-object downloads on md5 mismatch before the bytes are kept in quarantine for inspection.
+max_md5_attempts = 5
+# Attempts for transient failures before a job fails for good (`media retry --failed` revives it).
+max_attempts = 8
+# s3_endpoint = "https://s3.example.com"
+# s3_region = "us-east-1"
+# s3_bucket = "wecom-archive"
+# s3_prefix = "corp-a"
+# s3_access_key = "..."
+# s3_secret_key: set WECOM_ARCHIVE_S3_SECRET_KEY instead
 
 [sdk]
 # Supervision of the vendor-library workers (source = "sdk"): a worker is recycled after max_calls

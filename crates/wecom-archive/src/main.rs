@@ -10,7 +10,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     // The vendor-library worker speaks a framed protocol on stdout: nothing (not even logging) may
     // run before it takes over, so it is dispatched before anything else.
-    if std::env::args_os().nth(1).is_some_and(|a| a == "sdk-worker") {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "sdk-worker")
+    {
         return wecom_sdk::worker_main();
     }
     let cli = cli::Cli::parse();

@@ -12,11 +12,18 @@ use crate::config::CorpConfig;
 
 pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {
-        bail!("archive {} does not exist yet: run `wecom-archive sync` first", corp.archive_path.display());
+        bail!(
+            "archive {} does not exist yet: run `wecom-archive sync` first",
+            corp.archive_path.display()
+        );
     }
     let store = open_store(&corp.archive_path)?;
     match cmd {
-        ConversationsCommand::List { limit, offset, json } => {
+        ConversationsCommand::List {
+            limit,
+            offset,
+            json,
+        } => {
             let list = lock(&store)?.conversations(&corp.corp_id, *limit, *offset)?;
             if *json {
                 let items: Vec<_> = list.iter().map(summary_json).collect();
@@ -30,7 +37,12 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                         china_time(c.first_msgtime),
                         china_time(c.last_msgtime),
                         c.key,
-                        c.senders.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                        c.senders
+                            .iter()
+                            .take(5)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     );
                 }
                 if list.len() == *limit {
@@ -38,7 +50,12 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 }
             }
         }
-        ConversationsCommand::Show { key, after, limit, json } => {
+        ConversationsCommand::Show {
+            key,
+            after,
+            limit,
+            json,
+        } => {
             let cursor = match after {
                 Some(a) => Some(parse_cursor(a)?),
                 None => None,
@@ -64,8 +81,12 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
 }
 
 fn parse_cursor(s: &str) -> anyhow::Result<(i64, u64)> {
-    let parsed = s.split_once(':').and_then(|(t, q)| Some((t.parse().ok()?, q.parse().ok()?)));
-    parsed.ok_or_else(|| anyhow::anyhow!("--after takes MSGTIME:SEQ as printed at the end of a page, not `{s}`"))
+    let parsed = s
+        .split_once(':')
+        .and_then(|(t, q)| Some((t.parse().ok()?, q.parse().ok()?)));
+    parsed.ok_or_else(|| {
+        anyhow::anyhow!("--after takes MSGTIME:SEQ as printed at the end of a page, not `{s}`")
+    })
 }
 
 fn render_line(m: &StoredMessage) -> String {
@@ -93,7 +114,11 @@ fn render_line(m: &StoredMessage) -> String {
         m.from,
         m.msgtype.as_deref().unwrap_or(m.action.as_str()),
         text,
-        if marks.is_empty() { String::new() } else { format!("  [{}]", marks.join("; ")) }
+        if marks.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", marks.join("; "))
+        }
     )
 }
 
@@ -129,7 +154,12 @@ pub fn china_time(ms: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -146,7 +176,10 @@ mod tests {
 
     #[test]
     fn cursors_parse_or_explain() {
-        assert_eq!(parse_cursor("1700000000000:42").expect("cursor"), (1_700_000_000_000, 42));
+        assert_eq!(
+            parse_cursor("1700000000000:42").expect("cursor"),
+            (1_700_000_000_000, 42)
+        );
         assert!(parse_cursor("yesterday").is_err());
     }
 }

@@ -34,6 +34,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let rotate_at = (args.messages >= 10).then(|| args.messages as u64 * 4 / 5);
     let keys = generate_keys(rotate_at.is_some())?;
+    // The demo corpus covers more days than WeCom's 5-day window; its configuration keeps a window
+    // long enough for all of its media (a real corp's older media would have expired).
+    let span_days = super::emulator::recent_corpus(DEMO_CORP, args.seed, args.messages)
+        .1
+        .as_secs()
+        / 86_400;
+    let retention_days = (span_days + 8).max(5);
     let emu_config = emulator_config(
         DEMO_CORP,
         DEMO_SECRET,
@@ -66,10 +73,28 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             stop_server.clone().cancelled_owned(),
         ));
 
-        write_client_config(&config_path, DEMO_CORP, DEMO_SECRET, &base_url, &keys, None, None)?;
+        write_client_config(
+            &config_path,
+            DEMO_CORP,
+            DEMO_SECRET,
+            &base_url,
+            &keys,
+            None,
+            None,
+        )?;
+        let text = std::fs::read_to_string(&config_path)?;
+        std::fs::write(
+            &config_path,
+            text.replacen(
+                "retention_days = 5\n",
+                &format!("retention_days = {retention_days}\n"),
+                1,
+            ),
+        )?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let corp = config.corp(None)?;
+        let blobs = config.open_blobs()?;
         let store = open_store(&corp.archive_path)?;
         let ring = Arc::new(load_key_ring(&corp.keys_dir)?);
         let result = sync_once(
@@ -81,6 +106,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             config.sync.page_limit,
             &CancellationToken::new(),
             true,
+            Some(&blobs),
         )
         .await;
         stop_server.cancel();
@@ -92,9 +118,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     })?;
 
     let store = open_store(&config.corp(None)?.archive_path)?;
-    let (ids, stats) = {
+    let (ids, stats, media) = {
         let guard = lock(&store)?;
-        (guard.record_ids(DEMO_CORP)?, guard.stats(DEMO_CORP)?)
+        (
+            guard.record_ids(DEMO_CORP)?,
+            guard.stats(DEMO_CORP)?,
+            guard.media_stats(DEMO_CORP)?,
+        )
     };
     let exact = ids == expected;
     println!();
@@ -120,6 +150,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             expected.len()
         );
     }
+    print!(
+        "{}",
+        super::stats::render_media(&media, &super::stats::media_location(&config))
+    );
+    if media.done != media.total {
+        bail!(
+            "{} of {} media objects are not downloaded and verified (see `media status`)",
+            media.total - media.done,
+            media.total
+        );
+    }
+    println!(
+        "all {} media objects downloaded and verified (md5 and size from the messages), stored under their sha256",
+        thousands(media.total)
+    );
     println!(
         "the archive holds exactly the emulator's {} records (same seqs and msgids)",
         thousands(ids.len() as u64)

@@ -24,7 +24,12 @@ impl Report {
     }
     fn fail(&mut self, what: &str, detail: impl AsRef<str>, fix: impl AsRef<str>) {
         self.failed += 1;
-        println!("FAIL  {what:<22} {}\n      {:<22} fix: {}", detail.as_ref(), "", fix.as_ref());
+        println!(
+            "FAIL  {what:<22} {}\n      {:<22} fix: {}",
+            detail.as_ref(),
+            "",
+            fix.as_ref()
+        );
     }
 }
 
@@ -34,7 +39,9 @@ fn explain(e: &SourceError) -> (String, &'static str) {
         SourceErrorKind::Api { errcode: 40001 } | SourceErrorKind::Api { errcode: 40013 } => {
             "check corp_id and the 会话内容存档 Secret (管理工具 → 会话内容存档)"
         }
-        SourceErrorKind::Api { errcode: 48002 } => "this is an app secret: use the 会话内容存档 Secret instead",
+        SourceErrorKind::Api { errcode: 48002 } => {
+            "this is an app secret: use the 会话内容存档 Secret instead"
+        }
         SourceErrorKind::Api { errcode: 301042 } | SourceErrorKind::Sdk(SdkCode::IpNotAllowed) => {
             "add this machine's public IP to 可信IP in the 会话内容存档 settings"
         }
@@ -44,7 +51,9 @@ fn explain(e: &SourceError) -> (String, &'static str) {
         SourceErrorKind::Sdk(SdkCode::Network) => {
             "the vendor library reports 10001 for network errors AND for a wrong secret: check the proxy, then the secret (run doctor with --source native to tell them apart)"
         }
-        SourceErrorKind::HttpStatus(_) => "the server answered with an HTTP error: check base_url and any proxy in between",
+        SourceErrorKind::HttpStatus(_) => {
+            "the server answered with an HTTP error: check base_url and any proxy in between"
+        }
         _ => "see the message; `wecom-archive decrypt` helps with per-record problems",
     };
     (e.to_string(), hint)
@@ -52,23 +61,37 @@ fn explain(e: &SourceError) -> (String, &'static str) {
 
 pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Result<ExitCode> {
     let mut r = Report { failed: 0 };
-    let overrides = SourceOverrides { source: args.source, sdk_library: args.sdk_library.clone() };
+    let overrides = SourceOverrides {
+        source: args.source,
+        sdk_library: args.sdk_library.clone(),
+    };
     let kind = overrides.source.unwrap_or(corp.source);
     println!("corp {} — source {:?}", corp.corp_id, kind);
 
     // Keys.
     let keys = match read_key_dir(&corp.keys_dir) {
         Ok(k) if k.is_empty() => {
-            r.fail("private keys", format!("none in {}", corp.keys_dir.display()), "run `wecom-archive init` or `keys add --version N --file key.pem`");
+            r.fail(
+                "private keys",
+                format!("none in {}", corp.keys_dir.display()),
+                "run `wecom-archive init` or `keys add --version N --file key.pem`",
+            );
             Vec::new()
         }
         Ok(k) => {
-            let versions: Vec<String> = k.iter().map(|k| format!("v{} (RSA-{})", k.version, k.key.bits())).collect();
+            let versions: Vec<String> = k
+                .iter()
+                .map(|k| format!("v{} (RSA-{})", k.version, k.key.bits()))
+                .collect();
             r.ok("private keys", versions.join(", "));
             k
         }
         Err(e) => {
-            r.fail("private keys", format!("{e:#}"), "fix or remove the file named above");
+            r.fail(
+                "private keys",
+                format!("{e:#}"),
+                "fix or remove the file named above",
+            );
             Vec::new()
         }
     };
@@ -77,35 +100,86 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
     if corp.archive_path.exists() {
         match open_store(&corp.archive_path).and_then(|s| Ok(lock(&s)?.stats(&corp.corp_id)?)) {
             Ok(s) => {
-                r.ok("archive", format!("{} ({} records, cursor {})", corp.archive_path.display(), s.records, s.cursor_seq));
+                r.ok(
+                    "archive",
+                    format!(
+                        "{} ({} records, cursor {})",
+                        corp.archive_path.display(),
+                        s.records,
+                        s.cursor_seq
+                    ),
+                );
                 if let Some(n) = s.failed_by_code.get(&10007) {
-                    r.fail("key versions", format!("{n} records need a key version that is not configured"), "add the old private key with `keys add --version N`, then `redecrypt`");
+                    r.fail(
+                        "key versions",
+                        format!("{n} records need a key version that is not configured"),
+                        "add the old private key with `keys add --version N`, then `redecrypt`",
+                    );
                 }
             }
-            Err(e) => r.fail("archive", format!("{e:#}"), "check the path and permissions of [archive] path"),
+            Err(e) => r.fail(
+                "archive",
+                format!("{e:#}"),
+                "check the path and permissions of [archive] path",
+            ),
         }
     } else {
-        r.warn("archive", format!("{} does not exist yet (created by the first sync)", corp.archive_path.display()));
+        r.warn(
+            "archive",
+            format!(
+                "{} does not exist yet (created by the first sync)",
+                corp.archive_path.display()
+            ),
+        );
     }
 
     // Proxy reachability.
-    for proxy in corp.proxy.iter().chain(corp.sdk_proxy.iter()).filter(|p| !p.is_empty()) {
-        let hostport = proxy.split("://").nth(1).unwrap_or(proxy).rsplit('@').next().unwrap_or("").trim_end_matches('/');
+    for proxy in corp
+        .proxy
+        .iter()
+        .chain(corp.sdk_proxy.iter())
+        .filter(|p| !p.is_empty())
+    {
+        let hostport = proxy
+            .split("://")
+            .nth(1)
+            .unwrap_or(proxy)
+            .rsplit('@')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
         match std::net::ToSocketAddrs::to_socket_addrs(&hostport)
             .ok()
             .and_then(|mut a| a.next())
             .map(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(3)))
         {
             Some(Ok(_)) => r.ok("proxy", format!("{hostport} accepts connections")),
-            Some(Err(e)) => r.fail("proxy", format!("{hostport}: {e}"), "start the proxy or fix its address"),
-            None => r.fail("proxy", format!("`{proxy}` has no host:port"), "write it as http://host:port or socks5h://host:port"),
+            Some(Err(e)) => r.fail(
+                "proxy",
+                format!("{hostport}: {e}"),
+                "start the proxy or fix its address",
+            ),
+            None => r.fail(
+                "proxy",
+                format!("`{proxy}` has no host:port"),
+                "write it as http://host:port or socks5h://host:port",
+            ),
         }
     }
 
     // Callback.
     match &corp.callback {
-        Some(_) => r.ok("callback", format!("configured: URL path /callback/{} on `run`'s server", corp.corp_id)),
-        None => r.warn("callback", "not configured: `run` polls only (set callback_token and callback_aes_key)"),
+        Some(_) => r.ok(
+            "callback",
+            format!(
+                "configured: URL path /callback/{} on `run`'s server",
+                corp.corp_id
+            ),
+        ),
+        None => r.warn(
+            "callback",
+            "not configured: `run` polls only (set callback_token and callback_aes_key)",
+        ),
     }
 
     // Source: library, token, one GetChatData with limit 1.

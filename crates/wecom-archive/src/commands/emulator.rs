@@ -41,10 +41,7 @@ pub fn emulator_config(
     EmulatorConfig {
         corp_id: corp_id.to_owned(),
         secret: secret.to_owned(),
-        corpus: CorpusSpec {
-            corp_id: corp_id.to_owned(),
-            ..CorpusSpec::new(seed, messages)
-        },
+        corpus: recent_corpus(corp_id, seed, messages).0,
         public_keys,
         rotate_to_v2_after_seq: rotate_at,
         token_ttl: Duration::from_secs(7200),
@@ -54,6 +51,32 @@ pub fn emulator_config(
         check_encrypt_sign: true,
         callback: None,
     }
+}
+
+const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// A corpus whose last message is recent, as a live corp's would be (so its media are still inside
+/// WeCom's retention window). The generator's clock follows weekdays and working hours, so the
+/// default start is moved by whole weeks, which keeps the corpus identical apart from its dates.
+/// Returns the spec and the time the corpus spans.
+pub fn recent_corpus(corp_id: &str, seed: u64, messages: usize) -> (CorpusSpec, Duration) {
+    let mut spec = CorpusSpec {
+        corp_id: corp_id.to_owned(),
+        ..CorpusSpec::new(seed, messages)
+    };
+    let probe = wecom_emulator::corpus::generate(&spec);
+    let last = probe
+        .records
+        .last()
+        .and_then(|r| wecom_model::parse_envelope(r.plaintext.as_bytes()).ok())
+        .map_or(spec.start_ms, |e| e.msgtime);
+    let span = (last - spec.start_ms).max(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let weeks = (now - span - spec.start_ms).div_euclid(WEEK_MS).max(0);
+    spec.start_ms += weeks * WEEK_MS;
+    (spec, Duration::from_millis(span as u64))
 }
 
 /// Writes a client configuration for an emulator at `base_url`, with its keys in `keys/` beside it.
@@ -91,7 +114,11 @@ pub fn write_client_config(
     let text = match callback {
         Some((token, key)) => text.replacen(
             "# callback_token = \"...\"\n# callback_aes_key = \"...43 characters...\"\n",
-            &format!("callback_token = {}\ncallback_aes_key = {}\n", toml_quote(token), toml_quote(key)),
+            &format!(
+                "callback_token = {}\ncallback_aes_key = {}\n",
+                toml_quote(token),
+                toml_quote(key)
+            ),
             1,
         ),
         None => text,
@@ -125,9 +152,18 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         args.rotate_at,
         args.live,
     );
-    if let (Some(url), Some(token), Some(key)) = (&args.callback_url, &args.callback_token, &args.callback_aes_key) {
-        if !(0.0..=1.0).contains(&args.callback_drop) || !args.callback_interval.is_finite() || args.callback_interval < 0.0 {
-            anyhow::bail!("--callback-drop takes 0.0–1.0 and --callback-interval a number of seconds");
+    if let (Some(url), Some(token), Some(key)) = (
+        &args.callback_url,
+        &args.callback_token,
+        &args.callback_aes_key,
+    ) {
+        if !(0.0..=1.0).contains(&args.callback_drop)
+            || !args.callback_interval.is_finite()
+            || args.callback_interval < 0.0
+        {
+            anyhow::bail!(
+                "--callback-drop takes 0.0–1.0 and --callback-interval a number of seconds"
+            );
         }
         let mut cb = wecom_emulator::CallbackConfig::new(url, token, key);
         cb.min_interval = Duration::from_secs_f64(args.callback_interval);
@@ -151,8 +187,19 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", args.proxy_listen))?;
         let proxy_url = format!("http://{}", proxy_listener.local_addr()?);
         if let Some(path) = &args.write_config {
-            let callback = args.callback_token.as_deref().zip(args.callback_aes_key.as_deref());
-            write_client_config(path, &args.corp_id, &args.secret, &base_url, &keys, callback, Some(&proxy_url))?;
+            let callback = args
+                .callback_token
+                .as_deref()
+                .zip(args.callback_aes_key.as_deref());
+            write_client_config(
+                path,
+                &args.corp_id,
+                &args.secret,
+                &base_url,
+                &keys,
+                callback,
+                Some(&proxy_url),
+            )?;
             println!(
                 "wrote client configuration {} (keys in {})",
                 path.display(),
@@ -178,7 +225,10 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         };
         let (served, ()) = tokio::join!(server, ctrl_c);
         served.context("emulator server failed")?;
-        proxy.await.context("proxy task failed")?.context("emulator proxy failed")
+        proxy
+            .await
+            .context("proxy task failed")?
+            .context("emulator proxy failed")
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod doctor;
 mod emulator;
 mod init;
 mod keys;
+mod media;
 mod run;
 mod source;
 mod stats;
@@ -42,7 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Stats(args) => {
             let config = load(&cli.config, &env)?;
-            stats::run(config.corp(corp)?, &args)
+            stats::run(&config, config.corp(corp)?, &args)
         }
         Command::Conversations(cmd) => {
             let config = load(&cli.config, &env)?;
@@ -51,6 +52,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             let config = load(&cli.config, &env)?;
             doctor::run(&config, config.corp(corp)?, &args)
+        }
+        Command::Media(cmd) => {
+            let config = load(&cli.config, &env)?;
+            media::run(&config, config.corp(corp)?, &cmd)
         }
         Command::Emulator(args) => emulator::run(&args),
         Command::Decrypt(args) => decrypt::run(&cli.config, &env, corp, &args),

@@ -12,12 +12,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use wecom_callback::CallbackCrypto;
 use wecom_crypto::KeyRing;
+use wecom_media::MediaWorkers;
 use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, router, serve};
 use wecom_sync::{RunnerHandle, RunnerOptions, SharedStore, SyncOptions, run_corp};
+use wecom_wire::MediaSource;
 
+use super::source::{Source, SourceOverrides};
 use super::{open_store, runtime};
 use crate::cli::RunArgs;
-use super::source::{Source, SourceOverrides};
 use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
@@ -69,17 +71,41 @@ impl DaemonObserver {
             .map_err(|_| "archive lock poisoned".to_owned())
             .and_then(|s| {
                 s.ping().map_err(|e| e.to_string())?;
-                s.stats(corp_id).map_err(|e| e.to_string())
+                Ok((
+                    s.stats(corp_id).map_err(|e| e.to_string())?,
+                    s.media_stats(corp_id).map_err(|e| e.to_string())?,
+                ))
             });
         match stats {
-            Ok(stats) => {
+            Ok((stats, media)) => {
+                snap.media_by_state = [
+                    ("pending", media.pending),
+                    ("downloading", media.downloading),
+                    ("done", media.done),
+                    ("failed_retryable", media.failed_retryable),
+                    ("failed_permanent", media.failed_permanent),
+                    ("expired", media.expired),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                let oldest_media = media.oldest_pending_msgtime_ms;
+                snap.media_oldest_pending_age_seconds =
+                    oldest_media.map(|t| (now - t).max(0) as f64 / 1000.0);
                 snap.last_seq = stats.cursor_seq;
                 snap.records_total = stats.records;
                 snap.records_by_type = stats.by_msgtype;
                 snap.decrypt_failures_by_code = stats.failed_by_code;
                 // Everything older than the last catch-up is archived; what is not fetched yet is
                 // at most as old as that moment (or, before any catch-up, the newest archived message).
-                let safe_until = status.last_caught_up_ms.or(stats.last_msgtime);
+                // A pending media object is at risk from its message's time on.
+                let safe_until = match (
+                    status.last_caught_up_ms.or(stats.last_msgtime),
+                    oldest_media,
+                ) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 snap.time_to_loss_seconds = safe_until
                     .map(|t| self.retention.as_secs_f64() - (now - t).max(0) as f64 / 1000.0);
             }
@@ -111,7 +137,10 @@ impl Observer for DaemonObserver {
 
 pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
-    let overrides = SourceOverrides { source: args.source.source, sdk_library: args.source.sdk_library.clone() };
+    let overrides = SourceOverrides {
+        source: args.source.source,
+        sdk_library: args.source.sdk_library.clone(),
+    };
     let mut corps = Vec::new();
     for c in config.selected(selected)? {
         let keys = Arc::new(load_key_ring(&c.keys_dir)?);
@@ -171,14 +200,27 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                 error!(error = %e, "http server failed");
             }
         });
-        let pacing = RunnerOptions { poll_interval: poll, ..RunnerOptions::default() };
+        let blobs = if config.media.enabled { Some(config.open_blobs()?) } else { None };
         for c in &corps {
             let (client, store, keys, handle, cancel) =
                 (c.client.clone(), c.store.clone(), c.keys.clone(), c.handle.clone(), cancel.clone());
             let mut opts = SyncOptions::new(&c.config.corp_id);
             opts.page_limit = config.sync.page_limit;
             opts.decrypt_threads = config.decrypt_threads();
-            let pacing = pacing.clone();
+            let mut pacing = RunnerOptions { poll_interval: poll, ..RunnerOptions::default() };
+            if let Some(blobs) = &blobs {
+                let source: Arc<dyn MediaSource> = c.client.clone();
+                let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), config.media_options(&c.config));
+                // New records wake the media workers at once instead of at their next poll.
+                pacing.after_sync = Some(workers.waker().notify());
+                let cancel = cancel.clone();
+                let corp_id = c.config.corp_id.clone();
+                tasks.spawn(async move {
+                    if let Err(e) = workers.run(&cancel).await {
+                        error!(corp_id = %corp_id, error = %e, "media workers stopped");
+                    }
+                });
+            }
             tasks.spawn(async move {
                 run_corp(client.as_ref(), store, keys, &opts, &pacing, &handle, &cancel).await;
             });

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use wecom_client::NativeClient;
 use wecom_sdk::SdkSource;
-use wecom_wire::{ArchiveSource, ChatPage, SourceError};
+use wecom_wire::{
+    ArchiveSource, BoxFuture, ChatPage, MediaChunkSink, MediaFetchError, MediaFetched, MediaSource,
+    SourceError,
+};
 
 use crate::config::{Config, CorpConfig, SourceKind};
 
@@ -25,18 +28,35 @@ pub enum Source {
 impl Source {
     /// Builds the corp's source; the vendor library is loaded (in a worker) right away so a wrong
     /// path, architecture or GLIBC is reported at start, not at the first pull.
-    pub async fn open(config: &Config, corp: &CorpConfig, o: &SourceOverrides) -> anyhow::Result<Source> {
+    pub async fn open(
+        config: &Config,
+        corp: &CorpConfig,
+        o: &SourceOverrides,
+    ) -> anyhow::Result<Source> {
         match o.source.unwrap_or(corp.source) {
             SourceKind::Native => Ok(Source::Native(
-                NativeClient::new(config.client_config(corp)?).with_context(|| format!("[corp {}] settings", corp.corp_id))?,
+                NativeClient::new(config.client_config(corp)?)
+                    .with_context(|| format!("[corp {}] settings", corp.corp_id))?,
             )),
             SourceKind::Sdk => {
                 let library = o.sdk_library.clone().or_else(|| corp.sdk_library.clone()).with_context(|| {
                     format!("corp {}: source \"sdk\" needs sdk_library in its [corp] section or --sdk-library", corp.corp_id)
                 })?;
-                let sdk = SdkSource::new(config.sdk_config(corp, &library)?)
-                    .with_context(|| format!("corp {}: vendor library {}", corp.corp_id, library.display()))?;
-                sdk.start().await.with_context(|| format!("corp {}: vendor library {}", corp.corp_id, library.display()))?;
+                let sdk =
+                    SdkSource::new(config.sdk_config(corp, &library)?).with_context(|| {
+                        format!(
+                            "corp {}: vendor library {}",
+                            corp.corp_id,
+                            library.display()
+                        )
+                    })?;
+                sdk.start().await.with_context(|| {
+                    format!(
+                        "corp {}: vendor library {}",
+                        corp.corp_id,
+                        library.display()
+                    )
+                })?;
                 Ok(Source::Sdk(sdk))
             }
         }
@@ -55,6 +75,19 @@ impl ArchiveSource for Source {
         match self {
             Source::Native(c) => c.fetch_page(after_seq, limit).await,
             Source::Sdk(s) => s.fetch_page(after_seq, limit).await,
+        }
+    }
+}
+
+impl MediaSource for Source {
+    fn download<'a>(
+        &'a self,
+        sdkfileid: &'a str,
+        sink: &'a mut dyn MediaChunkSink,
+    ) -> BoxFuture<'a, Result<MediaFetched, MediaFetchError>> {
+        match self {
+            Source::Native(c) => c.download(sdkfileid, sink),
+            Source::Sdk(s) => s.download(sdkfileid, sink),
         }
     }
 }

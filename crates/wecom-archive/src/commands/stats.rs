@@ -7,9 +7,10 @@ use wecom_store::Stats;
 
 use super::{lock, open_store, thousands};
 use crate::cli::StatsArgs;
-use crate::config::CorpConfig;
+use crate::config::{Config, CorpConfig};
+use wecom_store::MediaStats;
 
-pub fn run(corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {
         anyhow::bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
@@ -17,14 +18,21 @@ pub fn run(corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = open_store(&corp.archive_path)?;
-    let stats = lock(&store)?.stats(&corp.corp_id)?;
+    let (stats, media) = {
+        let guard = lock(&store)?;
+        (
+            guard.stats(&corp.corp_id)?,
+            guard.media_stats(&corp.corp_id)?,
+        )
+    };
+    let media_dir = media_location(config);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&stats_json(&corp.corp_id, &stats))?
-        );
+        let mut v = stats_json(&corp.corp_id, &stats);
+        v["media"] = media_json(&media, &media_dir);
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", render(&corp.corp_id, &stats));
+        print!("{}", render_media(&media, &media_dir));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -84,6 +92,57 @@ pub fn render(corp_id: &str, s: &Stats) -> String {
         for (t, n) in types {
             out.push_str(&format!("    {t:<24}{:>8}\n", thousands(*n)));
         }
+    }
+    out
+}
+
+/// Where media objects live, as configured (a folder, or s3://bucket/prefix).
+pub fn media_location(config: &Config) -> String {
+    if config.media.backend == "s3" {
+        format!(
+            "s3://{}/{}",
+            config.media.s3_bucket.as_deref().unwrap_or(""),
+            config.media.s3_prefix.as_deref().unwrap_or("")
+        )
+    } else {
+        config.media.dir.display().to_string()
+    }
+}
+
+pub fn media_json(m: &MediaStats, media_dir: &str) -> serde_json::Value {
+    json!({
+        "total": m.total,
+        "done": m.done,
+        "pending": m.pending + m.downloading,
+        "downloading": m.downloading,
+        "failed": m.failed_retryable + m.failed_permanent,
+        "failed_retryable": m.failed_retryable,
+        "failed_permanent": m.failed_permanent,
+        "expired": m.expired,
+        "failed_by_code": m.failed_by_code,
+        "objects": m.objects,
+        "bytes": m.bytes,
+        "quarantined_objects": m.quarantined_objects,
+        "oldest_pending_msgtime": m.oldest_pending_msgtime_ms,
+        "media_dir": media_dir,
+    })
+}
+
+pub fn render_media(m: &MediaStats, media_dir: &str) -> String {
+    let mut out = format!(
+        "  media ({media_dir})\n    jobs {}  done {}  pending {}  to retry {}  failed {}  expired {}\n    objects {} ({} bytes), quarantined {}\n",
+        thousands(m.total),
+        thousands(m.done),
+        thousands(m.pending + m.downloading),
+        thousands(m.failed_retryable),
+        thousands(m.failed_permanent),
+        thousands(m.expired),
+        thousands(m.objects),
+        thousands(m.bytes),
+        thousands(m.quarantined_objects),
+    );
+    for (code, n) in &m.failed_by_code {
+        out.push_str(&format!("    {code:<24}{:>8}\n", thousands(*n)));
     }
     out
 }

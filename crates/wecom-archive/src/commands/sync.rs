@@ -5,15 +5,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
+use wecom_blob::BlobStore;
 use wecom_crypto::KeyRing;
+use wecom_media::MediaWorkers;
 use wecom_sync::{
     Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all,
     sync_until_caught_up,
 };
+use wecom_wire::MediaSource;
 
+use super::source::{Source, SourceOverrides};
 use super::{open_store, runtime, thousands};
 use crate::cli::SyncArgs;
-use super::source::{Source, SourceOverrides};
 use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
@@ -33,7 +36,15 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         targets.push(Target { corp, keys, store });
     }
     let limit = args.limit.unwrap_or(config.sync.page_limit);
-    let overrides = SourceOverrides { source: args.source.source, sdk_library: args.source.sdk_library.clone() };
+    let blobs = if config.media.enabled && !args.no_media {
+        Some(config.open_blobs()?)
+    } else {
+        None
+    };
+    let overrides = SourceOverrides {
+        source: args.source.source,
+        sdk_library: args.source.sdk_library.clone(),
+    };
     let interval = Duration::from_secs(
         args.interval
             .unwrap_or(config.sync.follow_interval_secs)
@@ -65,6 +76,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                         limit,
                         &cancel,
                         true,
+                        blobs.as_ref(),
                     )
                     .await
                     {
@@ -107,8 +119,9 @@ pub async fn sync_once(
     limit: u32,
     cancel: &CancellationToken,
     progress: bool,
+    media: Option<&Arc<dyn BlobStore>>,
 ) -> anyhow::Result<SyncReport> {
-    let client = Source::open(config, corp, overrides).await?;
+    let client = Arc::new(Source::open(config, corp, overrides).await?);
     let mut opts = SyncOptions::new(&corp.corp_id);
     opts.page_limit = limit;
     opts.decrypt_threads = config.decrypt_threads();
@@ -130,8 +143,41 @@ pub async fn sync_once(
             );
         }
     };
-    let result = sync_until_caught_up(&client, store, keys, &opts, cancel, &printer).await;
+    let result = sync_until_caught_up(
+        client.as_ref(),
+        store.clone(),
+        keys,
+        &opts,
+        cancel,
+        &printer,
+    )
+    .await;
+    // Media of everything committed so far, also when the pull stopped early: it expires on
+    // WeCom's side, so it is fetched whenever it can be.
+    let media_result = match media {
+        Some(blobs) if !cancel.is_cancelled() => {
+            let source: Arc<dyn MediaSource> = client.clone();
+            let workers =
+                MediaWorkers::new(store, source, blobs.clone(), config.media_options(corp));
+            Some(workers.drain(cancel).await)
+        }
+        _ => None,
+    };
     client.shutdown().await;
+    match media_result {
+        Some(Ok(m)) if m.started > 0 || m.failed > 0 || m.expired > 0 => println!(
+            "corp {}: media {} downloaded ({} already stored, {} bytes), {} to retry later, {} failed, {} expired",
+            corp.corp_id,
+            thousands(m.done),
+            thousands(m.deduplicated),
+            thousands(m.bytes),
+            thousands(m.retry_later),
+            thousands(m.failed),
+            thousands(m.expired)
+        ),
+        Some(Ok(_)) | None => {}
+        Some(Err(e)) => eprintln!("error: corp {}: media: {e}", corp.corp_id),
+    }
     match result {
         Ok(report) => Ok(report),
         Err(SyncError::Source {

@@ -193,5 +193,8 @@ fn doctor_passes_on_a_good_setup_and_explains_a_wrong_secret() {
         .expect("doctor");
     assert!(!o.status.success());
     let out = stdout(&o);
-    assert!(out.contains("FAIL") && out.contains("40001") && out.contains("fix:"), "{out}");
+    assert!(
+        out.contains("FAIL") && out.contains("40001") && out.contains("fix:"),
+        "{out}"
+    );
 }

@@ -91,7 +91,9 @@ fn with_callback(config: &std::path::Path) {
     let text = std::fs::read_to_string(config).expect("config");
     let text = text.replacen(
         "timeout_secs = 5\n",
-        &format!("timeout_secs = 5\ncallback_token = \"{CB_TOKEN}\"\ncallback_aes_key = \"{CB_KEY}\"\n"),
+        &format!(
+            "timeout_secs = 5\ncallback_token = \"{CB_TOKEN}\"\ncallback_aes_key = \"{CB_KEY}\"\n"
+        ),
         1,
     );
     std::fs::write(config, text).expect("write config");
@@ -100,9 +102,17 @@ fn with_callback(config: &std::path::Path) {
 #[test]
 fn the_live_emulator_calls_back_drops_some_and_the_daemon_ends_caught_up() {
     // A free port for the daemon, known before the emulator (which calls it) starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let listen = format!("127.0.0.1:{port}");
-    let mut cb = wecom_emulator::CallbackConfig::new(format!("http://{listen}/callback/{CORP}"), CB_TOKEN, CB_KEY);
+    let mut cb = wecom_emulator::CallbackConfig::new(
+        format!("http://{listen}/callback/{CORP}"),
+        CB_TOKEN,
+        CB_KEY,
+    );
     cb.min_interval = Duration::from_millis(250);
     cb.drop_probability = 0.5;
     let emu = Arc::new(TestEmulator::start_with(33, 100, None, Some(cb)));
@@ -112,18 +122,26 @@ fn the_live_emulator_calls_back_drops_some_and_the_daemon_ends_caught_up() {
     let db = dir.path().join("archive.db");
     // Polling every 4 s: a dropped callback costs seconds, not data.
     let (mut daemon, addr) = start_daemon_on(&config, 4, &listen);
-    wait(Duration::from_secs(30), "the initial sync", || records(&db) == 100);
+    wait(Duration::from_secs(30), "the initial sync", || {
+        records(&db) == 100
+    });
     for _ in 0..30 {
         emu.emulator.append(5);
         std::thread::sleep(Duration::from_millis(100));
     }
     let total = emu.emulator.len();
-    wait(Duration::from_secs(30), "catching up with the live emulator", || records(&db) == total);
+    wait(
+        Duration::from_secs(30),
+        "catching up with the live emulator",
+        || records(&db) == total,
+    );
     let (sent, dropped) = emu.emulator.callback_counts();
     assert!(sent >= 2 && dropped >= 1, "sent {sent}, dropped {dropped}");
     let (_, metrics) = http(&addr, "GET", "/metrics", "");
     assert!(metrics.contains(&format!("wecom_archive_callback_requests_total{{corp_id=\"{CORP}\",outcome=\"msgaudit_notify\"}}")), "{metrics}");
-    let _ = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
     assert!(daemon.wait().expect("wait").success());
     assert_eq!(archived_ids(&db), emu.expected_ids());
 }
@@ -197,6 +215,7 @@ fn a_callback_wakes_the_daemon_and_metrics_tell_the_state() {
         ),
         format!("wecom_archive_ready{{corp_id=\"{CORP}\"}} 1"),
         "wecom_archive_time_to_loss_seconds".to_owned(),
+        format!("wecom_archive_media_jobs{{corp_id=\"{CORP}\",state=\"done\"}}"),
         "wecom_archive_records_by_type{".to_owned(),
     ] {
         assert!(metrics.contains(&needle), "missing {needle} in\n{metrics}");

@@ -34,6 +34,22 @@ fn demo_archives_exactly_the_emulator_records_and_reruns() {
     assert_eq!(s["failed"], 0);
     assert_eq!(s["distinct_msgids"], 600);
     assert_eq!(s["cursor_seq"], 600);
+    let media = &s["media"];
+    assert!(
+        media["total"].as_u64().expect("media total") > 50,
+        "{media}"
+    );
+    assert_eq!(
+        media["done"], media["total"],
+        "every media object downloaded and verified: {media}"
+    );
+    assert!(
+        media["media_dir"]
+            .as_str()
+            .expect("media_dir")
+            .ends_with("media"),
+        "{media}"
+    );
     let by_type = s["by_msgtype"].as_object().expect("by_msgtype");
     assert!(
         by_type["text"].as_u64().expect("text count") > 300,
@@ -78,6 +94,13 @@ fn kill_9_at_any_moment_then_sync_again_loses_and_duplicates_nothing() {
     assert_eq!(s["decrypted"], 3000);
     assert_eq!(s["distinct_msgids"], 3000);
     assert_eq!(s["cursor_seq"], 3000);
+    // Media interrupted by the kills completes too; nothing half-written is published.
+    assert_eq!(s["media"]["done"], s["media"]["total"], "{}", s["media"]);
+    let parts = walk(&dir.path().join("media/tmp"))
+        .into_iter()
+        .filter(|p| p.ends_with(".part"))
+        .count();
+    assert_eq!(parts, 0);
 }
 
 #[test]
@@ -287,7 +310,9 @@ fn follow_mode_picks_up_new_records_and_stops_cleanly_on_ctrl_c() {
 
 #[test]
 fn the_vendor_library_source_archives_exactly_what_the_native_client_does() {
-    let Some(library) = real_sdk("the_vendor_library_source_archives_exactly_what_the_native_client_does") else {
+    let Some(library) =
+        real_sdk("the_vendor_library_source_archives_exactly_what_the_native_client_does")
+    else {
         return;
     };
     let emu = TestEmulator::start(41, 1200, Some(900));
@@ -296,22 +321,74 @@ fn the_vendor_library_source_archives_exactly_what_the_native_client_does() {
     let native = emu.write_config(native_dir.path(), &[1, 2], "page_limit = 300\n");
     let sdk = emu.write_config(sdk_dir.path(), &[1, 2], "page_limit = 300\n");
     let text = std::fs::read_to_string(&sdk).expect("config");
-    std::fs::write(&sdk, text.replacen("timeout_secs = 5\n", &format!("timeout_secs = 5\nsdk_proxy = \"{}\"\n", emu.proxy_url), 1))
-        .expect("write config");
+    std::fs::write(
+        &sdk,
+        text.replacen(
+            "timeout_secs = 5\n",
+            &format!("timeout_secs = 5\nsdk_proxy = \"{}\"\n", emu.proxy_url),
+            1,
+        ),
+    )
+    .expect("write config");
 
     let o = run(&native, &["sync"]);
     assert!(o.status.success(), "native sync failed: {}", stderr(&o));
-    let o = run(&sdk, &["sync", "--source", "sdk", "--sdk-library", library.to_str().expect("utf8")]);
-    assert!(o.status.success(), "sdk sync failed: {}\n{}", stdout(&o), stderr(&o));
+    let o = run(
+        &sdk,
+        &[
+            "sync",
+            "--source",
+            "sdk",
+            "--sdk-library",
+            library.to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "sdk sync failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
 
     let expected = emu.expected_ids();
-    assert_eq!(archived_ids(&native_dir.path().join("archive.db")), expected);
+    assert_eq!(
+        archived_ids(&native_dir.path().join("archive.db")),
+        expected
+    );
     assert_eq!(archived_ids(&sdk_dir.path().join("archive.db")), expected);
     let (n, s) = (stats(&native), stats(&sdk));
     assert_eq!(s["decrypted"].as_u64(), Some(1200));
     assert_eq!(n["by_msgtype"], s["by_msgtype"]);
 
-    let o = run(&sdk, &["sync", "--source", "sdk", "--sdk-library", "/nonexistent/libWeWorkFinanceSdk_C.so"]);
+    let o = run(
+        &sdk,
+        &[
+            "sync",
+            "--source",
+            "sdk",
+            "--sdk-library",
+            "/nonexistent/libWeWorkFinanceSdk_C.so",
+        ],
+    );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("/nonexistent/libWeWorkFinanceSdk_C.so"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/libWeWorkFinanceSdk_C.so"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
 }

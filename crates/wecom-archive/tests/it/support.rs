@@ -40,8 +40,10 @@ impl TestEmulator {
         let config = EmulatorConfig {
             corp_id: CORP.to_owned(),
             secret: SECRET.to_owned(),
+            // Recent messages, so their media are inside the retention window.
             corpus: CorpusSpec {
                 corp_id: CORP.to_owned(),
+                start_ms: now_ms() - 12 * 86_400_000,
                 ..CorpusSpec::new(seed, messages)
             },
             public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
@@ -107,7 +109,7 @@ impl TestEmulator {
         }
         let path = dir.join("wecom-archive.toml");
         let text = format!(
-            "[archive]\npath = \"archive.db\"\n\n[corp]\ncorp_id = \"{CORP}\"\nsecret = \"{SECRET}\"\nbase_url = \"{}\"\ntimeout_secs = 5\n\n[keys]\ndir = \"keys\"\n\n[sync]\nretry_base_delay_ms = 10\nretry_max_delay_ms = 50\n{extra_sync}\n",
+            "[archive]\npath = \"archive.db\"\n\n[corp]\ncorp_id = \"{CORP}\"\nsecret = \"{SECRET}\"\nbase_url = \"{}\"\ntimeout_secs = 5\n\n[keys]\ndir = \"keys\"\n\n[media]\ndir = \"media\"\n\n[sync]\nretry_base_delay_ms = 10\nretry_max_delay_ms = 50\nretention_days = 365\n{extra_sync}\n",
             self.base_url
         );
         std::fs::write(&path, text).expect("write config");
@@ -168,13 +170,26 @@ pub fn archived_ids(db: &Path) -> Vec<(u64, String)> {
 /// The genuine vendor library, fetched by `../shared/tools/fetch-real-sdk`; `None` (with a loud
 /// message) where it cannot be had, e.g. on a non-x86_64 machine.
 pub fn real_sdk(test: &str) -> Option<PathBuf> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/tools/fetch-real-sdk");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/tools/fetch-real-sdk"
+    );
     let out = Command::new("bash").arg(script).output();
     match out {
-        Ok(o) if o.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        Ok(o) if o.status.success() => {
+            Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        }
         other => {
-            eprintln!("\n!!!!!!!! {test}: NOT RUN — the genuine vendor library could not be fetched: {other:?}\n");
+            eprintln!(
+                "\n!!!!!!!! {test}: NOT RUN — the genuine vendor library could not be fetched: {other:?}\n"
+            );
             None
         }
     }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

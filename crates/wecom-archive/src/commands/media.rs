@@ -1,0 +1,69 @@
+//! `media status` and `media retry`.
+
+use std::process::ExitCode;
+
+use wecom_store::MediaJobState;
+
+use super::stats::{media_json, media_location, render_media};
+use super::{lock, open_store};
+use crate::cli::MediaCommand;
+use crate::config::{Config, CorpConfig};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Result<ExitCode> {
+    if !corp.archive_path.exists() {
+        anyhow::bail!(
+            "archive {} does not exist yet: run `wecom-archive sync` first",
+            corp.archive_path.display()
+        );
+    }
+    let store = open_store(&corp.archive_path)?;
+    match cmd {
+        MediaCommand::Status { json } => {
+            let (m, failed) = {
+                let g = lock(&store)?;
+                (
+                    g.media_stats(&corp.corp_id)?,
+                    g.media_jobs(&corp.corp_id, Some(MediaJobState::FailedPermanent), 0, 20)?,
+                )
+            };
+            let location = media_location(config);
+            let oldest_age_secs = m
+                .oldest_pending_msgtime_ms
+                .map(|t| (now_ms() - t).max(0) / 1000);
+            if *json {
+                let mut v = media_json(&m, &location);
+                v["oldest_pending_age_seconds"] = serde_json::json!(oldest_age_secs);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", render_media(&m, &location));
+                if let Some(age) = oldest_age_secs {
+                    println!(
+                        "    oldest pending job: message {:.1} hours old",
+                        age as f64 / 3600.0
+                    );
+                }
+                for j in failed {
+                    println!(
+                        "    failed: msgid {} {} — {}",
+                        j.msgid,
+                        j.kind,
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        MediaCommand::Retry { failed } => {
+            let n = lock(&store)?.retry_media_jobs(&corp.corp_id, *failed, now_ms())?;
+            println!(
+                "{n} media job(s) are due again; the next `sync` or the running daemon downloads them"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
