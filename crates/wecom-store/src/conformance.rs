@@ -31,6 +31,10 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
     vec![
         ("empty_store_is_empty", empty_store_is_empty::<S>),
         (
+            "completeness_reports_gaps_and_days",
+            completeness_reports_gaps_and_days::<S>,
+        ),
+        (
             "commit_counts_every_record",
             commit_counts_every_record::<S>,
         ),
@@ -1372,6 +1376,29 @@ fn text_json(msgid: &str, msgtime: i64, content: &str) -> String {
 /// A decrypted 1:1 text message.
 pub fn text(seq: u64, msgid: &str, msgtime: i64, content: &str) -> IngestedRecord {
     decrypted(seq, msgid, text_json(msgid, msgtime, content).as_bytes())
+}
+
+fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    assert_eq!(store.seq_gaps("c", 10).expect("gaps"), vec![]);
+    assert_eq!(store.daily_counts("c").expect("days"), vec![]);
+    // 2023-11-14 22:13 UTC is 2023-11-15 06:13 in China; one day later is the 16th.
+    let records = vec![
+        chat(1, "m1", "a", &["b"], "", T0, "x"),
+        chat(2, "m2", "a", &["b"], "", T0 + 1, "x"),
+        chat(5, "m5", "a", &["b"], "", T0 + 2, "x"),
+        chat(9, "m9", "a", &["b"], "", T0 + 86_400_000, "x"),
+    ];
+    store
+        .commit_page("c", &PageCommit { records, cursor: 9 })
+        .expect("commit");
+    assert_eq!(store.seq_gaps("c", 10).expect("gaps"), vec![(3, 4), (6, 8)]);
+    assert_eq!(store.seq_gaps("c", 1).expect("gaps"), vec![(3, 4)]);
+    assert_eq!(
+        store.daily_counts("c").expect("days"),
+        vec![("2023-11-15".to_owned(), 3), ("2023-11-16".to_owned(), 1)]
+    );
+    assert_eq!(store.seq_gaps("other", 10).expect("gaps"), vec![]);
 }
 
 /// The time most link fixtures are placed around (ms).

@@ -352,6 +352,15 @@ pub trait ArchiveStore: Send {
     /// Readiness probe: the database answers a query.
     fn ping(&self) -> Result<(), StoreError>;
 
+    /// Completeness: the holes in the archived seq sequence, as inclusive `(first, last)` missing
+    /// ranges between the lowest and the highest archived seq, at most `limit` of them. WeCom's seq
+    /// is enterprise-wide, so holes are normal (records of members outside the archive scope); a
+    /// hole that grows while others do not is worth a look.
+    fn seq_gaps(&self, corp_id: &str, limit: usize) -> Result<Vec<(u64, u64)>, StoreError>;
+
+    /// Completeness: decrypted messages per day (China time, `YYYY-MM-DD`), oldest first.
+    fn daily_counts(&self, corp_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
+
     // The media download queue. Jobs are created by `commit_page` and `resolve_failures` with
     // their messages (one per `Derived::media` reference, keyed by msgid and path); the methods
     // below move them through their states. Times are Unix milliseconds passed in by the caller.

@@ -18,21 +18,53 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
         );
     }
     let store = open_store(&corp.archive_path)?;
-    let (stats, media) = {
+    let (stats, media, gaps, days) = {
         let guard = lock(&store)?;
         (
             guard.stats(&corp.corp_id)?,
             guard.media_stats(&corp.corp_id)?,
+            guard.seq_gaps(&corp.corp_id, 1000)?,
+            guard.daily_counts(&corp.corp_id)?,
         )
     };
     let media_dir = media_location(config);
     if args.json {
         let mut v = stats_json(&corp.corp_id, &stats);
         v["media"] = media_json(&media, &media_dir);
+        v["seq_gaps"] = json!({
+            "count": gaps.len(),
+            "missing_seqs": gaps.iter().map(|(a, b)| b - a + 1).sum::<u64>(),
+            "ranges": gaps.iter().take(20).map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
+        });
+        v["per_day"] = days
+            .iter()
+            .map(|(d, n)| (d.clone(), json!(n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", render(&corp.corp_id, &stats));
         print!("{}", render_media(&media, &media_dir));
+        if gaps.is_empty() {
+            println!("  completeness: no holes in the archived seqs");
+        } else {
+            println!(
+                "  completeness: {} hole(s) in the archived seqs ({} seqs; normal for records outside the archive scope), first: {}",
+                gaps.len(),
+                gaps.iter().map(|(a, b)| b - a + 1).sum::<u64>(),
+                gaps.iter()
+                    .take(5)
+                    .map(|(a, b)| format!("{a}–{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !days.is_empty() {
+            println!("  messages per day (China time)");
+            for (d, n) in &days {
+                println!("    {d}  {:>8}", thousands(*n));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

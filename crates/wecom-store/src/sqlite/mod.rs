@@ -471,6 +471,47 @@ impl ArchiveStore for SqliteStore {
             .map_err(err(&self.path, "answering a ping"))
     }
 
+    fn seq_gaps(&self, corp_id: &str, limit: usize) -> Result<Vec<(u64, u64)>, StoreError> {
+        // Seqs are stored as the i64 of the same bits; every seq seen in practice is below 2^63,
+        // so the plain ordering is the u64 ordering for them.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT prev + 1, seq - 1 FROM (
+                     SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev
+                     FROM records WHERE corp_id = ?1 AND seq >= 0)
+                 WHERE prev IS NOT NULL AND seq > prev + 1
+                 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(err(&self.path, "reading seq gaps"))?;
+        let rows = stmt
+            .query_map(
+                rusqlite::params![corp_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| Ok((seq_from_sql(r.get(0)?), seq_from_sql(r.get(1)?))),
+            )
+            .map_err(err(&self.path, "reading seq gaps"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(err(&self.path, "reading seq gaps"))
+    }
+
+    fn daily_counts(&self, corp_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT date(msgtime / 1000 + 8 * 3600, 'unixepoch') AS day, count(*)
+                 FROM messages WHERE corp_id = ?1 AND msgtime > 0
+                 GROUP BY day ORDER BY day",
+            )
+            .map_err(err(&self.path, "counting messages per day"))?;
+        let rows = stmt
+            .query_map([corp_id], |r| {
+                Ok((r.get::<_, String>(0)?, count(r.get(1)?)))
+            })
+            .map_err(err(&self.path, "counting messages per day"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(err(&self.path, "counting messages per day"))
+    }
+
     fn claim_media_jobs(
         &mut self,
         corp_id: &str,
