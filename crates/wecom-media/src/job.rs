@@ -58,6 +58,7 @@ pub(crate) struct Processed {
 struct BlobSink {
     writer: Option<Box<dyn BlobWriter>>,
     failed: Option<BlobError>,
+    received: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl MediaChunkSink for BlobSink {
@@ -67,7 +68,12 @@ impl MediaChunkSink for BlobSink {
                 return Err(MediaSinkError("the upload was already closed".into()));
             };
             match writer.write_chunk(plaintext).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {
+                    if let Some(r) = &self.received {
+                        r.fetch_add(plaintext.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(())
+                }
                 Err(e) => {
                     let message = e.to_string();
                     self.failed = Some(e);
@@ -263,6 +269,7 @@ async fn attempt(
     let mut sink = BlobSink {
         writer: Some(writer),
         failed: None,
+        received: ctx.opts.received_bytes.clone(),
     };
     let fetched = {
         let download = ctx.source.download(&job.sdkfileid, &mut sink);

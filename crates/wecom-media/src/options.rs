@@ -8,7 +8,7 @@ use rand::Rng;
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 
 /// Options of one corp's media workers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MediaOptions {
     pub corp_id: String,
     /// Objects downloaded at once (at least 1).
@@ -31,6 +31,9 @@ pub struct MediaOptions {
     /// How often an idle daemon looks for due jobs (new jobs also wake it through
     /// [`MediaWorkers::waker`](crate::MediaWorkers::waker)).
     pub poll: Duration,
+    /// Counts every plaintext byte received, across objects, as it arrives: lets a caller show
+    /// progress while a large object downloads.
+    pub received_bytes: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl MediaOptions {
@@ -46,6 +49,7 @@ impl MediaOptions {
             retry_max: Duration::from_secs(60 * 60),
             retention: DEFAULT_RETENTION,
             poll: Duration::from_secs(30),
+            received_bytes: None,
         }
     }
 

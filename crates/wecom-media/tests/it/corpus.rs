@@ -30,8 +30,16 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
     );
     assert_eq!(count(&jobs, MediaJobState::Pending), references);
 
-    let report = s.drain(options()).await;
+    let mut opts = options();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    opts.received_bytes = Some(received.clone());
+    let report = s.drain(opts).await;
     assert_eq!(report.done as usize, references, "{report:?}");
+    // The progress counter saw every byte as it arrived (deduplicated objects are downloaded too).
+    assert!(
+        received.load(std::sync::atomic::Ordering::Relaxed) >= report.bytes,
+        "{report:?}"
+    );
     assert_eq!(
         (report.failed, report.retry_later, report.expired),
         (0, 0, 0)
