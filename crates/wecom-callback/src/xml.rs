@@ -41,10 +41,10 @@ fn children(xml: &[u8]) -> Result<Vec<(String, String)>, CallbackError> {
                 }
             }
             Ok(XmlEvent::End(_)) => {
-                if depth == 2 {
-                    if let Some(name) = current.take() {
-                        out.push((name, std::mem::take(&mut text)));
-                    }
+                if depth == 2
+                    && let Some(name) = current.take()
+                {
+                    out.push((name, std::mem::take(&mut text)));
                 }
                 depth = depth.saturating_sub(1);
             }

@@ -46,7 +46,9 @@ fn reject(
     (status, what).into_response()
 }
 
-/// Checks the common query parameters: present, timestamp fresh.
+/// Checks the common query parameters: present, timestamp fresh. The error is the finished 4xx
+/// response, which is what every caller returns at once.
+#[allow(clippy::result_large_err)]
 fn check_query<'a>(
     state: &AppState,
     corp: &str,

@@ -185,8 +185,10 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
     // Source: library, token, one GetChatData with limit 1.
     let rt = runtime()?;
     rt.block_on(async {
-        if kind == SourceKind::Sdk {
-            if let Some(lib) = overrides.sdk_library.as_ref().or(corp.sdk_library.as_ref()) {
+        if kind == SourceKind::Sdk
+            && let Some(lib) = overrides.sdk_library.as_ref().or(corp.sdk_library.as_ref())
+        {
+            {
                 match wecom_sdk::check_library_file(lib) {
                     Ok(()) => r.ok("vendor library", format!("{} is a loadable ELF for this machine", lib.display())),
                     Err(e) => r.fail("vendor library", e.to_string(), "download the Linux SDK for this architecture from WeCom's 会话内容存档 documentation"),

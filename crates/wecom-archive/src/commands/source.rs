@@ -19,7 +19,9 @@ pub struct SourceOverrides {
     pub sdk_library: Option<PathBuf>,
 }
 
-/// One corp's archive source.
+/// One corp's archive source. One exists per corp for the life of a command, so the size
+/// difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     Native(NativeClient),
     Sdk(SdkSource),
