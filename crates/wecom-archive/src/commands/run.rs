@@ -36,7 +36,7 @@ struct Corp {
 
 /// Reads the archive and the runners at scrape time.
 struct DaemonObserver {
-    corps: Vec<(String, SharedStore, Arc<RunnerHandle>)>,
+    corps: Vec<(String, SharedStore, Arc<RunnerHandle>, Arc<Source>)>,
     retention: Duration,
 }
 
@@ -130,7 +130,11 @@ impl Observer for DaemonObserver {
     fn snapshot(&self) -> Vec<CorpSnapshot> {
         self.corps
             .iter()
-            .map(|(id, store, handle)| self.corp_snapshot(id, store, handle))
+            .map(|(id, store, handle, source)| {
+                let mut snap = self.corp_snapshot(id, store, handle);
+                snap.worker_restarts = source.worker_restarts();
+                snap
+            })
             .collect()
     }
 }
@@ -188,7 +192,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             }
         }
         let observer = Arc::new(DaemonObserver {
-            corps: corps.iter().map(|c| (c.config.corp_id.clone(), c.store.clone(), c.handle.clone())).collect(),
+            corps: corps.iter().map(|c| (c.config.corp_id.clone(), c.store.clone(), c.handle.clone(), c.client.clone())).collect(),
             retention,
         });
         let app = router(endpoints, observer.clone(), ServerConfig::default());

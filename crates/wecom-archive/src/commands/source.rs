@@ -64,6 +64,17 @@ impl Source {
         }
     }
 
+    /// Vendor-library worker restarts so far: after crashes, hangs and recycling (0 for native).
+    pub fn worker_restarts(&self) -> u64 {
+        match self {
+            Source::Native(_) => 0,
+            Source::Sdk(s) => {
+                let st = s.stats();
+                st.crashes + st.hangs + st.recycled()
+            }
+        }
+    }
+
     /// Stops the vendor-library workers, if any.
     pub async fn shutdown(&self) {
         if let Source::Sdk(s) = self {
