@@ -341,7 +341,7 @@ pub struct SyncSection {
     pub page_limit: u32,
     #[serde(default = "default_interval")]
     pub follow_interval_secs: u64,
-    /// 0 = one per core.
+    /// 0 = two per core.
     #[serde(default)]
     pub decrypt_threads: usize,
     #[serde(default = "default_attempts")]
@@ -721,9 +721,11 @@ impl Config {
 
     pub fn decrypt_threads(&self) -> usize {
         match self.sync.decrypt_threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => {
+                2 * std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }
             n => n,
         }
     }
@@ -828,7 +830,7 @@ crash_window_secs = 600
 page_limit = 1000
 # Seconds between polls with `sync --follow`.
 follow_interval_secs = 10
-# Threads decrypting a page (0 = one per core).
+# Threads decrypting a page (0 = two per core, which balances best beside the commit).
 decrypt_threads = 0
 # Transient failures (network, 5xx, busy) are retried with capped exponential backoff and jitter.
 retry_max_attempts = 8

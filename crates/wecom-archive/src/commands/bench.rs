@@ -16,7 +16,11 @@ use wecom_sync::{SharedStore, SyncOptions, sync_until_caught_up};
 use super::emulator::{emulator_config, generate_keys};
 use super::{lock, runtime, thousands};
 
-pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
+pub fn ingest(
+    messages: usize,
+    rsa_seconds: f64,
+    decrypt_threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
     if messages == 0 {
         bail!("--messages must be at least 1");
     }
@@ -76,7 +80,10 @@ pub fn ingest(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
             ));
             let client =
                 NativeClient::new(ClientConfig::new(base, "wwbench0000000001", "bench-secret"))?;
-            let opts = SyncOptions::new("wwbench0000000001");
+            let mut opts = SyncOptions::new("wwbench0000000001");
+            if let Some(t) = decrypt_threads {
+                opts.decrypt_threads = t.max(1);
+            }
             let started = Instant::now();
             let report = sync_until_caught_up(
                 &client,

@@ -63,7 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Ingest {
             messages,
             rsa_seconds,
-        }) => bench::ingest(messages, rsa_seconds),
+            decrypt_threads,
+        }) => bench::ingest(messages, rsa_seconds, decrypt_threads),
     }
 }
 
