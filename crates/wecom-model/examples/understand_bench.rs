@@ -4,9 +4,16 @@ use std::time::Instant;
 
 fn main() {
     let corpus = wecom_emulator::corpus::generate(&wecom_emulator::CorpusSpec::new(7, 20_000));
-    let plain: Vec<&[u8]> = corpus.records.iter().map(|r| r.plaintext.as_bytes()).collect();
+    let plain: Vec<&[u8]> = corpus
+        .records
+        .iter()
+        .map(|r| r.plaintext.as_bytes())
+        .collect();
     let t = Instant::now();
-    let envelopes: Vec<_> = plain.iter().filter_map(|p| wecom_model::parse_envelope(p).ok()).collect();
+    let envelopes: Vec<_> = plain
+        .iter()
+        .filter_map(|p| wecom_model::parse_envelope(p).ok())
+        .collect();
     let parse = t.elapsed();
     let t = Instant::now();
     let mut n = 0usize;

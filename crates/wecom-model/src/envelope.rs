@@ -247,6 +247,11 @@ mod repair_tests {
         let e = parse_envelope(raw).expect("repaired");
         assert_eq!(e.msgid, "m1");
         let v: Value = serde_json::from_str(&e.json).expect("valid json");
-        assert!(v["text"]["content"].as_str().expect("text").contains("ud83d"));
+        assert!(
+            v["text"]["content"]
+                .as_str()
+                .expect("text")
+                .contains("ud83d")
+        );
     }
 }

@@ -211,7 +211,13 @@ fn trailing_partial_groups_after_encrypt_key_are_ignored() {
     // key's `==` are ignored while the input still ends in the same run of `=`; a key that no longer
     // ends in `=` loses the padding correction and fails the length check.
     for v in &vectors() {
-        let Some(padding) = v.encrypt_key.len().checked_sub(v.encrypt_key.trim_end_matches('=').len()) else { continue };
+        let Some(padding) = v
+            .encrypt_key
+            .len()
+            .checked_sub(v.encrypt_key.trim_end_matches('=').len())
+        else {
+            continue;
+        };
         for suffix in ["A", "AB", "ABC"] {
             let same_run = format!("{}{suffix}{}", v.encrypt_key, "=".repeat(padding));
             if suffix.len() + padding < 4 {
