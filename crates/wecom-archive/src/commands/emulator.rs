@@ -219,11 +219,16 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             stop.clone().cancelled_owned(),
         ));
         let server = wecom_emulator::serve(emulator, listener, stop.clone().cancelled_owned());
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-            stop.cancel();
+        tokio::pin!(server);
+        // Stop on Ctrl-C, or as soon as the server itself fails (instead of waiting for Ctrl-C).
+        let served = tokio::select! {
+            served = &mut server => served,
+            _ = tokio::signal::ctrl_c() => {
+                stop.cancel();
+                server.await
+            }
         };
-        let (served, ()) = tokio::join!(server, ctrl_c);
+        stop.cancel();
         served.context("emulator server failed")?;
         proxy
             .await
