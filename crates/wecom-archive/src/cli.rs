@@ -60,6 +60,12 @@ pub enum Command {
     /// Conversations in the archive, and their messages in time order.
     #[command(subcommand)]
     Conversations(ConversationsCommand),
+    /// Rooms (group chats) with their names, members and name history.
+    #[command(subcommand)]
+    Rooms(RoomsCommand),
+    /// People and robots with their names, archive scope and consent.
+    #[command(subcommand)]
+    People(PeopleCommand),
     /// Media jobs: `status` and `retry`.
     #[command(subcommand)]
     Media(MediaCommand),
@@ -131,6 +137,9 @@ pub struct SyncArgs {
     /// Do not download media this time (jobs stay queued).
     #[arg(long)]
     pub no_media: bool,
+    /// Do not ask WeCom for room and people names this time (new ids stay unnamed until later).
+    #[arg(long)]
+    pub no_names: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -179,6 +188,44 @@ pub enum ConversationsCommand {
         after: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomsCommand {
+    /// Every room: named ones by name, then the others (with why they have no name).
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One room: kind, owner, notice, members with their names, earlier names, consent.
+    Show {
+        roomid: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Every person and robot: named ones by name, then the others.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One person: name, kind, corp, whether they are in the archive scope, consent.
+    Show {
+        id: String,
         #[arg(long)]
         json: bool,
     },

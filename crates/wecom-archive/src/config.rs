@@ -26,6 +26,8 @@ struct RawConfig {
     sdk: SdkSection,
     #[serde(default)]
     media: MediaSection,
+    #[serde(default)]
+    names: NamesSection,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +73,56 @@ pub struct Config {
     pub server: ServerSection,
     pub sdk: SdkSection,
     pub media: MediaSection,
+    pub names: NamesSection,
+}
+
+/// Naming rooms and people through WeCom's HTTP APIs (after each `sync`, continuously in `run`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamesSection {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Named rooms and people are asked about again after this many hours (renames show then).
+    #[serde(default = "default_names_refresh")]
+    pub refresh_hours: u64,
+    /// Rooms and people the APIs cannot name are asked about again after this many days.
+    #[serde(default = "default_names_recheck")]
+    pub recheck_unresolvable_days: u64,
+    /// Hours between fetches of the archive scope (get_permit_user_list).
+    #[serde(default = "default_permit_hours")]
+    pub permit_hours: u64,
+    /// Hours between consent checks of each conversation (check_single_agree/check_room_agree).
+    #[serde(default = "default_names_refresh")]
+    pub consent_hours: u64,
+    /// API calls per second per corp at most.
+    #[serde(default = "default_names_rate")]
+    pub max_calls_per_second: f64,
+}
+
+impl Default for NamesSection {
+    fn default() -> Self {
+        NamesSection {
+            enabled: true,
+            refresh_hours: default_names_refresh(),
+            recheck_unresolvable_days: default_names_recheck(),
+            permit_hours: default_permit_hours(),
+            consent_hours: default_names_refresh(),
+            max_calls_per_second: default_names_rate(),
+        }
+    }
+}
+
+fn default_names_refresh() -> u64 {
+    24
+}
+fn default_names_recheck() -> u64 {
+    7
+}
+fn default_permit_hours() -> u64 {
+    6
+}
+fn default_names_rate() -> f64 {
+    10.0
 }
 
 /// Where and how media objects are downloaded and kept.
@@ -208,6 +260,10 @@ fn default_sdk_crash_window() -> u64 {
 pub struct CorpConfig {
     pub corp_id: String,
     pub secret: String,
+    /// The 通讯录 secret, for employees' names (`user/get`).
+    pub contacts_secret: Option<String>,
+    /// The 客户联系 secret, for customer groups and external contacts (`externalcontact/*`).
+    pub customer_secret: Option<String>,
     pub source: SourceKind,
     pub base_url: String,
     pub proxy: Option<String>,
@@ -276,6 +332,10 @@ struct CorpSection {
     corp_id: String,
     #[serde(default)]
     secret: String,
+    #[serde(default)]
+    contacts_secret: Option<String>,
+    #[serde(default)]
+    customer_secret: Option<String>,
     #[serde(default = "default_source")]
     source: SourceKind,
     #[serde(default = "default_base_url")]
@@ -430,10 +490,19 @@ fn default_listen() -> String {
 }
 
 /// Environment variables that override the file (secrets belong in the environment). With several
-/// corps, `WECOM_ARCHIVE_SECRET_<CORPID>` (corp id upper-cased) sets one corp's secret.
+/// corps, `WECOM_ARCHIVE_SECRET_<CORPID>` (corp id upper-cased) sets one corp's secret, and
+/// `WECOM_ARCHIVE_CONTACTS_SECRET_<CORPID>` / `WECOM_ARCHIVE_CUSTOMER_SECRET_<CORPID>` its others.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_CORP_ID", "corp.corp_id (one corp only)"),
     ("WECOM_ARCHIVE_SECRET", "corp.secret (one corp only)"),
+    (
+        "WECOM_ARCHIVE_CONTACTS_SECRET",
+        "corp.contacts_secret (one corp only)",
+    ),
+    (
+        "WECOM_ARCHIVE_CUSTOMER_SECRET",
+        "corp.customer_secret (one corp only)",
+    ),
     ("WECOM_ARCHIVE_BASE_URL", "corp.base_url"),
     ("WECOM_ARCHIVE_PROXY", "corp.proxy"),
     ("WECOM_ARCHIVE_PROXY_PASSWORD", "corp.proxy_password"),
@@ -480,6 +549,12 @@ impl Config {
             if let Some(v) = get("WECOM_ARCHIVE_SECRET") {
                 first.secret = v;
             }
+            if let Some(v) = get("WECOM_ARCHIVE_CONTACTS_SECRET") {
+                first.contacts_secret = Some(v);
+            }
+            if let Some(v) = get("WECOM_ARCHIVE_CUSTOMER_SECRET") {
+                first.customer_secret = Some(v);
+            }
         }
         let archive = get("WECOM_ARCHIVE_DB")
             .map(PathBuf::from)
@@ -505,6 +580,20 @@ impl Config {
                 c.corp_id.to_ascii_uppercase()
             ))
             .unwrap_or(c.secret);
+            let upper = c.corp_id.to_ascii_uppercase();
+            let optional = |env_key: String, file: Option<String>| {
+                get(&env_key)
+                    .or(file)
+                    .filter(|s: &String| !s.trim().is_empty())
+            };
+            let contacts_secret = optional(
+                format!("WECOM_ARCHIVE_CONTACTS_SECRET_{upper}"),
+                c.contacts_secret,
+            );
+            let customer_secret = optional(
+                format!("WECOM_ARCHIVE_CUSTOMER_SECRET_{upper}"),
+                c.customer_secret,
+            );
             let keys_dir = match c.keys_dir {
                 Some(d) => d,
                 None if single => keys.clone(),
@@ -528,6 +617,8 @@ impl Config {
             corps.push(CorpConfig {
                 corp_id: c.corp_id,
                 secret,
+                contacts_secret,
+                customer_secret,
                 source: c.source,
                 base_url: get("WECOM_ARCHIVE_BASE_URL").unwrap_or(c.base_url),
                 proxy: get("WECOM_ARCHIVE_PROXY").or(c.proxy),
@@ -573,12 +664,26 @@ impl Config {
             }
             other => bail!("[media] backend `{other}` is not fs or s3"),
         }
+        let names = raw.names;
+        if names.refresh_hours == 0
+            || names.recheck_unresolvable_days == 0
+            || names.permit_hours == 0
+            || names.consent_hours == 0
+        {
+            bail!(
+                "[names] refresh_hours, recheck_unresolvable_days, permit_hours and consent_hours must be at least 1"
+            );
+        }
+        if !(names.max_calls_per_second.is_finite() && names.max_calls_per_second > 0.0) {
+            bail!("[names] max_calls_per_second must be a positive number");
+        }
         Ok(Config {
             corps,
             sync: raw.sync,
             server: raw.server,
             sdk: raw.sdk,
             media,
+            names,
         })
     }
 
@@ -642,6 +747,34 @@ impl Config {
                 password: corp.proxy_password.clone(),
             });
         Ok(c)
+    }
+
+    /// The naming API client's settings for a corp (same endpoint, proxy and timeout as the
+    /// archive; retries are kept short because a failed name is simply asked again later).
+    pub fn api_config(&self, corp: &CorpConfig) -> anyhow::Result<wecom_client::ApiConfig> {
+        let client = self.client_config(corp)?;
+        let mut c = wecom_client::ApiConfig::new(&corp.base_url, &corp.corp_id, &corp.secret);
+        c.contacts_secret = corp.contacts_secret.clone();
+        c.customer_secret = corp.customer_secret.clone();
+        c.proxy = client.proxy;
+        c.timeout = client.timeout;
+        c.retry = RetryPolicy {
+            max_attempts: self.sync.retry_max_attempts.min(3),
+            ..client.retry
+        };
+        c.max_calls_per_second = self.names.max_calls_per_second;
+        Ok(c)
+    }
+
+    /// The name resolver's schedule for a corp.
+    pub fn name_options(&self, corp: &CorpConfig) -> wecom_names::NameOptions {
+        let hours = |h: u64| Duration::from_secs(h.saturating_mul(3600));
+        let mut o = wecom_names::NameOptions::new(&corp.corp_id);
+        o.refresh_named = hours(self.names.refresh_hours);
+        o.recheck_unresolvable = hours(self.names.recheck_unresolvable_days.saturating_mul(24));
+        o.permit_every = hours(self.names.permit_hours);
+        o.consent_every = hours(self.names.consent_hours);
+        o
     }
 
     /// The vendor-library source's settings for a corp.
@@ -743,6 +876,9 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 pub struct ConfigTemplate<'a> {
     pub corp_id: &'a str,
     pub secret: &'a str,
+    /// Written out when given, else left as a commented example.
+    pub contacts_secret: Option<&'a str>,
+    pub customer_secret: Option<&'a str>,
     pub base_url: &'a str,
     pub archive_path: &'a str,
     pub keys_dir: &'a str,
@@ -765,6 +901,11 @@ corp_id = {corp}
 # The 会话内容存档 Secret (管理工具 → 会话内容存档), not an app secret. Prefer the
 # WECOM_ARCHIVE_SECRET environment variable over writing it here.
 secret = {secret}
+# Optional, for names: the 通讯录 (contacts) secret lets `user/get` name employees; the 客户联系
+# (customer contact) secret names customer groups and external contacts. Without them those stay
+# shown by id (WECOM_ARCHIVE_CONTACTS_SECRET / WECOM_ARCHIVE_CUSTOMER_SECRET work too).
+{contacts}
+{customer}
 # Where the archive API lives. Plain http:// is accepted only for loopback (the emulator).
 base_url = {base}
 # Optional proxy for every request: http://host:port, socks5h://host:port (credentials below).
@@ -843,6 +984,21 @@ poll_interval_secs = 180
 retention_days = 5
 warn_remaining_hours = 72
 error_remaining_hours = 24
+
+[names]
+# Rooms and people are named through WeCom's HTTP APIs, in the background: internal groups with
+# the archive secret, customer groups and external contacts with customer_secret, employees with
+# contacts_secret; the archive scope and consent are fetched too.
+enabled = true
+# Hours before a named room or person is asked about again (renames are recorded then).
+refresh_hours = 24
+# Days before a room or person the APIs cannot name (e.g. a room created from WeChat) is asked again.
+recheck_unresolvable_days = 7
+# Hours between fetches of who is archived, and between consent checks of each conversation.
+permit_hours = 6
+consent_hours = 24
+# API calls per second per corp at most (WeCom answers 45009 to more).
+max_calls_per_second = 10
 "#,
             env = ENV_OVERRIDES
                 .iter()
@@ -852,10 +1008,20 @@ error_remaining_hours = 24
             archive = toml_str(self.archive_path),
             corp = toml_str(self.corp_id),
             secret = toml_str(self.secret),
+            contacts = optional_key("contacts_secret", self.contacts_secret),
+            customer = optional_key("customer_secret", self.customer_secret),
             base = toml_str(self.base_url),
             keys = toml_str(self.keys_dir),
             delay = self.retry_base_delay_ms,
         )
+    }
+}
+
+/// `key = "value"`, or a commented example when there is no value.
+fn optional_key(key: &str, value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{key} = {}", toml_str(v)),
+        None => format!("# {key} = \"...\""),
     }
 }
 
@@ -879,6 +1045,8 @@ mod tests {
         let text = ConfigTemplate {
             corp_id: "ww1",
             secret: "s\"x",
+            contacts_secret: None,
+            customer_secret: None,
             base_url: "http://127.0.0.1:9",
             archive_path: "archive.db",
             keys_dir: "keys",
@@ -1025,6 +1193,8 @@ mod example {
         let rendered = ConfigTemplate {
             corp_id: "ww_REPLACE_WITH_YOUR_CORP_ID",
             secret: "",
+            contacts_secret: None,
+            customer_secret: None,
             base_url: WECOM_BASE_URL,
             archive_path: "archive.db",
             keys_dir: "keys",

@@ -1,39 +1,25 @@
 //! The native client proper: token cache, the getchatdata exchange, and the retry loop around it.
 
-use std::time::{Duration, Instant};
-
-use reqwest::{StatusCode, Url};
-use tokio::sync::Mutex;
+use reqwest::Url;
 use tracing::{debug, warn};
 use wecom_wire::{
     ArchiveSource, ChatDataRequest, ChatDataResponse, ChatPage, MAX_LIMIT, PROTOCOL_VERSION,
-    SourceError, SourceErrorKind, TokenResponse, encrypt_sign, errcode,
+    SourceError, SourceErrorKind, encrypt_sign, errcode,
 };
 
 use crate::RetryPolicy;
-use crate::config::{ClientConfig, ConfigError, is_loopback, validate_base_url};
+use crate::config::{ClientConfig, ConfigError, validate_base_url};
+use crate::http::{TokenCache, api_error, build_http, status_error, transport_error};
 
-/// Tokens are refreshed this long before WeCom says they expire (the vendor library uses no margin
-/// and so races the expiry).
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-/// Token lifetime assumed when the server does not say.
-const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7200);
 /// How many times one call may fetch a fresh token because the server rejected the cached one.
-const MAX_TOKEN_REFRESHES: u32 = 2;
-
-struct CachedToken {
-    value: String,
-    refresh_at: Instant,
-}
+pub(crate) const MAX_TOKEN_REFRESHES: u32 = 2;
 
 /// A WeCom archive client that needs no vendor library.
 pub struct NativeClient {
     pub(crate) http: reqwest::Client,
     base: Url,
-    corp_id: String,
-    secret: String,
     pub(crate) retry: RetryPolicy,
-    token: Mutex<Option<CachedToken>>,
+    token: TokenCache,
 }
 
 /// The outcome of one attempt, before the retry policy is applied.
@@ -55,100 +41,26 @@ impl NativeClient {
             return Err(ConfigError::MissingCredentials);
         }
         let base = validate_base_url(&config.base_url)?;
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("wecom-archive/", env!("CARGO_PKG_VERSION")));
-        match &config.proxy {
-            Some(p) => {
-                let mut proxy = reqwest::Proxy::all(&p.url).map_err(|e| {
-                    ConfigError::InvalidProxy(redact_proxy(&p.url), e.without_url().to_string())
-                })?;
-                if let Some(user) = &p.username {
-                    proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
-                }
-                builder = builder.proxy(proxy);
-            }
-            // A loopback emulator must never be reached through an environment proxy.
-            None if is_loopback(&base) => builder = builder.no_proxy(),
-            None => {}
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ConfigError::Http(e.without_url().to_string()))?;
+        let http = build_http(&base, config.proxy.as_ref(), config.timeout)?;
         Ok(NativeClient {
             http,
+            token: TokenCache::new(&base, config.corp_id, config.secret),
             base,
-            corp_id: config.corp_id,
-            secret: config.secret,
             retry: RetryPolicy {
                 max_attempts: config.retry.max_attempts.max(1),
                 ..config.retry
             },
-            token: Mutex::new(None),
         })
     }
 
     /// Drops the cached token so the next call fetches a new one.
     pub async fn invalidate_token(&self) {
-        *self.token.lock().await = None;
+        self.token.invalidate().await;
     }
 
     /// A valid access token, fetched when missing or close to expiry.
     pub(crate) async fn token(&self) -> Result<String, SourceError> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(t.value.clone());
-        }
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *guard = Some(fresh);
-        Ok(value)
-    }
-
-    async fn fetch_token(&self) -> Result<CachedToken, SourceError> {
-        let mut url = self.endpoint("cgi-bin/gettoken")?;
-        url.query_pairs_mut()
-            .append_pair("corpid", &self.corp_id)
-            .append_pair("corpsecret", &self.secret);
-        let started = Instant::now();
-        let resp = self.http.get(url).send().await.map_err(transport_error)?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(transport_error)?;
-        if !status.is_success() {
-            return Err(status_error(status, "gettoken"));
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            SourceError::new(
-                SourceErrorKind::InvalidResponse,
-                true,
-                format!("gettoken reply: {e}"),
-            )
-        })?;
-        if parsed.errcode != 0 {
-            return Err(api_error(parsed.errcode, &parsed.errmsg, "gettoken"));
-        }
-        let value = parsed
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                SourceError::new(
-                    SourceErrorKind::InvalidResponse,
-                    true,
-                    "gettoken reply has no access_token",
-                )
-            })?;
-        let ttl = parsed
-            .expires_in
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TOKEN_TTL);
-        // Refresh early: by the margin, or at half-life for short-lived tokens.
-        let lead = REFRESH_MARGIN.min(ttl / 2);
-        debug!(ttl_secs = ttl.as_secs(), "access token fetched");
-        Ok(CachedToken {
-            value,
-            refresh_at: started + ttl - lead,
-        })
+        self.token.get(&self.http).await
     }
 
     pub(crate) fn endpoint(&self, path: &str) -> Result<Url, SourceError> {
@@ -261,63 +173,6 @@ impl ArchiveSource for NativeClient {
     }
 }
 
-fn transport_error(e: reqwest::Error) -> SourceError {
-    let kind = if e.is_timeout() {
-        SourceErrorKind::Timeout
-    } else {
-        SourceErrorKind::Network
-    };
-    // `without_url` keeps the access token and secret (query parameters) out of messages and logs.
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    SourceError::new(kind, true, message)
-}
-
-fn status_error(status: StatusCode, what: &str) -> SourceError {
-    let retryable = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
-    SourceError::new(
-        SourceErrorKind::HttpStatus(status.as_u16()),
-        retryable,
-        format!("{what} answered {status}"),
-    )
-}
-
-fn api_error(code: i64, errmsg: &str, what: &str) -> SourceError {
-    // -1 system busy and 45009 frequency limit pass with time; everything else needs a person.
-    let retryable = matches!(code, errcode::SYSTEM_BUSY | errcode::RATE_LIMITED);
-    let hint = match code {
-        errcode::INVALID_CREDENTIAL => " (check the corp id and the 会话内容存档 secret)",
-        errcode::API_FORBIDDEN => " (use the 会话内容存档 secret, not an app secret)",
-        40013 => " (invalid corp id)",
-        _ => "",
-    };
-    SourceError::new(
-        SourceErrorKind::Api { errcode: code },
-        retryable,
-        format!("{what}: {}{hint}", errmsg.trim()),
-    )
-}
-
-fn redact_proxy(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "<unparseable proxy url>".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,13 +213,5 @@ mod tests {
         assert_eq!(e.kind, SourceErrorKind::InvalidArgument);
         let e = c.fetch_page(0, 1001).await.expect_err("limit 1001");
         assert_eq!(e.kind, SourceErrorKind::InvalidArgument);
-    }
-
-    #[test]
-    fn proxy_passwords_are_redacted() {
-        assert_eq!(
-            redact_proxy("socks5h://u:secret@127.0.0.1:1080"),
-            "socks5h://u:***@127.0.0.1:1080"
-        );
     }
 }

@@ -10,8 +10,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use wecom_crypto::PublicKey;
 use wecom_wire::ChatDataItem;
+use wecom_wire::directory::SecretKind;
 
 use crate::corpus::{CorpusGenerator, CorpusSpec, Directory, PlainRecord};
+use crate::directory_state::DirectoryState;
 use crate::media::{MediaFormat, MediaKind, MediaSpec};
 
 /// How the emulator behaves.
@@ -19,8 +21,21 @@ use crate::media::{MediaFormat, MediaKind, MediaSpec};
 pub struct EmulatorConfig {
     /// The corpid `gettoken` accepts.
     pub corp_id: String,
-    /// The archive secret `gettoken` accepts.
+    /// The archive secret `gettoken` accepts: its tokens serve getchatdata, getchatmediadata
+    /// and every `msgaudit/*` API.
     pub secret: String,
+    /// The 通讯录 (contacts) secret: its tokens serve `user/get`. `None`: not configured
+    /// (gettoken answers 40001 for it like any unknown secret).
+    pub contacts_secret: Option<String>,
+    /// The 客户联系 (customer contact) secret: its tokens serve `externalcontact/*`.
+    pub customer_secret: Option<String>,
+    /// A self-built app's secret: gettoken accepts it, but getchatdata, getchatmediadata and
+    /// every directory API answer 48002 `api forbidden` to its tokens, as WeCom does since late
+    /// 2022 for app secrets used on the archive (reference §7 #4).
+    pub app_secret: Option<String>,
+    /// Built-in rate limit of the directory APIs: above this many requests in a fixed one-minute
+    /// window, each answers 45009. `None`: unlimited.
+    pub api_rate_limit_per_minute: Option<u32>,
     pub corpus: CorpusSpec,
     /// Public keys by `publickey_ver`. Records use version 1, or 2 after the rotation point.
     pub public_keys: BTreeMap<u32, PublicKey>,
@@ -70,12 +85,18 @@ impl CallbackConfig {
 }
 
 impl EmulatorConfig {
-    /// Defaults: the corpus' corp_id, secret `emulator-archive-secret`, no rotation, 7200 s tokens,
-    /// no live mode, `encrypt_sign` checked.
+    /// Defaults: the corpus' corp_id, secret `emulator-archive-secret` (contacts
+    /// `emulator-contacts-secret`, customer contact `emulator-customer-secret`, app
+    /// `emulator-app-secret`), no rotation, 7200 s tokens, no live mode, `encrypt_sign` checked,
+    /// no directory API rate limit.
     pub fn new(corpus: CorpusSpec, public_keys: BTreeMap<u32, PublicKey>) -> EmulatorConfig {
         EmulatorConfig {
             corp_id: corpus.corp_id.clone(),
             secret: "emulator-archive-secret".to_owned(),
+            contacts_secret: Some("emulator-contacts-secret".to_owned()),
+            customer_secret: Some("emulator-customer-secret".to_owned()),
+            app_secret: Some("emulator-app-secret".to_owned()),
+            api_rate_limit_per_minute: None,
             corpus,
             public_keys,
             rotate_to_v2_after_seq: None,
@@ -240,6 +261,9 @@ struct Inner {
     callbacks_dropped: AtomicU64,
     corp_id: String,
     secret: String,
+    contacts_secret: Option<String>,
+    customer_secret: Option<String>,
+    app_secret: Option<String>,
     seed: u64,
     token_ttl: Duration,
     live: Option<LiveConfig>,
@@ -247,12 +271,12 @@ struct Inner {
     rotate_after: Option<u64>,
     public_keys: BTreeMap<u32, PublicKey>,
     directory: Directory,
+    directory_state: DirectoryState,
     /// Also the append lock: held while new records are generated, encrypted and pushed, so seqs
     /// reach `records` in order.
     generator: Mutex<CorpusGenerator>,
     records: RwLock<Vec<Stored>>,
-    /// Token → expiry; `None` never expires (a ttl too large for `Instant`).
-    tokens: Mutex<HashMap<String, Option<Instant>>>,
+    tokens: Mutex<HashMap<String, IssuedToken>>,
     faults: Mutex<VecDeque<(Fault, u32)>>,
     requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -285,6 +309,39 @@ pub(crate) enum TokenCheck {
     Valid,
     Unknown,
     Expired,
+    /// A valid token of another secret (errcode 48002).
+    Forbidden,
+}
+
+/// The roles a secret grants, as a bit set: one secret string may be configured for several
+/// roles (then its tokens hold all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Roles(u8);
+
+impl Roles {
+    const APP: u8 = 1 << 3;
+
+    fn bit(kind: SecretKind) -> u8 {
+        match kind {
+            SecretKind::Archive => 1,
+            SecretKind::Contacts => 1 << 1,
+            SecretKind::CustomerContact => 1 << 2,
+        }
+    }
+
+    fn allows(self, kind: SecretKind) -> bool {
+        self.0 & Roles::bit(kind) != 0
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+struct IssuedToken {
+    /// `None` never expires (a ttl too large for `Instant`).
+    expiry: Option<Instant>,
+    roles: Roles,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -324,6 +381,13 @@ impl Emulator {
             inner: Arc::new(Inner {
                 corp_id: config.corp_id,
                 secret: config.secret,
+                contacts_secret: config.contacts_secret,
+                customer_secret: config.customer_secret,
+                app_secret: config.app_secret,
+                directory_state: DirectoryState::new(
+                    generator.directory(),
+                    config.api_rate_limit_per_minute,
+                ),
                 seed: config.corpus.seed,
                 token_ttl: config.token_ttl,
                 live: config.live,
@@ -379,8 +443,28 @@ impl Emulator {
         &self.inner.corp_id
     }
 
+    /// The archive secret.
     pub fn secret(&self) -> &str {
         &self.inner.secret
+    }
+
+    /// The contacts secret (`user/get`), if configured.
+    pub fn contacts_secret(&self) -> Option<&str> {
+        self.inner.contacts_secret.as_deref()
+    }
+
+    /// The customer contact secret (`externalcontact/*`), if configured.
+    pub fn customer_secret(&self) -> Option<&str> {
+        self.inner.customer_secret.as_deref()
+    }
+
+    /// The self-built app's secret (tokens refused with 48002 everywhere), if configured.
+    pub fn app_secret(&self) -> Option<&str> {
+        self.inner.app_secret.as_deref()
+    }
+
+    pub(crate) fn directory_state(&self) -> &DirectoryState {
+        &self.inner.directory_state
     }
 
     /// Generates, encrypts and publishes `n` more records (what live mode does each tick).
@@ -410,6 +494,8 @@ impl Emulator {
                         .map(|(plain, item)| Stored { plain, item }),
                 );
                 drop(records);
+                // Still under the append lock, so renames follow the record count in order.
+                self.rename_after_append(u64::try_from(n).unwrap_or(u64::MAX));
                 self.inner.appended.notify_one();
             }
             // Keys were validated in `new`, so this means the crypto backend failed.
@@ -608,20 +694,43 @@ impl Emulator {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn credentials_match(&self, corp_id: &str, secret: &str) -> (bool, bool) {
-        (corp_id == self.inner.corp_id, secret == self.inner.secret)
+    /// Whether the corpid matches, and the roles the secret grants (empty: not a configured
+    /// secret).
+    pub(crate) fn credentials_match(&self, corp_id: &str, secret: &str) -> (bool, Roles) {
+        let inner = &self.inner;
+        let is = |configured: Option<&str>| configured == Some(secret);
+        let mut roles = 0;
+        if is(Some(inner.secret.as_str())) {
+            roles |= Roles::bit(SecretKind::Archive);
+        }
+        if is(inner.contacts_secret.as_deref()) {
+            roles |= Roles::bit(SecretKind::Contacts);
+        }
+        if is(inner.customer_secret.as_deref()) {
+            roles |= Roles::bit(SecretKind::CustomerContact);
+        }
+        if is(inner.app_secret.as_deref()) {
+            roles |= Roles::APP;
+        }
+        (corp_id == inner.corp_id, Roles(roles))
     }
 
-    /// A fresh token (real WeCom tokens are long strings of letters, digits, `-` and `_`).
-    /// Earlier tokens stay valid until their own expiry.
-    pub(crate) fn issue_token(&self) -> (String, u64) {
+    /// A fresh token for `roles` (real WeCom tokens are long strings of letters, digits, `-` and
+    /// `_`). Earlier tokens stay valid until their own expiry.
+    pub(crate) fn issue_token(&self, roles: Roles) -> (String, u64) {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut rng = rand::rng();
         let token: String = (0..64)
             .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
             .collect();
         let ttl = self.inner.token_ttl;
-        lock(&self.inner.tokens).insert(token.clone(), Instant::now().checked_add(ttl));
+        lock(&self.inner.tokens).insert(
+            token.clone(),
+            IssuedToken {
+                expiry: Instant::now().checked_add(ttl),
+                roles,
+            },
+        );
         self.inner.tokens_issued.fetch_add(1, Ordering::Relaxed);
         let expires_in = ttl
             .as_secs()
@@ -629,18 +738,24 @@ impl Emulator {
         (token, expires_in)
     }
 
-    pub(crate) fn check_token(&self, token: &str) -> TokenCheck {
+    /// Checks a token for an API that needs `kind`'s secret: unknown and expired come first (a
+    /// client refreshes on those), then the role (48002, which no refresh cures).
+    pub(crate) fn check_token(&self, token: &str, kind: SecretKind) -> TokenCheck {
         match lock(&self.inner.tokens).get(token) {
             None => TokenCheck::Unknown,
-            Some(Some(expiry)) if Instant::now() >= *expiry => TokenCheck::Expired,
+            Some(IssuedToken {
+                expiry: Some(expiry),
+                ..
+            }) if Instant::now() >= *expiry => TokenCheck::Expired,
+            Some(issued) if !issued.roles.allows(kind) => TokenCheck::Forbidden,
             Some(_) => TokenCheck::Valid,
         }
     }
 
     pub(crate) fn expire_tokens(&self) {
         let now = Instant::now();
-        for expiry in lock(&self.inner.tokens).values_mut() {
-            *expiry = Some(now);
+        for issued in lock(&self.inner.tokens).values_mut() {
+            issued.expiry = Some(now);
         }
     }
 

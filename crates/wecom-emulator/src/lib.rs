@@ -1,5 +1,6 @@
 //! A faithful WeCom 会话内容存档 server emulator, as a library: a deterministic chat corpus, the
-//! token and getchatdata endpoints over plain HTTP, key rotation, live appends and fault injection.
+//! token, getchatdata, getchatmediadata and naming/scope/consent endpoints over plain HTTP, key
+//! rotation, live appends and fault injection.
 //!
 //! Invariant: the emulator shares no code path with the client except the wire vocabulary
 //! (`wecom-wire`) and the encode side of `wecom-crypto`; it writes its record JSON by hand and never
@@ -11,8 +12,12 @@
 //!   `, hint: […], from ip: …, more info at …` suffix, so clients must match on `errcode`.
 //! - gettoken: 41002 corpid missing, 41004 corpsecret missing, 40013 invalid corpid, 40001 invalid
 //!   credential. Every successful call issues a new token; older ones stay valid until they expire.
+//! - Tokens are per secret (reference §4.1): the archive secret's serve getchatdata,
+//!   getchatmediadata and `msgaudit/*`; the contacts secret's `user/get`; the customer-contact
+//!   secret's `externalcontact/*`; a self-built app secret gets tokens that every one of these
+//!   refuses with 48002 `api forbidden` (reference §7 #4). A token of the wrong secret: 48002.
 //! - getchatdata checks, in order: injected fault, body size (HTTP 413 above [`MAX_BODY`]), token
-//!   (41001 missing, 40014 unknown, 42001 expired), body (44002 empty, 47001 not the JSON shape; any
+//!   (41001 missing, 40014 unknown, 42001 expired, 48002 another secret's), body (44002 empty, 47001 not the JSON shape; any
 //!   Content-Type), `limit` outside 1..=1000 (40058), `encrypt_sign` (40058 unless
 //!   [`EmulatorConfig::check_encrypt_sign`] is off). WeCom's real codes for the last two are
 //!   unknown; 40058 is its generic "invalid parameter".
@@ -21,6 +26,27 @@
 //! - Records with `seq > rotate_to_v2_after_seq` use `publickey_ver` 2, the others 1.
 //! - Live mode continues the corpus' own clock (msgtime keeps increasing from the corpus, it does not
 //!   jump to wall time).
+//!
+//! # Naming, scope and consent (reference §4.2–§4.7)
+//!
+//! Every [`wecom_wire::directory::DirectoryApi`] is served from the corpus' [`Directory`], with
+//! the shared wire types; details and the errcodes chosen where WeCom's are unknown are in
+//! `server/directory.rs`. The facts behind the answers:
+//!
+//! - archive scope (`get_permit_user_list`): every employee but the last
+//!   [`OUT_OF_SCOPE_EMPLOYEES`] ([`Directory::archive_scope`]);
+//! - consent ([`Directory::consent`]): the external contact at index `i` disagreed when
+//!   `i % 7 == 3`, since 2023-06-01T00:00:00Z + `i` hours; unknown pairs are left out;
+//! - `msgaudit/groupchat/get` serves internal groups only, `externalcontact/groupchat/get` and
+//!   `/list` customer groups only; the customer groups at [`WECHAT_ROOM_INDICES`] were started
+//!   from WeChat ([`Group::from_wechat`]) and neither API resolves them (40050), though they have
+//!   messages;
+//! - room names are state: [`Emulator::rename_room`], and every [`RENAME_EVERY`] appended records
+//!   (live mode) the next resolvable room gets `（第N期）` appended to its base name;
+//! - faults: [`Emulator::inject_api`] with an [`ApiFaultRule`]; a built-in per-minute limit
+//!   ([`EmulatorConfig::api_rate_limit_per_minute`], 45009); [`Emulator::api_requests`] logs.
+//!
+//! None of these facts consumes a random draw: a seed's corpus is byte-identical to before.
 //!
 //! # Media (sdk-wire-protocol.md §4)
 //!
@@ -45,15 +71,17 @@
 
 mod callback;
 pub mod corpus;
+mod directory_state;
 mod emulator;
 pub mod media;
 mod proxy;
 mod server;
 
 pub use corpus::{
-    Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact, ExternalKind, Group,
-    PlainRecord, Robot, generate,
+    Consent, Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact,
+    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, Robot, WECHAT_ROOM_INDICES, generate,
 };
+pub use directory_state::{ApiFault, ApiFaultRule, ApiRequestLog, RENAME_EVERY};
 pub use emulator::{
     CallbackConfig, Emulator, EmulatorConfig, EmulatorError, Fault, LiveConfig, MediaFault,
     MediaFaultRule, MediaRequest,

@@ -1,12 +1,13 @@
-//! The HTTP face of the emulator (sdk-wire-protocol.md §2–§4): gettoken, getchatdata and
-//! getchatmediadata with WeCom's error conventions (errcode inside a 200 body), plus injected
-//! transport faults.
+//! The HTTP face of the emulator (sdk-wire-protocol.md §2–§4): gettoken, getchatdata,
+//! getchatmediadata and the naming/scope/consent APIs (`server/directory.rs`) with WeCom's error
+//! conventions (errcode inside a 200 body), plus injected transport faults.
 //!
 //! Connections are accepted by our own loop instead of `axum::serve` so that a handler can take a
 //! connection over: close it without writing a single response byte (a fault), or write a response
 //! hyper cannot produce — the media endpoint's upper-case `CONTENT-RANGE` header, which the vendor
 //! library looks for case-sensitively while hyper lower-cases every header name.
 
+mod directory;
 mod media;
 
 pub use media::MEDIA_CHUNK;
@@ -33,6 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use wecom_wire::directory::SecretKind;
 use wecom_wire::{ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
 
 use crate::emulator::{Emulator, Fault, LiveConfig, TokenCheck};
@@ -63,6 +65,9 @@ mod code {
     pub const MISSING_SECRET: i64 = 41004;
     pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
     pub const EMPTY_POST_DATA: i64 = 44002;
+    pub const API_FORBIDDEN: i64 = 48002;
+    pub const RATE_LIMITED: i64 = 45009;
+    pub const MISSING_USERID: i64 = 41009;
     pub const DATA_FORMAT_ERROR: i64 = 47001;
     pub const NOT_FOUND: i64 = 404;
 }
@@ -320,13 +325,14 @@ async fn live_appender(emulator: Emulator, live: LiveConfig, mut stop: watch::Re
 
 /// The routes, with the emulator as state.
 pub fn router(emulator: Emulator) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/cgi-bin/gettoken", get(gettoken))
         .route("/cgi-bin/message/getchatdata", post(getchatdata))
         .route(
             "/cgi-bin/message/getchatmediadata",
             post(media::getchatmediadata),
-        )
+        );
+    directory::routes(routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(emulator)
@@ -360,6 +366,32 @@ fn api_error(errcode: i64, errmsg: &str, peer: Option<SocketAddr>) -> Response {
     json_response(StatusCode::OK, body.to_string().into_bytes())
 }
 
+/// The token checks every API shares, in WeCom's order: unknown (40014), expired (42001), then a
+/// valid token of another secret (48002 `api forbidden`, what an app secret gets on the archive).
+/// `None` when the token may call the API.
+fn token_problem(
+    emulator: &Emulator,
+    token: &str,
+    kind: SecretKind,
+) -> Option<(i64, &'static str)> {
+    match emulator.check_token(token, kind) {
+        TokenCheck::Valid => None,
+        TokenCheck::Unknown => Some((code::INVALID_ACCESS_TOKEN, "invalid access_token")),
+        TokenCheck::Expired => Some((code::ACCESS_TOKEN_EXPIRED, "access_token expired")),
+        TokenCheck::Forbidden => Some((code::API_FORBIDDEN, "api forbidden")),
+    }
+}
+
+/// [`token_problem`] as the answer to send.
+fn token_refusal(
+    emulator: &Emulator,
+    token: &str,
+    kind: SecretKind,
+    peer: Option<SocketAddr>,
+) -> Option<Response> {
+    token_problem(emulator, token, kind).map(|(errcode, errmsg)| api_error(errcode, errmsg, peer))
+}
+
 fn peer_of(req: &Request) -> Option<SocketAddr> {
     req.extensions().get::<ConnControl>().map(|c| c.peer)
 }
@@ -384,9 +416,11 @@ async fn gettoken(State(emulator): State<Emulator>, req: Request) -> Response {
     };
     match emulator.credentials_match(corp_id, secret) {
         (false, _) => api_error(code::INVALID_CORPID, "invalid corpid", peer),
-        (true, false) => api_error(code::INVALID_CREDENTIAL, "invalid credential", peer),
-        (true, true) => {
-            let (token, expires_in) = emulator.issue_token();
+        (true, roles) if roles.is_empty() => {
+            api_error(code::INVALID_CREDENTIAL, "invalid credential", peer)
+        }
+        (true, roles) => {
+            let (token, expires_in) = emulator.issue_token(roles);
             let body = serde_json::json!({
                 "errcode": 0,
                 "errmsg": "ok",
@@ -438,14 +472,8 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
         None => return api_error(code::MISSING_ACCESS_TOKEN, "access_token missing", peer),
         Some(token) => token,
     };
-    match emulator.check_token(token) {
-        TokenCheck::Valid => {}
-        TokenCheck::Unknown => {
-            return api_error(code::INVALID_ACCESS_TOKEN, "invalid access_token", peer);
-        }
-        TokenCheck::Expired => {
-            return api_error(code::ACCESS_TOKEN_EXPIRED, "access_token expired", peer);
-        }
+    if let Some(refused) = token_refusal(&emulator, token, SecretKind::Archive, peer) {
+        return refused;
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return api_error(code::EMPTY_POST_DATA, "empty post data", peer);

@@ -7,6 +7,7 @@
 //! errors, migrations, pragmas) is tested beside the backend.
 
 mod media;
+mod names;
 
 use std::collections::BTreeMap;
 
@@ -115,6 +116,59 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
         (
             "media_queues_are_per_corp",
             media::media_queues_are_per_corp::<S>,
+        ),
+        (
+            "names_discovery_finds_rooms_and_people",
+            names::discovery_finds_rooms_and_people::<S>,
+        ),
+        (
+            "names_discovery_works_in_batches",
+            names::discovery_works_in_batches::<S>,
+        ),
+        (
+            "names_a_roomid_is_never_a_person",
+            names::a_roomid_is_never_a_person::<S>,
+        ),
+        (
+            "names_due_entries_never_checked_first",
+            names::due_entries_never_checked_first::<S>,
+        ),
+        (
+            "names_recorded_room_checks_follow_the_state_rules",
+            names::recorded_room_checks_follow_the_state_rules::<S>,
+        ),
+        (
+            "names_recorded_person_checks_follow_the_state_rules",
+            names::recorded_person_checks_follow_the_state_rules::<S>,
+        ),
+        (
+            "names_rooms_and_people_are_listed_by_name",
+            names::rooms_and_people_are_listed_by_name::<S>,
+        ),
+        (
+            "names_stats_count_every_state",
+            names::name_stats_count_every_state::<S>,
+        ),
+        (
+            "names_display_names_take_the_best_source",
+            names::display_names_take_the_best_source::<S>,
+        ),
+        (
+            "names_the_permit_list_is_kept_with_its_history",
+            names::the_permit_list_is_kept_with_its_history::<S>,
+        ),
+        (
+            "names_consent_subjects_are_due_in_order",
+            names::consent_subjects_are_due_in_order::<S>,
+        ),
+        (
+            "names_consent_statuses_are_replaced_per_subject",
+            names::consent_statuses_are_replaced_per_subject::<S>,
+        ),
+        ("names_are_per_corp", names::names_are_per_corp::<S>),
+        (
+            "names_rechecking_makes_entries_due_now",
+            names::rechecking_makes_entries_due_now::<S>,
         ),
     ]
 }

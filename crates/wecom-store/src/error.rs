@@ -21,6 +21,9 @@ pub enum StoreErrorKind {
     Conflict,
     /// Another writer held the database longer than the busy timeout; retrying may succeed.
     Busy,
+    /// The caller passed a value the store cannot record (an empty id); retrying the same call
+    /// fails the same way.
+    InvalidInput,
     /// Any other backend failure.
     Backend,
 }
@@ -59,6 +62,8 @@ pub enum StoreError {
         op: &'static str,
         cause: String,
     },
+    #[error("invalid input while {op}: {cause}")]
+    InvalidInput { op: &'static str, cause: String },
     #[error("database error while {op}: {cause}")]
     Backend { op: &'static str, cause: String },
 }
@@ -71,6 +76,7 @@ impl StoreError {
             StoreError::SchemaTooNew { .. } => StoreErrorKind::SchemaTooNew,
             StoreError::Conflict { .. } => StoreErrorKind::Conflict,
             StoreError::Busy { .. } => StoreErrorKind::Busy,
+            StoreError::InvalidInput { .. } => StoreErrorKind::InvalidInput,
             StoreError::Backend { .. } => StoreErrorKind::Backend,
         }
     }

@@ -14,9 +14,13 @@
 //! - every media reference of a stored message has a download job ([`MediaJob`]), created in the
 //!   same transaction as the message (or, for archives written before the queue, on the first
 //!   open after the upgrade); a job's result only ever applies to the claim it belongs to.
+//! - names (rooms, people, scope, consent) are never written by `commit_page`: discovery reads the
+//!   stored messages afterwards, in storage order from a per-corp watermark, so syncing pays
+//!   nothing for them and a message stored late is still found; a failed check never unnames.
 
 mod error;
 mod media;
+pub mod names;
 mod sqlite;
 mod store;
 

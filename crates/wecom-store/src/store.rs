@@ -11,6 +11,10 @@ use crate::media::{
     MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject,
     MediaStats, MessageMedia,
 };
+use crate::names::{
+    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PermitChange,
+    PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
+};
 
 /// The stages at which decrypting or parsing a record can fail ([`Failure::stage`]).
 ///
@@ -465,4 +469,154 @@ pub trait ArchiveStore: Send {
     /// The jobs of one message, by id, each with the object it stored (in `objects` when done, in
     /// `quarantine` after a final mismatch).
     fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError>;
+
+    // Names for rooms and people, the archive scope and consent (see `crate::names`). Times are
+    // Unix milliseconds passed in by the caller.
+
+    /// One transaction: looks at up to `limit` decrypted messages not scanned before (in storage
+    /// order, so messages stored late by `resolve_failures` are seen too), adds a `pending` room
+    /// entry for every new non-empty `roomid` and a `pending` person entry for every new
+    /// non-empty id in `from` and `tolist` (kind by [`crate::names::PartyKind::of`]), due at
+    /// `now_ms`, and remembers how far it got. Returns 0 scanned when nothing is left.
+    fn discover_names(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<DiscoverStats, StoreError>;
+
+    /// Up to `limit` rooms whose `next_check_ms <= now_ms`, never-checked ones first, then by
+    /// `next_check_ms`, then roomid.
+    fn due_rooms(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError>;
+
+    /// One transaction: records what checking a room found and when it is due again. An unknown
+    /// roomid is added first (with `first_seen_ms = now_ms`).
+    /// - `Named`: state `named`, every field replaced, members replaced (admins flagged), errors
+    ///   and attempts cleared; when the name differs from the newest name of the history (or
+    ///   there is none), `(name, now_ms)` is appended to the history.
+    /// - `Unresolvable`: state `unresolvable`, errcode and reason kept, attempts + 1; a known name,
+    ///   members and history are kept.
+    /// - `Failed`: attempts + 1, errcode and reason kept; state `failed` unless the room was named
+    ///   or unresolvable before, which it stays (a passing failure does not unname a room).
+    fn record_room(
+        &mut self,
+        corp_id: &str,
+        roomid: &str,
+        resolution: &RoomResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` people whose `next_check_ms <= now_ms`, ordered as [`ArchiveStore::due_rooms`].
+    fn due_people(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError>;
+
+    /// One transaction: records what checking a person found, with the same state rules as
+    /// [`ArchiveStore::record_room`] (no history). An unknown id is added first, its kind by
+    /// shape; an empty id is an error.
+    fn record_person(
+        &mut self,
+        corp_id: &str,
+        id: &str,
+        resolution: &PersonResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// One transaction: makes rooms and people due at `now_ms` (those due later): only the ones
+    /// not named (`unresolvable` and `failed`) unless `include_named`. For an operator who added a
+    /// secret, or wants renames now. Returns how many entries changed.
+    fn recheck_names(
+        &mut self,
+        corp_id: &str,
+        include_named: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Up to `limit` rooms after skipping `offset`: named ones by name, then the others, ties by
+    /// roomid.
+    fn rooms(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError>;
+
+    /// One room with its members and name history; `None` if the archive does not know it.
+    fn room(&self, corp_id: &str, roomid: &str) -> Result<Option<RoomDetail>, StoreError>;
+
+    /// Up to `limit` people after skipping `offset`, ordered as [`ArchiveStore::rooms`].
+    fn people(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError>;
+
+    /// One person; `None` if the archive does not know them.
+    fn person(&self, corp_id: &str, id: &str) -> Result<Option<PersonEntry>, StoreError>;
+
+    /// Counts over names, scope and consent, from one consistent snapshot.
+    fn name_stats(&self, corp_id: &str) -> Result<NameStats, StoreError>;
+
+    /// How each id is shown, in input order: the person's name (or for a roomid, the room's);
+    /// else, with `roomid`, the member's nickname in that room, then the member name the room API
+    /// reported; else [`crate::names::fallback_label`].
+    fn display_names(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+        roomid: Option<&str>,
+    ) -> Result<Vec<DisplayName>, StoreError>;
+
+    /// One transaction: `ids` is the complete current permit list. Userids in it are in scope
+    /// (`first_seen_ms` set when new or back, `last_seen_ms = now_ms`); userids on record but not
+    /// in it are marked out of scope (kept, with their times). Duplicates in `ids` count once.
+    fn record_permit_users(
+        &mut self,
+        corp_id: &str,
+        ids: &[String],
+        now_ms: i64,
+    ) -> Result<PermitChange, StoreError>;
+
+    /// Every userid ever in scope, ascending.
+    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError>;
+
+    /// When the permit list was last recorded; `None` if never.
+    fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Up to `limit` consent subjects never checked or last checked before `checked_before_ms`:
+    /// every pair conversation (`pair:a|b`) between an internal id and an external id, and every
+    /// room with an external member (an external sender or recipient in its messages, or an
+    /// external member on record). Never-checked first, then oldest check, ties by subject.
+    fn due_consent_checks(
+        &self,
+        corp_id: &str,
+        checked_before_ms: i64,
+        limit: usize,
+    ) -> Result<ConsentDue, StoreError>;
+
+    /// One transaction: marks every subject of `checked` checked at `now_ms` and stores each
+    /// status of `statuses` (replacing the stored status of the same subject and contact). A
+    /// subject of `checked` loses the statuses of contacts not in `statuses` for it.
+    fn record_consent(
+        &mut self,
+        corp_id: &str,
+        checked: &[ConsentSubject],
+        statuses: &[Consent],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The stored consent statuses that involve `id` (an external contact, an employee of a pair,
+    /// or a roomid), ordered by subject then contact.
+    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError>;
 }

@@ -23,9 +23,10 @@ pub struct RunnerOptions {
     pub min_gap: Duration,
     /// Longest wait after failures (the backoff doubles from `min_gap` up to this).
     pub max_backoff: Duration,
-    /// Notified after every sync that stored new records, so work that follows the messages (the
-    /// media workers, `wecom_media::MediaWaker::notify`) starts at once instead of at its poll.
-    pub after_sync: Option<Arc<Notify>>,
+    /// Each notified after every sync that stored new records, so work that follows the messages
+    /// (the media workers, `wecom_media::MediaWaker::notify`; the name resolver) starts at once
+    /// instead of at its poll.
+    pub after_sync: Vec<Arc<Notify>>,
 }
 
 impl Default for RunnerOptions {
@@ -34,7 +35,7 @@ impl Default for RunnerOptions {
             poll_interval: Duration::from_secs(180),
             min_gap: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
-            after_sync: None,
+            after_sync: Vec::new(),
         }
     }
 }
@@ -122,10 +123,10 @@ pub async fn run_corp<S: ArchiveSource>(
                         s.last_caught_up_ms = Some(now_ms());
                     }
                 });
-                if report.inserted > 0
-                    && let Some(after) = &pacing.after_sync
-                {
-                    after.notify_one();
+                if report.inserted > 0 {
+                    for after in &pacing.after_sync {
+                        after.notify_one();
+                    }
                 }
                 if report.records > 0 {
                     info!(

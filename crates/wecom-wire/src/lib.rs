@@ -2,6 +2,7 @@
 //! archive-source seam and the media-source seam. No I/O and no policy live here.
 
 mod code;
+pub mod directory;
 mod json;
 mod media;
 mod source;

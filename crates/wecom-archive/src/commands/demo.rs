@@ -50,10 +50,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         rotate_at,
         None,
     );
+    let contacts_secret = emu_config.contacts_secret.clone();
+    let customer_secret = emu_config.customer_secret.clone();
     let config_path = dir.join("wecom-archive.toml");
 
     let rt = runtime()?;
-    let (config, expected, report) = rt.block_on(async {
+    let (config, expected, report, renamed) = rt.block_on(async {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(emu_config))
             .await
             .context("corpus generation failed")??;
@@ -68,7 +70,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let base_url = format!("http://{}", listener.local_addr()?);
         let stop_server = CancellationToken::new();
         let server = tokio::spawn(wecom_emulator::serve(
-            emulator,
+            emulator.clone(),
             listener,
             stop_server.clone().cancelled_owned(),
         ));
@@ -76,7 +78,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         write_client_config(
             &config_path,
             DEMO_CORP,
-            DEMO_SECRET,
+            &super::emulator::EmulatorSecrets {
+                archive: DEMO_SECRET,
+                contacts: contacts_secret.as_deref(),
+                customer: customer_secret.as_deref(),
+            },
             &base_url,
             &keys,
             None,
@@ -88,6 +94,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             text.replacen(
                 "retention_days = 5\n",
                 &format!("retention_days = {retention_days}\n"),
+                1,
+            )
+            // The emulator is local: no need to spare its API quota.
+            .replacen(
+                "max_calls_per_second = 10\n",
+                "max_calls_per_second = 1000\n",
                 1,
             ),
         )?;
@@ -101,29 +113,37 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             &config,
             corp,
             &super::source::SourceOverrides::default(),
-            store,
+            store.clone(),
             ring,
             config.sync.page_limit,
             &CancellationToken::new(),
             true,
             Some(&blobs),
+            true,
         )
         .await;
+        // A room renamed in WeCom after it was named: the refresh records the new name and keeps
+        // the old one (here the refresh is made due at once instead of after `refresh_hours`).
+        let renamed = match &result {
+            Ok(_) => rename_one_room(&config, corp, &emulator, store).await?,
+            Err(_) => None,
+        };
         stop_server.cancel();
         server
             .await
             .context("emulator task failed")?
             .context("emulator server failed")?;
-        Ok::<_, anyhow::Error>((config, expected, result?))
+        Ok::<_, anyhow::Error>((config, expected, result?, renamed))
     })?;
 
     let store = open_store(&config.corp(None)?.archive_path)?;
-    let (ids, stats, media) = {
+    let (ids, stats, media, names) = {
         let guard = lock(&store)?;
         (
             guard.record_ids(DEMO_CORP)?,
             guard.stats(DEMO_CORP)?,
             guard.media_stats(DEMO_CORP)?,
+            guard.name_stats(DEMO_CORP)?,
         )
     };
     let exact = ids == expected;
@@ -169,6 +189,23 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "the archive holds exactly the emulator's {} records (same seqs and msgids)",
         thousands(ids.len() as u64)
     );
+    print!("{}", super::names::render_names(&names));
+    if names.rooms_named + names.rooms_unresolvable != names.rooms_total
+        || names.people_named != names.people_total
+    {
+        bail!(
+            "not every room and person was named or marked unresolvable (see `rooms list`, `people list`)"
+        );
+    }
+    println!(
+        "every room is named ({} of them created from WeChat, which WeCom cannot name, are marked unresolvable) and every person and robot is named",
+        thousands(names.rooms_unresolvable)
+    );
+    if let Some((roomid, old, new)) = &renamed {
+        println!(
+            "room {roomid} was renamed {old} → {new}; both names are kept (`rooms show {roomid}`)"
+        );
+    }
     println!();
     println!("explore it:");
     println!(
@@ -180,6 +217,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         config_path.display()
     );
     println!(
+        "  cargo run --release -- --config {} rooms list",
+        config_path.display()
+    );
+    println!(
+        "  cargo run --release -- --config {} people list",
+        config_path.display()
+    );
+    println!(
         "  cargo run --release -- --config {} keys list",
         config_path.display()
     );
@@ -188,6 +233,35 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Renames the first named internal room in the emulator and refreshes the names, so the archive
+/// holds a name history. `(roomid, old name, new name)`.
+async fn rename_one_room(
+    config: &Config,
+    corp: &crate::config::CorpConfig,
+    emulator: &Emulator,
+    store: wecom_sync::SharedStore,
+) -> anyhow::Result<Option<(String, String, String)>> {
+    let room = {
+        let guard = lock(&store)?;
+        guard
+            .rooms(DEMO_CORP, 1000, 0)?
+            .into_iter()
+            .find(|r| r.kind == Some(wecom_store::names::RoomKind::Internal) && r.name.is_some())
+    };
+    let Some(room) = room else { return Ok(None) };
+    let old = room.name.unwrap_or_default();
+    let new = format!("{old}（2026 年度）");
+    if !emulator.rename_room(&room.roomid, &new) {
+        return Ok(None);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    lock(&store)?.recheck_names(DEMO_CORP, true, now)?;
+    super::names::resolve_once(config, corp, store, &CancellationToken::new()).await;
+    Ok(Some((room.roomid, old, new)))
 }
 
 fn remove_if_exists(p: &Path) -> anyhow::Result<()> {

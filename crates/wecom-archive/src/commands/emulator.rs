@@ -38,19 +38,15 @@ pub fn emulator_config(
     live: Option<f64>,
 ) -> EmulatorConfig {
     let public_keys: BTreeMap<u32, _> = keys.iter().map(|(v, k)| (*v, k.public_key())).collect();
-    EmulatorConfig {
-        corp_id: corp_id.to_owned(),
-        secret: secret.to_owned(),
-        corpus: recent_corpus(corp_id, seed, messages).0,
-        public_keys,
-        rotate_to_v2_after_seq: rotate_at,
-        token_ttl: Duration::from_secs(7200),
-        live: live.map(|messages_per_second| LiveConfig {
-            messages_per_second,
-        }),
-        check_encrypt_sign: true,
-        callback: None,
-    }
+    let mut config = EmulatorConfig::new(recent_corpus(corp_id, seed, messages).0, public_keys);
+    config.corp_id = corp_id.to_owned();
+    config.secret = secret.to_owned();
+    config.rotate_to_v2_after_seq = rotate_at;
+    config.token_ttl = Duration::from_secs(7200);
+    config.live = live.map(|messages_per_second| LiveConfig {
+        messages_per_second,
+    });
+    config
 }
 
 const WEEK_MS: i64 = 7 * 86_400_000;
@@ -79,11 +75,18 @@ pub fn recent_corpus(corp_id: &str, seed: u64, messages: usize) -> (CorpusSpec, 
     (spec, Duration::from_millis(span as u64))
 }
 
+/// The secrets a client configuration for the emulator carries.
+pub struct EmulatorSecrets<'a> {
+    pub archive: &'a str,
+    pub contacts: Option<&'a str>,
+    pub customer: Option<&'a str>,
+}
+
 /// Writes a client configuration for an emulator at `base_url`, with its keys in `keys/` beside it.
 pub fn write_client_config(
     config_path: &Path,
     corp_id: &str,
-    secret: &str,
+    secrets: &EmulatorSecrets<'_>,
     base_url: &str,
     keys: &[(u32, PrivateKey)],
     callback: Option<(&str, &str)>,
@@ -104,7 +107,9 @@ pub fn write_client_config(
     }
     let text = ConfigTemplate {
         corp_id,
-        secret,
+        secret: secrets.archive,
+        contacts_secret: secrets.contacts,
+        customer_secret: secrets.customer,
         base_url,
         archive_path: "archive.db",
         keys_dir: "keys",
@@ -170,6 +175,8 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
         cb.drop_probability = args.callback_drop;
         config.callback = Some(cb);
     }
+    let contacts_secret = config.contacts_secret.clone();
+    let customer_secret = config.customer_secret.clone();
     let rt = runtime()?;
     rt.block_on(async {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(config))
@@ -194,7 +201,11 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             write_client_config(
                 path,
                 &args.corp_id,
-                &args.secret,
+                &EmulatorSecrets {
+                    archive: &args.secret,
+                    contacts: contacts_secret.as_deref(),
+                    customer: customer_secret.as_deref(),
+                },
                 &base_url,
                 &keys,
                 callback,

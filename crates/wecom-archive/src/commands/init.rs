@@ -28,6 +28,8 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
             .as_deref()
             .unwrap_or("ww_REPLACE_WITH_YOUR_CORP_ID"),
         secret: "",
+        contacts_secret: None,
+        customer_secret: None,
         base_url: wecom_client::WECOM_BASE_URL,
         archive_path: "archive.db",
         keys_dir: "keys",

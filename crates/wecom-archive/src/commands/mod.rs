@@ -9,6 +9,7 @@ mod emulator;
 mod init;
 mod keys;
 mod media;
+mod names;
 mod run;
 mod source;
 mod stats;
@@ -48,6 +49,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conversations(cmd) => {
             let config = load(&cli.config, &env)?;
             conversations::run(config.corp(corp)?, &cmd)
+        }
+        Command::Rooms(cmd) => {
+            let config = load(&cli.config, &env)?;
+            names::rooms(config.corp(corp)?, &cmd)
+        }
+        Command::People(cmd) => {
+            let config = load(&cli.config, &env)?;
+            names::people(config.corp(corp)?, &cmd)
         }
         Command::Doctor(args) => {
             let config = load(&cli.config, &env)?;

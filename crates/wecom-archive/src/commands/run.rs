@@ -216,7 +216,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                 let source: Arc<dyn MediaSource> = c.client.clone();
                 let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), config.media_options(&c.config));
                 // New records wake the media workers at once instead of at their next poll.
-                pacing.after_sync = Some(workers.waker().notify());
+                pacing.after_sync.push(workers.waker().notify());
                 let cancel = cancel.clone();
                 let corp_id = c.config.corp_id.clone();
                 tasks.spawn(async move {
@@ -224,6 +224,16 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                         error!(corp_id = %corp_id, error = %e, "media workers stopped");
                     }
                 });
+            }
+            // Names follow new records too; a naming API that is down only delays them.
+            match super::names::resolver(config, &c.config, c.store.clone()) {
+                Ok(Some(resolver)) => {
+                    pacing.after_sync.push(resolver.waker());
+                    let cancel = cancel.clone();
+                    tasks.spawn(async move { resolver.run(&cancel).await });
+                }
+                Ok(None) => {}
+                Err(e) => warn!(corp_id = %c.config.corp_id, error = %format!("{e:#}"), "names are not resolved"),
             }
             tasks.spawn(async move {
                 run_corp(client.as_ref(), store, keys, &opts, &pacing, &handle, &cancel).await;

@@ -18,19 +18,21 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
         );
     }
     let store = open_store(&corp.archive_path)?;
-    let (stats, media, gaps, days) = {
+    let (stats, media, gaps, days, names) = {
         let guard = lock(&store)?;
         (
             guard.stats(&corp.corp_id)?,
             guard.media_stats(&corp.corp_id)?,
             guard.seq_gaps(&corp.corp_id, 1000)?,
             guard.daily_counts(&corp.corp_id)?,
+            guard.name_stats(&corp.corp_id)?,
         )
     };
     let media_dir = media_location(config);
     if args.json {
         let mut v = stats_json(&corp.corp_id, &stats);
         v["media"] = media_json(&media, &media_dir);
+        v["names"] = super::names::names_json(&names);
         v["seq_gaps"] = json!({
             "count": gaps.len(),
             "missing_seqs": gaps.iter().map(|(a, b)| b - a + 1).sum::<u64>(),
@@ -45,6 +47,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
     } else {
         print!("{}", render(&corp.corp_id, &stats));
         print!("{}", render_media(&media, &media_dir));
+        print!("{}", super::names::render_names(&names));
         if gaps.is_empty() {
             println!("  completeness: no holes in the archived seqs");
         } else {

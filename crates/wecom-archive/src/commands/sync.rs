@@ -77,6 +77,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                         &cancel,
                         true,
                         blobs.as_ref(),
+                        !args.no_names,
                     )
                     .await
                     {
@@ -120,6 +121,7 @@ pub async fn sync_once(
     cancel: &CancellationToken,
     progress: bool,
     media: Option<&Arc<dyn BlobStore>>,
+    names: bool,
 ) -> anyhow::Result<SyncReport> {
     let client = Arc::new(Source::open(config, corp, overrides).await?);
     let mut opts = SyncOptions::new(&corp.corp_id);
@@ -157,8 +159,12 @@ pub async fn sync_once(
     let media_result = match media {
         Some(blobs) if !cancel.is_cancelled() => {
             let source: Arc<dyn MediaSource> = client.clone();
-            let workers =
-                MediaWorkers::new(store, source, blobs.clone(), config.media_options(corp));
+            let workers = MediaWorkers::new(
+                store.clone(),
+                source,
+                blobs.clone(),
+                config.media_options(corp),
+            );
             Some(workers.drain(cancel).await)
         }
         _ => None,
@@ -177,6 +183,10 @@ pub async fn sync_once(
         ),
         Some(Ok(_)) | None => {}
         Some(Err(e)) => eprintln!("error: corp {}: media: {e}", corp.corp_id),
+    }
+    // Names of the rooms and people seen so far; an API that is down only delays them.
+    if names && !cancel.is_cancelled() {
+        super::names::resolve_once(config, corp, store, cancel).await;
     }
     match result {
         Ok(report) => Ok(report),

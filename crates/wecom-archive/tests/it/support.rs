@@ -37,22 +37,19 @@ impl TestEmulator {
         let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
             .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
             .collect();
-        let config = EmulatorConfig {
-            corp_id: CORP.to_owned(),
-            secret: SECRET.to_owned(),
+        let mut config = EmulatorConfig::new(
             // Recent messages, so their media are inside the retention window.
-            corpus: CorpusSpec {
+            CorpusSpec {
                 corp_id: CORP.to_owned(),
                 start_ms: now_ms() - 12 * 86_400_000,
                 ..CorpusSpec::new(seed, messages)
             },
-            public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
-            rotate_to_v2_after_seq: rotate_at,
-            token_ttl: Duration::from_secs(7200),
-            live: None,
-            check_encrypt_sign: true,
-            callback,
-        };
+            keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
+        );
+        config.corp_id = CORP.to_owned();
+        config.secret = SECRET.to_owned();
+        config.rotate_to_v2_after_seq = rotate_at;
+        config.callback = callback;
         let emulator = Emulator::new(config).expect("emulator");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -1,6 +1,7 @@
 //! The native client against the real emulator: token caching, refresh on rejection, proxies, and
 //! media downloads (`media.rs`).
 
+mod api;
 mod media;
 
 use std::sync::Arc;

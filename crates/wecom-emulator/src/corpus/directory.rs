@@ -2,7 +2,10 @@
 //!
 //! Ids follow the shapes seen in the wild (reference §3.1): free-form internal userids, 32-char
 //! `wm…`/`wo…` external ids sharing a corp tag, `wb…` robots, `wr…` rooms. Chinese names are kept
-//! so later issues can serve the naming APIs (user/get, externalcontact/get, groupchat/get).
+//! for the naming APIs (user/get, externalcontact/get, groupchat/get), which the server answers
+//! from the facts below: the archive scope, the consent of each contact, the rooms created from
+//! WeChat. Those facts are derived from ids and indices, never drawn from the generator's stream,
+//! so the corpus of a seed stays byte-identical to what it was before they existed.
 
 use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -62,7 +65,29 @@ pub struct Group {
     /// Seconds since the epoch.
     pub create_time: i64,
     pub notice: String,
+    /// A customer group started from WeChat (由微信拉起的群): it appears in messages, but neither
+    /// groupchat API can resolve it (reference §7 #14). Set for [`WECHAT_ROOM_INDICES`].
+    pub from_wechat: bool,
 }
+
+/// The customer groups (indices among the external groups, in generation order) that were
+/// started from WeChat. Chosen by index rather than by a random draw so the corpus of a seed does
+/// not change.
+pub const WECHAT_ROOM_INDICES: [usize; 2] = [4, 9];
+
+/// How many employees, at the end of [`Directory::employees`], are outside the archive scope.
+pub const OUT_OF_SCOPE_EMPLOYEES: usize = 3;
+
+/// Whether an external contact agreed to have their chats archived (msgaudit/check_*_agree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consent {
+    pub agreed: bool,
+    /// When the status last changed, UTC seconds.
+    pub status_change_time: i64,
+}
+
+/// 2023-06-01T00:00:00Z: the consent clock starts here (rooms were all created before).
+const CONSENT_EPOCH: i64 = 1_685_577_600;
 
 /// Everyone the corpus talks about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +135,63 @@ impl Directory {
         self.external_contacts
             .iter()
             .find(|c| c.external_userid == id)
+    }
+
+    pub fn employee(&self, userid: &str) -> Option<&Employee> {
+        self.employees.iter().find(|e| e.userid == userid)
+    }
+
+    pub fn robot(&self, robot_id: &str) -> Option<&Robot> {
+        self.robots.iter().find(|r| r.robot_id == robot_id)
+    }
+
+    pub fn group(&self, roomid: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.roomid == roomid)
+    }
+
+    /// The employees whose chats are archived (msgaudit/get_permit_user_list): everyone but the
+    /// last [`OUT_OF_SCOPE_EMPLOYEES`]. The corpus itself still has messages of the others; it
+    /// predates this rule and must not change.
+    pub fn archive_scope(&self) -> &[Employee] {
+        let n = self.employees.len().saturating_sub(OUT_OF_SCOPE_EMPLOYEES);
+        &self.employees[..n]
+    }
+
+    pub fn in_archive_scope(&self, userid: &str) -> bool {
+        self.archive_scope().iter().any(|e| e.userid == userid)
+    }
+
+    /// The consent of an external contact: the contact at index `i` of
+    /// [`Directory::external_contacts`] disagreed when `i % 7 == 3` (about one in seven), and the
+    /// status changed at 2023-06-01T00:00:00Z plus `i` hours. The same for every employee.
+    pub fn consent(&self, external_userid: &str) -> Option<Consent> {
+        let i = self
+            .external_contacts
+            .iter()
+            .position(|c| c.external_userid == external_userid)?;
+        let hours = i64::try_from(i).unwrap_or(i64::MAX);
+        Some(Consent {
+            agreed: i % 7 != 3,
+            status_change_time: CONSENT_EPOCH.saturating_add(hours.saturating_mul(3600)),
+        })
+    }
+
+    /// The rooms either groupchat API can resolve (all but those started from WeChat), in
+    /// directory order.
+    pub fn resolvable_rooms(&self) -> impl Iterator<Item = &Group> {
+        self.groups.iter().filter(|g| !g.from_wechat)
+    }
+}
+
+impl Employee {
+    /// The numeric id of the employee's department, as user/get reports it: the root department is
+    /// 1, the named departments follow from 2 in a fixed order (0 if the name is unknown).
+    pub fn department_id(&self) -> i64 {
+        DEPARTMENTS
+            .iter()
+            .position(|d| *d == self.department)
+            .and_then(|i| i64::try_from(i).ok())
+            .map_or(0, |i| i + 2)
     }
 }
 
@@ -416,6 +498,7 @@ pub(crate) fn generate(rng: &mut ChaCha8Rng, corp_id: &str) -> Directory {
             external: false,
             create_time: created(rng),
             notice: NOTICES.choose(rng).copied().unwrap_or("").to_owned(),
+            from_wechat: false,
         });
     }
     for (i, name) in EXTERNAL_GROUPS.iter().enumerate() {
@@ -444,6 +527,8 @@ pub(crate) fn generate(rng: &mut ChaCha8Rng, corp_id: &str) -> Directory {
             external: true,
             create_time: created(rng),
             notice: NOTICES.choose(rng).copied().unwrap_or("").to_owned(),
+            // From the index, not a draw: the stream (and so the corpus) stays as it was.
+            from_wechat: WECHAT_ROOM_INDICES.contains(&i),
         });
     }
 

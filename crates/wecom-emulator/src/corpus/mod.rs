@@ -15,7 +15,10 @@ use std::collections::VecDeque;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use directory::{Directory, Employee, ExternalContact, ExternalKind, Group, Robot};
+pub use directory::{
+    Consent, Directory, Employee, ExternalContact, ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES,
+    Robot, WECHAT_ROOM_INDICES,
+};
 pub(crate) use ids::{media_identity, sdkfileid};
 
 use crate::media::MediaSpec;

@@ -2,8 +2,8 @@
 //! object per request, answered with WeCom's upper-case `CONTENT-RANGE: BYTES a-b/total` header.
 //!
 //! Decisions where the reference says nothing about the real server:
-//! - checks, in order: injected fault, body size, token (41001/40014/42001, as getchatdata), body
-//!   (44002 empty, 47001 not `{"fileid":"…","authkey":"…",…}`), Range syntax, fileid (301010
+//! - checks, in order: injected fault, body size, token (41001/40014/42001/48002, as
+//!   getchatdata), body (44002 empty, 47001 not `{"fileid":"…","authkey":"…",…}`), Range syntax, fileid (301010
 //!   unknown), authkey (301010 too, so a wrong authkey does not reveal that the fileid exists),
 //!   range against the object;
 //! - `Range` is read leniently: `bytes=A-B` with any case and spaces, `bytes=A-` meaning one chunk;
@@ -21,12 +21,13 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
+use wecom_wire::directory::SecretKind;
 
 use super::{
     BodyRead, ConnControl, Takeover, api_error, code, html, peer_of, query_params, read_body,
-    too_large,
+    token_refusal, too_large,
 };
-use crate::emulator::{Emulator, MediaFault, TokenCheck};
+use crate::emulator::{Emulator, MediaFault};
 use crate::media::stored_range;
 
 /// Bytes of ciphertext per answer: what the vendor library asks for.
@@ -98,14 +99,8 @@ pub(super) async fn getchatmediadata(State(emulator): State<Emulator>, req: Requ
         None => return api_error(code::MISSING_ACCESS_TOKEN, "access_token missing", peer),
         Some(token) => token,
     };
-    match emulator.check_token(token) {
-        TokenCheck::Valid => {}
-        TokenCheck::Unknown => {
-            return api_error(code::INVALID_ACCESS_TOKEN, "invalid access_token", peer);
-        }
-        TokenCheck::Expired => {
-            return api_error(code::ACCESS_TOKEN_EXPIRED, "access_token expired", peer);
-        }
+    if let Some(refused) = token_refusal(&emulator, token, SecretKind::Archive, peer) {
+        return refused;
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return api_error(code::EMPTY_POST_DATA, "empty post data", peer);

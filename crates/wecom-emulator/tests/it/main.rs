@@ -3,6 +3,7 @@
 //! with the private keys and its media objects with their AES keys.
 
 mod corpus;
+mod directory;
 mod media;
 mod proxy;
 mod server;

@@ -34,6 +34,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "media",
         sql: include_str!("../../migrations/0003_media.sql"),
     },
+    // Names, scope and consent: new tables only; existing messages are found by the first
+    // `discover_names` (its watermark starts at 0).
+    Migration {
+        version: 4,
+        name: "names",
+        sql: include_str!("../../migrations/0004_names.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.

@@ -11,6 +11,7 @@ mod derive;
 mod links;
 mod media;
 mod migrate;
+mod names;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,10 @@ use wecom_wire::ChatDataItem;
 use crate::StoreError;
 use crate::media::{
     MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia,
+};
+use crate::names::{
+    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PermitChange,
+    PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
 };
 use crate::store::{
     ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, Outcome,
@@ -590,6 +595,184 @@ impl ArchiveStore for SqliteStore {
     fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError> {
         const OP: &str = "reading a message's media";
         media::message_media(&self.conn, corp_id, msgid).map_err(err(&self.path, OP))
+    }
+    fn discover_names(
+        &mut self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<DiscoverStats, StoreError> {
+        names::discover(&mut self.conn, &self.path, corp_id, now_ms, limit)
+    }
+
+    fn due_rooms(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError> {
+        const OP: &str = "reading due rooms";
+        let tx = self.snapshot(OP)?;
+        names::due_rooms(&tx, corp_id, now_ms, limit).map_err(err(&self.path, OP))
+    }
+
+    fn record_room(
+        &mut self,
+        corp_id: &str,
+        roomid: &str,
+        resolution: &RoomResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError> {
+        names::record_room(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            roomid,
+            resolution,
+            now_ms,
+            next_check_ms,
+        )
+    }
+
+    fn due_people(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError> {
+        const OP: &str = "reading due people";
+        let tx = self.snapshot(OP)?;
+        names::due_people(&tx, corp_id, now_ms, limit).map_err(err(&self.path, OP))
+    }
+
+    fn record_person(
+        &mut self,
+        corp_id: &str,
+        id: &str,
+        resolution: &PersonResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError> {
+        names::record_person(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            id,
+            resolution,
+            now_ms,
+            next_check_ms,
+        )
+    }
+
+    fn rooms(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError> {
+        const OP: &str = "listing rooms";
+        names::rooms(&self.conn, corp_id, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn room(&self, corp_id: &str, roomid: &str) -> Result<Option<RoomDetail>, StoreError> {
+        const OP: &str = "reading a room";
+        let tx = self.snapshot(OP)?;
+        names::room(&tx, corp_id, roomid).map_err(err(&self.path, OP))
+    }
+
+    fn people(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError> {
+        const OP: &str = "listing people";
+        names::people(&self.conn, corp_id, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn person(&self, corp_id: &str, id: &str) -> Result<Option<PersonEntry>, StoreError> {
+        const OP: &str = "reading a person";
+        names::person(&self.conn, corp_id, id).map_err(err(&self.path, OP))
+    }
+
+    fn name_stats(&self, corp_id: &str) -> Result<NameStats, StoreError> {
+        const OP: &str = "reading name stats";
+        let tx = self.snapshot(OP)?;
+        names::stats(&tx, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn display_names(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+        roomid: Option<&str>,
+    ) -> Result<Vec<DisplayName>, StoreError> {
+        const OP: &str = "reading display names";
+        let tx = self.snapshot(OP)?;
+        names::display_names(&tx, corp_id, ids, roomid).map_err(err(&self.path, OP))
+    }
+
+    fn recheck_names(
+        &mut self,
+        corp_id: &str,
+        include_named: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        names::recheck(&mut self.conn, &self.path, corp_id, include_named, now_ms)
+    }
+
+    fn record_permit_users(
+        &mut self,
+        corp_id: &str,
+        ids: &[String],
+        now_ms: i64,
+    ) -> Result<PermitChange, StoreError> {
+        names::record_permit_users(&mut self.conn, &self.path, corp_id, ids, now_ms)
+    }
+
+    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError> {
+        const OP: &str = "reading the permit list";
+        names::permit_users(&self.conn, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError> {
+        const OP: &str = "reading when the permit list was checked";
+        names::permit_checked_at(&self.conn, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn due_consent_checks(
+        &self,
+        corp_id: &str,
+        checked_before_ms: i64,
+        limit: usize,
+    ) -> Result<ConsentDue, StoreError> {
+        const OP: &str = "reading due consent checks";
+        let tx = self.snapshot(OP)?;
+        names::due_consent_checks(&tx, corp_id, checked_before_ms, limit)
+            .map_err(err(&self.path, OP))
+    }
+
+    fn record_consent(
+        &mut self,
+        corp_id: &str,
+        checked: &[ConsentSubject],
+        statuses: &[Consent],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        names::record_consent(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            checked,
+            statuses,
+            now_ms,
+        )
+    }
+
+    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError> {
+        const OP: &str = "reading consent";
+        names::consents(&self.conn, corp_id, id).map_err(err(&self.path, OP))
     }
 }
 

@@ -28,20 +28,16 @@ async fn setup(messages: usize, rotate_at: Option<u64>) -> Setup {
     let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
         .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
         .collect();
-    let config = EmulatorConfig {
-        corp_id: CORP.into(),
-        secret: SECRET.into(),
-        corpus: CorpusSpec {
+    let mut config = EmulatorConfig::new(
+        CorpusSpec {
             corp_id: CORP.to_owned(),
             ..CorpusSpec::new(7, messages)
         },
-        public_keys: keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
-        rotate_to_v2_after_seq: rotate_at,
-        token_ttl: Duration::from_secs(7200),
-        live: None,
-        check_encrypt_sign: true,
-        callback: None,
-    };
+        keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),
+    );
+    config.corp_id = CORP.into();
+    config.secret = SECRET.into();
+    config.rotate_to_v2_after_seq = rotate_at;
     let emulator = Emulator::new(config).expect("emulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -363,7 +359,7 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         poll_interval: Duration::from_secs(30),
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
-        after_sync: Some(synced.clone()),
+        after_sync: vec![synced.clone()],
     };
     let task = {
         let (s, handle, cancel, shared) =

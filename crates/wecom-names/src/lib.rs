@@ -1,0 +1,627 @@
+//! Names for every room and person of the archive, who is archived, and who agreed.
+//!
+//! The [`NameResolver`] works beside the sync, never in its way: it finds the ids of newly stored
+//! messages in the store (`discover_names`), asks WeCom's HTTP APIs about each id that is due,
+//! records what it learned (one transaction per id) and schedules the next check:
+//!
+//! - a room is tried as an internal group (`msgaudit/groupchat/get`, archive secret), then as a
+//!   customer group (`externalcontact/groupchat/get`, customer-contact secret); a room neither
+//!   knows (created from WeChat, reference §7 #14) is *unresolvable* and checked again rarely;
+//! - people by kind: employees through `user/get` (contacts secret), external contacts through
+//!   `externalcontact/get` (customer-contact secret), robots through `msgaudit/get_robot_info`;
+//! - the archive scope (`get_permit_user_list`) and consent (`check_single_agree` for each
+//!   employee–contact conversation, `check_room_agree` for rooms with external members) on their
+//!   own, slower schedules.
+//!
+//! Failures degrade, they never stop anything: an API whose secret is missing or that answers
+//! 48002 is switched off with one log line (and tried again after an hour); a transient failure
+//! (network, busy, 5xx) reschedules that id with backoff; a rate limit (45009) ends the pass so
+//! the corp's quota recovers; a malformed answer is a failure, nothing of it is stored. Named
+//! entries are refreshed on a TTL and a room's earlier names are kept by the store.
+
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use wecom_client::{ApiClient, ApiError, ApiErrorKind};
+use wecom_store::names::{ConsentSubject, PermitChange};
+use wecom_store::{ArchiveStore, StoreError};
+use wecom_wire::directory::DirectoryApi;
+use wecom_wire::errcode;
+
+/// The archive store as the sync engine shares it (`wecom_sync::SharedStore` is this type).
+pub type SharedStore = Arc<std::sync::Mutex<dyn ArchiveStore>>;
+
+/// When things are checked again.
+#[derive(Debug, Clone)]
+pub struct NameOptions {
+    pub corp_id: String,
+    /// A named room or person is asked about again after this long (renames are caught then).
+    pub refresh_named: Duration,
+    /// An unresolvable room or person (the APIs said they cannot name it) after this long.
+    pub recheck_unresolvable: Duration,
+    /// An id left unnamed because a secret is missing or the API is forbidden, after this long.
+    pub recheck_unconfigured: Duration,
+    /// First delay after a passing failure; doubled per consecutive failure up to `max_backoff`.
+    pub retry_base: Duration,
+    pub max_backoff: Duration,
+    /// How often the archive scope is fetched.
+    pub permit_every: Duration,
+    /// How often each consent subject is checked again.
+    pub consent_every: Duration,
+    /// How many ids one store round-trip hands out.
+    pub batch: usize,
+    /// The daemon's pause between passes when nothing wakes it.
+    pub poll_interval: Duration,
+}
+
+impl NameOptions {
+    pub fn new(corp_id: impl Into<String>) -> NameOptions {
+        NameOptions {
+            corp_id: corp_id.into(),
+            refresh_named: Duration::from_secs(24 * 3600),
+            recheck_unresolvable: Duration::from_secs(7 * 24 * 3600),
+            recheck_unconfigured: Duration::from_secs(24 * 3600),
+            retry_base: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(3600),
+            permit_every: Duration::from_secs(6 * 3600),
+            consent_every: Duration::from_secs(24 * 3600),
+            batch: 100,
+            poll_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a pass stopped early. Nothing is lost: whatever was not recorded is due again.
+#[derive(Debug, thiserror::Error)]
+pub enum NameError {
+    #[error("archive store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameReport {
+    pub rooms_discovered: u64,
+    pub people_discovered: u64,
+    pub rooms_named: u64,
+    pub rooms_unresolvable: u64,
+    pub rooms_failed: u64,
+    pub people_named: u64,
+    pub people_unresolvable: u64,
+    pub people_failed: u64,
+    /// What the permit list changed, when it was fetched.
+    pub permit: Option<PermitChange>,
+    pub consent_subjects_checked: u64,
+    pub consent_statuses: u64,
+    /// WeCom answered 45009: the pass stopped early; the rest is due at the next one.
+    pub rate_limited: bool,
+    /// APIs switched off during the pass (missing secret, 48002), by name.
+    pub disabled: Vec<&'static str>,
+    pub elapsed: Duration,
+}
+
+/// gettoken: the corp id is wrong — no API of the corp can work.
+const INVALID_CORP_ID: i64 = 40013;
+
+/// How long an API stays switched off after a missing secret or a 48002.
+const DISABLED_FOR: Duration = Duration::from_secs(3600);
+/// The daemon's pause after a rate limit.
+const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+/// The daemon's pause after a store failure.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+/// Consent subjects handled per pass at most (the rest follow at the next pass).
+const CONSENT_PER_PASS: usize = 2000;
+
+/// Resolves names, scope and consent for one corp.
+pub struct NameResolver {
+    store: SharedStore,
+    api: Arc<ApiClient>,
+    opts: NameOptions,
+    /// APIs switched off, until when.
+    disabled: Mutex<BTreeMap<DirectoryApi, Instant>>,
+    /// APIs switched off since the pass began, for its report.
+    newly_disabled: Mutex<Vec<&'static str>>,
+    wake: Arc<Notify>,
+}
+
+/// How one API call ended, as the resolver sees it.
+pub(crate) enum Verdict<T> {
+    Ok(T),
+    /// The API does not serve this id (40050, 60111, 84061, …): try the next API or give up.
+    NotHere(ApiError),
+    /// The API cannot be used at all right now (no secret, 48002); switched off.
+    Unavailable(ApiError),
+    /// Worth another try later (network, busy, malformed answer).
+    Failed(ApiError),
+    /// 45009: stop the pass.
+    RateLimited(ApiError),
+}
+
+impl NameResolver {
+    pub fn new(store: SharedStore, api: Arc<ApiClient>, opts: NameOptions) -> NameResolver {
+        NameResolver {
+            store,
+            api,
+            opts,
+            disabled: Mutex::new(BTreeMap::new()),
+            newly_disabled: Mutex::new(Vec::new()),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn options(&self) -> &NameOptions {
+        &self.opts
+    }
+
+    /// Wakes the daemon for an early pass (after a sync stored new messages).
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Keeps names current until cancelled: a pass at once, then one per wake-up or poll interval.
+    /// Store failures are logged and retried; the resolver never stops on its own.
+    pub async fn run(&self, cancel: &CancellationToken) {
+        loop {
+            // Cancelling drops a pass mid-call: every id is recorded in its own transaction, so
+            // nothing is half-written, and what was not recorded is simply due again.
+            let passed = tokio::select! {
+                () = cancel.cancelled() => return,
+                passed = self.pass(cancel) => passed,
+            };
+            let pause = match passed {
+                Ok(report) => {
+                    if report.rate_limited {
+                        RATE_LIMIT_PAUSE
+                    } else {
+                        self.opts.poll_interval
+                    }
+                }
+                Err(e) => {
+                    error!(corp_id = %self.opts.corp_id, error = %e, "name resolution failed; retrying");
+                    STORE_RETRY
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// One pass: discovers new ids, checks every due room and person, then the scope and consent
+    /// when due. Returns early (with what it did) when cancelled or rate limited.
+    pub async fn pass(&self, cancel: &CancellationToken) -> Result<NameReport, NameError> {
+        let started = Instant::now();
+        // Only what is due when the pass starts is handled by it: an id rescheduled during the
+        // pass (even with a zero delay) waits for the next one, so a pass always ends.
+        let pass_start = now_ms();
+        let mut report = NameReport::default();
+        self.discover(&mut report).await?;
+        let steps: [Step; 4] = [Step::Rooms, Step::People, Step::Permit, Step::Consent];
+        for step in steps {
+            if cancel.is_cancelled() || report.rate_limited {
+                break;
+            }
+            match step {
+                Step::Rooms => self.rooms(pass_start, cancel, &mut report).await?,
+                Step::People => self.people(pass_start, cancel, &mut report).await?,
+                Step::Permit => self.permit(&mut report).await?,
+                Step::Consent => self.consent(cancel, &mut report).await?,
+            }
+        }
+        report.disabled = std::mem::take(
+            &mut *self
+                .newly_disabled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        report.elapsed = started.elapsed();
+        if report.rooms_named + report.people_named + report.rooms_unresolvable > 0
+            || report.rate_limited
+        {
+            info!(
+                corp_id = %self.opts.corp_id,
+                rooms_named = report.rooms_named,
+                rooms_unresolvable = report.rooms_unresolvable,
+                people_named = report.people_named,
+                people_unresolvable = report.people_unresolvable,
+                failed = report.rooms_failed + report.people_failed,
+                rate_limited = report.rate_limited,
+                "names resolved"
+            );
+        }
+        Ok(report)
+    }
+
+    async fn discover(&self, report: &mut NameReport) -> Result<(), NameError> {
+        loop {
+            let now = now_ms();
+            let found = self
+                .store(move |s, corp| s.discover_names(corp, now, 5000))
+                .await?;
+            report.rooms_discovered += found.rooms_new;
+            report.people_discovered += found.people_new;
+            if found.scanned == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn rooms(
+        &self,
+        pass_start: i64,
+        cancel: &CancellationToken,
+        report: &mut NameReport,
+    ) -> Result<(), NameError> {
+        let batch = self.opts.batch.max(1);
+        loop {
+            let due = self
+                .store(move |s, corp| s.due_rooms(corp, pass_start, batch))
+                .await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for room in due {
+                if cancel.is_cancelled() {
+                    return Ok(());
+                }
+                let (resolution, next, rate_limited) =
+                    resolve::room(self, &room.roomid, room.attempts).await;
+                match &resolution {
+                    wecom_store::names::Resolution::Named(_) => report.rooms_named += 1,
+                    wecom_store::names::Resolution::Unresolvable { .. } => {
+                        report.rooms_unresolvable += 1;
+                    }
+                    wecom_store::names::Resolution::Failed { .. } => report.rooms_failed += 1,
+                }
+                let roomid = room.roomid.clone();
+                let now = now_ms();
+                let next = now.saturating_add(next).max(pass_start + 1);
+                self.store(move |s, corp| s.record_room(corp, &roomid, &resolution, now, next))
+                    .await?;
+                if rate_limited {
+                    report.rate_limited = true;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn people(
+        &self,
+        pass_start: i64,
+        cancel: &CancellationToken,
+        report: &mut NameReport,
+    ) -> Result<(), NameError> {
+        let batch = self.opts.batch.max(1);
+        loop {
+            let due = self
+                .store(move |s, corp| s.due_people(corp, pass_start, batch))
+                .await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for person in due {
+                if cancel.is_cancelled() {
+                    return Ok(());
+                }
+                let (resolution, next, rate_limited) = resolve::person(self, &person).await;
+                match &resolution {
+                    wecom_store::names::Resolution::Named(_) => report.people_named += 1,
+                    wecom_store::names::Resolution::Unresolvable { .. } => {
+                        report.people_unresolvable += 1;
+                    }
+                    wecom_store::names::Resolution::Failed { .. } => report.people_failed += 1,
+                }
+                let id = person.id.clone();
+                let now = now_ms();
+                let next = now.saturating_add(next).max(pass_start + 1);
+                self.store(move |s, corp| s.record_person(corp, &id, &resolution, now, next))
+                    .await?;
+                if rate_limited {
+                    report.rate_limited = true;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn permit(&self, report: &mut NameReport) -> Result<(), NameError> {
+        let api = DirectoryApi::PermitUserList;
+        let checked = self.store(|s, corp| s.permit_checked_at(corp)).await?;
+        let every = millis(self.opts.permit_every);
+        if checked.is_some_and(|at| now_ms() - at < every) || !self.usable(api) {
+            return Ok(());
+        }
+        match self.judge(self.api.permit_user_list(None).await) {
+            Verdict::Ok(ids) => {
+                let now = now_ms();
+                let change = self
+                    .store(move |s, corp| s.record_permit_users(corp, &ids, now))
+                    .await?;
+                if change.added + change.removed > 0 {
+                    info!(corp_id = %self.opts.corp_id, added = change.added, removed = change.removed, "archive scope changed");
+                }
+                report.permit = Some(change);
+            }
+            Verdict::RateLimited(_) => report.rate_limited = true,
+            Verdict::Unavailable(e) => self.disable(api, &e),
+            Verdict::NotHere(e) | Verdict::Failed(e) => {
+                warn!(corp_id = %self.opts.corp_id, error = %e, "the archive scope could not be fetched; trying again later");
+            }
+        }
+        Ok(())
+    }
+
+    async fn consent(
+        &self,
+        cancel: &CancellationToken,
+        report: &mut NameReport,
+    ) -> Result<(), NameError> {
+        let before = now_ms() - millis(self.opts.consent_every);
+        let due = self
+            .store(move |s, corp| s.due_consent_checks(corp, before, CONSENT_PER_PASS))
+            .await?;
+        let (pairs, rooms): (Vec<_>, Vec<_>) = due
+            .subjects
+            .into_iter()
+            .partition(|s| matches!(s, ConsentSubject::Pair { .. }));
+        if !pairs.is_empty() && self.usable(DirectoryApi::CheckSingleAgree) {
+            for chunk in pairs.chunks(wecom_client::MAX_AGREE_PAIRS) {
+                if cancel.is_cancelled() || report.rate_limited {
+                    return Ok(());
+                }
+                if !self.consent_pairs(chunk, report).await? {
+                    break;
+                }
+            }
+        }
+        if !rooms.is_empty() && self.usable(DirectoryApi::CheckRoomAgree) {
+            for subject in rooms {
+                if cancel.is_cancelled() || report.rate_limited {
+                    return Ok(());
+                }
+                if !self.consent_room(subject, report).await? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One `check_single_agree` request; `false` when consent checks should stop for this pass.
+    async fn consent_pairs(
+        &self,
+        chunk: &[ConsentSubject],
+        report: &mut NameReport,
+    ) -> Result<bool, NameError> {
+        let api = DirectoryApi::CheckSingleAgree;
+        let pairs: Vec<(String, String)> = chunk
+            .iter()
+            .filter_map(|s| match s {
+                ConsentSubject::Pair {
+                    userid,
+                    external_userid,
+                } => Some((userid.clone(), external_userid.clone())),
+                ConsentSubject::Room { .. } => None,
+            })
+            .collect();
+        match self.judge(self.api.check_single_agree(&pairs).await) {
+            Verdict::Ok(infos) => {
+                let now = now_ms();
+                let statuses: Vec<_> = infos
+                    .iter()
+                    .filter_map(|info| resolve::pair_consent(info, now))
+                    .collect();
+                report.consent_subjects_checked += chunk.len() as u64;
+                report.consent_statuses += statuses.len() as u64;
+                let checked = chunk.to_vec();
+                self.store(move |s, corp| s.record_consent(corp, &checked, &statuses, now))
+                    .await?;
+                Ok(true)
+            }
+            Verdict::RateLimited(_) => {
+                report.rate_limited = true;
+                Ok(false)
+            }
+            Verdict::Unavailable(e) => {
+                self.disable(api, &e);
+                Ok(false)
+            }
+            Verdict::NotHere(e) | Verdict::Failed(e) => {
+                warn!(corp_id = %self.opts.corp_id, error = %e, "consent check failed; trying again later");
+                Ok(false)
+            }
+        }
+    }
+
+    async fn consent_room(
+        &self,
+        subject: ConsentSubject,
+        report: &mut NameReport,
+    ) -> Result<bool, NameError> {
+        let api = DirectoryApi::CheckRoomAgree;
+        let ConsentSubject::Room { roomid } = &subject else {
+            return Ok(true);
+        };
+        let now = now_ms();
+        let statuses = match self.judge(self.api.check_room_agree(roomid).await) {
+            Verdict::Ok(infos) => infos
+                .iter()
+                .filter_map(|info| resolve::room_consent(roomid, info, now))
+                .collect::<Vec<_>>(),
+            // A room WeCom does not know: checked, nothing on record.
+            Verdict::NotHere(_) => Vec::new(),
+            Verdict::RateLimited(_) => {
+                report.rate_limited = true;
+                return Ok(false);
+            }
+            Verdict::Unavailable(e) => {
+                self.disable(api, &e);
+                return Ok(false);
+            }
+            Verdict::Failed(e) => {
+                debug!(corp_id = %self.opts.corp_id, error = %e, "room consent check failed; trying again later");
+                return Ok(true);
+            }
+        };
+        report.consent_subjects_checked += 1;
+        report.consent_statuses += statuses.len() as u64;
+        self.store(move |s, corp| s.record_consent(corp, &[subject], &statuses, now))
+            .await?;
+        Ok(true)
+    }
+
+    /// Sorts an API outcome into what the resolver does next.
+    pub(crate) fn judge<T>(&self, result: Result<T, ApiError>) -> Verdict<T> {
+        let e = match result {
+            Ok(v) => return Verdict::Ok(v),
+            Err(e) => e,
+        };
+        match (&e.kind, e.errcode()) {
+            (ApiErrorKind::NoSecret(_), _) => Verdict::Unavailable(e),
+            (_, Some(errcode::API_FORBIDDEN))
+            | (_, Some(errcode::INVALID_CREDENTIAL))
+            | (_, Some(INVALID_CORP_ID))
+            | (_, Some(wecom_wire::directory::api_errcode::IP_NOT_ALLOWED)) => {
+                Verdict::Unavailable(e)
+            }
+            (_, Some(errcode::RATE_LIMITED))
+            | (_, Some(wecom_wire::directory::api_errcode::CONCURRENCY_LIMITED)) => {
+                Verdict::RateLimited(e)
+            }
+            (ApiErrorKind::Api { .. }, _) if !e.retryable => Verdict::NotHere(e),
+            _ => Verdict::Failed(e),
+        }
+    }
+
+    /// Whether `api` may be called now (its secret is configured and it is not switched off).
+    pub(crate) fn usable(&self, api: DirectoryApi) -> bool {
+        if !self.api.can_call(api) {
+            return false;
+        }
+        let mut disabled = self
+            .disabled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match disabled.get(&api) {
+            Some(until) if Instant::now() < *until => false,
+            Some(_) => {
+                disabled.remove(&api);
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Switches `api` off for a while, with one log line (a missing secret: for good).
+    pub(crate) fn disable(&self, api: DirectoryApi, e: &ApiError) {
+        if matches!(e.kind, ApiErrorKind::NoSecret(_)) {
+            self.note_unconfigured(api);
+            return;
+        }
+        let mut disabled = self
+            .disabled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if disabled
+            .insert(api, Instant::now() + DISABLED_FOR)
+            .is_none()
+        {
+            warn!(
+                corp_id = %self.opts.corp_id,
+                api = api.name(),
+                error = %e,
+                "API unavailable; what it provides stays unnamed (checked again in an hour)"
+            );
+        }
+        drop(disabled);
+        let mut newly = self
+            .newly_disabled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !newly.contains(&api.name()) {
+            newly.push(api.name());
+        }
+    }
+
+    /// Logs once per API whose secret is not configured, then never again for this resolver.
+    pub(crate) fn note_unconfigured(&self, api: DirectoryApi) {
+        let mut disabled = self
+            .disabled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // `Instant` far ahead: the secret cannot appear without a restart.
+        if let std::collections::btree_map::Entry::Vacant(slot) = disabled.entry(api) {
+            slot.insert(Instant::now() + Duration::from_secs(10 * 365 * 24 * 3600));
+            info!(
+                corp_id = %self.opts.corp_id,
+                api = api.name(),
+                secret = api.secret().label(),
+                "no secret configured for this API; the names it provides stay unresolved"
+            );
+        }
+    }
+
+    pub(crate) fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// The delay before checking an id again after `attempts` consecutive failures (1-based),
+    /// doubled each time, capped, drawn from its upper half.
+    pub(crate) fn backoff(&self, attempts: u32) -> i64 {
+        let exp = attempts.saturating_sub(1).min(20);
+        let ceiling = self
+            .opts
+            .retry_base
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.opts.max_backoff)
+            .min(self.opts.max_backoff);
+        let ms = millis(ceiling).max(2);
+        rand::rng().random_range(ms / 2..=ms)
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ArchiveStore, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, NameError> {
+        let store = Arc::clone(&self.store);
+        let corp = self.opts.corp_id.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| NameError::Internal("archive store lock poisoned".into()))?;
+            f(&mut *guard, &corp).map_err(NameError::Store)
+        })
+        .await
+        .map_err(|e| NameError::Internal(format!("store task: {e}")))?
+    }
+}
+
+enum Step {
+    Rooms,
+    People,
+    Permit,
+    Consent,
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
