@@ -66,6 +66,10 @@ pub enum Command {
     /// People and robots with their names, archive scope and consent.
     #[command(subcommand)]
     People(PeopleCommand),
+    /// Ask WeCom for names now: `names refresh` re-checks rooms and people without a name
+    /// (after adding a secret); `--all` also re-checks the named ones (to catch renames now).
+    #[command(subcommand)]
+    Names(NamesCommand),
     /// Media jobs: `status` and `retry`.
     #[command(subcommand)]
     Media(MediaCommand),
@@ -209,6 +213,15 @@ pub enum RoomsCommand {
         roomid: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NamesCommand {
+    /// Make unnamed (or, with --all, every) room and person due now and run one resolution pass.
+    Refresh {
+        #[arg(long)]
+        all: bool,
     },
 }
 

@@ -1073,6 +1073,88 @@ mod tests {
     }
 
     #[test]
+    fn naming_secrets_come_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\nsecret = \"a\"\ncontacts_secret = \"c-file\"\ncustomer_secret = \"  \"\n",
+        );
+        let c = Config::load(&p, &HashMap::new()).expect("load");
+        let corp = c.corp(None).expect("corp");
+        assert_eq!(corp.contacts_secret.as_deref(), Some("c-file"));
+        assert_eq!(corp.customer_secret, None, "a blank secret is no secret");
+        let api = c.api_config(corp).expect("api config");
+        assert_eq!(api.archive_secret, "a");
+        assert_eq!(api.contacts_secret.as_deref(), Some("c-file"));
+        assert!(c.names.enabled);
+        let opts = c.name_options(corp);
+        assert_eq!(opts.refresh_named, Duration::from_secs(24 * 3600));
+        assert_eq!(
+            opts.recheck_unresolvable,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+
+        let env = HashMap::from([
+            (
+                "WECOM_ARCHIVE_CONTACTS_SECRET".to_owned(),
+                "c-env".to_owned(),
+            ),
+            (
+                "WECOM_ARCHIVE_CUSTOMER_SECRET".to_owned(),
+                "k-env".to_owned(),
+            ),
+        ]);
+        let c = Config::load(&p, &env).expect("load");
+        let corp = c.corp(None).expect("corp");
+        assert_eq!(corp.contacts_secret.as_deref(), Some("c-env"));
+        assert_eq!(corp.customer_secret.as_deref(), Some("k-env"));
+
+        // With several corps, per-corp variables.
+        let p = write(
+            dir.path(),
+            "[[corp]]\ncorp_id = \"wwA\"\n\n[[corp]]\ncorp_id = \"wwB\"\n",
+        );
+        let env = HashMap::from([(
+            "WECOM_ARCHIVE_CUSTOMER_SECRET_WWB".to_owned(),
+            "b-customer".to_owned(),
+        )]);
+        let c = Config::load(&p, &env).expect("load");
+        assert_eq!(c.corp(Some("wwA")).expect("A").customer_secret, None);
+        assert_eq!(
+            c.corp(Some("wwB")).expect("B").customer_secret.as_deref(),
+            Some("b-customer")
+        );
+    }
+
+    #[test]
+    fn bad_names_settings_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for bad in [
+            "[names]\nrefresh_hours = 0\n",
+            "[names]\nmax_calls_per_second = 0\n",
+            "[names]\nmax_calls_per_second = -1.5\n",
+            "[names]\nunknown = 1\n",
+        ] {
+            let p = write(dir.path(), &format!("[corp]\ncorp_id = \"ww1\"\n\n{bad}"));
+            let e = Config::load(&p, &HashMap::new()).expect_err(bad);
+            assert!(
+                format!("{e:#}").contains("names") || format!("{e:#}").contains("unknown"),
+                "{bad}: {e:#}"
+            );
+        }
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\n\n[names]\nenabled = false\n",
+        );
+        assert!(
+            !Config::load(&p, &HashMap::new())
+                .expect("load")
+                .names
+                .enabled
+        );
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_problem() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("nope.toml");

@@ -104,6 +104,9 @@ pub struct NameReport {
     pub consent_statuses: u64,
     /// WeCom answered 45009: the pass stopped early; the rest is due at the next one.
     pub rate_limited: bool,
+    /// Several checks in a row failed on the network or with a server error: the pass stopped
+    /// early instead of trying every id against an API that is down.
+    pub unreachable: bool,
     /// APIs switched off during the pass (missing secret, 48002), by name.
     pub disabled: Vec<&'static str>,
     pub elapsed: Duration,
@@ -118,6 +121,8 @@ const DISABLED_FOR: Duration = Duration::from_secs(3600);
 const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// The daemon's pause after a store failure.
 const STORE_RETRY: Duration = Duration::from_secs(5);
+/// Consecutive network or server failures after which a pass stops.
+const UNREACHABLE_AFTER: u32 = 3;
 /// Consent subjects handled per pass at most (the rest follow at the next pass).
 const CONSENT_PER_PASS: usize = 2000;
 
@@ -179,7 +184,7 @@ impl NameResolver {
             };
             let pause = match passed {
                 Ok(report) => {
-                    if report.rate_limited {
+                    if report.rate_limited || report.unreachable {
                         RATE_LIMIT_PAUSE
                     } else {
                         self.opts.poll_interval
@@ -209,7 +214,7 @@ impl NameResolver {
         self.discover(&mut report).await?;
         let steps: [Step; 4] = [Step::Rooms, Step::People, Step::Permit, Step::Consent];
         for step in steps {
-            if cancel.is_cancelled() || report.rate_limited {
+            if cancel.is_cancelled() || report.rate_limited || report.unreachable {
                 break;
             }
             match step {
@@ -226,6 +231,9 @@ impl NameResolver {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         report.elapsed = started.elapsed();
+        if report.unreachable {
+            warn!(corp_id = %self.opts.corp_id, "the naming APIs look unreachable; names are asked for again later");
+        }
         if report.rooms_named + report.people_named + report.rooms_unresolvable > 0
             || report.rate_limited
         {
@@ -264,6 +272,7 @@ impl NameResolver {
         report: &mut NameReport,
     ) -> Result<(), NameError> {
         let batch = self.opts.batch.max(1);
+        let mut unreachable_in_a_row = 0u32;
         loop {
             let due = self
                 .store(move |s, corp| s.due_rooms(corp, pass_start, batch))
@@ -275,7 +284,7 @@ impl NameResolver {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
-                let (resolution, next, rate_limited) =
+                let (resolution, next, halt) =
                     resolve::room(self, &room.roomid, room.attempts).await;
                 match &resolution {
                     wecom_store::names::Resolution::Named(_) => report.rooms_named += 1,
@@ -289,8 +298,7 @@ impl NameResolver {
                 let next = now.saturating_add(next).max(pass_start + 1);
                 self.store(move |s, corp| s.record_room(corp, &roomid, &resolution, now, next))
                     .await?;
-                if rate_limited {
-                    report.rate_limited = true;
+                if stop(halt, &mut unreachable_in_a_row, report) {
                     return Ok(());
                 }
             }
@@ -304,6 +312,7 @@ impl NameResolver {
         report: &mut NameReport,
     ) -> Result<(), NameError> {
         let batch = self.opts.batch.max(1);
+        let mut unreachable_in_a_row = 0u32;
         loop {
             let due = self
                 .store(move |s, corp| s.due_people(corp, pass_start, batch))
@@ -315,7 +324,7 @@ impl NameResolver {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
-                let (resolution, next, rate_limited) = resolve::person(self, &person).await;
+                let (resolution, next, halt) = resolve::person(self, &person).await;
                 match &resolution {
                     wecom_store::names::Resolution::Named(_) => report.people_named += 1,
                     wecom_store::names::Resolution::Unresolvable { .. } => {
@@ -328,8 +337,7 @@ impl NameResolver {
                 let next = now.saturating_add(next).max(pass_start + 1);
                 self.store(move |s, corp| s.record_person(corp, &id, &resolution, now, next))
                     .await?;
-                if rate_limited {
-                    report.rate_limited = true;
+                if stop(halt, &mut unreachable_in_a_row, report) {
                     return Ok(());
                 }
             }
@@ -606,6 +614,28 @@ impl NameResolver {
         })
         .await
         .map_err(|e| NameError::Internal(format!("store task: {e}")))?
+    }
+}
+
+/// Whether the pass stops after a check that ended with `halt`.
+fn stop(halt: resolve::Halt, unreachable_in_a_row: &mut u32, report: &mut NameReport) -> bool {
+    match halt {
+        resolve::Halt::Continue => {
+            *unreachable_in_a_row = 0;
+            false
+        }
+        resolve::Halt::RateLimited => {
+            report.rate_limited = true;
+            true
+        }
+        resolve::Halt::Unreachable => {
+            *unreachable_in_a_row += 1;
+            if *unreachable_in_a_row >= UNREACHABLE_AFTER {
+                report.unreachable = true;
+                return true;
+            }
+            false
+        }
     }
 }
 

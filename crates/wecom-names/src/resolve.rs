@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use wecom_client::ApiError;
+use wecom_client::{ApiError, ApiErrorKind};
 use wecom_store::names::{
     Consent, ConsentStatus, ConsentSubject, PartyKind, PersonEntry, PersonInfo, Resolution,
     RoomInfo, RoomKind, RoomMember,
@@ -11,8 +11,18 @@ use wecom_wire::directory::{AgreeInfo, CustomerGroup, DirectoryApi, InternalGrou
 
 use crate::{NameResolver, Verdict, millis};
 
-/// `(resolution, delay before the next check in ms, rate limited)`.
-type Checked<T> = (Resolution<T>, i64, bool);
+/// Why a check says the pass should not go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Halt {
+    Continue,
+    /// 45009/45033: the corp's quota is spent.
+    RateLimited,
+    /// The network or the server failed (not WeCom refusing): the API may be down.
+    Unreachable,
+}
+
+/// `(resolution, delay before the next check in ms, halt)`.
+type Checked<T> = (Resolution<T>, i64, Halt);
 
 /// Tries a room as an internal group, then as a customer group.
 pub(crate) async fn room(r: &NameResolver, roomid: &str, attempts: u32) -> Checked<RoomInfo> {
@@ -33,7 +43,11 @@ pub(crate) async fn room(r: &NameResolver, roomid: &str, attempts: u32) -> Check
         };
         match verdict {
             Verdict::Ok(info) => {
-                return (Resolution::Named(info), millis(r.opts.refresh_named), false);
+                return (
+                    Resolution::Named(info),
+                    millis(r.opts.refresh_named),
+                    Halt::Continue,
+                );
             }
             Verdict::NotHere(e) => not_here.push(e),
             Verdict::Unavailable(e) => {
@@ -94,10 +108,14 @@ pub(crate) async fn person(r: &NameResolver, person: &PersonEntry) -> Checked<Pe
                     reason: format!("{} answered without a name", api.name()),
                 },
                 millis(r.opts.recheck_unresolvable),
-                false,
+                Halt::Continue,
             )
         }
-        Verdict::Ok(info) => (Resolution::Named(info), millis(r.opts.refresh_named), false),
+        Verdict::Ok(info) => (
+            Resolution::Named(info),
+            millis(r.opts.refresh_named),
+            Halt::Continue,
+        ),
         Verdict::NotHere(e) => give_up(r, 1, vec![e], Vec::new(), "person"),
         Verdict::Unavailable(e) => {
             r.disable(api, &e);
@@ -118,13 +136,20 @@ fn available(r: &NameResolver, api: DirectoryApi) -> bool {
 }
 
 fn failed<T>(r: &NameResolver, e: &ApiError, attempts: u32, rate_limited: bool) -> Checked<T> {
+    let halt = match e.kind {
+        _ if rate_limited => Halt::RateLimited,
+        ApiErrorKind::Network | ApiErrorKind::Timeout | ApiErrorKind::HttpStatus(_) => {
+            Halt::Unreachable
+        }
+        _ => Halt::Continue,
+    };
     (
         Resolution::Failed {
             errcode: e.errcode(),
             reason: e.to_string(),
         },
         r.backoff(attempts.saturating_add(1)),
-        rate_limited,
+        halt,
     )
 }
 
@@ -168,7 +193,7 @@ fn give_up<T>(
     (
         Resolution::Unresolvable { errcode, reason },
         millis(next),
-        false,
+        Halt::Continue,
     )
 }
 

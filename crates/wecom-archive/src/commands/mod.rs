@@ -54,6 +54,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&cli.config, &env)?;
             names::rooms(config.corp(corp)?, &cmd)
         }
+        Command::Names(crate::cli::NamesCommand::Refresh { all }) => {
+            let config = load(&cli.config, &env)?;
+            names::refresh(&config, config.corp(corp)?, all)
+        }
         Command::People(cmd) => {
             let config = load(&cli.config, &env)?;
             names::people(config.corp(corp)?, &cmd)

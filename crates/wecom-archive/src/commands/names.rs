@@ -61,6 +61,36 @@ pub async fn resolve_once(
     }
 }
 
+/// `names refresh [--all]`: makes entries due now and runs one pass.
+pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<ExitCode> {
+    if !config.names.enabled {
+        bail!("names are disabled in the configuration ([names] enabled = false)");
+    }
+    let store = open_existing(corp)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let changed = lock(&store)?.recheck_names(&corp.corp_id, all, now)?;
+    println!(
+        "corp {}: {} rooms and people to check again",
+        corp.corp_id,
+        thousands(changed)
+    );
+    let report = super::runtime()?.block_on(resolve_once(
+        config,
+        corp,
+        store.clone(),
+        &CancellationToken::new(),
+    ));
+    let stats = lock(&store)?.name_stats(&corp.corp_id)?;
+    print!("{}", render_names(&stats));
+    Ok(match report {
+        Some(r) if !r.rate_limited && !r.unreachable => ExitCode::SUCCESS,
+        // Rate limited or failed: what is left is due at the next pass (`sync` or `run`).
+        _ => ExitCode::from(2),
+    })
+}
+
 fn print_report(corp_id: &str, r: &NameReport) {
     let checked = r.rooms_named
         + r.rooms_unresolvable
@@ -68,7 +98,7 @@ fn print_report(corp_id: &str, r: &NameReport) {
         + r.people_named
         + r.people_unresolvable
         + r.people_failed;
-    if checked == 0 && r.permit.is_none() && r.consent_subjects_checked == 0 {
+    if checked == 0 && r.permit.is_none() && r.consent_subjects_checked == 0 && !r.unreachable {
         return;
     }
     println!(
@@ -82,6 +112,8 @@ fn print_report(corp_id: &str, r: &NameReport) {
         thousands(r.consent_subjects_checked),
         if r.rate_limited {
             "; rate limited, the rest follows later"
+        } else if r.unreachable {
+            "; the APIs look unreachable, the rest follows later"
         } else {
             ""
         },
