@@ -1,9 +1,11 @@
 //! `conversations list` and `conversations show`: the archive by conversation, in time order.
 
+use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
 use anyhow::bail;
 use serde_json::json;
+use wecom_store::names::{DisplayName, DisplaySource};
 use wecom_store::{ConversationSummary, StoredMessage};
 
 use super::{lock, open_store, thousands};
@@ -24,23 +26,66 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
             offset,
             json,
         } => {
-            let list = lock(&store)?.conversations(&corp.corp_id, *limit, *offset)?;
+            let (list, names) = {
+                let guard = lock(&store)?;
+                let list = guard.conversations(&corp.corp_id, *limit, *offset)?;
+                // One lookup for every room and sender on the page.
+                let ids: Vec<String> = list
+                    .iter()
+                    .flat_map(|c| {
+                        std::iter::once(c.roomid.clone())
+                            .filter(|r| !r.is_empty())
+                            .chain(c.senders.iter().cloned())
+                    })
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let shown = guard.display_names(&corp.corp_id, &ids, None)?;
+                let names: HashMap<String, DisplayName> =
+                    shown.into_iter().map(|d| (d.id.clone(), d)).collect();
+                (list, names)
+            };
+            let name = |id: &str| -> String {
+                names
+                    .get(id)
+                    .filter(|d| d.source != DisplaySource::Id)
+                    .map_or_else(|| id.to_owned(), |d| d.text.clone())
+            };
             if *json {
-                let items: Vec<_> = list.iter().map(summary_json).collect();
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|c| {
+                        let mut v = summary_json(c);
+                        v["room_name"] = json!(
+                            names
+                                .get(&c.roomid)
+                                .filter(|d| d.source != DisplaySource::Id)
+                                .map(|d| d.text.clone())
+                        );
+                        v["sender_names"] =
+                            json!(c.senders.iter().map(|s| name(s)).collect::<Vec<_>>());
+                        v
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for c in &list {
+                    let title = if c.roomid.is_empty() {
+                        c.key.clone()
+                    } else {
+                        format!("{} {}", name(&c.roomid), c.key)
+                    };
                     println!(
                         "{:<6} {:>7} msgs  {} – {}  {}  ({})",
                         if c.is_group { "group" } else { "1:1" },
                         thousands(c.messages),
                         china_time(c.first_msgtime),
                         china_time(c.last_msgtime),
-                        c.key,
+                        title,
                         c.senders
                             .iter()
                             .take(5)
-                            .cloned()
+                            .map(|s| name(s))
                             .collect::<Vec<_>>()
                             .join(", ")
                     );
@@ -60,16 +105,40 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 Some(a) => Some(parse_cursor(a)?),
                 None => None,
             };
-            let page = lock(&store)?.conversation_messages(&corp.corp_id, key, cursor, *limit)?;
+            let (page, names) = {
+                let guard = lock(&store)?;
+                let page = guard.conversation_messages(&corp.corp_id, key, cursor, *limit)?;
+                let senders: Vec<String> = page
+                    .iter()
+                    .map(|m| m.from.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let roomid = page
+                    .iter()
+                    .map(|m| m.roomid.as_str())
+                    .find(|r| !r.is_empty());
+                let shown = guard.display_names(&corp.corp_id, &senders, roomid)?;
+                let names: HashMap<String, String> =
+                    shown.into_iter().map(|d| (d.id, d.text)).collect();
+                (page, names)
+            };
             if *json {
-                let items: Vec<_> = page.iter().map(message_json).collect();
+                let items: Vec<_> = page
+                    .iter()
+                    .map(|m| {
+                        let mut v = message_json(m);
+                        v["from_name"] = json!(names.get(&m.from));
+                        v
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 if page.is_empty() && cursor.is_none() {
                     println!("no messages in conversation {key}");
                 }
                 for m in &page {
-                    println!("{}", render_line(m));
+                    println!("{}", render_line(m, names.get(&m.from).map(String::as_str)));
                 }
                 if let (true, Some(last)) = (page.len() == *limit, page.last()) {
                     println!("… next page: --after {}:{}", last.msgtime, last.seq);
@@ -89,7 +158,8 @@ fn parse_cursor(s: &str) -> anyhow::Result<(i64, u64)> {
     })
 }
 
-fn render_line(m: &StoredMessage) -> String {
+/// One message as a line; `from_name` is the sender's display name, when known.
+fn render_line(m: &StoredMessage, from_name: Option<&str>) -> String {
     let mut marks = Vec::new();
     if let Some(by) = &m.recalled_by {
         marks.push(format!(
@@ -111,7 +181,7 @@ fn render_line(m: &StoredMessage) -> String {
     format!(
         "{}  {:<34} {:<20} {}{}",
         china_time(m.msgtime),
-        m.from,
+        from_name.unwrap_or(&m.from),
         m.msgtype.as_deref().unwrap_or(m.action.as_str()),
         text,
         if marks.is_empty() {

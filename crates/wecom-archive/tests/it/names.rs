@@ -101,6 +101,40 @@ fn sync_names_every_room_and_person_and_the_commands_show_them() {
     assert_eq!(detail["name_history"].as_array().map(Vec::len), Some(1));
     assert!(!detail["consent"].as_array().expect("consent").is_empty());
 
+    // Conversations show names instead of ids.
+    let conversations = json(
+        &config,
+        &["conversations", "list", "--json", "--limit", "1000"],
+    );
+    let conversations = conversations.as_array().expect("array");
+    let room_conv = conversations
+        .iter()
+        .find(|c| c["roomid"] == roomid)
+        .expect("the room's conversation");
+    assert_eq!(room_conv["room_name"], named["name"]);
+    for (id, shown) in room_conv["senders"]
+        .as_array()
+        .expect("senders")
+        .iter()
+        .zip(room_conv["sender_names"].as_array().expect("names"))
+    {
+        assert_eq!(shown.as_str(), directory.name_of(id.as_str().expect("id")));
+    }
+    let key = room_conv["key"].as_str().expect("key");
+    let messages = json(
+        &config,
+        &["conversations", "show", key, "--json", "--limit", "20"],
+    );
+    for m in messages.as_array().expect("messages") {
+        let from = m["from"].as_str().expect("from");
+        assert_eq!(m["from_name"].as_str(), directory.name_of(from), "{m}");
+    }
+    let text = stdout(&run(&config, &["conversations", "list"]));
+    assert!(
+        text.contains(named["name"].as_str().expect("name")),
+        "{text}"
+    );
+
     // A rename shows after `names refresh --all`, with the old name kept.
     assert!(emu.emulator.rename_room(roomid, "新名字的客户群"));
     let o = run(&config, &["names", "refresh", "--all"]);
