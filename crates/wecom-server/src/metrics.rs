@@ -31,6 +31,9 @@ pub struct CorpSnapshot {
     pub decrypt_failures_by_code: BTreeMap<i32, u64>,
     pub media_by_state: BTreeMap<String, u64>,
     pub media_oldest_pending_age_seconds: Option<f64>,
+    /// Rooms and people by naming state (`named`, `unresolvable`, `unchecked`), keyed
+    /// `(kind, state)` with kind `room` or `person`.
+    pub names: BTreeMap<(String, String), u64>,
     pub worker_restarts: u64,
     pub syncs_ok: u64,
     pub syncs_failed: u64,
@@ -66,6 +69,13 @@ struct TypeLabels {
 struct CodeLabels {
     corp_id: String,
     code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabels {
+    corp_id: String,
+    kind: String,
+    state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -140,6 +150,7 @@ fn render(
     let failures = Family::<CodeLabels, F64Gauge>::default();
     let media = Family::<StateLabels, F64Gauge>::default();
     let media_oldest = Family::<CorpLabel, F64Gauge>::default();
+    let names = Family::<NameLabels, F64Gauge>::default();
     let restarts = Family::<CorpLabel, F64Gauge>::default();
     let syncs = Family::<StateLabels, F64Gauge>::default();
     let ttl = Family::<CorpLabel, F64Gauge>::default();
@@ -178,6 +189,15 @@ fn render(
         }
         if let Some(a) = s.media_oldest_pending_age_seconds {
             gauge_f(&media_oldest, c, a);
+        }
+        for ((kind, state), n) in &s.names {
+            names
+                .get_or_create(&NameLabels {
+                    corp_id: c.to_owned(),
+                    kind: kind.clone(),
+                    state: state.clone(),
+                })
+                .set(*n as f64);
         }
         gauge_f(&restarts, c, s.worker_restarts as f64);
         syncs
@@ -220,6 +240,11 @@ fn render(
         "media_oldest_pending_age_seconds",
         "Age of the oldest pending media job",
         media_oldest,
+    );
+    r.register(
+        "names",
+        "Rooms and people by naming state (named, unresolvable, unchecked)",
+        names,
     );
     r.register(
         "worker_restarts",

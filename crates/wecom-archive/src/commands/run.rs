@@ -74,10 +74,22 @@ impl DaemonObserver {
                 Ok((
                     s.stats(corp_id).map_err(|e| e.to_string())?,
                     s.media_stats(corp_id).map_err(|e| e.to_string())?,
+                    s.name_stats(corp_id).map_err(|e| e.to_string())?,
                 ))
             });
         match stats {
-            Ok((stats, media)) => {
+            Ok((stats, media, names)) => {
+                snap.names = [
+                    ("room", "named", names.rooms_named),
+                    ("room", "unresolvable", names.rooms_unresolvable),
+                    ("room", "unchecked", names.rooms_unchecked),
+                    ("person", "named", names.people_named),
+                    ("person", "unresolvable", names.people_unresolvable),
+                    ("person", "unchecked", names.people_unchecked),
+                ]
+                .into_iter()
+                .map(|(k, st, n)| ((k.to_owned(), st.to_owned()), n))
+                .collect();
                 snap.media_by_state = [
                     ("pending", media.pending),
                     ("downloading", media.downloading),

@@ -217,6 +217,8 @@ fn a_callback_wakes_the_daemon_and_metrics_tell_the_state() {
         "wecom_archive_time_to_loss_seconds".to_owned(),
         format!("wecom_archive_media_jobs{{corp_id=\"{CORP}\",state=\"done\"}}"),
         "wecom_archive_records_by_type{".to_owned(),
+        format!("wecom_archive_names{{corp_id=\"{CORP}\",kind=\"room\",state=\"unresolvable\"}}"),
+        format!("wecom_archive_names{{corp_id=\"{CORP}\",kind=\"person\",state=\"named\"}}"),
     ] {
         assert!(metrics.contains(&needle), "missing {needle} in\n{metrics}");
     }
