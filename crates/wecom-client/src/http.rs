@@ -136,13 +136,10 @@ impl TokenCache {
     }
 }
 
-pub(crate) fn transport_error(e: reqwest::Error) -> SourceError {
-    let kind = if e.is_timeout() {
-        SourceErrorKind::Timeout
-    } else {
-        SourceErrorKind::Network
-    };
-    // `without_url` keeps the access token and secret (query parameters) out of messages and logs.
+/// Whether a transport error is a timeout, and its whole cause chain as one line. `without_url`
+/// keeps the access token and secrets (query parameters) out of messages and logs.
+pub(crate) fn describe_transport(e: reqwest::Error) -> (bool, String) {
+    let timeout = e.is_timeout();
     let e = e.without_url();
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);
@@ -151,6 +148,16 @@ pub(crate) fn transport_error(e: reqwest::Error) -> SourceError {
         message.push_str(&s.to_string());
         source = s.source();
     }
+    (timeout, message)
+}
+
+pub(crate) fn transport_error(e: reqwest::Error) -> SourceError {
+    let (timeout, message) = describe_transport(e);
+    let kind = if timeout {
+        SourceErrorKind::Timeout
+    } else {
+        SourceErrorKind::Network
+    };
     SourceError::new(kind, true, message)
 }
 

@@ -362,20 +362,12 @@ fn too_large() -> MediaError {
 }
 
 fn transport_error(e: reqwest::Error) -> MediaError {
-    let kind = if e.is_timeout() {
+    let (timeout, message) = crate::http::describe_transport(e);
+    let kind = if timeout {
         MediaErrorKind::Timeout
     } else {
         MediaErrorKind::Network
     };
-    // `without_url` keeps the access token out of messages and logs.
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
     MediaError::new(kind, message)
 }
 

@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 use wecom_client::{ApiClient, ApiError, ApiErrorKind};
-use wecom_store::names::{ConsentSubject, PermitChange};
+use wecom_store::names::{ConsentSubject, PermitChange, Resolution};
 use wecom_store::{ArchiveStore, StoreError};
 use wecom_wire::directory::DirectoryApi;
 use wecom_wire::errcode;
@@ -286,16 +286,16 @@ impl NameResolver {
                 }
                 let (resolution, next, halt) =
                     resolve::room(self, &room.roomid, room.attempts).await;
-                match &resolution {
-                    wecom_store::names::Resolution::Named(_) => report.rooms_named += 1,
-                    wecom_store::names::Resolution::Unresolvable { .. } => {
-                        report.rooms_unresolvable += 1;
-                    }
-                    wecom_store::names::Resolution::Failed { .. } => report.rooms_failed += 1,
-                }
+                tally(
+                    &resolution,
+                    [
+                        &mut report.rooms_named,
+                        &mut report.rooms_unresolvable,
+                        &mut report.rooms_failed,
+                    ],
+                );
                 let roomid = room.roomid.clone();
-                let now = now_ms();
-                let next = now.saturating_add(next).max(pass_start + 1);
+                let (now, next) = schedule(pass_start, next);
                 self.store(move |s, corp| s.record_room(corp, &roomid, &resolution, now, next))
                     .await?;
                 if stop(halt, &mut unreachable_in_a_row, report) {
@@ -325,16 +325,16 @@ impl NameResolver {
                     return Ok(());
                 }
                 let (resolution, next, halt) = resolve::person(self, &person).await;
-                match &resolution {
-                    wecom_store::names::Resolution::Named(_) => report.people_named += 1,
-                    wecom_store::names::Resolution::Unresolvable { .. } => {
-                        report.people_unresolvable += 1;
-                    }
-                    wecom_store::names::Resolution::Failed { .. } => report.people_failed += 1,
-                }
+                tally(
+                    &resolution,
+                    [
+                        &mut report.people_named,
+                        &mut report.people_unresolvable,
+                        &mut report.people_failed,
+                    ],
+                );
                 let id = person.id.clone();
-                let now = now_ms();
-                let next = now.saturating_add(next).max(pass_start + 1);
+                let (now, next) = schedule(pass_start, next);
                 self.store(move |s, corp| s.record_person(corp, &id, &resolution, now, next))
                     .await?;
                 if stop(halt, &mut unreachable_in_a_row, report) {
@@ -615,6 +615,22 @@ impl NameResolver {
         .await
         .map_err(|e| NameError::Internal(format!("store task: {e}")))?
     }
+}
+
+/// Counts a check into `[named, unresolvable, failed]`.
+fn tally<T>(resolution: &Resolution<T>, [named, unresolvable, failed]: [&mut u64; 3]) {
+    match resolution {
+        Resolution::Named(_) => *named += 1,
+        Resolution::Unresolvable { .. } => *unresolvable += 1,
+        Resolution::Failed { .. } => *failed += 1,
+    }
+}
+
+/// `(now, next check)` for a check recorded now, due again after `delay_ms` but never within the
+/// pass that made it.
+fn schedule(pass_start: i64, delay_ms: i64) -> (i64, i64) {
+    let now = now_ms();
+    (now, now.saturating_add(delay_ms).max(pass_start + 1))
 }
 
 /// Whether the pass stops after a check that ended with `halt`.

@@ -141,6 +141,21 @@ fn is_external(id: &str) -> bool {
     PartyKind::of(id) == Some(PartyKind::External)
 }
 
+/// Runs `f` in one immediate (write) transaction and commits it; every error names `op`.
+fn write<T>(
+    conn: &mut Connection,
+    path: &Path,
+    op: &'static str,
+    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err(path, op))?;
+    let out = f(&tx).map_err(err(path, op))?;
+    tx.commit().map_err(err(path, op))?;
+    Ok(out)
+}
+
 pub(super) fn discover(
     conn: &mut Connection,
     path: &Path,
@@ -148,13 +163,9 @@ pub(super) fn discover(
     now_ms: i64,
     limit: usize,
 ) -> Result<DiscoverStats, StoreError> {
-    const OP: &str = "discovering names";
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    let stats = discover_in(&tx, corp_id, now_ms, limit).map_err(err(path, OP))?;
-    tx.commit().map_err(err(path, OP))?;
-    Ok(stats)
+    write(conn, path, "discovering names", |tx| {
+        discover_in(tx, corp_id, now_ms, limit)
+    })
 }
 
 fn discover_in(
@@ -411,12 +422,9 @@ pub(super) fn record_room(
     if PartyKind::of(roomid).is_none() {
         return Err(invalid(OP, "the roomid"));
     }
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    record_room_in(&tx, corp_id, roomid, resolution, now_ms, next_check_ms)
-        .map_err(err(path, OP))?;
-    tx.commit().map_err(err(path, OP))
+    write(conn, path, OP, |tx| {
+        record_room_in(tx, corp_id, roomid, resolution, now_ms, next_check_ms)
+    })
 }
 
 fn record_room_in(
@@ -590,12 +598,9 @@ pub(super) fn record_person(
     let Some(kind) = PartyKind::of(id) else {
         return Err(invalid(OP, "the id"));
     };
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    record_person_in(&tx, corp_id, id, kind, resolution, now_ms, next_check_ms)
-        .map_err(err(path, OP))?;
-    tx.commit().map_err(err(path, OP))
+    write(conn, path, OP, |tx| {
+        record_person_in(tx, corp_id, id, kind, resolution, now_ms, next_check_ms)
+    })
 }
 
 fn record_person_in(
@@ -783,13 +788,9 @@ pub(super) fn record_permit_users(
     ids: &[String],
     now_ms: i64,
 ) -> Result<PermitChange, StoreError> {
-    const OP: &str = "recording the permit list";
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    let change = record_permit_in(&tx, corp_id, ids, now_ms).map_err(err(path, OP))?;
-    tx.commit().map_err(err(path, OP))?;
-    Ok(change)
+    write(conn, path, "recording the permit list", |tx| {
+        record_permit_in(tx, corp_id, ids, now_ms)
+    })
 }
 
 fn record_permit_in(
@@ -997,12 +998,9 @@ pub(super) fn record_consent(
     statuses: &[Consent],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    const OP: &str = "recording consent";
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    record_consent_in(&tx, corp_id, checked, statuses, now_ms).map_err(err(path, OP))?;
-    tx.commit().map_err(err(path, OP))
+    write(conn, path, "recording consent", |tx| {
+        record_consent_in(tx, corp_id, checked, statuses, now_ms)
+    })
 }
 
 fn record_consent_in(
@@ -1102,21 +1100,15 @@ pub(super) fn recheck(
     include_named: bool,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    const OP: &str = "making names due again";
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, OP))?;
-    let mut changed = 0u64;
-    for table in ["rooms", "people"] {
-        let sql = format!(
-            "UPDATE {table} SET next_check_ms = ?2 \
-             WHERE corp_id = ?1 AND next_check_ms > ?2 AND (?3 OR state <> 'named')"
-        );
-        let n = tx
-            .execute(&sql, params![corp_id, now_ms, include_named])
-            .map_err(err(path, OP))?;
-        changed += n as u64;
-    }
-    tx.commit().map_err(err(path, OP))?;
-    Ok(changed)
+    write(conn, path, "making names due again", |tx| {
+        let mut changed = 0u64;
+        for table in ["rooms", "people"] {
+            let sql = format!(
+                "UPDATE {table} SET next_check_ms = ?2 \
+                 WHERE corp_id = ?1 AND next_check_ms > ?2 AND (?3 OR state <> 'named')"
+            );
+            changed += tx.execute(&sql, params![corp_id, now_ms, include_named])? as u64;
+        }
+        Ok(changed)
+    })
 }
