@@ -21,7 +21,7 @@
 
 mod resolve;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -123,6 +123,8 @@ const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 const STORE_RETRY: Duration = Duration::from_secs(5);
 /// Consecutive network or server failures after which a pass stops.
 const UNREACHABLE_AFTER: u32 = 3;
+/// Pages of 1,000 customer groups read at most per pass.
+const MAX_LIST_PAGES: usize = 100;
 /// Consent subjects handled per pass at most (the rest follow at the next pass).
 const CONSENT_PER_PASS: usize = 2000;
 
@@ -273,6 +275,8 @@ impl NameResolver {
     ) -> Result<(), NameError> {
         let batch = self.opts.batch.max(1);
         let mut unreachable_in_a_row = 0u32;
+        // Read once per pass, and only when some room is due.
+        let mut customer_groups: Option<HashSet<String>> = None;
         loop {
             let due = self
                 .store(move |s, corp| s.due_rooms(corp, pass_start, batch))
@@ -280,12 +284,18 @@ impl NameResolver {
             if due.is_empty() {
                 return Ok(());
             }
+            if customer_groups.is_none() {
+                customer_groups = Some(self.customer_groups().await);
+            }
             for room in due {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
+                let known_customer = customer_groups
+                    .as_ref()
+                    .is_some_and(|groups| groups.contains(&room.roomid));
                 let (resolution, next, halt) =
-                    resolve::room(self, &room.roomid, room.attempts).await;
+                    resolve::room(self, &room.roomid, room.attempts, known_customer).await;
                 tally(
                     &resolution,
                     [
@@ -301,6 +311,26 @@ impl NameResolver {
                 if stop(halt, &mut unreachable_in_a_row, report) {
                     return Ok(());
                 }
+            }
+        }
+    }
+
+    /// The corp's customer-group ids (`externalcontact/groupchat/list`), to ask the right API
+    /// first; empty when the list cannot be had (rooms are then tried internal-first).
+    async fn customer_groups(&self) -> HashSet<String> {
+        let api = DirectoryApi::CustomerGroupList;
+        if !self.api.can_call(api) || !self.usable(api) {
+            return HashSet::new();
+        }
+        match self.judge(self.api.all_customer_groups(MAX_LIST_PAGES).await) {
+            Verdict::Ok(ids) => ids.into_iter().collect(),
+            Verdict::Unavailable(e) => {
+                self.disable(api, &e);
+                HashSet::new()
+            }
+            Verdict::NotHere(e) | Verdict::Failed(e) | Verdict::RateLimited(e) => {
+                debug!(corp_id = %self.opts.corp_id, error = %e, "customer-group list unavailable; rooms are tried internal-first");
+                HashSet::new()
             }
         }
     }

@@ -222,6 +222,27 @@ async fn every_room_and_person_is_named_or_marked_unresolvable() {
         assert_eq!(Some(p.kind), PartyKind::of(id));
     }
 
+    // The customer-group list told which rooms are customer groups: none was asked about as an
+    // internal group first.
+    let customer: BTreeSet<&str> = dir
+        .groups
+        .iter()
+        .filter(|g| g.external && !g.from_wechat)
+        .map(|g| g.roomid.as_str())
+        .collect();
+    let requests = s.emulator.api_requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.api == DirectoryApi::CustomerGroupList)
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.api == DirectoryApi::InternalGroup && customer.contains(r.subject.as_str())),
+        "customer rooms go straight to the customer-group API"
+    );
+
     // Scope: everyone but the directory's last three employees.
     let permit = s.with_store(|st| st.permit_users(CORP)).expect("permit");
     assert_eq!(permit.len(), dir.employees.len() - 3);
@@ -449,7 +470,8 @@ async fn api_down_leaves_names_for_later_and_they_fill_in() {
         .inject_api(ApiFaultRule::new(ApiFault::Http500, 100_000));
     let resolver = s.resolver(s.api(), |_| {});
     let report = pass(&resolver).await;
-    // Three rooms fail in a row on the server, then the pass stops instead of trying every id.
+    // The customer-group list fails (2 attempts), three rooms fail in a row on the server (2
+    // attempts each), then the pass stops instead of trying every id.
     assert!(report.unreachable, "{report:?}");
     assert_eq!(report.rooms_failed, 3, "{report:?}");
     assert_eq!(
@@ -457,8 +479,8 @@ async fn api_down_leaves_names_for_later_and_they_fill_in() {
         0
     );
     assert!(
-        s.emulator.api_request_count() <= 6,
-        "3 ids x 2 attempts at most, got {}",
+        s.emulator.api_request_count() <= 8,
+        "1 list + 3 ids, 2 attempts each at most, got {}",
         s.emulator.api_request_count()
     );
     let stats = s.with_store(|st| st.name_stats(CORP)).expect("stats");
