@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use serde_json::json;
-use wecom_store::names::{DisplayName, DisplaySource};
+use wecom_store::names::{ConsentStatus, ConsentSubject, DisplayName, DisplaySource};
 use wecom_store::{ConversationSummary, StoredMessage};
 
 use super::{lock, open_store, thousands};
@@ -105,7 +105,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 Some(a) => Some(parse_cursor(a)?),
                 None => None,
             };
-            let (page, names) = {
+            let (page, names, declined) = {
                 let guard = lock(&store)?;
                 let page = guard.conversation_messages(&corp.corp_id, key, cursor, *limit)?;
                 let senders: Vec<String> = page
@@ -121,7 +121,24 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 let shown = guard.display_names(&corp.corp_id, &senders, roomid)?;
                 let names: HashMap<String, String> =
                     shown.into_iter().map(|d| (d.id, d.text)).collect();
-                (page, names)
+                // A one-to-one chat with a contact who declined archiving is one-sided or empty
+                // from then on: say so.
+                let mut declined = Vec::new();
+                if let (true, Some(first)) = (key.starts_with("pair:"), page.first()) {
+                    let parties: BTreeSet<&str> = std::iter::once(first.from.as_str())
+                        .chain(first.tolist.iter().map(String::as_str))
+                        .collect();
+                    for id in &parties {
+                        for c in guard.consents(&corp.corp_id, id)? {
+                            let with_pair = matches!(&c.subject, ConsentSubject::Pair { userid, external_userid }
+                                if parties.contains(userid.as_str()) && external_userid == id);
+                            if with_pair && c.status == ConsentStatus::Disagree {
+                                declined.push(c);
+                            }
+                        }
+                    }
+                }
+                (page, names, declined)
             };
             if *json {
                 let items: Vec<_> = page
@@ -136,6 +153,13 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
             } else {
                 if page.is_empty() && cursor.is_none() {
                     println!("no messages in conversation {key}");
+                }
+                for c in &declined {
+                    println!(
+                        "note: {} declined archiving (since {}): WeCom does not archive this conversation while that stands",
+                        names.get(&c.external_userid).unwrap_or(&c.external_userid),
+                        china_time(c.status_change_time.saturating_mul(1000))
+                    );
                 }
                 for m in &page {
                     println!("{}", render_line(m, names.get(&m.from).map(String::as_str)));
