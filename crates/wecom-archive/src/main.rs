@@ -7,6 +7,25 @@ mod keys;
 
 use clap::Parser;
 
+/// `wecom-archive rooms list | head` closes stdout early; `println!` then panics with "failed
+/// printing to stdout: Broken pipe". Like other Unix tools, end quietly with 128 + SIGPIPE instead
+/// of a panic message; every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
     // The vendor-library worker speaks a framed protocol on stdout: nothing (not even logging) may
     // run before it takes over, so it is dispatched before anything else.
@@ -16,6 +35,7 @@ fn main() -> std::process::ExitCode {
     {
         return wecom_sdk::worker_main();
     }
+    quiet_on_closed_stdout();
     let cli = cli::Cli::parse();
     cli::init_tracing(&cli);
     match commands::run(cli) {
