@@ -35,7 +35,7 @@ fn record(seq: u64) -> IngestedRecord {
     let msgid = format!("{seq}_1700000000");
     let from = employee(seq * 7);
     // Half the messages in rooms, half one-to-one with an external contact.
-    let (tolist, roomid) = if seq % 2 == 0 {
+    let (tolist, roomid) = if seq.is_multiple_of(2) {
         (
             format!(
                 r#"["{}","{}","{}"]"#,
