@@ -110,7 +110,8 @@ impl TokenCache {
             )
         })?;
         if parsed.errcode != 0 {
-            return Err(api_error(parsed.errcode, &parsed.errmsg, "gettoken"));
+            let what = format!("gettoken (errcode {})", parsed.errcode);
+            return Err(api_error(parsed.errcode, &parsed.errmsg, &what));
         }
         let value = parsed
             .access_token

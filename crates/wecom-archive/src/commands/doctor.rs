@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use wecom_client::{ApiClient, ApiError, ApiErrorKind};
+use wecom_wire::directory::{CustomerGroupListRequest, SecretKind};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 
 use super::source::{Source, SourceOverrides};
@@ -29,6 +31,100 @@ impl Report {
             detail.as_ref(),
             "",
             fix.as_ref()
+        );
+    }
+}
+
+/// What an API refusal about names means, and how to fix it.
+fn explain_api(e: &ApiError, secret: &str) -> String {
+    match (&e.kind, e.errcode()) {
+        (_, Some(40001)) => {
+            format!("WeCom does not accept the {secret}: copy it again from the admin console")
+        }
+        (_, Some(48002)) => format!(
+            "the {secret} may not call this API: use the secret named in the configuration comments"
+        ),
+        (_, Some(60020)) => "add this machine's public IP to the app's 可信IP".to_owned(),
+        (ApiErrorKind::Network | ApiErrorKind::Timeout, _) => {
+            "check the network path to base_url (proxy, firewall)".to_owned()
+        }
+        _ => "see the message".to_owned(),
+    }
+}
+
+/// Names: each secret is tried on one cheap API. Only a secret that is configured and refused
+/// fails; a missing optional secret is a warning (what it names stays shown by id).
+async fn check_names(config: &Config, corp: &CorpConfig, r: &mut Report) {
+    let api = match config
+        .api_config(corp)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|c| ApiClient::new(c).map_err(|e| e.to_string()))
+    {
+        Ok(api) => api,
+        Err(e) => {
+            r.fail("names", e, "fix the setting named above");
+            return;
+        }
+    };
+    let scope = match api.permit_user_list(None).await {
+        Ok(ids) => {
+            r.ok(
+                "names: archive secret",
+                format!("{} users in the archive scope", ids.len()),
+            );
+            ids
+        }
+        Err(e) => {
+            r.fail(
+                "names: archive secret",
+                e.to_string(),
+                explain_api(&e, "archive secret"),
+            );
+            Vec::new()
+        }
+    };
+    if api.has_secret(SecretKind::Contacts) {
+        // Any userid will do: 60111 (no such user) also proves the token is accepted.
+        let probe = scope.first().map_or("wecom-archive-doctor", String::as_str);
+        match api.user(probe).await {
+            Ok(_) => r.ok("names: contacts secret", "employees are named (user/get)"),
+            Err(e) if e.errcode() == Some(60111) || e.errcode() == Some(60011) => {
+                r.ok("names: contacts secret", "accepted (user/get)");
+            }
+            Err(e) => r.fail(
+                "names: contacts secret",
+                e.to_string(),
+                explain_api(&e, "contacts secret"),
+            ),
+        }
+    } else {
+        r.warn(
+            "names: contacts secret",
+            "not configured: employees are shown by userid (set contacts_secret, the 通讯录 secret)",
+        );
+    }
+    if api.has_secret(SecretKind::CustomerContact) {
+        let probe = CustomerGroupListRequest {
+            status_filter: 0,
+            owner_filter: None,
+            cursor: String::new(),
+            limit: 1,
+        };
+        match api.customer_group_list(&probe).await {
+            Ok(_) => r.ok(
+                "names: customer secret",
+                "customer groups and external contacts are named (externalcontact/*)",
+            ),
+            Err(e) => r.fail(
+                "names: customer secret",
+                e.to_string(),
+                explain_api(&e, "customer-contact secret"),
+            ),
+        }
+    } else {
+        r.warn(
+            "names: customer secret",
+            "not configured: customer groups and external contacts are shown by id (set customer_secret, the 客户联系 secret)",
         );
     }
 }
@@ -223,6 +319,9 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
             }
         }
         source.shutdown().await;
+        if config.names.enabled {
+            check_names(config, corp, &mut r).await;
+        }
     });
     println!();
     if r.failed == 0 {

@@ -277,3 +277,46 @@ fn the_daemon_names_rooms_and_people_in_the_background() {
     let _ = child.wait();
     assert!(done, "the daemon did not name everything within 60 s");
 }
+
+#[test]
+fn doctor_checks_each_naming_secret() {
+    let emu = TestEmulator::start(25, 30, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_with_secrets(&emu, dir.path());
+    let o = run(&config, &["doctor"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    for line in [
+        "ok    names: archive secret",
+        "ok    names: contacts secret",
+        "ok    names: customer secret",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+
+    // A wrong optional secret fails with WeCom's errcode and a fix.
+    let o = bin()
+        .arg("--config")
+        .arg(&config)
+        .arg("doctor")
+        .env("WECOM_ARCHIVE_CUSTOMER_SECRET", "not-the-customer-secret")
+        .output()
+        .expect("doctor");
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL  names: customer secret")
+            && out.contains("40001")
+            && out.contains("fix:"),
+        "{out}"
+    );
+
+    // Missing optional secrets are warnings, not failures.
+    let plain = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(plain.path(), &[1], "");
+    let o = run(&config, &["doctor"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("warn  names: contacts secret"), "{out}");
+    assert!(out.contains("warn  names: customer secret"), "{out}");
+}
