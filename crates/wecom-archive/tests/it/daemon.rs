@@ -285,3 +285,39 @@ fn kill_9_twenty_times_during_live_appending_loses_and_duplicates_nothing() {
     assert_eq!(s["decrypted"].as_u64(), Some(total as u64));
     assert_eq!(s["distinct_msgids"].as_u64(), Some(total as u64));
 }
+
+#[test]
+fn run_with_one_corp_down_keeps_the_other_in_sync_and_says_which_is_not_ready() {
+    let emu = TestEmulator::start(52, 200, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_with_broken_corp(&emu, dir.path());
+    let db = dir.path().join("archive.db");
+    let (mut daemon, addr) = start_daemon(&config, 1);
+    wait(
+        Duration::from_secs(60),
+        "the good corp archived in full",
+        || db.exists() && archived_ids(&db) == emu.expected_ids(),
+    );
+    // The good corp is ready, the broken one is not, and /readyz says which.
+    wait(Duration::from_secs(30), "the good corp ready", || {
+        let (_, metrics) = http(&addr, "GET", "/metrics", "");
+        metrics.contains(&format!("wecom_archive_ready{{corp_id=\"{CORP}\"}} 1"))
+    });
+    let (_, metrics) = http(&addr, "GET", "/metrics", "");
+    assert!(
+        metrics.contains(&format!(
+            "wecom_archive_ready{{corp_id=\"{BROKEN_CORP}\"}} 0"
+        )),
+        "{metrics}"
+    );
+    let (status, body) = http(&addr, "GET", "/readyz", "");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(BROKEN_CORP), "{body}");
+    // New records still reach the good corp while the other keeps failing.
+    emu.emulator.append(25);
+    wait(Duration::from_secs(30), "the appended records", || {
+        archived_ids(&db) == emu.expected_ids()
+    });
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}

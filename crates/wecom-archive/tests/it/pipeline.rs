@@ -397,27 +397,11 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 fn one_corp_failing_does_not_stop_the_others() {
     let emu = TestEmulator::start(51, 150, None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let single = emu.write_config(dir.path(), &[1], "");
-    // The same file with a second corp whose API is unreachable.
-    let text = std::fs::read_to_string(&single).expect("config");
-    let text = text.replacen("[corp]\n", "[[corp]]\n", 1).replacen(
-        "dir = \"keys\"\n",
-        "dir = \"keys-all\"\n",
-        1,
-    );
-    let broken = "\n[[corp]]\ncorp_id = \"wwbroken000000001\"\nsecret = \"s\"\nbase_url = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n";
-    let (head, tail) = text.split_once("\n[keys]").expect("keys section");
-    std::fs::write(&single, format!("{head}{broken}\n[keys]{tail}")).expect("write config");
-    std::fs::create_dir_all(dir.path().join("keys-all")).expect("keys dir");
-    std::fs::rename(
-        dir.path().join("keys"),
-        dir.path().join(format!("keys-all/{CORP}")),
-    )
-    .expect("move keys");
+    let single = write_with_broken_corp(&emu, dir.path());
 
     let o = run(&single, &["sync"]);
     assert!(!o.status.success(), "a failing corp makes the run fail");
-    assert!(stderr(&o).contains("wwbroken000000001"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(BROKEN_CORP), "{}", stderr(&o));
     assert_eq!(
         archived_ids(&dir.path().join("archive.db")),
         emu.expected_ids(),

@@ -123,6 +123,28 @@ impl Drop for TestEmulator {
     }
 }
 
+/// The corp under test in `[[corp]]` form, plus a second corp whose API is unreachable
+/// (`BROKEN_CORP`); keys under `keys-all/<corp_id>`.
+pub fn write_with_broken_corp(emu: &TestEmulator, dir: &Path) -> PathBuf {
+    let path = emu.write_config(dir, &[1], "");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let text = text.replacen("[corp]\n", "[[corp]]\n", 1).replacen(
+        "dir = \"keys\"\n",
+        "dir = \"keys-all\"\n",
+        1,
+    );
+    let broken = format!(
+        "\n[[corp]]\ncorp_id = \"{BROKEN_CORP}\"\nsecret = \"s\"\nbase_url = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n"
+    );
+    let (head, tail) = text.split_once("\n[keys]").expect("keys section");
+    std::fs::write(&path, format!("{head}{broken}\n[keys]{tail}")).expect("write config");
+    std::fs::create_dir_all(dir.join("keys-all")).expect("keys dir");
+    std::fs::rename(dir.join("keys"), dir.join(format!("keys-all/{CORP}"))).expect("move keys");
+    path
+}
+
+pub const BROKEN_CORP: &str = "wwbroken000000001";
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wecom-archive"));
     // The tests must not be steered by the developer's environment.
