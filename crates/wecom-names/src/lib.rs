@@ -601,7 +601,11 @@ impl NameResolver {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // `Instant` far ahead: the secret cannot appear without a restart.
         if let std::collections::btree_map::Entry::Vacant(slot) = disabled.entry(api) {
-            slot.insert(Instant::now() + Duration::from_secs(10 * 365 * 24 * 3600));
+            let now = Instant::now();
+            slot.insert(
+                now.checked_add(Duration::from_secs(10 * 365 * 24 * 3600))
+                    .unwrap_or(now + DISABLED_FOR),
+            );
             info!(
                 corp_id = %self.opts.corp_id,
                 api = api.name(),

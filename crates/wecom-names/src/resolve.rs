@@ -68,7 +68,7 @@ pub(crate) async fn room(
             Verdict::RateLimited(e) => return failed(r, &e, attempts, true),
         }
     }
-    give_up(r, apis.len(), not_here, unavailable, "room")
+    give_up(r, apis.len(), not_here, unavailable, Subject::Room)
 }
 
 /// Asks the API that matches the id's kind.
@@ -80,7 +80,7 @@ pub(crate) async fn person(r: &NameResolver, person: &PersonEntry) -> Checked<Pe
     };
     let attempts = person.attempts;
     if !available(r, api) {
-        return give_up(r, 1, Vec::new(), Vec::new(), "person");
+        return give_up(r, 1, Vec::new(), Vec::new(), Subject::Person);
     }
     let id = person.id.as_str();
     let verdict = match api {
@@ -126,14 +126,21 @@ pub(crate) async fn person(r: &NameResolver, person: &PersonEntry) -> Checked<Pe
             millis(r.opts.refresh_named),
             Halt::Continue,
         ),
-        Verdict::NotHere(e) => give_up(r, 1, vec![e], Vec::new(), "person"),
+        Verdict::NotHere(e) => give_up(r, 1, vec![e], Vec::new(), Subject::Person),
         Verdict::Unavailable(e) => {
             r.disable(api, &e);
-            give_up(r, 1, Vec::new(), vec![e], "person")
+            give_up(r, 1, Vec::new(), vec![e], Subject::Person)
         }
         Verdict::Failed(e) => failed(r, &e, attempts, false),
         Verdict::RateLimited(e) => failed(r, &e, attempts, true),
     }
+}
+
+/// What [`give_up`] explains.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Room,
+    Person,
 }
 
 /// Whether `api` can be called; a missing secret is logged once.
@@ -171,7 +178,7 @@ fn give_up<T>(
     applicable: usize,
     not_here: Vec<ApiError>,
     unavailable: Vec<ApiError>,
-    what: &str,
+    subject: Subject,
 ) -> Checked<T> {
     let all_answered = not_here.len() == applicable;
     let errcode = not_here
@@ -184,7 +191,7 @@ fn give_up<T>(
         reasons.push("no configured secret allows asking about it".to_owned());
     }
     let codes: BTreeSet<Option<i64>> = not_here.iter().map(ApiError::errcode).collect();
-    let reason = match (all_answered && what == "room", codes.len()) {
+    let reason = match (all_answered && subject == Subject::Room, codes.len()) {
         (true, 1) => format!(
             "neither groupchat API knows this room (errcode {}); rooms created from WeChat cannot be named",
             errcode.map_or_else(|| "?".to_owned(), |c| c.to_string())

@@ -32,8 +32,8 @@ use crate::media::{
     MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia,
 };
 use crate::names::{
-    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PermitChange,
-    PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
+    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PartyKind,
+    PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
 };
 use crate::store::{
     ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, Outcome,
@@ -165,6 +165,21 @@ impl SqliteStore {
     fn snapshot(&self, op: &'static str) -> Result<Transaction<'_>, StoreError> {
         Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
             .map_err(err(&self.path, op))
+    }
+
+    /// Runs `f` in one immediate (write) transaction and commits it; every error names `op`.
+    fn write<T>(
+        &mut self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err(&self.path, op))?;
+        let out = f(&tx).map_err(err(&self.path, op))?;
+        tx.commit().map_err(err(&self.path, op))?;
+        Ok(out)
     }
 }
 
@@ -602,7 +617,9 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
         limit: usize,
     ) -> Result<DiscoverStats, StoreError> {
-        names::discover(&mut self.conn, &self.path, corp_id, now_ms, limit)
+        self.write("discovering names", |tx| {
+            names::discover(tx, corp_id, now_ms, limit)
+        })
     }
 
     fn due_rooms(
@@ -624,15 +641,13 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
         next_check_ms: i64,
     ) -> Result<(), StoreError> {
-        names::record_room(
-            &mut self.conn,
-            &self.path,
-            corp_id,
-            roomid,
-            resolution,
-            now_ms,
-            next_check_ms,
-        )
+        const OP: &str = "recording a room";
+        if PartyKind::of(roomid).is_none() {
+            return Err(names::empty_id(OP, "the roomid"));
+        }
+        self.write(OP, |tx| {
+            names::record_room(tx, corp_id, roomid, resolution, now_ms, next_check_ms)
+        })
     }
 
     fn due_people(
@@ -654,15 +669,13 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
         next_check_ms: i64,
     ) -> Result<(), StoreError> {
-        names::record_person(
-            &mut self.conn,
-            &self.path,
-            corp_id,
-            id,
-            resolution,
-            now_ms,
-            next_check_ms,
-        )
+        const OP: &str = "recording a person";
+        let Some(kind) = PartyKind::of(id) else {
+            return Err(names::empty_id(OP, "the id"));
+        };
+        self.write(OP, |tx| {
+            names::record_person(tx, corp_id, id, kind, resolution, now_ms, next_check_ms)
+        })
     }
 
     fn rooms(
@@ -719,7 +732,9 @@ impl ArchiveStore for SqliteStore {
         include_named: bool,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        names::recheck(&mut self.conn, &self.path, corp_id, include_named, now_ms)
+        self.write("making names due again", |tx| {
+            names::recheck(tx, corp_id, include_named, now_ms)
+        })
     }
 
     fn record_permit_users(
@@ -728,7 +743,9 @@ impl ArchiveStore for SqliteStore {
         ids: &[String],
         now_ms: i64,
     ) -> Result<PermitChange, StoreError> {
-        names::record_permit_users(&mut self.conn, &self.path, corp_id, ids, now_ms)
+        self.write("recording the permit list", |tx| {
+            names::record_permit_users(tx, corp_id, ids, now_ms)
+        })
     }
 
     fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError> {
@@ -760,14 +777,9 @@ impl ArchiveStore for SqliteStore {
         statuses: &[Consent],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        names::record_consent(
-            &mut self.conn,
-            &self.path,
-            corp_id,
-            checked,
-            statuses,
-            now_ms,
-        )
+        self.write("recording consent", |tx| {
+            names::record_consent(tx, corp_id, checked, statuses, now_ms)
+        })
     }
 
     fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError> {

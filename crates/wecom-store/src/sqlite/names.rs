@@ -6,13 +6,12 @@
 //! watermark, so syncing pays nothing for names.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use wecom_model::ConversationKey;
 
-use super::{count, err};
+use super::count;
 use crate::StoreError;
 use crate::names::{
     Consent, ConsentDue, ConsentStatus, ConsentSubject, DiscoverStats, DisplayName, DisplaySource,
@@ -106,7 +105,8 @@ fn person_from_row(row: &Row<'_>) -> rusqlite::Result<PersonEntry> {
 }
 
 /// An id the store cannot keep an entry for.
-fn invalid(op: &'static str, what: &str) -> StoreError {
+/// An empty id where one is required.
+pub(super) fn empty_id(op: &'static str, what: &str) -> StoreError {
     StoreError::InvalidInput {
         op,
         cause: format!("{what} is empty"),
@@ -141,34 +141,7 @@ fn is_external(id: &str) -> bool {
     PartyKind::of(id) == Some(PartyKind::External)
 }
 
-/// Runs `f` in one immediate (write) transaction and commits it; every error names `op`.
-fn write<T>(
-    conn: &mut Connection,
-    path: &Path,
-    op: &'static str,
-    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-) -> Result<T, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err(path, op))?;
-    let out = f(&tx).map_err(err(path, op))?;
-    tx.commit().map_err(err(path, op))?;
-    Ok(out)
-}
-
 pub(super) fn discover(
-    conn: &mut Connection,
-    path: &Path,
-    corp_id: &str,
-    now_ms: i64,
-    limit: usize,
-) -> Result<DiscoverStats, StoreError> {
-    write(conn, path, "discovering names", |tx| {
-        discover_in(tx, corp_id, now_ms, limit)
-    })
-}
-
-fn discover_in(
     tx: &Transaction<'_>,
     corp_id: &str,
     now_ms: i64,
@@ -410,24 +383,6 @@ fn record_not_named(
 }
 
 pub(super) fn record_room(
-    conn: &mut Connection,
-    path: &Path,
-    corp_id: &str,
-    roomid: &str,
-    resolution: &RoomResolution,
-    now_ms: i64,
-    next_check_ms: i64,
-) -> Result<(), StoreError> {
-    const OP: &str = "recording a room";
-    if PartyKind::of(roomid).is_none() {
-        return Err(invalid(OP, "the roomid"));
-    }
-    write(conn, path, OP, |tx| {
-        record_room_in(tx, corp_id, roomid, resolution, now_ms, next_check_ms)
-    })
-}
-
-fn record_room_in(
     tx: &Transaction<'_>,
     corp_id: &str,
     roomid: &str,
@@ -586,24 +541,6 @@ pub(super) fn person(
 }
 
 pub(super) fn record_person(
-    conn: &mut Connection,
-    path: &Path,
-    corp_id: &str,
-    id: &str,
-    resolution: &PersonResolution,
-    now_ms: i64,
-    next_check_ms: i64,
-) -> Result<(), StoreError> {
-    const OP: &str = "recording a person";
-    let Some(kind) = PartyKind::of(id) else {
-        return Err(invalid(OP, "the id"));
-    };
-    write(conn, path, OP, |tx| {
-        record_person_in(tx, corp_id, id, kind, resolution, now_ms, next_check_ms)
-    })
-}
-
-fn record_person_in(
     tx: &Transaction<'_>,
     corp_id: &str,
     id: &str,
@@ -782,18 +719,6 @@ pub(super) fn display_names(
 // The archive scope
 
 pub(super) fn record_permit_users(
-    conn: &mut Connection,
-    path: &Path,
-    corp_id: &str,
-    ids: &[String],
-    now_ms: i64,
-) -> Result<PermitChange, StoreError> {
-    write(conn, path, "recording the permit list", |tx| {
-        record_permit_in(tx, corp_id, ids, now_ms)
-    })
-}
-
-fn record_permit_in(
     tx: &Transaction<'_>,
     corp_id: &str,
     ids: &[String],
@@ -991,19 +916,6 @@ pub(super) fn due_consent_checks(
 }
 
 pub(super) fn record_consent(
-    conn: &mut Connection,
-    path: &Path,
-    corp_id: &str,
-    checked: &[ConsentSubject],
-    statuses: &[Consent],
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    write(conn, path, "recording consent", |tx| {
-        record_consent_in(tx, corp_id, checked, statuses, now_ms)
-    })
-}
-
-fn record_consent_in(
     tx: &Transaction<'_>,
     corp_id: &str,
     checked: &[ConsentSubject],
@@ -1094,21 +1006,18 @@ pub(super) fn consents(
 
 /// Makes entries due now (see `ArchiveStore::recheck_names`).
 pub(super) fn recheck(
-    conn: &mut Connection,
-    path: &Path,
+    tx: &Transaction<'_>,
     corp_id: &str,
     include_named: bool,
     now_ms: i64,
-) -> Result<u64, StoreError> {
-    write(conn, path, "making names due again", |tx| {
-        let mut changed = 0u64;
-        for table in ["rooms", "people"] {
-            let sql = format!(
-                "UPDATE {table} SET next_check_ms = ?2 \
-                 WHERE corp_id = ?1 AND next_check_ms > ?2 AND (?3 OR state <> 'named')"
-            );
-            changed += tx.execute(&sql, params![corp_id, now_ms, include_named])? as u64;
-        }
-        Ok(changed)
-    })
+) -> rusqlite::Result<u64> {
+    let mut changed = 0u64;
+    for table in ["rooms", "people"] {
+        let sql = format!(
+            "UPDATE {table} SET next_check_ms = ?2 \
+             WHERE corp_id = ?1 AND next_check_ms > ?2 AND (?3 OR state <> 'named')"
+        );
+        changed += tx.execute(&sql, params![corp_id, now_ms, include_named])? as u64;
+    }
+    Ok(changed)
 }
