@@ -10,8 +10,14 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StoreErrorKind {
-    /// The file or disk failed: cannot create or open, permission denied, disk full, I/O error.
+    /// The file or disk failed: cannot create or open, I/O error.
     Io,
+    /// The disk (or the file system's quota) holding the database is full; freeing space and
+    /// retrying succeeds.
+    DiskFull,
+    /// The process may not open or write the database file or its folder (permissions, a
+    /// read-only mount).
+    PermissionDenied,
     /// The file is not an archive database, or it is damaged, or it holds a value this build
     /// cannot read.
     Corrupt,
@@ -34,6 +40,25 @@ pub enum StoreErrorKind {
 pub enum StoreError {
     #[error("i/o error on database {} while {op}: {cause}", path.display())]
     Io {
+        path: PathBuf,
+        op: &'static str,
+        cause: String,
+    },
+    #[error(
+        "disk full at {}: nothing of this {op} was written; free space, then try again ({cause})",
+        path.display()
+    )]
+    DiskFull {
+        path: PathBuf,
+        op: &'static str,
+        cause: String,
+    },
+    #[error(
+        "no permission to write {} (while {op}): check the owner and mode of the file and its \
+         folder, and that the file system is not mounted read-only ({cause})",
+        path.display()
+    )]
+    PermissionDenied {
         path: PathBuf,
         op: &'static str,
         cause: String,
@@ -72,6 +97,8 @@ impl StoreError {
     pub fn kind(&self) -> StoreErrorKind {
         match self {
             StoreError::Io { .. } => StoreErrorKind::Io,
+            StoreError::DiskFull { .. } => StoreErrorKind::DiskFull,
+            StoreError::PermissionDenied { .. } => StoreErrorKind::PermissionDenied,
             StoreError::Corrupt { .. } => StoreErrorKind::Corrupt,
             StoreError::SchemaTooNew { .. } => StoreErrorKind::SchemaTooNew,
             StoreError::Conflict { .. } => StoreErrorKind::Conflict,

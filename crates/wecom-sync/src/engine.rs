@@ -79,6 +79,14 @@ pub enum SyncError {
     },
     #[error("archive store: {0}")]
     Store(#[from] StoreError),
+    /// Committing a page failed (disk full, the database locked by another process, damage).
+    /// Everything before that page stays committed; nothing of it is.
+    #[error("committing records after seq {cursor} failed: {error}")]
+    Commit {
+        error: StoreError,
+        cursor: u64,
+        partial: Box<SyncReport>,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -108,88 +116,143 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
 
     let (page_tx, mut page_rx) = mpsc::channel::<FetchedPage>(2);
     let (commit_tx, mut commit_rx) = mpsc::channel::<PageCommit>(2);
+    // Any stage that fails stops the other two: a sync never hangs on a full channel whose reader
+    // is gone. `cancel` (the caller's) stops all three the same way, without an error.
+    let stop = cancel.child_token();
 
-    let fetcher = async move {
-        let mut cursor = cursor_before;
-        let mut pages = 0u64;
-        loop {
-            if cancel.is_cancelled() || opts.max_pages.is_some_and(|m| pages >= m) {
-                return Ok(());
-            }
-            let page = tokio::select! {
-                page = source.fetch_page(cursor, opts.page_limit) => page,
-                () = cancel.cancelled() => return Ok(()),
-            };
-            let page = page?;
-            if page.items.is_empty() {
-                return Ok(());
-            }
-            pages += 1;
-            // Items at or below the cursor are replays; they are kept (the store ignores
-            // duplicates) and never move the cursor backwards.
-            let max_seq = page.items.iter().map(|i| i.seq).max().unwrap_or(cursor);
-            cursor = cursor.max(max_seq);
-            if page_tx
-                .send(FetchedPage {
-                    items: page.items,
-                    cursor,
-                })
-                .await
-                .is_err()
-            {
-                return Ok(());
+    let fetcher = {
+        let stop = stop.clone();
+        async move {
+            let mut cursor = cursor_before;
+            let mut pages = 0u64;
+            loop {
+                if stop.is_cancelled() || opts.max_pages.is_some_and(|m| pages >= m) {
+                    return Ok(());
+                }
+                let page = tokio::select! {
+                    page = source.fetch_page(cursor, opts.page_limit) => page,
+                    () = stop.cancelled() => return Ok(()),
+                };
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => {
+                        stop.cancel();
+                        return Err(e);
+                    }
+                };
+                if page.items.is_empty() {
+                    return Ok(());
+                }
+                pages += 1;
+                // Items at or below the cursor are replays; they are kept (the store ignores
+                // duplicates) and never move the cursor backwards.
+                let max_seq = page.items.iter().map(|i| i.seq).max().unwrap_or(cursor);
+                cursor = cursor.max(max_seq);
+                let sent = tokio::select! {
+                    sent = page_tx.send(FetchedPage { items: page.items, cursor }) => sent.is_ok(),
+                    () = stop.cancelled() => false,
+                };
+                if !sent {
+                    return Ok(());
+                }
             }
         }
     };
 
     let threads = opts.decrypt_threads;
-    let decryptor = async move {
-        while let Some(page) = page_rx.recv().await {
-            let keys = keys.clone();
-            let commit =
-                blocking(move || decrypt_page(&keys, page.items, page.cursor, threads)).await?;
-            if commit_tx.send(commit).await.is_err() {
-                break;
+    let decryptor = {
+        let stop = stop.clone();
+        async move {
+            while let Some(page) = tokio::select! {
+                page = page_rx.recv() => page,
+                () = stop.cancelled() => None,
+            } {
+                let keys = keys.clone();
+                let commit =
+                    match blocking(move || decrypt_page(&keys, page.items, page.cursor, threads))
+                        .await
+                    {
+                        Ok(commit) => commit,
+                        Err(e) => {
+                            stop.cancel();
+                            return Err(e);
+                        }
+                    };
+                let sent = tokio::select! {
+                    sent = commit_tx.send(commit) => sent.is_ok(),
+                    () = stop.cancelled() => false,
+                };
+                if !sent {
+                    break;
+                }
             }
+            Ok::<(), SyncError>(())
         }
-        Ok::<(), SyncError>(())
     };
 
-    let committer = async {
-        let mut report = SyncReport {
-            cursor_before,
-            cursor_after: cursor_before,
-            ..SyncReport::default()
-        };
-        while let Some(commit) = commit_rx.recv().await {
-            let store = store.clone();
-            let corp = corp.clone();
-            let records = commit.records.len() as u64;
-            let cursor = commit.cursor;
-            let stats =
-                blocking(move || Ok::<_, SyncError>(lock(&store)?.commit_page(&corp, &commit)?))
-                    .await??;
-            report.pages += 1;
-            report.records += records;
-            report.inserted += stats.inserted;
-            report.duplicates += stats.duplicates;
-            report.failed += stats.failed;
-            report.cursor_after = cursor;
-            progress(&Progress {
-                pages: report.pages,
-                records: report.records,
-                failed: report.failed,
-                cursor,
-                elapsed: started.elapsed(),
-            });
+    let committer = {
+        let stop = stop.clone();
+        let corp = corp.clone();
+        async move {
+            let mut report = SyncReport {
+                cursor_before,
+                cursor_after: cursor_before,
+                ..SyncReport::default()
+            };
+            // A page already decrypted is still committed after the caller's cancel (the page in
+            // flight is finished); after another stage's failure nothing more is committed.
+            while let Some(commit) = commit_rx.recv().await {
+                let store = store.clone();
+                let corp = corp.clone();
+                let records = commit.records.len() as u64;
+                let cursor = commit.cursor;
+                let stats = blocking(move || {
+                    Ok::<_, SyncError>(lock(&store)?.commit_page(&corp, &commit)?)
+                })
+                .await
+                .and_then(|r| r);
+                let stats = match stats {
+                    Ok(stats) => stats,
+                    Err(e) => {
+                        stop.cancel();
+                        return Err((e, report));
+                    }
+                };
+                report.pages += 1;
+                report.records += records;
+                report.inserted += stats.inserted;
+                report.duplicates += stats.duplicates;
+                report.failed += stats.failed;
+                report.cursor_after = cursor;
+                progress(&Progress {
+                    pages: report.pages,
+                    records: report.records,
+                    failed: report.failed,
+                    cursor,
+                    elapsed: started.elapsed(),
+                });
+            }
+            Ok::<SyncReport, (SyncError, SyncReport)>(report)
         }
-        Ok::<SyncReport, SyncError>(report)
     };
 
     let (fetched, decrypted, committed) = tokio::join!(fetcher, decryptor, committer);
-    let mut report = committed?;
-    decrypted?;
+    let mut report = match committed {
+        Ok(report) => report,
+        Err((error, mut partial)) => {
+            partial.elapsed = started.elapsed();
+            return Err(match error {
+                SyncError::Store(error) => SyncError::Commit {
+                    error,
+                    cursor: partial.cursor_after,
+                    partial: Box::new(partial),
+                },
+                other => other,
+            });
+        }
+    };
     report.elapsed = started.elapsed();
+    decrypted?;
     if let Err(error) = fetched {
         return Err(SyncError::Source {
             error,

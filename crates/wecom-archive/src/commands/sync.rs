@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use tokio_util::sync::CancellationToken;
 use wecom_blob::BlobStore;
 use wecom_crypto::KeyRing;
@@ -51,20 +53,14 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
             .max(1),
     );
     let rt = runtime()?;
-    let failed = rt.block_on(async {
+    let outcome = rt.block_on(async {
         let cancel = CancellationToken::new();
-        let ctrl_c = {
-            let cancel = cancel.clone();
-            async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("interrupted: finishing the pages in flight");
-                    cancel.cancel();
-                }
-            }
-        };
+        // SIGINT and SIGTERM both finish the page in flight, give claimed media jobs back and end
+        // with 128 + the signal's number; a second signal ends the process at once.
+        let signals = Interrupt::listen(cancel.clone())?;
         let work = async {
+            let mut outcome = Outcome::default();
             loop {
-                let mut failed = 0usize;
                 // One corp failing never stops the others.
                 for t in &targets {
                     match sync_once(
@@ -81,32 +77,141 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                     )
                     .await
                     {
-                        Ok(report) => print_report(&t.corp.corp_id, &report),
+                        Ok(report) => {
+                            outcome.decrypt_failures += report.failed;
+                            print_report(&t.corp.corp_id, &report);
+                        }
                         Err(e) => {
-                            failed += 1;
+                            outcome.failed_corps += 1;
                             eprintln!("error: corp {}: {e:#}", t.corp.corp_id);
                         }
                     }
                 }
                 if !args.follow || cancel.is_cancelled() {
-                    return failed;
+                    return outcome;
                 }
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
-                    () = cancel.cancelled() => return 0,
+                    () = cancel.cancelled() => return outcome,
                 }
             }
         };
-        tokio::select! {
-            failed = work => failed,
-            () = ctrl_c => 0,
+        let outcome = work.await;
+        anyhow::Ok(Outcome {
+            signal: signals.received(),
+            ..outcome
+        })
+    })?;
+    Ok(outcome.exit_code())
+}
+
+/// What a `sync` invocation ended with, and so its exit code.
+#[derive(Debug, Default)]
+struct Outcome {
+    failed_corps: usize,
+    decrypt_failures: u64,
+    signal: Option<Signal>,
+}
+
+impl Outcome {
+    /// The documented exit codes, most important first: interrupted (130 SIGINT, 143 SIGTERM),
+    /// a corp's sync failed (1), records of this run failed to decrypt (3), success (0).
+    fn exit_code(&self) -> ExitCode {
+        if let Some(signal) = self.signal {
+            ExitCode::from(signal.exit_code())
+        } else if self.failed_corps > 0 {
+            ExitCode::FAILURE
+        } else if self.decrypt_failures > 0 {
+            eprintln!(
+                "warning: {} records of this run failed to decrypt; they are stored: fix the keys, then run `redecrypt` (exit code {EXIT_DECRYPT_FAILURES})",
+                thousands(self.decrypt_failures)
+            );
+            ExitCode::from(EXIT_DECRYPT_FAILURES)
+        } else {
+            ExitCode::SUCCESS
         }
-    });
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    }
+}
+
+/// `sync`'s exit code when it archived everything it fetched but some records failed to decrypt.
+pub const EXIT_DECRYPT_FAILURES: u8 = 3;
+
+/// A termination signal `sync` and `run` stop gracefully on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    /// 128 + the signal number, as a shell reports a process the signal ended.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+}
+
+/// Listens for SIGINT and SIGTERM for the life of the runtime: the first cancels `cancel`, a
+/// second ends the process at once.
+pub struct Interrupt {
+    received: Arc<Mutex<Option<Signal>>>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+impl Interrupt {
+    pub fn listen(cancel: CancellationToken) -> anyhow::Result<Interrupt> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let received = Arc::new(Mutex::new(None));
+        let slot = received.clone();
+        let listener = tokio::spawn(async move {
+            loop {
+                let signal = tokio::select! {
+                    Some(()) = int.recv() => Signal::Interrupt,
+                    Some(()) = term.recv() => Signal::Terminate,
+                    else => return,
+                };
+                let first = slot
+                    .lock()
+                    .map(|mut s: std::sync::MutexGuard<'_, Option<Signal>>| {
+                        s.replace(signal).is_none()
+                    })
+                    .unwrap_or(true);
+                if first {
+                    eprintln!(
+                        "{}: finishing the page in flight and giving claimed media back (send it again to stop at once)",
+                        signal.name()
+                    );
+                    cancel.cancel();
+                } else {
+                    eprintln!("{}: stopping at once", signal.name());
+                    std::process::exit(i32::from(signal.exit_code()));
+                }
+            }
+        });
+        Ok(Interrupt { received, listener })
+    }
+
+    /// The first signal received, if any.
+    pub fn received(&self) -> Option<Signal> {
+        self.received.lock().ok().and_then(|s| *s)
+    }
 }
 
 /// One pull until caught up, printing a progress line every two seconds when `progress` is set.
@@ -200,6 +305,18 @@ pub async fn sync_once(
             }
             Err(anyhow::anyhow!(
                 "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
+            ))
+        }
+        Err(SyncError::Commit {
+            error,
+            cursor,
+            partial,
+        }) => {
+            if partial.records > 0 {
+                print_report(&corp.corp_id, &partial);
+            }
+            Err(anyhow::anyhow!(
+                "sync stopped: the archive could not store a page: {error}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
             ))
         }
         Err(e) => Err(e.into()),

@@ -1006,12 +1006,13 @@ pub(crate) fn err(path: &Path, op: &'static str) -> impl FnOnce(rusqlite::Error)
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
                 StoreError::Corrupt { path, op, cause }
             }
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull { path, op, cause },
+            Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+                StoreError::PermissionDenied { path, op, cause }
+            }
             Some(
                 ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull
                 | ErrorCode::CannotOpen
-                | ErrorCode::PermissionDenied
-                | ErrorCode::ReadOnly
                 | ErrorCode::NoLargeFileSupport
                 | ErrorCode::FileLockingProtocolFailed,
             ) => StoreError::Io { path, op, cause },
