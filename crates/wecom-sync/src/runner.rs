@@ -54,6 +54,9 @@ pub struct RunnerStatus {
     /// When the corp was last caught up (a sync ended on an empty page).
     pub last_caught_up_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// The last sync failed because the archive could not store (disk full, locked, damaged,
+    /// no permission): not network noise, so the corp is not ready until a sync succeeds.
+    pub store_failing: bool,
     pub triggers: u64,
     pub in_flight: bool,
 }
@@ -119,6 +122,7 @@ pub async fn run_corp<S: ArchiveSource>(
                     s.last_backlog = report.records;
                     s.cursor = report.cursor_after;
                     s.last_error = None;
+                    s.store_failing = false;
                     if caught_up {
                         s.last_caught_up_ms = Some(now_ms());
                     }
@@ -145,8 +149,10 @@ pub async fn run_corp<S: ArchiveSource>(
                     }
                     other => (other.to_string(), None),
                 };
+                let store_failing = matches!(e, SyncError::Commit { .. } | SyncError::Store(_));
                 let mut failures = 0;
                 handle.update(|s| {
+                    s.store_failing = store_failing;
                     s.in_flight = false;
                     s.syncs_failed += 1;
                     s.consecutive_failures += 1;

@@ -6,6 +6,7 @@ mod decrypt;
 mod demo;
 mod doctor;
 mod emulator;
+mod holders;
 mod init;
 mod keys;
 mod media;
@@ -94,9 +95,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
-    let store = SqliteStore::open(path)
-        .with_context(|| format!("cannot open archive {}", path.display()))?;
+    let store = SqliteStore::open(path).map_err(|e| {
+        let holders = holders_if_busy(&e, path);
+        anyhow::anyhow!("cannot open archive {}: {e}{holders}", path.display())
+    })?;
     Ok(Arc::new(Mutex::new(store)))
+}
+
+/// For a "database locked" error, who holds the archive open (empty otherwise, or when unknown).
+fn holders_if_busy(error: &wecom_store::StoreError, path: &Path) -> String {
+    if error.kind() == wecom_store::StoreErrorKind::Busy {
+        holders::describe(path)
+    } else {
+        String::new()
+    }
 }
 
 fn lock(

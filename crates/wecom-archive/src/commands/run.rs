@@ -124,7 +124,12 @@ impl DaemonObserver {
             Err(e) => snap.not_ready = Some(format!("archive unreachable: {e}")),
         }
         if snap.not_ready.is_none() {
-            if status.consecutive_failures >= 3 {
+            if status.store_failing {
+                snap.not_ready = Some(format!(
+                    "the archive cannot store records: {}",
+                    status.last_error.as_deref().unwrap_or("unknown error")
+                ));
+            } else if status.consecutive_failures >= 3 {
                 snap.not_ready = Some(format!(
                     "{} syncs failed in a row: {}",
                     status.consecutive_failures,

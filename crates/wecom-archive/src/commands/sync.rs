@@ -315,8 +315,9 @@ pub async fn sync_once(
             if partial.records > 0 {
                 print_report(&corp.corp_id, &partial);
             }
+            let holders = super::holders_if_busy(&error, &corp.archive_path);
             Err(anyhow::anyhow!(
-                "sync stopped: the archive could not store a page: {error}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
+                "sync stopped: the archive could not store a page: {error}{holders}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
             ))
         }
         Err(e) => Err(e.into()),

@@ -17,7 +17,7 @@ const CB_TOKEN: &str = "QDG6eK";
 const CB_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
 /// A raw HTTP/1.0 exchange (the test needs no HTTP client crate).
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     write!(
         s,
@@ -40,7 +40,7 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
 }
 
 /// Starts `run` and returns the child with the address it listens on.
-fn start_daemon(config: &std::path::Path, poll: u64) -> (Child, String) {
+pub(crate) fn start_daemon(config: &std::path::Path, poll: u64) -> (Child, String) {
     start_daemon_on(config, poll, "127.0.0.1:0")
 }
 
@@ -72,7 +72,7 @@ fn start_daemon_on(config: &std::path::Path, poll: u64, listen: &str) -> (Child,
     (child, addr)
 }
 
-fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let started = Instant::now();
     while !f() {
         assert!(started.elapsed() < limit, "timed out waiting for {what}");

@@ -12,6 +12,8 @@ use wecom_model::{ConversationKey, Envelope, parse_envelope, quote_matches, unde
 use wecom_store::{ArchiveStore, SqliteStore};
 use wecom_sync::{SharedStore, SyncError, SyncOptions, redecrypt, sync_until_caught_up};
 
+mod store_faults;
+
 const CORP: &str = "wwsynctest0000001";
 const SECRET: &str = "sync-test-secret";
 
