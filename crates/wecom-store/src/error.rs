@@ -63,7 +63,12 @@ pub enum StoreError {
         op: &'static str,
         cause: String,
     },
-    #[error("{} is not a usable archive database (while {op}): {cause}", path.display())]
+    #[error(
+        "{} is not a usable archive database (while {op}): {cause}; stop every process using \
+         it, keep a copy, then restore it from a backup (or move it aside: a new archive \
+         re-fetches only what WeCom still keeps)",
+        path.display()
+    )]
     Corrupt {
         path: PathBuf,
         op: &'static str,

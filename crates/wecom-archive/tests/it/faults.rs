@@ -344,3 +344,28 @@ fn walk_files(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn a_damaged_archive_ends_sync_with_what_to_do() {
+    let emu = TestEmulator::start(46, 1500, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("archive.db");
+    let config = config_with_archive(&emu, dir.path(), &db);
+    let out = run_guarded(&config, &["sync", "--no-names"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Everything after the first 8 pages is overwritten: the tables' pages are garbage.
+    let mut bytes = std::fs::read(&db).expect("read archive");
+    let len = bytes.len();
+    assert!(len > 64 * 1024, "{len}");
+    for (i, b) in bytes[32 * 1024..].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(151) ^ 0x5a;
+    }
+    std::fs::write(&db, bytes).expect("damage archive");
+    emu.emulator.append(100);
+
+    let out = run_guarded(&config, &["sync", "--no-names"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("not a usable archive database"), "{err}");
+    assert!(err.contains("restore it from a backup"), "{err}");
+}
