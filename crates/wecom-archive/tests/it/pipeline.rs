@@ -109,7 +109,13 @@ fn key_rotation_without_the_new_key_fails_safely_until_keys_add_and_redecrypt() 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = emu.write_config(dir.path(), &[1], "");
     let o = run(&config, &["sync"]);
-    assert!(o.status.success(), "sync failed: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "sync stores everything and ends 3 when records failed to decrypt: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("run `redecrypt`"), "{}", stderr(&o));
     let s = stats(&config);
     assert_eq!(s["records"], 500, "every record is stored encrypted");
     assert_eq!(s["decrypted"], 300);
