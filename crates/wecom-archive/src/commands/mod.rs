@@ -6,6 +6,7 @@ mod decrypt;
 mod demo;
 mod doctor;
 mod emulator;
+mod figures;
 mod init;
 mod keys;
 mod media;
