@@ -475,18 +475,57 @@ fn default_error_hours() -> u64 {
 pub struct ServerSection {
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Open HTTP connections at most; lowered at start to fit the descriptor limit with room
+    /// kept for the archive, media downloads and the vendor library's workers.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head (start line and headers).
+    #[serde(default = "default_http_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    #[serde(default = "default_http_timeout")]
+    pub body_timeout_secs: u64,
+    /// Seconds a connection may stay without any traffic (keep-alive included) before it is closed.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`. Prefer the
+    /// WECOM_ARCHIVE_METRICS_TOKEN environment variable.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
+    /// Seconds between refreshes of the archive figures `/metrics` and `/readyz` show (they are
+    /// also refreshed after every sync that stored records).
+    #[serde(default = "default_metrics_refresh")]
+    pub metrics_refresh_secs: u64,
 }
 
 impl Default for ServerSection {
     fn default() -> Self {
         ServerSection {
             listen: default_listen(),
+            max_connections: default_max_connections(),
+            header_timeout_secs: default_http_timeout(),
+            body_timeout_secs: default_http_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
+            metrics_token: None,
+            metrics_refresh_secs: default_metrics_refresh(),
         }
     }
 }
 
 fn default_listen() -> String {
     "127.0.0.1:8780".to_owned()
+}
+fn default_max_connections() -> usize {
+    512
+}
+fn default_http_timeout() -> u64 {
+    10
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
+fn default_metrics_refresh() -> u64 {
+    30
 }
 
 /// Environment variables that override the file (secrets belong in the environment). With several
@@ -510,6 +549,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_KEYS_DIR", "keys.dir"),
     ("WECOM_ARCHIVE_SDK_LIBRARY", "corp.sdk_library"),
     ("WECOM_ARCHIVE_S3_SECRET_KEY", "media.s3_secret_key"),
+    ("WECOM_ARCHIVE_METRICS_TOKEN", "server.metrics_token"),
 ];
 
 impl Config {
@@ -664,6 +704,26 @@ impl Config {
             }
             other => bail!("[media] backend `{other}` is not fs or s3"),
         }
+        let mut server = raw.server;
+        if let Some(v) = get("WECOM_ARCHIVE_METRICS_TOKEN") {
+            server.metrics_token = Some(v);
+        }
+        server.metrics_token = server
+            .metrics_token
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        if server.max_connections == 0 {
+            bail!("[server] max_connections must be at least 1");
+        }
+        if server.header_timeout_secs == 0
+            || server.body_timeout_secs == 0
+            || server.idle_timeout_secs == 0
+            || server.metrics_refresh_secs == 0
+        {
+            bail!(
+                "[server] header_timeout_secs, body_timeout_secs, idle_timeout_secs and metrics_refresh_secs must be at least 1"
+            );
+        }
         let names = raw.names;
         if names.refresh_hours == 0
             || names.recheck_unresolvable_days == 0
@@ -680,7 +740,7 @@ impl Config {
         Ok(Config {
             corps,
             sync: raw.sync,
-            server: raw.server,
+            server,
             sdk: raw.sdk,
             media,
             names,
@@ -933,6 +993,17 @@ dir = {keys}
 [server]
 # Where `run` serves the callback endpoints (/callback/<corp_id>), /metrics, /healthz and /readyz.
 listen = "127.0.0.1:8780"
+# Open connections at most (lowered at start to fit `ulimit -n`, keeping descriptors for the
+# archive, media and the vendor library). At the cap the connection idle longest is closed.
+max_connections = 512
+# Seconds a client has to send a request's headers, its body; seconds a silent connection stays.
+header_timeout_secs = 10
+body_timeout_secs = 10
+idle_timeout_secs = 60
+# Require `Authorization: Bearer <token>` on /metrics (prefer WECOM_ARCHIVE_METRICS_TOKEN).
+# metrics_token = "..."
+# Seconds between refreshes of the archive figures in /metrics and /readyz (also after each sync).
+metrics_refresh_secs = 30
 
 [media]
 # Images, voice, video, files, emotions and meeting recordings are downloaded after each sync,
@@ -1059,6 +1130,43 @@ mod tests {
         assert_eq!(corp.secret, "s\"x");
         assert_eq!(corp.archive_path, dir.path().join("archive.db"));
         assert_eq!(corp.keys_dir, dir.path().join("keys"));
+    }
+
+    #[test]
+    fn server_limits_default_sensibly_and_the_metrics_token_comes_from_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n");
+        let c = Config::load(&p, &HashMap::new()).expect("load");
+        assert_eq!(c.server.max_connections, 512);
+        assert_eq!(c.server.header_timeout_secs, 10);
+        assert_eq!(c.server.body_timeout_secs, 10);
+        assert_eq!(c.server.idle_timeout_secs, 60);
+        assert_eq!(c.server.metrics_refresh_secs, 30);
+        assert_eq!(c.server.metrics_token, None);
+
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n[server]\nmetrics_token = \"from-file\"\nmax_connections = 20\n",
+        );
+        let c = Config::load(&p, &HashMap::new()).expect("load");
+        assert_eq!(c.server.metrics_token.as_deref(), Some("from-file"));
+        assert_eq!(c.server.max_connections, 20);
+        let env = HashMap::from([(
+            "WECOM_ARCHIVE_METRICS_TOKEN".to_owned(),
+            "from-env".to_owned(),
+        )]);
+        let c = Config::load(&p, &env).expect("load");
+        assert_eq!(c.server.metrics_token.as_deref(), Some("from-env"));
+
+        let p = write(
+            dir.path(),
+            "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n[server]\nheader_timeout_secs = 0\n",
+        );
+        let e = format!(
+            "{:#}",
+            Config::load(&p, &HashMap::new()).expect_err("zero timeout")
+        );
+        assert!(e.contains("header_timeout_secs"), "{e}");
     }
 
     #[test]

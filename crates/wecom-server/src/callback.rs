@@ -32,6 +32,7 @@ pub(crate) mod outcome {
     pub const STALE: &str = "stale_timestamp";
     pub const TOO_LARGE: &str = "too_large";
     pub const UNDECRYPTABLE: &str = "undecryptable";
+    pub const REPLAYED: &str = "replayed";
 }
 
 fn reject(
@@ -46,6 +47,16 @@ fn reject(
     (status, what).into_response()
 }
 
+/// The checked query of a callback.
+struct Signed<'a> {
+    sig: &'a str,
+    ts: &'a str,
+    nonce: &'a str,
+    /// The timestamp and now, in unix seconds.
+    when: i64,
+    now: i64,
+}
+
 /// Checks the common query parameters: present, timestamp fresh. The error is the finished 4xx
 /// response, which is what every caller returns at once.
 #[allow(clippy::result_large_err)]
@@ -53,7 +64,7 @@ fn check_query<'a>(
     state: &AppState,
     corp: &str,
     q: &'a HashMap<String, String>,
-) -> Result<(&'a str, &'a str, &'a str), Response> {
+) -> Result<Signed<'a>, Response> {
     let (Some(sig), Some(ts), Some(nonce)) =
         (q.get("msg_signature"), q.get("timestamp"), q.get("nonce"))
     else {
@@ -87,7 +98,13 @@ fn check_query<'a>(
             "timestamp outside the allowed skew",
         ));
     }
-    Ok((sig, ts, nonce))
+    Ok(Signed {
+        sig,
+        ts,
+        nonce,
+        when,
+        now,
+    })
 }
 
 /// GET: WeCom checks the URL when it is saved; answer the decrypted `echostr` exactly.
@@ -106,7 +123,7 @@ pub(crate) async fn verify_url(
         );
     };
     let (sig, ts, nonce) = match check_query(&state, &corp, &q) {
-        Ok(v) => v,
+        Ok(v) => (v.sig, v.ts, v.nonce),
         Err(r) => return r,
     };
     let Some(echostr) = q.get("echostr") else {
@@ -143,7 +160,8 @@ pub(crate) async fn verify_url(
     }
 }
 
-/// POST: an encrypted event; `msgaudit_notify` wakes the corp's sync. Replays are harmless.
+/// POST: an encrypted event; `msgaudit_notify` wakes the corp's sync. A replay is answered 200
+/// without acting again.
 pub(crate) async fn event(
     State(state): State<Arc<AppState>>,
     Path(corp): Path<String>,
@@ -168,10 +186,11 @@ pub(crate) async fn event(
             "body larger than allowed",
         );
     }
-    let (sig, ts, nonce) = match check_query(&state, &corp, &q) {
+    let signed = match check_query(&state, &corp, &q) {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let (sig, ts, nonce) = (signed.sig, signed.ts, signed.nonce);
     let encrypted = match parse_encrypted_envelope(&body) {
         Ok(e) => e,
         Err(e) => {
@@ -217,6 +236,20 @@ pub(crate) async fn event(
             );
         }
     };
+    // A replay of a callback already acted on (WeCom retrying, or someone resending a captured
+    // one) is answered like the first without acting again, for as long as its timestamp is
+    // accepted; after that the skew check refuses it.
+    let expires = signed
+        .when
+        .saturating_add(i64::try_from(state.config.max_skew.as_secs()).unwrap_or(i64::MAX));
+    if !state
+        .replays
+        .first_time(&corp, sig, ts, nonce, signed.now, expires)
+    {
+        state.count_callback(&corp, outcome::REPLAYED);
+        debug!(corp_id = %corp, "callback replayed: answered without acting again");
+        return (StatusCode::OK, "").into_response();
+    }
     if event.is_msgaudit_notify() {
         state.count_callback(&corp, outcome::NOTIFY);
         debug!(corp_id = %corp, "msgaudit_notify: waking the sync");

@@ -1,10 +1,12 @@
 //! The daemon's HTTP surface, as a library: WeCom callback endpoints per corp (URL verification and
 //! encrypted event delivery), Prometheus `/metrics`, `/healthz` and `/readyz`. It knows HTTP shapes and
 //! nothing about syncing: a callback only calls the corp's `on_notify`, and metrics come from an
-//! [`Observer`] that the binary implements.
+//! [`Observer`] that the binary implements (and keeps cheap: scrapes never wait on the archive).
 
 mod callback;
+mod conn;
 mod metrics;
+mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +19,43 @@ pub use callback::CallbackEndpoint;
 pub use metrics::{CorpSnapshot, Observer};
 
 /// Limits of the HTTP surface.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Callbacks whose `timestamp` is further than this from now are refused (replays, bad clocks).
     pub max_skew: Duration,
     /// Larger callback bodies are refused with 413.
     pub max_body: usize,
+    /// Open connections at most. At the cap the connection idle longest is closed to make room;
+    /// when every connection has a request in flight, new ones are closed at once.
+    pub max_connections: usize,
+    /// A request head (start line and headers) must arrive within this.
+    pub header_timeout: Duration,
+    /// A request body must arrive within this (408 otherwise).
+    pub body_timeout: Duration,
+    /// A connection on which no byte moved for this long is closed (keep-alive included).
+    pub idle_timeout: Duration,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>` (401 else).
+    pub metrics_token: Option<String>,
+    /// Callbacks remembered to recognise replays (the oldest is forgotten beyond this).
+    pub replay_capacity: usize,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_skew", &self.max_skew)
+            .field("max_body", &self.max_body)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("replay_capacity", &self.replay_capacity)
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -30,6 +63,12 @@ impl Default for ServerConfig {
         ServerConfig {
             max_skew: Duration::from_secs(300),
             max_body: 64 * 1024,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            metrics_token: None,
+            replay_capacity: 10_000,
         }
     }
 }
@@ -52,13 +91,14 @@ pub fn router(
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+/// Serves `router` on `listener` with `config`'s connection limits until `shutdown` completes,
+/// then lets requests in flight finish (for a few seconds at most). Accept errors (such as running
+/// out of descriptors) never end it; the result is an error only for a listener that cannot be used.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    conn::serve(listener, router, config, shutdown).await
 }

@@ -1,19 +1,21 @@
-//! `/metrics`, `/healthz` and `/readyz`. Gauges are computed at scrape time from an [`Observer`] (the
-//! archive and the runners are the source of truth); only the callback counter lives here.
+//! `/metrics`, `/healthz` and `/readyz`. Gauges are rendered at scrape time from an [`Observer`]'s
+//! snapshot, which must be cheap (kept in memory by the binary, never computed from the archive on
+//! the request path); only the callback counter lives here. `/metrics` may require a bearer token.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::extract::State as AxumState;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use tracing::warn;
+use subtle::ConstantTimeEq;
 
+use crate::replay::ReplayCache;
 use crate::{CallbackEndpoint, ServerConfig};
 
 /// What the metrics say about one corp at one moment.
@@ -41,9 +43,13 @@ pub struct CorpSnapshot {
     pub time_to_loss_seconds: Option<f64>,
     /// Why the corp is not ready, if it is not.
     pub not_ready: Option<String>,
+    /// Age of the archive figures above (records, media, names): when they were last computed.
+    pub figures_age_seconds: Option<f64>,
 }
 
-/// The binary's view of the process, read at scrape time. Called on a blocking thread.
+/// The binary's view of the process, read at scrape time on the async runtime: it must answer
+/// from memory at once (no I/O, no waiting on the archive), so scrapes stay O(1) however large the
+/// archive and however busy its writer.
 pub trait Observer: Send + Sync + 'static {
     fn snapshot(&self) -> Vec<CorpSnapshot>;
 }
@@ -89,6 +95,7 @@ pub(crate) struct State {
     pub(crate) config: ServerConfig,
     observer: Arc<dyn Observer>,
     callbacks: Family<CallbackLabels, Counter>,
+    pub(crate) replays: ReplayCache,
 }
 
 impl State {
@@ -102,6 +109,7 @@ impl State {
                 .into_iter()
                 .map(|e| (e.corp_id.clone(), e))
                 .collect(),
+            replays: ReplayCache::new(config.replay_capacity),
             config,
             observer,
             callbacks: Family::default(),
@@ -155,6 +163,7 @@ fn render(
     let syncs = Family::<StateLabels, F64Gauge>::default();
     let ttl = Family::<CorpLabel, F64Gauge>::default();
     let ready = Family::<CorpLabel, F64Gauge>::default();
+    let figures_age = Family::<CorpLabel, F64Gauge>::default();
     for s in snapshots {
         let c = s.corp_id.as_str();
         gauge_f(&last_seq, c, s.last_seq as f64);
@@ -216,6 +225,9 @@ fn render(
             gauge_f(&ttl, c, t);
         }
         gauge_f(&ready, c, if s.not_ready.is_none() { 1.0 } else { 0.0 });
+        if let Some(a) = s.figures_age_seconds {
+            gauge_f(&figures_age, c, a);
+        }
     }
     r.register("last_seq", "Last archived seq (the cursor)", last_seq);
     r.register(
@@ -259,6 +271,11 @@ fn render(
     );
     r.register("ready", "1 when the corp is ready", ready);
     r.register(
+        "figures_age_seconds",
+        "Seconds since the archive figures (records, media, names) were computed",
+        figures_age,
+    );
+    r.register(
         "callback_requests",
         "Callback requests by outcome",
         callbacks.clone(),
@@ -268,15 +285,36 @@ fn render(
     Ok(out)
 }
 
-pub(crate) async fn metrics(AxumState(state): AxumState<Arc<State>>) -> Response {
-    let observer = state.observer.clone();
-    let snapshots = match tokio::task::spawn_blocking(move || observer.snapshot()).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "metrics snapshot failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "snapshot failed").into_response();
-        }
+/// Whether the request carries the configured bearer token (compared in constant time).
+fn authorized(token: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(token) = token else {
+        return true;
     };
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
+}
+
+pub(crate) async fn metrics(
+    AxumState(state): AxumState<Arc<State>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(state.config.metrics_token.as_deref(), &headers) {
+        let mut r = (
+            StatusCode::UNAUTHORIZED,
+            "metrics need `Authorization: Bearer <token>` with the token set in [server] metrics_token",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let snapshots = state.observer.snapshot();
     match render(&snapshots, &state.callbacks) {
         Ok(text) => (
             [(
@@ -295,10 +333,7 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn readyz(AxumState(state): AxumState<Arc<State>>) -> Response {
-    let observer = state.observer.clone();
-    let Ok(snapshots) = tokio::task::spawn_blocking(move || observer.snapshot()).await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "snapshot failed").into_response();
-    };
+    let snapshots = state.observer.snapshot();
     let problems: Vec<String> = snapshots
         .iter()
         .filter_map(|s| {

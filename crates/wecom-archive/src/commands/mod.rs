@@ -6,6 +6,7 @@ mod decrypt;
 mod demo;
 mod doctor;
 mod emulator;
+mod figures;
 mod holders;
 mod init;
 mod keys;

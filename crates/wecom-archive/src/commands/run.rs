@@ -4,19 +4,21 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use wecom_callback::CallbackCrypto;
 use wecom_crypto::KeyRing;
 use wecom_media::MediaWorkers;
-use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, router, serve};
+use wecom_server::{CallbackEndpoint, Observer, ServerConfig, router, serve};
 use wecom_sync::{RunnerHandle, RunnerOptions, SharedStore, SyncOptions, run_corp};
 use wecom_wire::MediaSource;
 
+use super::figures::{CorpView, DaemonObserver, refresh_figures};
 use super::source::{Source, SourceOverrides};
 use super::{open_store, runtime};
 use crate::cli::RunArgs;
@@ -34,129 +36,69 @@ struct Corp {
     handle: Arc<RunnerHandle>,
 }
 
-/// Reads the archive and the runners at scrape time.
-struct DaemonObserver {
-    corps: Vec<(String, SharedStore, Arc<RunnerHandle>, Arc<Source>)>,
-    retention: Duration,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-impl DaemonObserver {
-    fn corp_snapshot(
-        &self,
-        corp_id: &str,
-        store: &SharedStore,
-        handle: &RunnerHandle,
-    ) -> CorpSnapshot {
-        let status = handle.status();
-        let now = now_ms();
-        let mut snap = CorpSnapshot {
-            corp_id: corp_id.to_owned(),
-            lag_records: status.last_backlog,
-            syncs_ok: status.syncs_ok,
-            syncs_failed: status.syncs_failed,
-            lag_seconds: status
-                .last_caught_up_ms
-                .map(|t| (now - t).max(0) as f64 / 1000.0),
-            ..CorpSnapshot::default()
+/// Raises the soft descriptor limit to the hard one (idle HTTP clients must not starve the archive
+/// of descriptors) and returns the soft limit in force.
+fn raise_descriptor_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let (Some(current), Some(maximum)) = (limit.current, limit.maximum) else {
+        return limit.current;
+    };
+    if current < maximum {
+        let raised = rustix::process::Rlimit {
+            current: Some(maximum),
+            maximum: Some(maximum),
         };
-        let stats = store
-            .lock()
-            .map_err(|_| "archive lock poisoned".to_owned())
-            .and_then(|s| {
-                s.ping().map_err(|e| e.to_string())?;
-                Ok((
-                    s.stats(corp_id).map_err(|e| e.to_string())?,
-                    s.media_stats(corp_id).map_err(|e| e.to_string())?,
-                    s.name_stats(corp_id).map_err(|e| e.to_string())?,
-                ))
-            });
-        match stats {
-            Ok((stats, media, names)) => {
-                snap.names = [
-                    ("room", "named", names.rooms_named),
-                    ("room", "unresolvable", names.rooms_unresolvable),
-                    ("room", "unchecked", names.rooms_unchecked),
-                    ("person", "named", names.people_named),
-                    ("person", "unresolvable", names.people_unresolvable),
-                    ("person", "unchecked", names.people_unchecked),
-                ]
-                .into_iter()
-                .map(|(k, st, n)| ((k.to_owned(), st.to_owned()), n))
-                .collect();
-                snap.media_by_state = [
-                    ("pending", media.pending),
-                    ("downloading", media.downloading),
-                    ("done", media.done),
-                    ("failed_retryable", media.failed_retryable),
-                    ("failed_permanent", media.failed_permanent),
-                    ("expired", media.expired),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect();
-                let oldest_media = media.oldest_pending_msgtime_ms;
-                snap.media_oldest_pending_age_seconds =
-                    oldest_media.map(|t| (now - t).max(0) as f64 / 1000.0);
-                snap.last_seq = stats.cursor_seq;
-                snap.records_total = stats.records;
-                snap.records_by_type = stats.by_msgtype;
-                snap.decrypt_failures_by_code = stats.failed_by_code;
-                // Everything older than the last catch-up is archived; what is not fetched yet is
-                // at most as old as that moment (or, before any catch-up, the newest archived message).
-                // A pending media object is at risk from its message's time on.
-                let safe_until = match (
-                    status.last_caught_up_ms.or(stats.last_msgtime),
-                    oldest_media,
-                ) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                snap.time_to_loss_seconds = safe_until
-                    .map(|t| self.retention.as_secs_f64() - (now - t).max(0) as f64 / 1000.0);
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                info!(from = current, to = maximum, "raised the open-file limit");
+                return Some(maximum);
             }
-            Err(e) => snap.not_ready = Some(format!("archive unreachable: {e}")),
-        }
-        if snap.not_ready.is_none() {
-            if status.store_failing {
-                snap.not_ready = Some(format!(
-                    "the archive cannot store records: {}",
-                    status.last_error.as_deref().unwrap_or("unknown error")
-                ));
-            } else if status.consecutive_failures >= 3 {
-                snap.not_ready = Some(format!(
-                    "{} syncs failed in a row: {}",
-                    status.consecutive_failures,
-                    status.last_error.as_deref().unwrap_or("unknown error")
-                ));
-            } else if status.last_caught_up_ms.is_none() {
-                snap.not_ready = Some("not caught up yet".to_owned());
+            Err(e) => {
+                warn!(error = %e, limit = current, "cannot raise the open-file limit; keeping it");
+                return Some(current);
             }
         }
-        snap
     }
+    limit.current
 }
 
-impl Observer for DaemonObserver {
-    fn snapshot(&self) -> Vec<CorpSnapshot> {
-        self.corps
-            .iter()
-            .map(|(id, store, handle, source)| {
-                let mut snap = self.corp_snapshot(id, store, handle);
-                snap.worker_restarts = source.worker_restarts();
-                snap
-            })
-            .collect()
+/// Descriptors kept out of the HTTP server's reach: the process itself, and per corp its archive,
+/// its HTTP clients, the vendor library's workers and every concurrent media download.
+fn reserved_descriptors(corps: usize, media_concurrency: usize) -> u64 {
+    64 + corps as u64 * (48 + 4 * media_concurrency as u64)
+}
+
+/// The connection cap: the configured one, lowered to fit the descriptor limit after the reserve.
+fn connection_cap(configured: usize, fd_limit: Option<u64>, reserved: u64) -> usize {
+    const FLOOR: usize = 8;
+    let Some(limit) = fd_limit else {
+        return configured;
+    };
+    let room = usize::try_from(limit.saturating_sub(reserved)).unwrap_or(usize::MAX);
+    if room < configured {
+        if room < FLOOR {
+            warn!(
+                limit,
+                reserved,
+                max_connections = FLOOR,
+                "the open-file limit (ulimit -n) is too low for the archive's needs: raise it"
+            );
+            return FLOOR;
+        }
+        info!(
+            limit,
+            reserved,
+            max_connections = room,
+            "http connections capped to fit the open-file limit"
+        );
+        return room;
     }
+    configured
 }
 
 pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let fd_limit = raise_descriptor_limit();
     let rt = runtime()?;
     let overrides = SourceOverrides {
         source: args.source.source,
@@ -209,18 +151,60 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             }
         }
         let observer = Arc::new(DaemonObserver {
-            corps: corps.iter().map(|c| (c.config.corp_id.clone(), c.store.clone(), c.handle.clone(), c.client.clone())).collect(),
+            corps: corps
+                .iter()
+                .map(|c| {
+                    let client = c.client.clone();
+                    let mut paths = vec![
+                        (c.config.archive_path.clone(), "the archive"),
+                        (c.config.keys_dir.clone(), "the keys folder"),
+                        (config.media.dir.clone(), "the media folder"),
+                    ];
+                    if let Some(folder) = c.config.archive_path.parent() {
+                        paths.push((folder.to_path_buf(), "the archive's folder"));
+                    }
+                    if let Some(lib) = &c.config.sdk_library {
+                        paths.push((lib.clone(), "the vendor library"));
+                    }
+                    CorpView::new(
+                        c.config.corp_id.clone(),
+                        c.store.clone(),
+                        c.handle.clone(),
+                        Box::new(move || client.worker_restarts()),
+                        paths,
+                    )
+                })
+                .collect(),
             retention,
         });
-        let app = router(endpoints, observer.clone(), ServerConfig::default());
+        let server_config = ServerConfig {
+            max_connections: connection_cap(
+                config.server.max_connections,
+                fd_limit,
+                reserved_descriptors(corps.len(), config.media.concurrency),
+            ),
+            header_timeout: Duration::from_secs(config.server.header_timeout_secs),
+            body_timeout: Duration::from_secs(config.server.body_timeout_secs),
+            idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
+            metrics_token: config.server.metrics_token.clone(),
+            ..ServerConfig::default()
+        };
+        let app = router(endpoints, observer.clone(), server_config.clone());
 
         let mut tasks = JoinSet::new();
         let server_stop = cancel.clone().cancelled_owned();
         tasks.spawn(async move {
-            if let Err(e) = serve(listener, app, server_stop).await {
+            if let Err(e) = serve(listener, app, &server_config, server_stop).await {
                 error!(error = %e, "http server failed");
             }
         });
+        // The figures /metrics and /readyz show: computed here, off the request path.
+        let refresh = Arc::new(Notify::new());
+        {
+            let (observer, refresh, cancel) = (observer.clone(), refresh.clone(), cancel.clone());
+            let every = Duration::from_secs(config.server.metrics_refresh_secs);
+            tasks.spawn(async move { refresh_figures(observer, refresh, every, cancel).await });
+        }
         let blobs = if config.media.enabled { Some(config.open_blobs()?) } else { None };
         for c in &corps {
             let (client, store, keys, handle, cancel) =
@@ -229,6 +213,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             opts.page_limit = config.sync.page_limit;
             opts.decrypt_threads = config.decrypt_threads();
             let mut pacing = RunnerOptions { poll_interval: poll, ..RunnerOptions::default() };
+            pacing.after_sync.push(refresh.clone());
             if let Some(blobs) = &blobs {
                 let source: Arc<dyn MediaSource> = c.client.clone();
                 let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), config.media_options(&c.config));
@@ -321,11 +306,7 @@ async fn watch_completeness(
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
-        let o = observer.clone();
-        let Ok(snaps) = tokio::task::spawn_blocking(move || o.snapshot()).await else {
-            continue;
-        };
-        for s in snaps {
+        for s in observer.snapshot() {
             let Some(ttl) = s.time_to_loss_seconds else {
                 continue;
             };

@@ -18,10 +18,18 @@ const CB_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
 /// A raw HTTP/1.0 exchange (the test needs no HTTP client crate).
 pub(crate) fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_with(addr, method, path, "", body)
+}
+
+/// Like `http`, with extra header lines (each ending in `\r\n`).
+fn http_with(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
+    // A hang guard, not a speed assertion.
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("write");
@@ -45,16 +53,42 @@ pub(crate) fn start_daemon(config: &std::path::Path, poll: u64) -> (Child, Strin
 }
 
 fn start_daemon_on(config: &std::path::Path, poll: u64, listen: &str) -> (Child, String) {
-    let mut child = bin()
+    let mut cmd = bin();
+    cmd.arg("--config").arg(config).args([
+        "run",
+        "--listen",
+        listen,
+        "--poll-interval",
+        &poll.to_string(),
+    ]);
+    spawn_daemon(cmd)
+}
+
+/// Starts `run` through `sh` with the open-file limit (soft and hard) lowered to `limit`.
+fn start_daemon_with_fd_limit(config: &std::path::Path, poll: u64, limit: u32) -> (Child, String) {
+    let mut cmd = std::process::Command::new("sh");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WECOM_ARCHIVE_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_wecom-archive"))
         .arg("--config")
         .arg(config)
         .args([
             "run",
             "--listen",
-            listen,
+            "127.0.0.1:0",
             "--poll-interval",
             &poll.to_string(),
-        ])
+        ]);
+    spawn_daemon(cmd)
+}
+
+fn spawn_daemon(mut cmd: std::process::Command) -> (Child, String) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -166,7 +200,10 @@ fn a_callback_wakes_the_daemon_and_metrics_tell_the_state() {
     wait(Duration::from_secs(30), "the initial sync", || {
         records(&db) == 200
     });
-    assert_eq!(http(&addr, "GET", "/readyz", "").0, 200);
+    // Ready once the runner has seen the empty page that ends its catch-up.
+    wait(Duration::from_secs(30), "readiness", || {
+        http(&addr, "GET", "/readyz", "").0 == 200
+    });
 
     // With the poll 10 minutes away, only the callback can bring these in.
     emu.emulator.append(30);
@@ -320,4 +357,118 @@ fn run_with_one_corp_down_keeps_the_other_in_sync_and_says_which_is_not_ready() 
     });
     let _ = daemon.kill();
     let _ = daemon.wait();
+}
+
+/// Appends a `[server]` section to the test configuration.
+fn with_server(config: &std::path::Path, section: &str) {
+    let text = std::fs::read_to_string(config).expect("config");
+    std::fs::write(config, format!("{text}\n[server]\n{section}\n")).expect("write config");
+}
+
+#[test]
+fn metrics_need_the_token_and_follow_every_sync_without_touching_the_archive_per_scrape() {
+    let emu = TestEmulator::start(34, 120, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    // The timer refresh is an hour away: only the refresh after each sync can move the figures.
+    with_server(
+        &config,
+        "metrics_token = \"metrics-s3cret\"\nmetrics_refresh_secs = 3600",
+    );
+    let db = dir.path().join("archive.db");
+    let (mut daemon, addr) = start_daemon(&config, 1);
+    let auth = "Authorization: Bearer metrics-s3cret\r\n";
+    // Gauges are floats: `120.0`.
+    let records_line = |n: usize| format!("wecom_archive_records{{corp_id=\"{CORP}\"}} {n}.0\n");
+    wait(
+        Duration::from_secs(60),
+        "120 records in the metrics",
+        || {
+            let (status, m) = http_with(&addr, "GET", "/metrics", auth, "");
+            assert_eq!(status, 200, "{m}");
+            m.contains(&records_line(120))
+        },
+    );
+    let (status, body) = http(&addr, "GET", "/metrics", "");
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("wecom_archive_records"), "{body}");
+    let (status, _) = http_with(
+        &addr,
+        "GET",
+        "/metrics",
+        "Authorization: Bearer metrics-s3cre\r\n",
+        "",
+    );
+    assert_eq!(status, 401);
+
+    emu.emulator.append(30);
+    let mut m = String::new();
+    wait(
+        Duration::from_secs(60),
+        "150 records in the metrics",
+        || {
+            m = http_with(&addr, "GET", "/metrics", auth, "").1;
+            m.contains(&records_line(150))
+        },
+    );
+    assert_eq!(records(&db), 150);
+    let last_seq = emu
+        .expected_ids()
+        .last()
+        .map(|(seq, _)| *seq)
+        .expect("records");
+    assert!(
+        m.contains(&format!(
+            "wecom_archive_last_seq{{corp_id=\"{CORP}\"}} {last_seq}.0\n"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "wecom_archive_figures_age_seconds{{corp_id=\"{CORP}\"}}"
+        )),
+        "{m}"
+    );
+    // Readiness needs no token, and says nothing about files.
+    let (status, body) = http(&addr, "GET", "/readyz", "");
+    assert_eq!(status, 200, "{body}");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
+#[test]
+fn under_a_low_descriptor_limit_idle_connections_neither_silence_healthz_nor_stop_the_sync() {
+    let emu = TestEmulator::start(35, 100, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    // Timeouts far away: only the connection cap can keep descriptors for the archive.
+    with_server(
+        &config,
+        "header_timeout_secs = 600\nbody_timeout_secs = 600\nidle_timeout_secs = 600",
+    );
+    let db = dir.path().join("archive.db");
+    let (mut daemon, addr) = start_daemon_with_fd_limit(&config, 1, 256);
+    wait(Duration::from_secs(60), "the initial sync", || {
+        records(&db) == 100
+    });
+
+    // More idle connections than the daemon has descriptors.
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let (status, body) = http(&addr, "GET", "/healthz", "");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+
+    // The sync keeps going: records and their media still reach the archive.
+    emu.emulator.append(40);
+    let total = emu.emulator.len();
+    wait(Duration::from_secs(60), "the appended records", || {
+        records(&db) == total
+    });
+    let (status, _) = http(&addr, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+    drop(idle);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert_eq!(archived_ids(&db), emu.expected_ids());
 }

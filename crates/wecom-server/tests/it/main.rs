@@ -1,5 +1,6 @@
 //! The HTTP surface on a real socket: callback verification and events with the reference vector,
-//! every rejection path, metrics and readiness.
+//! every rejection path, replays, metrics (with and without a token), readiness, and connection
+//! limits (`limits`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,6 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use wecom_callback::{CallbackCrypto, encrypted_envelope};
 use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, router, serve};
+
+mod limits;
 
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -46,6 +49,18 @@ struct Server {
 }
 
 async fn start(ready: bool, max_skew: Duration) -> Server {
+    start_with(
+        ready,
+        ServerConfig {
+            max_skew,
+            max_body: 4096,
+            ..ServerConfig::default()
+        },
+    )
+    .await
+}
+
+async fn start_with(ready: bool, config: ServerConfig) -> Server {
     let notified = Arc::new(AtomicU32::new(0));
     let n = notified.clone();
     let endpoint = CallbackEndpoint {
@@ -58,17 +73,15 @@ async fn start(ready: bool, max_skew: Duration) -> Server {
     let app = router(
         vec![endpoint],
         Arc::new(FixedObserver { ready }),
-        ServerConfig {
-            max_skew,
-            max_body: 4096,
-        },
+        config.clone(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let stop = CancellationToken::new();
-    tokio::spawn(serve(listener, app, stop.clone().cancelled_owned()));
+    let shutdown = stop.clone().cancelled_owned();
+    tokio::spawn(async move { serve(listener, app, &config, shutdown).await });
     Server {
         base,
         notified,
@@ -130,12 +143,23 @@ async fn events_wake_the_sync_and_bad_ones_get_4xx() {
         s.http.post(url).body(body).send()
     };
     let encrypted = c.encrypt(NOTIFY.as_bytes(), *b"0123456789abcdef");
-    let r = post(now(), "1", &encrypted, None).await.expect("post");
+    let ts = now();
+    let r = post(ts.clone(), "1", &encrypted, None).await.expect("post");
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.expect("body").len(), 0);
-    // A replay within the skew is harmless: it only asks for another sync.
+    // The same signed callback again (same signature, timestamp and nonce) is a replay: answered
+    // 200 like the first, and not acted on again.
+    let r = post(ts.clone(), "1", &encrypted, None).await.expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("body").len(), 0);
     assert_eq!(
-        post(now(), "1", &encrypted, None)
+        s.notified.load(Ordering::SeqCst),
+        1,
+        "a replayed callback woke the sync again"
+    );
+    // A new callback (another nonce) is acted on.
+    assert_eq!(
+        post(ts, "11", &encrypted, None)
             .await
             .expect("post")
             .status(),
@@ -247,6 +271,7 @@ async fn events_wake_the_sync_and_bad_ones_get_4xx() {
         metrics.contains("outcome=\"bad_signature\"} 1"),
         "{metrics}"
     );
+    assert!(metrics.contains("outcome=\"replayed\"} 1"), "{metrics}");
     assert!(
         metrics.contains("outcome=\"stale_timestamp\"} 1"),
         "{metrics}"
@@ -308,5 +333,64 @@ async fn metrics_health_and_readiness() {
         .expect("readyz");
     assert_eq!(r.status(), 503);
     assert!(r.text().await.expect("text").contains("network error"));
+    s.stop.cancel();
+}
+
+#[tokio::test]
+async fn metrics_need_the_bearer_token_when_one_is_set() {
+    let s = start_with(
+        true,
+        ServerConfig {
+            metrics_token: Some("s3cret-token".into()),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let url = format!("{}/metrics", s.base);
+    let r = s.http.get(&url).send().await.expect("metrics");
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    let wrong = s
+        .http
+        .get(&url)
+        .bearer_auth("s3cret-tokem")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(wrong.status(), 401);
+    let shorter = s
+        .http
+        .get(&url)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(shorter.status(), 401);
+    let r = s
+        .http
+        .get(&url)
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("text").contains(&format!(
+        "wecom_archive_last_seq{{corp_id=\"{CORP}\"}} 4321"
+    )));
+    // Health and readiness stay open to probes.
+    for path in ["/healthz", "/readyz"] {
+        let r = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("probe");
+        assert_eq!(r.status(), 200, "{path}");
+    }
     s.stop.cancel();
 }
