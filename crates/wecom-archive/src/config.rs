@@ -422,6 +422,10 @@ pub struct SyncSection {
     /// ...and an error below this.
     #[serde(default = "default_error_hours")]
     pub error_remaining_hours: u64,
+    /// The largest plausible step of seq past a non-zero cursor or between consecutive records of
+    /// a page; records further away are quarantined and never move the cursor.
+    #[serde(default = "default_max_seq_jump")]
+    pub max_seq_jump: u64,
 }
 
 impl Default for SyncSection {
@@ -437,8 +441,13 @@ impl Default for SyncSection {
             retention_days: default_retention(),
             warn_remaining_hours: default_warn_hours(),
             error_remaining_hours: default_error_hours(),
+            max_seq_jump: default_max_seq_jump(),
         }
     }
+}
+
+fn default_max_seq_jump() -> u64 {
+    wecom_sync::DEFAULT_MAX_SEQ_JUMP
 }
 
 fn default_limit() -> u32 {
@@ -646,6 +655,13 @@ impl Config {
         }
         if raw.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
+        }
+        if raw.sync.max_seq_jump == 0 {
+            bail!(
+                "[sync] max_seq_jump must be at least 1 (default {}): it is the largest step of seq \
+                 accepted past the cursor",
+                wecom_sync::DEFAULT_MAX_SEQ_JUMP
+            );
         }
         let mut media = raw.media;
         media.dir = resolve(base, &media.dir);

@@ -157,8 +157,17 @@ pub fn parse_chat_data_reply(body: &[u8]) -> Result<ChatDataReply, ReplyParseErr
     Ok(reply)
 }
 
+/// Longest parser complaint kept (serde quotes offending strings, which can be long).
+const MAX_REASON_CHARS: usize = 200;
+
 fn parse_item(raw: &[u8]) -> Result<ChatDataItem, String> {
-    let item: ChatDataItem = serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+    let item: ChatDataItem = serde_json::from_slice(raw).map_err(|e| {
+        let text = e.to_string();
+        match text.char_indices().nth(MAX_REASON_CHARS) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text,
+        }
+    })?;
     // msgid is the record's identity in the archive: an empty one would make every later empty
     // one a "duplicate" and drop it.
     if item.msgid.is_empty() {
