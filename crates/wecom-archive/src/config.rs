@@ -995,6 +995,12 @@ retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
 # `run`: seconds between reconciliation polls per corp; the callback wakes a corp earlier.
 poll_interval_secs = 180
+# The largest plausible step of seq: past a non-zero cursor, and between consecutive records of
+# a page. A record further away (and any seq of 2^63 or more) is kept raw in quarantine and never
+# moves the cursor; `wecom-archive cursor set` moves it by hand if the jump is real. A corp
+# archiving ten million messages a day needs 100 days - longer than WeCom keeps any record - to
+# move one billion. A first sync (cursor 0) accepts whatever seq the server starts at.
+max_seq_jump = 1000000000
 # WeCom keeps archive data about 5 days. `run` measures time-to-loss against this window and
 # logs a warning / an error when less than these many hours remain.
 retention_days = 5
