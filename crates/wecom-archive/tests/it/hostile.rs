@@ -260,3 +260,35 @@ fn cursor_show_and_set_with_the_force_refusal() {
         "{out}"
     );
 }
+
+#[test]
+fn through_the_vendor_library_an_unreadable_item_is_quarantined_too() {
+    let Some(library) = crate::support::real_sdk(
+        "through_the_vendor_library_an_unreadable_item_is_quarantined_too",
+    ) else {
+        return;
+    };
+    let emu = TestEmulator::start(36, 25, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replacen(
+            "timeout_secs = 5\n",
+            &format!("timeout_secs = 5\nsdk_proxy = \"{}\"\n", emu.proxy_url),
+            1,
+        ),
+    )
+    .expect("write config");
+    emu.emulator.inject(Fault::UnreadableItem, 1);
+    let mut args = SYNC.to_vec();
+    let library = library.to_str().expect("utf8").to_owned();
+    args.extend(["--source", "sdk", "--sdk-library", &library]);
+    let o = run_guarded(&config, &args);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let expected: Vec<(u64, String)> = emu.expected_ids().into_iter().skip(1).collect();
+    assert_eq!(archived_ids(&dir.path().join("archive.db")), expected);
+    let s = stats(&config);
+    assert_eq!(s["quarantined_by_kind"]["unparseable"], 1, "{s}");
+}
