@@ -73,6 +73,10 @@ pub enum Command {
     /// Media jobs: `status` and `retry`.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// The sync cursor (the last archived seq): `show` it with what lies around it, or `set` it
+    /// by hand to recover from a server's implausible answer.
+    #[command(subcommand)]
+    Cursor(CursorCommand),
     /// Check the setup step by step (keys, archive, proxy, library, token, first request).
     Doctor(SourceArgs),
     /// Run the WeCom emulator standalone.
@@ -156,6 +160,24 @@ pub struct RunArgs {
     /// Seconds between reconciliation polls per corp (overrides [sync] poll_interval_secs).
     #[arg(long)]
     pub poll_interval: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CursorCommand {
+    /// The cursor, the largest archived seq, and the quarantined items around them.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the cursor: the next sync fetches the records after `--seq`. Moving it backwards past
+    /// archived records (they would be fetched again) needs `--force`; moving it forward skips
+    /// whatever the server holds in between, which is said before it is done.
+    Set {
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

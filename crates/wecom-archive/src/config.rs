@@ -422,6 +422,10 @@ pub struct SyncSection {
     /// ...and an error below this.
     #[serde(default = "default_error_hours")]
     pub error_remaining_hours: u64,
+    /// The largest plausible step of seq past a non-zero cursor or between consecutive records of
+    /// a page; records further away are quarantined and never move the cursor.
+    #[serde(default = "default_max_seq_jump")]
+    pub max_seq_jump: u64,
 }
 
 impl Default for SyncSection {
@@ -437,8 +441,13 @@ impl Default for SyncSection {
             retention_days: default_retention(),
             warn_remaining_hours: default_warn_hours(),
             error_remaining_hours: default_error_hours(),
+            max_seq_jump: default_max_seq_jump(),
         }
     }
+}
+
+fn default_max_seq_jump() -> u64 {
+    wecom_sync::DEFAULT_MAX_SEQ_JUMP
 }
 
 fn default_limit() -> u32 {
@@ -686,6 +695,13 @@ impl Config {
         }
         if raw.sync.retry_max_attempts == 0 {
             bail!("[sync] retry_max_attempts must be at least 1");
+        }
+        if raw.sync.max_seq_jump == 0 {
+            bail!(
+                "[sync] max_seq_jump must be at least 1 (default {}): it is the largest step of seq \
+                 accepted past the cursor",
+                wecom_sync::DEFAULT_MAX_SEQ_JUMP
+            );
         }
         let mut media = raw.media;
         media.dir = resolve(base, &media.dir);
@@ -1050,6 +1066,12 @@ retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
 # `run`: seconds between reconciliation polls per corp; the callback wakes a corp earlier.
 poll_interval_secs = 180
+# The largest plausible step of seq: past a non-zero cursor, and between consecutive records of
+# a page. A record further away (and any seq of 2^63 or more) is kept raw in quarantine and never
+# moves the cursor; `wecom-archive cursor set` moves it by hand if the jump is real. A corp
+# archiving ten million messages a day needs 100 days - longer than WeCom keeps any record - to
+# move one billion. A first sync (cursor 0) accepts whatever seq the server starts at.
+max_seq_jump = 1000000000
 # WeCom keeps archive data about 5 days. `run` measures time-to-loss against this window and
 # logs a warning / an error when less than these many hours remain.
 retention_days = 5

@@ -3,8 +3,8 @@
 use reqwest::Url;
 use tracing::{debug, warn};
 use wecom_wire::{
-    ArchiveSource, ChatDataRequest, ChatDataResponse, ChatPage, MAX_LIMIT, PROTOCOL_VERSION,
-    SourceError, SourceErrorKind, encrypt_sign, errcode,
+    ArchiveSource, ChatDataRequest, ChatPage, MAX_LIMIT, PROTOCOL_VERSION, SourceError,
+    SourceErrorKind, encrypt_sign, errcode, parse_chat_data_reply,
 };
 
 use crate::RetryPolicy;
@@ -106,7 +106,8 @@ impl NativeClient {
         if !status.is_success() {
             return Err(status_error(status, "getchatdata").into());
         }
-        let parsed: ChatDataResponse = serde_json::from_slice(&bytes).map_err(|e| {
+        // Item by item: one unreadable item is quarantined instead of failing the page.
+        let parsed = parse_chat_data_reply(&bytes).map_err(|e| {
             SourceError::new(
                 SourceErrorKind::InvalidResponse,
                 true,
@@ -119,9 +120,7 @@ impl NativeClient {
             }
             return Err(api_error(parsed.errcode, &parsed.errmsg, "getchatdata").into());
         }
-        let mut items = parsed.chatdata;
-        items.sort_by_key(|i| i.seq);
-        Ok(ChatPage { items })
+        Ok(ChatPage::checked(parsed, limit)?)
     }
 }
 

@@ -132,6 +132,19 @@ pub enum Fault {
     ExpireTokens,
     /// The response announces its full Content-Length, sends half of the body and closes.
     TruncatedBody,
+    /// Hostile: the page's first item carries an invalid UTF-8 byte inside its msgid (serde_json
+    /// rejects the whole body for it).
+    UnreadableItem,
+    /// Hostile: the page's first item has no `msgid`.
+    ItemWithoutMsgid,
+    /// Hostile: the page's last item is answered under this seq and the msgid `hostile-<seq>`
+    /// (its ciphertext unchanged); the real record comes with the next page.
+    ItemWithSeq { seq: u64 },
+    /// Hostile: the records after seq 0 are answered whatever seq was asked for (only replays
+    /// once the archive is past them).
+    ReplayFirstPage,
+    /// Hostile: this many more items than the request's `limit`.
+    ExtraItems(u32),
 }
 
 /// A failure injected into upcoming getchatmediadata requests (see [`MediaFaultRule`]).

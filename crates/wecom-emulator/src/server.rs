@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use wecom_wire::directory::SecretKind;
-use wecom_wire::{ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
+use wecom_wire::{ChatDataItem, ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
 
 use crate::emulator::{Emulator, Fault, LiveConfig, TokenCheck};
 
@@ -436,6 +436,7 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
     emulator.count_request();
     let peer = peer_of(&req);
     let mut truncate = false;
+    let mut hostile = None;
     match emulator.take_fault() {
         None => {}
         Some(Fault::Http500) => {
@@ -458,6 +459,13 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
         }
         Some(Fault::ExpireTokens) => emulator.expire_tokens(),
         Some(Fault::TruncatedBody) => truncate = true,
+        Some(
+            fault @ (Fault::UnreadableItem
+            | Fault::ItemWithoutMsgid
+            | Fault::ItemWithSeq { .. }
+            | Fault::ReplayFirstPage
+            | Fault::ExtraItems(_)),
+        ) => hostile = Some(fault),
     }
 
     let params = query_params(&req);
@@ -490,7 +498,20 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
         return api_error(code::INVALID_PARAMETER, "invalid encrypt_sign", peer);
     }
 
-    let chatdata = emulator.page(request.seq, request.limit as usize);
+    let chatdata = match hostile {
+        Some(Fault::ReplayFirstPage) => emulator.page(0, request.limit as usize),
+        Some(Fault::ExtraItems(n)) => {
+            emulator.page(request.seq, request.limit as usize + n as usize)
+        }
+        _ => emulator.page(request.seq, request.limit as usize),
+    };
+    if let Some(
+        fault @ (Fault::UnreadableItem | Fault::ItemWithoutMsgid | Fault::ItemWithSeq { .. }),
+    ) = hostile
+        && !chatdata.is_empty()
+    {
+        return json_response(StatusCode::OK, hostile_body(fault, chatdata));
+    }
     let body = if chatdata.is_empty() {
         // Real WeCom may leave `chatdata` out when there is nothing new; we always do.
         br#"{"errcode":0,"errmsg":"ok"}"#.to_vec()
@@ -510,6 +531,38 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
     } else {
         json_response(StatusCode::OK, body)
     }
+}
+
+/// A getchatdata body with one hostile item, written by hand: serde would not write invalid
+/// UTF-8 or leave a field out.
+fn hostile_body(fault: Fault, mut chatdata: Vec<ChatDataItem>) -> Vec<u8> {
+    if let (Fault::ItemWithSeq { seq }, Some(last)) = (fault, chatdata.last_mut()) {
+        last.seq = seq;
+        last.msgid = format!("hostile-{seq}");
+    }
+    let mut body = br#"{"errcode":0,"errmsg":"ok","chatdata":["#.to_vec();
+    for (i, item) in chatdata.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let mut value = serde_json::to_value(item).unwrap_or_default();
+        if i == 0
+            && fault == Fault::ItemWithoutMsgid
+            && let Some(map) = value.as_object_mut()
+        {
+            map.remove("msgid");
+        }
+        let mut bytes = serde_json::to_vec(&value).unwrap_or_default();
+        if i == 0 && fault == Fault::UnreadableItem {
+            let marker = br#""msgid":""#;
+            if let Some(at) = bytes.windows(marker.len()).position(|w| w == marker) {
+                bytes.insert(at + marker.len(), 0xFF);
+            }
+        }
+        body.extend_from_slice(&bytes);
+    }
+    body.extend_from_slice(b"]}");
+    body
 }
 
 enum BodyRead {

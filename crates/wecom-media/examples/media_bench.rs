@@ -125,6 +125,7 @@ async fn round(
             &PageCommit {
                 records: page.to_vec(),
                 cursor: (n as u64 + 1) * 1000,
+                quarantined: Vec::new(),
             },
         )?;
     }

@@ -14,7 +14,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wecom_wire::{ChatDataResponse, SdkCode};
+use wecom_wire::{ChatDataReply, SdkCode, parse_chat_data_reply};
 
 use crate::library::{Exports, Library, OwnedSlice, ascii_c_string, copy_buffer};
 
@@ -187,7 +187,7 @@ impl Sdk {
         seq: u64,
         limit: u32,
         net: &NetOptions,
-    ) -> Result<ChatDataResponse, SdkError> {
+    ) -> Result<ChatDataReply, SdkError> {
         parse_chat_data(&self.get_chat_data_raw(seq, limit, net)?)
     }
 
@@ -250,9 +250,10 @@ impl Drop for Sdk {
 }
 
 /// The body of a GetChatData answer, checked: JSON of the documented shape and `errcode` 0.
-pub fn parse_chat_data(body: &[u8]) -> Result<ChatDataResponse, SdkError> {
-    let parsed: ChatDataResponse =
-        serde_json::from_slice(body).map_err(|e| SdkError::InvalidResponse(e.to_string()))?;
+/// Items are parsed one by one: an unreadable item is quarantined, not the page refused.
+pub fn parse_chat_data(body: &[u8]) -> Result<ChatDataReply, SdkError> {
+    let parsed =
+        parse_chat_data_reply(body).map_err(|e| SdkError::InvalidResponse(e.to_string()))?;
     if parsed.errcode != 0 {
         return Err(SdkError::Api {
             errcode: parsed.errcode,
@@ -350,6 +351,20 @@ mod tests {
             Err(SdkError::InvalidResponse(_))
         ));
         let empty = parse_chat_data(br#"{"errcode":0,"errmsg":"ok"}"#).expect("empty page");
-        assert!(empty.chatdata.is_empty());
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_item_of_the_library_output_is_quarantined_not_the_page() {
+        let mut body = br#"{"errcode":0,"errmsg":"ok","chatdata":[{"seq":1,"msgid":"a","publickey_ver":1,"encrypt_random_key":"k","encrypt_chat_msg":"c"},{"seq":2,"msgid":"b"#.to_vec();
+        body.push(0xFF);
+        body.extend_from_slice(br#"","publickey_ver":1,"encrypt_random_key":"k","encrypt_chat_msg":"c"},{"seq":3,"msgid":"c","publickey_ver":1,"encrypt_random_key":"k","encrypt_chat_msg":"c"}]}"#);
+        let reply = parse_chat_data(&body).expect("the page is kept");
+        assert_eq!(
+            reply.items.iter().map(|i| i.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(reply.quarantined.len(), 1);
+        assert_eq!(reply.quarantined[0].seq, Some(2));
     }
 }

@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use wecom_client::{MediaDownload, MediaSink, RetryPolicy};
 use wecom_crypto::{SdkFileId, SdkFileIdError};
 use wecom_wire::{
-    ArchiveSource, ChatDataResponse, ChatPage, MAX_LIMIT, SdkCode, SourceError, errcode,
+    ArchiveSource, ChatDataReply, ChatPage, MAX_LIMIT, SdkCode, SourceError, errcode,
 };
 
 use crate::config::{SdkConfig, WorkerMode};
@@ -252,7 +252,7 @@ impl SdkSource {
         &self,
         after_seq: u64,
         limit: u32,
-    ) -> Result<ChatDataResponse, SdkSourceError> {
+    ) -> Result<ChatDataReply, SdkSourceError> {
         let request = Request::ChatData {
             seq: after_seq,
             limit,
@@ -475,11 +475,18 @@ impl ArchiveSource for SdkSource {
         loop {
             attempt += 1;
             match self.fetch_chat_data(after_seq, limit).await {
-                Ok(response) => {
-                    let mut items = response.chatdata;
-                    items.sort_by_key(|i| i.seq);
-                    return Ok(ChatPage { items });
-                }
+                Ok(response) => match ChatPage::checked(response, limit) {
+                    Ok(page) => return Ok(page),
+                    Err(e) if attempt < self.inner.retry.max_attempts => {
+                        let delay = self.inner.retry.delay(attempt);
+                        warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, after_seq, "GetChatData answered too many items; retrying");
+                        tokio::time::sleep(delay).await;
+                    }
+                    Err(mut e) => {
+                        e.message = format!("{} (gave up after {attempt} attempts)", e.message);
+                        return Err(e);
+                    }
+                },
                 Err(e)
                     if e.is_retryable()
                         && !matches!(

@@ -52,6 +52,7 @@ fn page(first_seq: u64) -> PageCommit {
     PageCommit {
         records,
         cursor: first_seq + PAGE - 1,
+        quarantined: Vec::new(),
     }
 }
 
@@ -111,6 +112,7 @@ fn linked_page(first_seq: u64) -> PageCommit {
     PageCommit {
         records,
         cursor: first_seq + PAGE - 1,
+        quarantined: Vec::new(),
     }
 }
 

@@ -91,6 +91,7 @@ fn main() {
                 &PageCommit {
                     records,
                     cursor: last,
+                    quarantined: Vec::new(),
                 },
             )
             .expect("commit");

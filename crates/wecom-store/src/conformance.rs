@@ -32,6 +32,18 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
     vec![
         ("empty_store_is_empty", empty_store_is_empty::<S>),
         (
+            "quarantined_items_are_kept_with_their_page",
+            quarantined_items_are_kept_with_their_page::<S>,
+        ),
+        (
+            "setting_the_cursor_by_hand",
+            setting_the_cursor_by_hand::<S>,
+        ),
+        (
+            "gaps_cover_the_whole_u64_range",
+            gaps_cover_the_whole_u64_range::<S>,
+        ),
+        (
             "completeness_reports_gaps_and_days",
             completeness_reports_gaps_and_days::<S>,
         ),
@@ -210,6 +222,7 @@ pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
             failed(u64::MAX, "mmax", stage::NO_KEY, 10007),
         ],
         cursor: u64::MAX,
+        quarantined: Vec::new(),
     };
     let (stats, failures, conversations, message) = {
         let mut store = open();
@@ -275,6 +288,7 @@ fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert_eq!(
         got,
         CommitStats {
+            quarantined: 0,
             inserted: 8,
             duplicates: 0,
             failed: 3
@@ -283,6 +297,7 @@ fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert_eq!(
         store.stats(CORP).expect("stats"),
         Stats {
+            quarantined_by_kind: BTreeMap::new(),
             records: 8,
             decrypted: 5,
             failed: 3,
@@ -329,6 +344,7 @@ fn replaying_a_page_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S
     assert_eq!(
         got,
         CommitStats {
+            quarantined: 0,
             inserted: 0,
             duplicates: 8,
             failed: 0
@@ -360,6 +376,7 @@ fn conflicting_records_are_left_alone<S: ArchiveStore>(make: &mut dyn FnMut() ->
             &PageCommit {
                 records: vec![original.clone()],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -370,11 +387,13 @@ fn conflicting_records_are_left_alone<S: ArchiveStore>(make: &mut dyn FnMut() ->
             text(2, "a", 1_700_000_000_003, "other seq"),
         ],
         cursor: 2,
+        quarantined: Vec::new(),
     };
     let got = store.commit_page(CORP, &page).expect("commit");
     assert_eq!(
         got,
         CommitStats {
+            quarantined: 0,
             inserted: 0,
             duplicates: 2,
             failed: 0
@@ -401,11 +420,13 @@ fn duplicates_within_a_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             failed(2, "a", stage::NO_KEY, 10007),
         ],
         cursor: 2,
+        quarantined: Vec::new(),
     };
     let got = store.commit_page(CORP, &page).expect("commit");
     assert_eq!(
         got,
         CommitStats {
+            quarantined: 0,
             inserted: 1,
             duplicates: 2,
             failed: 0
@@ -420,6 +441,7 @@ fn cursor_is_set_as_given<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     let empty = |cursor| PageCommit {
         records: vec![],
         cursor,
+        quarantined: Vec::new(),
     };
     assert_eq!(
         store.commit_page(CORP, &empty(42)).expect("commit"),
@@ -443,6 +465,7 @@ fn failures_are_listed_oldest_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S
             unparsed(20, "b", b"not json"),
         ],
         cursor: 30,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
     let all = store.failed_records(CORP, 10).expect("failed");
@@ -468,6 +491,7 @@ fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             text(4, "d", 1_700_000_000_004, "already fine"),
         ],
         cursor: 4,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
 
@@ -546,6 +570,7 @@ fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             &PageCommit {
                 records,
                 cursor: u64::MAX - 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -606,6 +631,7 @@ fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() ->
             &PageCommit {
                 records: vec![with_control, raw, not_json, empty],
                 cursor: 4,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -643,6 +669,7 @@ fn corps_are_isolated<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             failed(2, "f", stage::NO_KEY, 10007),
         ],
         cursor,
+        quarantined: Vec::new(),
     };
     let mine = page("mine", 2);
     let theirs = page("theirs", 9);
@@ -678,6 +705,7 @@ fn any_stage_text_is_stored<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             failed(3, "c", "", 0),
         ],
         cursor: 3,
+        quarantined: Vec::new(),
     };
     assert_eq!(store.commit_page(CORP, &page).expect("commit").failed, 3);
     let stages: Vec<String> = store
@@ -733,6 +761,7 @@ fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             ),
         ],
         cursor: 6,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
 
@@ -793,6 +822,7 @@ fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             &PageCommit {
                 records: vec![failed(7, "broken", stage::NO_KEY, 10007)],
                 cursor: 7,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -867,6 +897,7 @@ fn conversations_are_listed_by_recent_activity<S: ArchiveStore>(make: &mut dyn F
             &PageCommit {
                 records,
                 cursor: 202,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -931,10 +962,12 @@ fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             m(4, 200),
         ],
         cursor: 4,
+        quarantined: Vec::new(),
     };
     let second = PageCommit {
         records: vec![m(5, 50), m(6, 100), m(7, 200)],
         cursor: 7,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &first).expect("commit");
     store.commit_page(CORP, &second).expect("commit");
@@ -997,6 +1030,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
             &PageCommit {
                 records: vec![chat(1, "t1", "alice", &["bob"], "", T0, "theirs")],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -1008,6 +1042,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
                 recall(2, "r1", "alice", &["bob"], "", T0 + 5_000, "t1"),
             ],
             cursor: 2,
+            quarantined: Vec::new(),
         },
         // A recall before its original (out-of-order pages), and one of a msgid never seen.
         PageCommit {
@@ -1016,6 +1051,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
                 recall(4, "r9", "bob", &["alice"], "", T0 + 9_500, "ghost"),
             ],
             cursor: 4,
+            quarantined: Vec::new(),
         },
         PageCommit {
             records: vec![
@@ -1025,6 +1061,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
                 chat(7, "t4", "bob", &["alice"], "", T0 + 10_000, "typo"),
             ],
             cursor: 7,
+            quarantined: Vec::new(),
         },
         PageCommit {
             records: vec![
@@ -1033,6 +1070,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
                 recall(9, "r1b", "bob", &["alice"], "", T0 + 12_000, "t1"),
             ],
             cursor: 9,
+            quarantined: Vec::new(),
         },
     ];
     for page in &pages {
@@ -1086,6 +1124,7 @@ fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnM
             ),
         ],
         cursor: 3,
+        quarantined: Vec::new(),
     };
     let file = serde_json::json!({
         "msgid": "file", "action": "send", "from": "bob", "tolist": ["alice"], "roomid": "",
@@ -1138,6 +1177,7 @@ fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnM
             ),
         ],
         cursor: 9,
+        quarantined: Vec::new(),
     };
     let third = PageCommit {
         records: vec![
@@ -1163,6 +1203,7 @@ fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnM
             chat(12, "no_quote", "alice", &["bob"], "", T0 + 6, meeting),
         ],
         cursor: 12,
+        quarantined: Vec::new(),
     };
     for page in [&first, &second, &third] {
         store.commit_page(CORP, page).expect("commit");
@@ -1189,6 +1230,7 @@ fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             failed(5, "q", stage::NO_KEY, 10007),
         ],
         cursor: 5,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
     let results = vec![
@@ -1249,6 +1291,7 @@ fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut(
             chat(5, "g", "carol", &["alice", "bob"], "wrG", T0 + 4, "群"),
         ],
         cursor: 5,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
     let snapshot = |store: &S| {
@@ -1281,6 +1324,7 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
     let first = PageCommit {
         records: vec![text(1, "m1", 1_700_000_000_001, "one")],
         cursor: 1,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &first).expect("commit");
     let before = store.stats(CORP).expect("stats");
@@ -1294,6 +1338,7 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
             text(4, "m4", 1_700_000_000_004, "four"),
         ],
         cursor: 4,
+        quarantined: Vec::new(),
     };
     store
         .commit_page(CORP, &page)
@@ -1311,11 +1356,13 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
     let retry = PageCommit {
         records: page.records[..2].to_vec(),
         cursor: 3,
+        quarantined: Vec::new(),
     };
     let got = store.commit_page(CORP, &retry).expect("commit");
     assert_eq!(
         got,
         CommitStats {
+            quarantined: 0,
             inserted: 2,
             duplicates: 0,
             failed: 1
@@ -1332,6 +1379,7 @@ fn resolve_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn Fn
             failed(3, "c", stage::NO_KEY, 10007),
         ],
         cursor: 3,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
     let before = store.failed_records(CORP, 10).expect("failed");
@@ -1444,7 +1492,14 @@ fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() ->
         chat(9, "m9", "a", &["b"], "", T0 + 86_400_000, "x"),
     ];
     store
-        .commit_page("c", &PageCommit { records, cursor: 9 })
+        .commit_page(
+            "c",
+            &PageCommit {
+                records,
+                cursor: 9,
+                quarantined: Vec::new(),
+            },
+        )
         .expect("commit");
     assert_eq!(store.seq_gaps("c", 10).expect("gaps"), vec![(3, 4), (6, 8)]);
     assert_eq!(store.seq_gaps("c", 1).expect("gaps"), vec![(3, 4)]);
@@ -1453,6 +1508,151 @@ fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() ->
         vec![("2023-11-15".to_owned(), 3), ("2023-11-16".to_owned(), 1)]
     );
     assert_eq!(store.seq_gaps("other", 10).expect("gaps"), vec![]);
+}
+
+fn quarantined_items_are_kept_with_their_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    use wecom_wire::{QuarantineReason, QuarantinedItem};
+    let mut store = make();
+    let bad = QuarantinedItem {
+        seq: Some(2),
+        raw: b"{\"seq\":2,\"msgid\":\"\xff\"}".to_vec(),
+        reason: QuarantineReason::Unparseable("invalid unicode".to_owned()),
+    };
+    let jump = QuarantinedItem::from_item(&item(u64::MAX, "far"), QuarantineReason::ImplausibleSeq);
+    let nameless = QuarantinedItem {
+        seq: None,
+        raw: b"5".to_vec(),
+        reason: QuarantineReason::Unparseable("not an object".to_owned()),
+    };
+    let page = PageCommit {
+        records: vec![
+            chat(1, "m1", "a", &["b"], "", T0, "x"),
+            chat(3, "m3", "a", &["b"], "", T0, "x"),
+        ],
+        cursor: 3,
+        quarantined: vec![jump.clone(), bad.clone(), nameless.clone()],
+    };
+    let stats = store.commit_page(CORP, &page).expect("commit");
+    assert_eq!((stats.inserted, stats.quarantined), (2, 3));
+    // Replaying the page keeps one copy of each and counts the sightings.
+    let stats = store.commit_page(CORP, &page).expect("replay");
+    assert_eq!((stats.duplicates, stats.quarantined), (2, 0));
+    let kept = store.quarantined_items(CORP, 10).expect("list");
+    let listed: Vec<(Option<u64>, &str, u64)> = kept
+        .iter()
+        .map(|q| (q.seq, q.kind.as_str(), q.times_seen))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (Some(2), "unparseable", 2),
+            (Some(u64::MAX), "implausible_seq", 2),
+            (None, "unparseable", 2),
+        ],
+        "u64 order, items without a seq last"
+    );
+    assert_eq!(kept[0].raw_len, bad.raw.len() as u64);
+    assert_eq!(kept[0].cursor_seq, 3);
+    assert!(kept[0].reason.contains("invalid unicode"));
+    assert_eq!(store.quarantined_items(CORP, 1).expect("list").len(), 1);
+    let stats = store.stats(CORP).expect("stats");
+    assert_eq!(
+        stats.quarantined_by_kind,
+        BTreeMap::from([
+            ("implausible_seq".to_owned(), 1),
+            ("unparseable".to_owned(), 2)
+        ])
+    );
+    assert_eq!(stats.records, 2);
+    assert!(
+        store
+            .quarantined_items("other", 10)
+            .expect("list")
+            .is_empty()
+    );
+}
+
+fn setting_the_cursor_by_hand<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    use wecom_wire::{QuarantineReason, QuarantinedItem};
+    let mut store = make();
+    assert_eq!(store.max_record_seq(CORP).expect("max"), None);
+    let page = PageCommit {
+        records: vec![
+            chat(10, "m10", "a", &["b"], "", T0, "x"),
+            chat(20, "m20", "a", &["b"], "", T0, "x"),
+        ],
+        cursor: 20,
+        quarantined: vec![
+            QuarantinedItem::from_item(
+                &item(1 << 40, "j"),
+                QuarantineReason::SeqJump {
+                    from: 20,
+                    max_jump: 100,
+                },
+            ),
+            QuarantinedItem::from_item(&item(u64::MAX, "m"), QuarantineReason::ImplausibleSeq),
+        ],
+    };
+    store.commit_page(CORP, &page).expect("commit");
+    assert_eq!(store.max_record_seq(CORP).expect("max"), Some(20));
+
+    // Backwards past archived records: refused, nothing written.
+    let refused = store.set_cursor(CORP, 5, false).expect("set");
+    assert!(!refused.moved);
+    assert_eq!(
+        (refused.previous, refused.now, refused.records_passed),
+        (20, 20, 2)
+    );
+    assert_eq!(store.cursor(CORP).expect("cursor"), 20);
+    // Backwards past nothing archived is fine.
+    let fine = store.set_cursor(CORP, 15, false).expect("set");
+    assert_eq!((fine.moved, fine.records_passed, fine.now), (false, 1, 20));
+    let fine = store.set_cursor(CORP, 20, false).expect("set");
+    assert!(fine.moved);
+    // Forced.
+    let forced = store.set_cursor(CORP, 5, true).expect("set");
+    assert_eq!(
+        (forced.moved, forced.now, forced.records_passed),
+        (true, 5, 2)
+    );
+    assert_eq!(store.cursor(CORP).expect("cursor"), 5);
+    // Forward past quarantined items (across 2^63): counted.
+    let ahead = store.set_cursor(CORP, u64::MAX, false).expect("set");
+    assert_eq!((ahead.moved, ahead.quarantined_skipped), (true, 2));
+    let ahead = store.set_cursor(CORP, 1 << 41, true).expect("set");
+    assert_eq!(ahead.records_passed, 0);
+    assert_eq!(store.cursor(CORP).expect("cursor"), 1 << 41);
+    assert_eq!(store.cursor("other").expect("cursor"), 0);
+}
+
+fn gaps_cover_the_whole_u64_range<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    let half = 1u64 << 63;
+    let records = vec![
+        chat(1, "m1", "a", &["b"], "", T0, "x"),
+        chat(3, "m3", "a", &["b"], "", T0, "x"),
+        chat(half + 2, "mh", "a", &["b"], "", T0, "x"),
+        chat(u64::MAX, "mm", "a", &["b"], "", T0, "x"),
+    ];
+    store
+        .commit_page(
+            "c",
+            &PageCommit {
+                records,
+                cursor: 3,
+                quarantined: Vec::new(),
+            },
+        )
+        .expect("commit");
+    assert_eq!(
+        store.seq_gaps("c", 10).expect("gaps"),
+        vec![(2, 2), (4, half + 1), (half + 3, u64::MAX - 1)]
+    );
+    assert_eq!(
+        store.seq_gaps("c", 2).expect("gaps"),
+        vec![(2, 2), (4, half + 1)]
+    );
+    assert_eq!(store.max_record_seq("c").expect("max"), Some(u64::MAX));
 }
 
 /// The time most link fixtures are placed around (ms).
@@ -1594,6 +1794,7 @@ fn mixed_page() -> PageCommit {
     PageCommit {
         records,
         cursor: 108,
+        quarantined: Vec::new(),
     }
 }
 

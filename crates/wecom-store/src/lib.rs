@@ -34,6 +34,7 @@ pub use media::{
 };
 pub use sqlite::SqliteStore;
 pub use store::{
-    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, IngestedRecord,
-    Outcome, PageCommit, QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats, StoredMessage, stage,
+    ArchiveStore, CommitStats, ConversationSummary, CursorChange, Derived, FailedRecord, Failure,
+    IngestedRecord, Outcome, PageCommit, QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats,
+    StoredMessage, StoredQuarantine, stage,
 };

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use wecom_model::{Envelope, MediaRef, Quote, QuoteFormat};
-use wecom_wire::ChatDataItem;
+use wecom_wire::{ChatDataItem, QuarantinedItem};
 
 use crate::StoreError;
 use crate::media::{
@@ -156,6 +156,9 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageCommit {
     pub records: Vec<IngestedRecord>,
+    /// Items of the page that could not be archived as records (unreadable, or an implausible
+    /// seq), kept raw in the same transaction; they never move the cursor.
+    pub quarantined: Vec<QuarantinedItem>,
     /// The cursor after this page: the page's largest seq, or the previous cursor for an empty page.
     pub cursor: u64,
 }
@@ -167,6 +170,40 @@ pub struct CommitStats {
     pub inserted: u64,
     pub duplicates: u64,
     pub failed: u64,
+    /// Quarantined items of the page seen for the first time.
+    pub quarantined: u64,
+}
+
+/// An item kept raw in quarantine ([`ArchiveStore::quarantined_items`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredQuarantine {
+    pub seq: Option<u64>,
+    /// `unparseable`, `implausible_seq` or `seq_jump` ([`wecom_wire::QuarantineReason::kind`]).
+    pub kind: String,
+    pub reason: String,
+    /// Size of the kept bytes.
+    pub raw_len: u64,
+    /// The cursor when the item was first seen.
+    pub cursor_seq: u64,
+    pub first_seen_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    /// How many pages brought it (a quarantined item above the cursor comes again on every sync).
+    pub times_seen: u64,
+}
+
+/// What [`ArchiveStore::set_cursor`] found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CursorChange {
+    pub previous: u64,
+    /// The cursor now (`previous` when the move was refused).
+    pub now: u64,
+    /// Archived records with a seq in `(new, previous]`: a move backwards past them fetches them
+    /// again (as duplicates), so it is refused unless forced.
+    pub records_passed: u64,
+    /// Quarantined items with a seq in `(previous, new]`: a move forward skips them.
+    pub quarantined_skipped: u64,
+    /// Whether the cursor was written.
+    pub moved: bool,
 }
 
 /// What [`ArchiveStore::resolve_failures`] did, one count per input pair.
@@ -201,6 +238,8 @@ pub struct Stats {
     pub decrypted: u64,
     /// Records with a pending failure.
     pub failed: u64,
+    /// Items kept raw in quarantine (unreadable, or an implausible seq), by kind.
+    pub quarantined_by_kind: BTreeMap<String, u64>,
     pub failed_by_code: BTreeMap<i32, u64>,
     /// Distinct msgids among the encrypted records (equal to `records`: msgids are unique per corp).
     pub distinct_msgids: u64,
@@ -300,6 +339,26 @@ pub trait ArchiveStore: Send {
     ///
     /// On error nothing of the page is stored and the cursor does not move.
     fn commit_page(&mut self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError>;
+
+    /// Sets the cursor by hand, in one transaction with the checks: a move backwards past archived
+    /// records is refused (nothing written, `moved` false) unless `force`. Counts what the move
+    /// passes (records behind, quarantined items skipped ahead).
+    fn set_cursor(
+        &mut self,
+        corp_id: &str,
+        seq: u64,
+        force: bool,
+    ) -> Result<CursorChange, StoreError>;
+
+    /// Quarantined items, by seq (items without a readable seq last), at most `limit`.
+    fn quarantined_items(
+        &self,
+        corp_id: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredQuarantine>, StoreError>;
+
+    /// The largest archived seq (in u64 order), if any record is stored.
+    fn max_record_seq(&self, corp_id: &str) -> Result<Option<u64>, StoreError>;
 
     /// Up to `limit` stored failures with their encrypted records, oldest seq first.
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;

@@ -97,7 +97,11 @@ pub fn decrypt_page(
             outcome,
         })
         .collect();
-    PageCommit { records, cursor }
+    PageCommit {
+        records,
+        cursor,
+        quarantined: Vec::new(),
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {

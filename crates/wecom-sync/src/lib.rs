@@ -9,7 +9,10 @@ mod redecrypt;
 mod runner;
 
 pub use decrypt::{JSON_FAILURE_CODE, decrypt_item, decrypt_page};
-pub use engine::{Progress, SharedStore, SyncError, SyncOptions, SyncReport, sync_until_caught_up};
+pub use engine::{
+    DEFAULT_MAX_SEQ_JUMP, IMPLAUSIBLE_SEQ, Progress, ScreenedPage, SharedStore, SyncError,
+    SyncOptions, SyncReport, screen_page, sync_until_caught_up,
+};
 pub use redecrypt::{RedecryptReport, redecrypt};
 pub use runner::{RunnerHandle, RunnerOptions, RunnerStatus, run_corp};
 pub use wecom_wire::ArchiveSource;

@@ -144,9 +144,9 @@ pub async fn run_corp<S: ArchiveSource>(
             }
             Err(e) => {
                 let (message, cursor) = match &e {
-                    SyncError::Source { cursor, .. } | SyncError::Commit { cursor, .. } => {
-                        (e.to_string(), Some(*cursor))
-                    }
+                    SyncError::Source { cursor, .. }
+                    | SyncError::Commit { cursor, .. }
+                    | SyncError::ReplayOnly { cursor, .. } => (e.to_string(), Some(*cursor)),
                     other => (other.to_string(), None),
                 };
                 let store_failing = matches!(e, SyncError::Commit { .. } | SyncError::Store(_));

@@ -5,6 +5,7 @@ mod code;
 pub mod directory;
 mod json;
 mod media;
+mod page;
 mod source;
 
 pub use code::SdkCode;
@@ -14,6 +15,9 @@ pub use json::{
 pub use media::{
     BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSinkError,
     MediaSource, file_hint,
+};
+pub use page::{
+    ChatDataReply, QuarantineReason, QuarantinedItem, ReplyParseError, parse_chat_data_reply,
 };
 pub use source::{ArchiveSource, ChatPage, SourceError, SourceErrorKind};
 

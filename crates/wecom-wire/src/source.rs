@@ -4,12 +4,14 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::{ChatDataItem, SdkCode};
+use crate::{ChatDataItem, QuarantinedItem, SdkCode};
 
 /// One page of encrypted records, in ascending `seq` order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChatPage {
     pub items: Vec<ChatDataItem>,
+    /// Items the server sent that could not be read; kept raw, they never fail the page.
+    pub quarantined: Vec<QuarantinedItem>,
 }
 
 /// What went wrong fetching from a source, in terms the sync engine can act on.
@@ -29,6 +31,9 @@ pub enum SourceErrorKind {
     Sdk(SdkCode),
     /// The caller asked for something the source refuses before any I/O (e.g. limit out of range).
     InvalidArgument,
+    /// The server answered more items than `limit` asked for: a protocol error, nothing of the
+    /// page is kept.
+    TooManyItems { limit: u32, got: usize },
 }
 
 /// An error from an [`ArchiveSource`]; `retryable` says whether a later attempt may succeed.
@@ -54,7 +59,9 @@ impl SourceError {
             SourceErrorKind::Network
             | SourceErrorKind::Timeout
             | SourceErrorKind::HttpStatus(_) => SdkCode::Network,
-            SourceErrorKind::InvalidResponse => SdkCode::DataParse,
+            SourceErrorKind::InvalidResponse | SourceErrorKind::TooManyItems { .. } => {
+                SdkCode::DataParse
+            }
             SourceErrorKind::Api { .. } => SdkCode::System,
             SourceErrorKind::Sdk(code) => *code,
             SourceErrorKind::InvalidArgument => SdkCode::InvalidArgument,
@@ -74,7 +81,32 @@ impl fmt::Display for SourceError {
             }
             SourceErrorKind::Sdk(code) => write!(f, "sdk error {code}: {}", self.message),
             SourceErrorKind::InvalidArgument => write!(f, "invalid argument: {}", self.message),
+            SourceErrorKind::TooManyItems { limit, got } => write!(
+                f,
+                "the server answered {got} items for a limit of {limit}; the page was refused \
+                 as a protocol error and nothing of it was stored: {}",
+                self.message
+            ),
         }
+    }
+}
+
+impl ChatPage {
+    /// The page of a split reply, refused when it holds more items than `limit` asked for.
+    /// The error is retryable: a later answer may be well-formed.
+    pub fn checked(reply: crate::ChatDataReply, limit: u32) -> Result<ChatPage, SourceError> {
+        let got = reply.len();
+        if got > limit as usize {
+            return Err(SourceError::new(
+                SourceErrorKind::TooManyItems { limit, got },
+                true,
+                "if it persists, report it to WeCom; the sync cannot go on past this page",
+            ));
+        }
+        Ok(ChatPage {
+            items: reply.items,
+            quarantined: reply.quarantined,
+        })
     }
 }
 

@@ -129,6 +129,66 @@ async fn check_names(config: &Config, corp: &CorpConfig, r: &mut Report) {
     }
 }
 
+/// The cursor and the quarantined items: an implausible cursor or items held above it mean
+/// archiving is stuck until someone acts.
+fn check_cursor(corp: &CorpConfig, s: &wecom_store::Stats, max_jump: u64, r: &mut Report) {
+    let cursor = s.cursor_seq;
+    let fix_cmd = format!("wecom-archive cursor show --corp {}", corp.corp_id);
+    let checked = open_store(&corp.archive_path).and_then(|store| {
+        let guard = lock(&store)?;
+        Ok((
+            guard.max_record_seq(&corp.corp_id)?,
+            guard.quarantined_items(&corp.corp_id, 100_000)?,
+        ))
+    });
+    let (max_seq, items) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            r.fail("cursor", format!("{e:#}"), "check the archive named above");
+            return;
+        }
+    };
+    if cursor >= wecom_sync::IMPLAUSIBLE_SEQ {
+        r.fail(
+            "cursor",
+            format!("the cursor is {cursor}, 2^63 or more: no real archive gets there, so nothing newer can be fetched"),
+            format!(
+                "set it back to the largest archived seq: `wecom-archive cursor set --corp {} --seq {} --force`",
+                corp.corp_id,
+                max_seq.unwrap_or(0)
+            ),
+        );
+    } else if let Some(m) = max_seq.filter(|m| cursor > *m && cursor - *m > max_jump) {
+        r.fail(
+            "cursor",
+            format!("the cursor ({cursor}) is far beyond the largest archived seq ({m})"),
+            format!("if that was not done on purpose, set it back: `wecom-archive cursor set --corp {} --seq {m} --force`", corp.corp_id),
+        );
+    }
+    let ahead = items
+        .iter()
+        .filter(|q| q.seq.is_none_or(|seq| seq > cursor))
+        .count();
+    let total: u64 = s.quarantined_by_kind.values().sum();
+    if ahead > 0 {
+        r.fail(
+            "quarantine",
+            format!("{ahead} quarantined item(s) lie above the cursor {cursor} (unreadable, or an implausible seq): the sync cannot move past them by itself"),
+            format!("look at them with `{fix_cmd}`; if their seqs are real, move the cursor with `cursor set`, else report the server's answers to WeCom"),
+        );
+    } else if total > 0 {
+        let kinds: Vec<String> = s
+            .quarantined_by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        r.warn(
+            "quarantine",
+            format!("{total} item(s) the server sent were kept raw instead of archived ({}); nothing is blocked, see `{fix_cmd}`", kinds.join(", ")),
+        );
+    }
+}
+
 /// What a failed first request means, and how to fix it.
 fn explain(e: &SourceError) -> (String, &'static str) {
     let hint = match &e.kind {
@@ -205,6 +265,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
                         s.cursor_seq
                     ),
                 );
+                check_cursor(corp, &s, config.sync.max_seq_jump, &mut r);
                 if let Some(n) = s.failed_by_code.get(&10007) {
                     r.fail(
                         "key versions",

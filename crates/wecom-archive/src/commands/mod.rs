@@ -2,6 +2,7 @@
 
 mod bench;
 mod conversations;
+mod cursor;
 mod decrypt;
 mod demo;
 mod doctor;
@@ -67,6 +68,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             let config = load(&cli.config, &env)?;
             doctor::run(&config, config.corp(corp)?, &args)
+        }
+        Command::Cursor(cmd) => {
+            let config = load(&cli.config, &env)?;
+            cursor::run(config.corp(corp)?, &cmd)
         }
         Command::Media(cmd) => {
             let config = load(&cli.config, &env)?;

@@ -212,6 +212,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             let mut opts = SyncOptions::new(&c.config.corp_id);
             opts.page_limit = config.sync.page_limit;
             opts.decrypt_threads = config.decrypt_threads();
+            opts.max_seq_jump = config.sync.max_seq_jump;
             let mut pacing = RunnerOptions { poll_interval: poll, ..RunnerOptions::default() };
             pacing.after_sync.push(refresh.clone());
             if let Some(blobs) = &blobs {

@@ -85,6 +85,8 @@ pub fn stats_json(corp_id: &str, s: &Stats) -> serde_json::Value {
         "by_action": s.by_action,
         "first_msgtime": s.first_msgtime,
         "last_msgtime": s.last_msgtime,
+        "quarantined": s.quarantined_by_kind.values().sum::<u64>(),
+        "quarantined_by_kind": s.quarantined_by_kind,
     })
 }
 
@@ -114,6 +116,17 @@ pub fn render(corp_id: &str, s: &Stats) -> String {
         thousands(s.distinct_msgids)
     ));
     out.push_str(&format!("  cursor (last seq)           {}\n", s.cursor_seq));
+    let quarantined: u64 = s.quarantined_by_kind.values().sum();
+    out.push_str(&format!(
+        "  quarantined items (raw)     {}\n",
+        thousands(quarantined)
+    ));
+    for (kind, n) in &s.quarantined_by_kind {
+        out.push_str(&format!("    {kind:<24}{:>8}\n", thousands(*n)));
+    }
+    if quarantined > 0 {
+        out.push_str("    (see `wecom-archive cursor show`)\n");
+    }
     if !s.by_action.is_empty() {
         out.push_str("  by action\n");
         for (a, n) in &s.by_action {

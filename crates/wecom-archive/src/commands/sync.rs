@@ -232,6 +232,7 @@ pub async fn sync_once(
     let mut opts = SyncOptions::new(&corp.corp_id);
     opts.page_limit = limit;
     opts.decrypt_threads = config.decrypt_threads();
+    opts.max_seq_jump = config.sync.max_seq_jump;
     let last = Mutex::new(Instant::now());
     let printer = |p: &Progress| {
         if !progress {
@@ -242,10 +243,12 @@ pub async fn sync_once(
             *last = Instant::now();
             let rate = p.records as f64 / p.elapsed.as_secs_f64().max(1e-9);
             eprintln!(
-                "synced {} records ({:.0}/s), {} failed, cursor {}",
+                "synced {} records ({:.0}/s), {} failed, {} replayed, {} quarantined, cursor {}",
                 thousands(p.records),
                 rate,
                 thousands(p.failed),
+                thousands(p.replayed),
+                thousands(p.quarantined),
                 p.cursor
             );
         }
@@ -320,6 +323,19 @@ pub async fn sync_once(
                 "sync stopped: the archive could not store a page: {error}{holders}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
             ))
         }
+        Err(SyncError::ReplayOnly {
+            cursor,
+            attempts,
+            partial,
+        }) => {
+            if partial.records > 0 || partial.replayed > 0 {
+                print_report(&corp.corp_id, &partial);
+            }
+            Err(anyhow::anyhow!(
+                "sync stopped: the server keeps returning only records already archived (seq ≤ {cursor}) after {attempts} requests, so nothing newer can be fetched. Check the corp's archive service with WeCom, and whether the cursor is right (`wecom-archive cursor show --corp {}`)",
+                corp.corp_id
+            ))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -336,6 +352,23 @@ fn print_report(corp_id: &str, r: &SyncReport) {
         r.cursor_after,
         r.elapsed.as_secs_f64()
     );
+    if r.replayed > 0 {
+        println!(
+            "corp {corp_id}: the server also sent {} records already archived (replays, counted apart)",
+            thousands(r.replayed)
+        );
+    }
+    if r.quarantined > 0 {
+        println!(
+            "corp {corp_id}: {} item(s) kept raw in quarantine (unreadable, or an implausible seq); see `wecom-archive cursor show --corp {corp_id}`",
+            thousands(r.quarantined)
+        );
+    }
+    if let Some(at) = r.held_at {
+        println!(
+            "corp {corp_id}: stopped at seq {at}: the only items the server sends after it are quarantined, so the cursor cannot move past them by itself; see `wecom-archive cursor show --corp {corp_id}`"
+        );
+    }
 }
 
 pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {

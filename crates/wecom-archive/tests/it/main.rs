@@ -6,5 +6,6 @@ mod support;
 mod cli;
 mod daemon;
 mod faults;
+mod hostile;
 mod names;
 mod pipeline;

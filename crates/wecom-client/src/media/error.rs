@@ -115,9 +115,9 @@ impl MediaError {
             SourceErrorKind::InvalidResponse => MediaErrorKind::BadResponse,
             SourceErrorKind::Api { errcode } => MediaErrorKind::Api { errcode },
             // Not produced by the token exchange; keep the source's code and retry verdict.
-            SourceErrorKind::Sdk(_) | SourceErrorKind::InvalidArgument => {
-                MediaErrorKind::BadResponse
-            }
+            SourceErrorKind::Sdk(_)
+            | SourceErrorKind::InvalidArgument
+            | SourceErrorKind::TooManyItems { .. } => MediaErrorKind::BadResponse,
         };
         let code = e.sdk_code();
         MediaError::new(kind, e.message)

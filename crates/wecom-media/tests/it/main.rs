@@ -241,6 +241,7 @@ pub fn post_file(
             },
         }],
         cursor,
+        quarantined: Vec::new(),
     };
     let stats = store.commit_page(CORP, &page).expect("commit");
     assert_eq!(stats.inserted, 1);

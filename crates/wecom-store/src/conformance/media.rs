@@ -40,7 +40,14 @@ fn mixed(seq: u64, msgid: &str, msgtime: i64) -> crate::IngestedRecord {
 
 fn commit<S: ArchiveStore>(store: &mut S, records: Vec<crate::IngestedRecord>, cursor: u64) {
     store
-        .commit_page(CORP, &PageCommit { records, cursor })
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records,
+                cursor,
+                quarantined: Vec::new(),
+            },
+        )
         .expect("commit");
 }
 
@@ -416,6 +423,7 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
             &PageCommit {
                 records: vec![image(1, "x", T, "fx")],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit other");
@@ -560,6 +568,7 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
             &PageCommit {
                 records: vec![image(1, "m1", T, "f1")],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit other");
@@ -600,6 +609,7 @@ pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
             text(3, "m3", T + 2, "x"),
         ],
         cursor: 3,
+        quarantined: Vec::new(),
     };
     store
         .commit_page(CORP, &page)
@@ -644,6 +654,7 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
                 &PageCommit {
                     records: vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")],
                     cursor: 2,
+                    quarantined: Vec::new(),
                 },
             )
             .expect("commit");

@@ -25,7 +25,14 @@ const ROOM_C: &str = "wrRoomC000000000000003";
 fn commit<S: ArchiveStore>(store: &mut S, corp: &str, records: Vec<IngestedRecord>) {
     let cursor = records.iter().map(|r| r.item.seq).max().unwrap_or_default();
     store
-        .commit_page(corp, &PageCommit { records, cursor })
+        .commit_page(
+            corp,
+            &PageCommit {
+                records,
+                cursor,
+                quarantined: Vec::new(),
+            },
+        )
         .expect("commit");
 }
 

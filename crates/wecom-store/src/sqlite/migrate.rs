@@ -41,6 +41,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "names",
         sql: include_str!("../../migrations/0004_names.sql"),
     },
+    // Quarantined items of hostile or broken pages: a new table only.
+    Migration {
+        version: 5,
+        name: "quarantine",
+        sql: include_str!("../../migrations/0005_quarantine.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.

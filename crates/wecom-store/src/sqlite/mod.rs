@@ -36,8 +36,8 @@ use crate::names::{
     PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
 };
 use crate::store::{
-    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, Outcome,
-    PageCommit, ResolveStats, Stats, StoredMessage,
+    ArchiveStore, CommitStats, ConversationSummary, CursorChange, Derived, FailedRecord, Failure,
+    Outcome, PageCommit, ResolveStats, Stats, StoredMessage, StoredQuarantine,
 };
 use links::Links;
 
@@ -64,6 +64,11 @@ const INSERT_FAILURE: &str = "INSERT INTO failures \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)";
 const UPSERT_CURSOR: &str = "INSERT INTO cursors (corp_id, seq, updated_at_ms) VALUES (?1, ?2, ?3) \
      ON CONFLICT (corp_id) DO UPDATE SET seq = excluded.seq, updated_at_ms = excluded.updated_at_ms";
+const UPSERT_QUARANTINE: &str = "INSERT INTO quarantined_items \
+     (corp_id, seq, kind, reason, raw, cursor_seq, first_seen_at_ms, last_seen_at_ms, times_seen) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1) \
+     ON CONFLICT (corp_id, raw) DO UPDATE SET last_seen_at_ms = excluded.last_seen_at_ms, \
+     times_seen = times_seen + 1 RETURNING times_seen";
 const SELECT_FAILURE_SEQ: &str = "SELECT seq FROM failures WHERE corp_id = ?1 AND msgid = ?2";
 const DELETE_FAILURE: &str = "DELETE FROM failures WHERE corp_id = ?1 AND msgid = ?2";
 const UPDATE_FAILURE: &str = "UPDATE failures SET stage = ?3, code = ?4, reason = ?5, plaintext = ?6, \
@@ -271,12 +276,156 @@ impl ArchiveStore for SqliteStore {
                 }
             }
 
+            // Quarantined items in the same transaction: every item the server sent is kept.
+            for q in &page.quarantined {
+                let times_seen: i64 = tx
+                    .prepare_cached(UPSERT_QUARANTINE)
+                    .map_err(err(path, "inserting into quarantined_items"))?
+                    .query_row(
+                        params![
+                            corp_id,
+                            q.seq.map(seq_to_sql),
+                            q.reason.kind(),
+                            q.reason.describe(),
+                            q.raw,
+                            seq_to_sql(page.cursor),
+                            committed_at,
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(err(path, "inserting into quarantined_items"))?;
+                if times_seen == 1 {
+                    stats.quarantined += 1;
+                }
+            }
+
             tx.prepare_cached(UPSERT_CURSOR)
                 .and_then(|mut s| s.execute(params![corp_id, seq_to_sql(page.cursor), now_ms()]))
                 .map_err(err(path, "moving the cursor"))?;
         }
         tx.commit().map_err(err(path, "committing a page"))?;
         Ok(stats)
+    }
+
+    fn set_cursor(
+        &mut self,
+        corp_id: &str,
+        seq: u64,
+        force: bool,
+    ) -> Result<CursorChange, StoreError> {
+        self.write("setting the cursor", |tx| {
+            let previous = read_cursor(tx, corp_id)?;
+            let count_between = |table: &str, lo: u64, hi: u64| -> rusqlite::Result<u64> {
+                // (lo, hi] in u64 order, over the two stored ranges.
+                let sql = format!(
+                    "SELECT count(*) FROM {table} WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3"
+                );
+                let mut n = 0u64;
+                let Some(first) = lo.checked_add(1) else {
+                    return Ok(0);
+                };
+                for (a, b) in u64_subranges(first, hi) {
+                    let c: i64 = tx
+                        .prepare_cached(&sql)?
+                        .query_row(params![corp_id, seq_to_sql(a), seq_to_sql(b)], |r| r.get(0))?;
+                    n += count(c);
+                }
+                Ok(n)
+            };
+            let mut change = CursorChange {
+                previous,
+                now: previous,
+                ..CursorChange::default()
+            };
+            if seq < previous {
+                change.records_passed = count_between("records", seq, previous)?;
+            } else {
+                change.quarantined_skipped = count_between("quarantined_items", previous, seq)?;
+            }
+            if change.records_passed > 0 && !force {
+                return Ok(change);
+            }
+            tx.prepare_cached(UPSERT_CURSOR)?.execute(params![
+                corp_id,
+                seq_to_sql(seq),
+                now_ms()
+            ])?;
+            change.now = seq;
+            change.moved = true;
+            Ok(change)
+        })
+    }
+
+    fn quarantined_items(
+        &self,
+        corp_id: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredQuarantine>, StoreError> {
+        const OP: &str = "reading quarantined items";
+        let tx = self.snapshot(OP)?;
+        let mut out = Vec::new();
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredQuarantine> {
+            Ok(StoredQuarantine {
+                seq: r.get::<_, Option<i64>>(0)?.map(seq_from_sql),
+                kind: r.get(1)?,
+                reason: r.get(2)?,
+                raw_len: count(r.get(3)?),
+                cursor_seq: seq_from_sql(r.get(4)?),
+                first_seen_at_ms: r.get(5)?,
+                last_seen_at_ms: r.get(6)?,
+                times_seen: count(r.get(7)?),
+            })
+        };
+        const COLUMNS: &str = "seq, kind, reason, length(raw), cursor_seq, first_seen_at_ms, \
+             last_seen_at_ms, times_seen";
+        let ranged = format!(
+            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3 \
+             ORDER BY seq, id LIMIT ?4"
+        );
+        let unseq = format!(
+            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq IS NULL \
+             ORDER BY id LIMIT ?2"
+        );
+        let read = || -> rusqlite::Result<()> {
+            for (lo, hi) in U64_ORDER {
+                let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
+                for r in tx
+                    .prepare_cached(&ranged)?
+                    .query_map(params![corp_id, lo, hi, remaining], row)?
+                {
+                    out.push(r?);
+                }
+            }
+            let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
+            for r in tx
+                .prepare_cached(&unseq)?
+                .query_map(params![corp_id, remaining], row)?
+            {
+                out.push(r?);
+            }
+            Ok(())
+        };
+        let mut read = read;
+        read().map_err(err(&self.path, OP))?;
+        Ok(out)
+    }
+
+    fn max_record_seq(&self, corp_id: &str) -> Result<Option<u64>, StoreError> {
+        const OP: &str = "reading the largest seq";
+        let tx = self.snapshot(OP)?;
+        let mut best = None;
+        for (lo, hi) in U64_ORDER {
+            let max: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT max(seq) FROM records WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3",
+                )
+                .and_then(|mut s| s.query_row(params![corp_id, lo, hi], |r| r.get(0)))
+                .map_err(err(&self.path, OP))?;
+            if let Some(m) = max {
+                best = Some(seq_from_sql(m));
+            }
+        }
+        Ok(best)
     }
 
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
@@ -492,26 +641,51 @@ impl ArchiveStore for SqliteStore {
     }
 
     fn seq_gaps(&self, corp_id: &str, limit: usize) -> Result<Vec<(u64, u64)>, StoreError> {
-        // Seqs are stored as the i64 of the same bits; every seq seen in practice is below 2^63,
-        // so the plain ordering is the u64 ordering for them.
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT prev + 1, seq - 1 FROM (
+        // Seqs are stored as the i64 of the same bits, so u64 order is the non-negative range
+        // followed by the negative one: gaps inside each, plus the one between them.
+        const OP: &str = "reading seq gaps";
+        let tx = self.snapshot(OP)?;
+        let mut out = Vec::new();
+        let mut last_below: Option<u64> = None;
+        let read = |out: &mut Vec<(u64, u64)>,
+                    last_below: &mut Option<u64>|
+         -> rusqlite::Result<()> {
+            let mut gaps = tx.prepare_cached(
+                "SELECT prev, seq FROM (
                      SELECT seq, LAG(seq) OVER (ORDER BY seq) AS prev
-                     FROM records WHERE corp_id = ?1 AND seq >= 0)
+                     FROM records WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3)
                  WHERE prev IS NOT NULL AND seq > prev + 1
-                 ORDER BY seq LIMIT ?2",
-            )
-            .map_err(err(&self.path, "reading seq gaps"))?;
-        let rows = stmt
-            .query_map(
-                rusqlite::params![corp_id, i64::try_from(limit).unwrap_or(i64::MAX)],
-                |r| Ok((seq_from_sql(r.get(0)?), seq_from_sql(r.get(1)?))),
-            )
-            .map_err(err(&self.path, "reading seq gaps"))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(err(&self.path, "reading seq gaps"))
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let mut bounds = tx.prepare_cached(
+                "SELECT min(seq), max(seq) FROM records WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3",
+            )?;
+            for (lo, hi) in U64_ORDER {
+                let (min, max): (Option<i64>, Option<i64>) =
+                    bounds.query_row(params![corp_id, lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let (Some(min), Some(max)) = (min, max) else {
+                    continue;
+                };
+                if let Some(below) = *last_below {
+                    let min = seq_from_sql(min);
+                    if min > below + 1 && out.len() < limit {
+                        out.push((below + 1, min - 1));
+                    }
+                }
+                let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
+                for r in gaps.query_map(params![corp_id, lo, hi, remaining], |r| {
+                    Ok((seq_from_sql(r.get(0)?), seq_from_sql(r.get(1)?)))
+                })? {
+                    let (prev, seq) = r?;
+                    out.push((prev + 1, seq - 1));
+                }
+                *last_below = Some(seq_from_sql(max));
+            }
+            Ok(())
+        };
+        read(&mut out, &mut last_below).map_err(err(&self.path, OP))?;
+        out.truncate(limit);
+        Ok(out)
     }
 
     fn daily_counts(&self, corp_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
@@ -858,6 +1032,12 @@ fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
         decrypted,
         failed: failed_by_code.values().sum(),
         failed_by_code,
+        quarantined_by_kind: conn
+            .prepare_cached(
+                "SELECT kind, count(*) FROM quarantined_items WHERE corp_id = ?1 GROUP BY kind",
+            )?
+            .query_map([corp_id], |row| Ok((row.get(0)?, count(row.get(1)?))))?
+            .collect::<rusqlite::Result<_>>()?,
         distinct_msgids,
         cursor_seq: read_cursor(conn, corp_id)?,
         by_msgtype,
@@ -965,6 +1145,19 @@ fn warnings_to_sql(warnings: &[String]) -> Option<String> {
 }
 
 /// The stored form of a seq: the i64 with the same bit pattern (see the module docs).
+/// `[a, b]` in u64 order as ranges that each stay on one side of 2^63, so `BETWEEN` over the stored
+/// i64 values is an ordered range scan.
+fn u64_subranges(a: u64, b: u64) -> Vec<(u64, u64)> {
+    const HALF: u64 = 1 << 63;
+    if a > b {
+        Vec::new()
+    } else if a < HALF && b >= HALF {
+        vec![(a, HALF - 1), (HALF, b)]
+    } else {
+        vec![(a, b)]
+    }
+}
+
 fn seq_to_sql(seq: u64) -> i64 {
     seq as i64
 }

@@ -193,6 +193,7 @@ fn seq_is_stored_as_its_bit_pattern() {
             failed(u64::MAX, "max", stage::NO_KEY, 10007),
         ],
         cursor: u64::MAX,
+        quarantined: Vec::new(),
     };
     store.commit_page(CORP, &page).expect("commit");
     let raw: Vec<i64> = store
@@ -217,6 +218,7 @@ fn errors_name_what_was_being_done() {
             &PageCommit {
                 records: vec![],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect_err("no cursors table");
@@ -233,6 +235,7 @@ fn a_damaged_value_is_reported_as_corrupt() {
             &PageCommit {
                 records: vec![unparsed(1, "m1", b"x")],
                 cursor: 1,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -260,7 +263,7 @@ proptest::proptest! {
             .map(|&seq| unparsed(seq, &format!("m{seq}"), &bytes))
             .collect();
         let cursor = seqs.iter().copied().max().unwrap_or_default();
-        store.commit_page(CORP, &PageCommit { records, cursor }).expect("commit");
+        store.commit_page(CORP, &PageCommit { records, cursor, quarantined: Vec::new()  }).expect("commit");
         let ids: Vec<u64> = store.record_ids(CORP).expect("ids").into_iter().map(|(s, _)| s).collect();
         proptest::prop_assert_eq!(ids, seqs.iter().copied().collect::<Vec<_>>());
         proptest::prop_assert_eq!(store.cursor(CORP).expect("cursor"), cursor);
@@ -523,6 +526,7 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
     let page = PageCommit {
         cursor: records.iter().map(|r| r.item.seq).max().unwrap_or_default(),
         records: records.clone(),
+        quarantined: Vec::new(),
     };
     fresh.commit_page(CORP, &page).expect("commit");
     let expected = everything(&fresh, CORP, &records);
@@ -579,6 +583,7 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
                     "m0",
                 )],
                 cursor: 5_000,
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -639,6 +644,7 @@ fn an_interrupted_upgrade_resumes_on_the_next_open() {
             &PageCommit {
                 cursor: records.iter().map(|r| r.item.seq).max().unwrap_or_default(),
                 records: records.clone(),
+                quarantined: Vec::new(),
             },
         )
         .expect("commit");
@@ -753,7 +759,14 @@ fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
     let upgraded = open(&path);
     let mut fresh = SqliteStore::open_in_memory().expect("store");
     fresh
-        .commit_page(CORP, &PageCommit { cursor: 3, records })
+        .commit_page(
+            CORP,
+            &PageCommit {
+                cursor: 3,
+                records,
+                quarantined: Vec::new(),
+            },
+        )
         .expect("commit");
     assert_eq!(jobs(&upgraded).len(), 2);
     assert_eq!(jobs(&upgraded), jobs(&fresh));
@@ -874,6 +887,7 @@ fn an_archive_written_before_names_discovers_its_old_messages() {
                         ),
                     ],
                     cursor: 3,
+                    quarantined: Vec::new(),
                 },
             )
             .expect("commit");

@@ -638,3 +638,169 @@ fn check_linked_corpus(store: &SqliteStore, records: &[wecom_emulator::PlainReco
     assert!(quotes >= 20, "the corpus has {quotes} quotes");
     assert!(ratio >= 0.9, "only {linked} of {quotes} quotes linked");
 }
+
+mod hostile {
+    //! Hostile getchatdata answers: unreadable items, implausible seqs, replays, too many items.
+
+    use super::*;
+    use wecom_wire::SourceErrorKind;
+
+    async fn sync(
+        s: &Setup,
+        shared: &SharedStore,
+        opts: &SyncOptions,
+    ) -> Result<wecom_sync::SyncReport, SyncError> {
+        sync_until_caught_up(
+            &s.client,
+            shared.clone(),
+            s.ring(&[1]),
+            opts,
+            &CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+    }
+
+    fn opts(limit: u32) -> SyncOptions {
+        let mut opts = SyncOptions::new(CORP);
+        opts.page_limit = limit;
+        opts.replay_backoff = Duration::from_millis(5);
+        opts
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_item_is_quarantined_and_everything_after_it_archived() {
+        let s = setup(45, None).await;
+        let (shared, concrete) = store();
+        s.emulator.inject(Fault::UnreadableItem, 1);
+        let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
+        assert_eq!(r.cursor_after, 45);
+        assert_eq!(r.quarantined, 1);
+        let archived = ids(&concrete);
+        // Seq 1 came unreadable and is kept raw; every other record is archived.
+        assert_eq!(archived.len(), 44);
+        assert_eq!(archived[0].0, 2);
+        let q = concrete
+            .lock()
+            .expect("lock")
+            .quarantined_items(CORP, 10)
+            .expect("q");
+        assert_eq!(q.len(), 1);
+        assert_eq!((q[0].seq, q[0].kind.as_str()), (Some(1), "unparseable"));
+
+        s.emulator.append(5);
+        s.emulator.inject(Fault::ItemWithoutMsgid, 1);
+        let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
+        assert_eq!((r.cursor_after, r.quarantined), (50, 1));
+        assert_eq!(ids(&concrete).len(), 48);
+        s.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_implausible_seq_never_moves_the_cursor() {
+        let s = setup(30, None).await;
+        let (shared, concrete) = store();
+        s.emulator.inject(Fault::ItemWithSeq { seq: u64::MAX }, 1);
+        let r = sync(&s, &shared, &opts(10)).await.expect("sync");
+        assert_eq!(r.cursor_after, 30, "later records still arrive");
+        assert_eq!(r.quarantined, 1);
+        assert_eq!(ids(&concrete).len(), 30);
+
+        // A jump beyond max_seq_jump from a non-zero cursor: quarantined, the sync stops there.
+        s.emulator.append(5);
+        s.emulator.inject(
+            Fault::ItemWithSeq {
+                seq: 31 + 2_000_000_000,
+            },
+            1,
+        );
+        let mut o = opts(1);
+        o.max_seq_jump = 1_000_000_000;
+        let r = sync(&s, &shared, &o).await.expect("sync");
+        assert_eq!(
+            (r.cursor_after, r.held_at, r.quarantined),
+            (30, Some(30), 1)
+        );
+        let r = sync(&s, &shared, &o).await.expect("sync");
+        assert_eq!(r.cursor_after, 35, "the next sync gets the real records");
+        let q = concrete
+            .lock()
+            .expect("lock")
+            .quarantined_items(CORP, 10)
+            .expect("q");
+        let kinds: Vec<&str> = q.iter().map(|q| q.kind.as_str()).collect();
+        assert_eq!(kinds, ["seq_jump", "implausible_seq"]);
+        assert_eq!(
+            concrete.lock().expect("lock").cursor(CORP).expect("cursor"),
+            35
+        );
+        s.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replay_only_server_ends_the_sync_with_a_clear_error() {
+        let s = setup(20, None).await;
+        let (shared, _concrete) = store();
+        let r = sync(&s, &shared, &opts(10)).await.expect("sync");
+        assert_eq!(r.cursor_after, 20);
+        s.emulator.append(5);
+        s.emulator.inject(Fault::ReplayFirstPage, 1000);
+        let before = s.emulator.request_count();
+        let e = sync(&s, &shared, &opts(10))
+            .await
+            .expect_err("replays only");
+        let requests = s.emulator.request_count() - before;
+        match &e {
+            SyncError::ReplayOnly {
+                cursor,
+                attempts,
+                partial,
+            } => {
+                assert_eq!((*cursor, *attempts), (20, 4));
+                assert_eq!((partial.records, partial.replayed), (0, 40));
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert_eq!(requests, 4, "asked again three times, then stopped");
+        assert!(
+            e.to_string()
+                .contains("only records already archived (seq ≤ 20)"),
+            "{e}"
+        );
+
+        // One replay page among real ones: counted as replayed, not as records.
+        s.emulator.clear_faults();
+        s.emulator.inject(Fault::ReplayFirstPage, 1);
+        let r = sync(&s, &shared, &opts(10)).await.expect("sync");
+        assert_eq!((r.records, r.replayed, r.cursor_after), (5, 10, 25));
+        s.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_items_than_the_limit_are_refused_and_nothing_is_committed() {
+        let s = setup(40, None).await;
+        let (shared, concrete) = store();
+        s.emulator.inject(Fault::ExtraItems(5), 3);
+        let e = sync(&s, &shared, &opts(10)).await.expect_err("refused");
+        match &e {
+            SyncError::Source { error, cursor, .. } => {
+                assert_eq!(*cursor, 0);
+                assert_eq!(
+                    error.kind,
+                    SourceErrorKind::TooManyItems { limit: 10, got: 15 }
+                );
+                assert!(
+                    error.message.contains("gave up after 3 attempts"),
+                    "{error}"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(ids(&concrete).is_empty());
+        // Retried like other protocol errors: one bad answer is absorbed.
+        s.emulator.inject(Fault::ExtraItems(1), 1);
+        let r = sync(&s, &shared, &opts(10)).await.expect("retried");
+        assert_eq!((r.records, r.cursor_after), (40, 40));
+        s.shutdown().await;
+    }
+}

@@ -1,0 +1,161 @@
+//! `cursor show|set`: the sync cursor by hand, to recover from a server's implausible answers
+//! (a seq of 2^64−1 once moved it past everything) without editing the database.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+use wecom_store::StoredQuarantine;
+
+use super::{lock, open_store, thousands};
+use crate::cli::CursorCommand;
+use crate::config::CorpConfig;
+
+/// Quarantined items listed by `cursor show`.
+const SHOWN: usize = 20;
+
+pub fn run(corp: &CorpConfig, cmd: &CursorCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CursorCommand::Show { json } => show(corp, *json),
+        CursorCommand::Set { seq, force } => set(corp, *seq, *force),
+    }
+}
+
+fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
+    if !corp.archive_path.exists() {
+        anyhow::bail!(
+            "archive {} does not exist yet: run `wecom-archive sync` first",
+            corp.archive_path.display()
+        );
+    }
+    let store = open_store(&corp.archive_path)?;
+    let (cursor, max_seq, stats, items) = {
+        let guard = lock(&store)?;
+        (
+            guard.cursor(&corp.corp_id)?,
+            guard.max_record_seq(&corp.corp_id)?,
+            guard.stats(&corp.corp_id)?,
+            guard.quarantined_items(&corp.corp_id, 10_000)?,
+        )
+    };
+    let quarantined: u64 = stats.quarantined_by_kind.values().sum();
+    let ahead: Vec<&StoredQuarantine> = items
+        .iter()
+        .filter(|q| q.seq.is_none_or(|s| s > cursor))
+        .collect();
+    if as_json {
+        let v = json!({
+            "corp_id": corp.corp_id,
+            "cursor": cursor,
+            "max_archived_seq": max_seq,
+            "quarantined": quarantined,
+            "quarantined_above_cursor": ahead.len(),
+            "quarantined_items": items.iter().take(SHOWN).map(|q| json!({
+                "seq": q.seq,
+                "kind": q.kind,
+                "reason": q.reason,
+                "bytes": q.raw_len,
+                "cursor_when_seen": q.cursor_seq,
+                "times_seen": q.times_seen,
+                "first_seen_ms": q.first_seen_at_ms,
+                "last_seen_ms": q.last_seen_at_ms,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("corp {}", corp.corp_id);
+    println!("  cursor                {cursor}");
+    match max_seq {
+        Some(m) => println!("  largest archived seq  {m}"),
+        None => println!("  largest archived seq  (no records yet)"),
+    }
+    if cursor >= wecom_sync::IMPLAUSIBLE_SEQ {
+        println!(
+            "  the cursor is 2^63 or more, beyond any real archive: a server's broken answer moved it \
+             there and nothing newer can be fetched; set it back with \
+             `wecom-archive cursor set --seq {} --force`",
+            max_seq.unwrap_or(0)
+        );
+    }
+    println!(
+        "  quarantined items     {} ({} above the cursor or without a seq)",
+        thousands(quarantined),
+        ahead.len()
+    );
+    for q in items.iter().take(SHOWN) {
+        let seq = q
+            .seq
+            .map_or_else(|| "(no seq)".to_owned(), |s| s.to_string());
+        println!(
+            "    seq {seq:<20} {:<16} seen {}x, {} bytes: {}",
+            q.kind,
+            q.times_seen,
+            q.raw_len,
+            printable(&q.reason)
+        );
+    }
+    if !ahead.is_empty() {
+        println!(
+            "  the sync cannot move past quarantined items by itself; if their seqs are real, \
+             move the cursor with `wecom-archive cursor set --seq N`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set(corp: &CorpConfig, seq: u64, force: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(&corp.archive_path)?;
+    let change = lock(&store)?.set_cursor(&corp.corp_id, seq, force)?;
+    let previous = change.previous;
+    if !change.moved {
+        anyhow::bail!(
+            "refused: moving the cursor of corp {} back from {previous} to {seq} passes {} archived \
+             record(s), which the next sync would fetch again (only as duplicates, but rarely what \
+             is meant); check the seq, or add --force to move it anyway",
+            corp.corp_id,
+            thousands(change.records_passed)
+        );
+    }
+    if seq == previous {
+        println!("corp {}: the cursor is already at {seq}", corp.corp_id);
+    } else if seq > previous {
+        println!(
+            "corp {}: cursor moved forward from {previous} to {seq}. The next sync fetches the \
+             records after {seq}: whatever the server holds at seqs {}..={seq} ({} seqs) will not \
+             be fetched{}",
+            corp.corp_id,
+            previous + 1,
+            thousands(seq - previous),
+            if change.quarantined_skipped > 0 {
+                format!(
+                    "; {} quarantined item(s) lie in that range",
+                    thousands(change.quarantined_skipped)
+                )
+            } else {
+                String::new()
+            }
+        );
+    } else {
+        println!(
+            "corp {}: cursor moved back from {previous} to {seq}. The next sync fetches again {} \
+             archived record(s) (kept once, counted as replays) and whatever the server holds after {seq}",
+            corp.corp_id,
+            thousands(change.records_passed)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text with control characters escaped, so a server's bytes cannot drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
