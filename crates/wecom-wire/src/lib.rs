@@ -6,6 +6,7 @@ pub mod directory;
 mod json;
 mod media;
 mod source;
+pub mod text;
 
 pub use code::SdkCode;
 pub use json::{
