@@ -3,7 +3,7 @@
 //! credentials redacted. Only what is *shown* changes; the archive keeps every byte it received.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// Whether `c` must not reach a terminal as is: C0 controls (tab, newline and carriage return
 /// included: they forge or overwrite lines), DEL, C1 controls (U+0080–U+009F; U+009B is an 8-bit
