@@ -132,6 +132,9 @@ pub enum Fault {
     ExpireTokens,
     /// The response announces its full Content-Length, sends half of the body and closes.
     TruncatedBody,
+    /// Any errcode with this errmsg, HTTP 200 (e.g. an errmsg carrying control characters or an
+    /// ANSI escape, to check that operators see it escaped).
+    Errcode { errcode: i64, errmsg: &'static str },
 }
 
 /// A failure injected into upcoming getchatmediadata requests (see [`MediaFaultRule`]).

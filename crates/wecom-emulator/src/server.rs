@@ -458,6 +458,7 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
         }
         Some(Fault::ExpireTokens) => emulator.expire_tokens(),
         Some(Fault::TruncatedBody) => truncate = true,
+        Some(Fault::Errcode { errcode, errmsg }) => return api_error(errcode, errmsg, peer),
     }
 
     let params = query_params(&req);
