@@ -3,7 +3,7 @@
 
 use wecom_emulator::Fault;
 
-use crate::support::{TestEmulator, run, stderr, stdout};
+use crate::support::{SECRET, TestEmulator, run, stderr, stdout};
 
 /// What the server says, with an ANSI colour, a carriage return (which would overwrite the line)
 /// and a newline (which would forge the next one).
@@ -114,5 +114,60 @@ fn corp_ids_with_control_characters_or_spaces_are_refused_at_load() {
                 "{toml_id}: {err}"
             );
         }
+    }
+}
+
+#[test]
+fn names_from_the_server_are_kept_exactly_and_listed_escaped() {
+    let emu = TestEmulator::start(63, 200, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No pacing: this test is about what is shown, not about rate limits.
+    let config = emu.write_config(dir.path(), &[1], "\n[names]\nmax_calls_per_second = 1000\n");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let secrets = format!(
+        "secret = \"{SECRET}\"\ncontacts_secret = \"{}\"\ncustomer_secret = \"{}\"\n",
+        emu.emulator.contacts_secret().expect("contacts secret"),
+        emu.emulator.customer_secret().expect("customer secret"),
+    );
+    std::fs::write(
+        &config,
+        text.replacen(&format!("secret = \"{SECRET}\"\n"), &secrets, 1),
+    )
+    .expect("write config");
+    let o = run(&config, &["sync", "--no-media"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let rooms = run(&config, &["rooms", "list", "--json"]);
+    let rooms: serde_json::Value = serde_json::from_slice(&rooms.stdout).expect("json");
+    let roomid = rooms
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["state"] == "named")
+        .and_then(|r| r["roomid"].as_str())
+        .expect("a named room")
+        .to_owned();
+    let hostile = "evil\x1b[2J\rname\u{202e}";
+    assert!(emu.emulator.rename_room(&roomid, hostile));
+    let o = run(&config, &["names", "refresh", "--all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The archive keeps the name exactly (JSON escapes it by its own rules)…
+    let shown = run(&config, &["rooms", "show", &roomid, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["room"]["name"].as_str(), Some(hostile));
+    // …and every listing shows it escaped.
+    let escaped = "evil\\x1b[2J\\rname\\u{202e}";
+    for args in [
+        &["rooms", "list"][..],
+        &["rooms", "show", &roomid][..],
+        &["conversations", "list", "--limit", "1000"][..],
+    ] {
+        let o = run(&config, args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert_no_raw_controls(&out);
+        assert!(!out.contains('\u{202e}'), "{args:?}: {out:?}");
+        assert!(out.contains(escaped), "{args:?}: {out}");
     }
 }
