@@ -426,6 +426,10 @@ pub struct SyncSection {
     /// a page; records further away are quarantined and never move the cursor.
     #[serde(default = "default_max_seq_jump")]
     pub max_seq_jump: u64,
+    /// Largest HTTP response body read from WeCom (pages, tokens, naming APIs), in MiB; a larger
+    /// one is refused unread. The vendor-library workers' reply frames are capped accordingly.
+    #[serde(default = "default_max_response_mb")]
+    pub max_response_mb: u64,
 }
 
 impl Default for SyncSection {
@@ -442,6 +446,7 @@ impl Default for SyncSection {
             warn_remaining_hours: default_warn_hours(),
             error_remaining_hours: default_error_hours(),
             max_seq_jump: default_max_seq_jump(),
+            max_response_mb: default_max_response_mb(),
         }
     }
 }
@@ -476,6 +481,47 @@ fn default_warn_hours() -> u64 {
 }
 fn default_error_hours() -> u64 {
     24
+}
+fn default_max_response_mb() -> u64 {
+    wecom_client::DEFAULT_MAX_RESPONSE_BYTES >> 20
+}
+
+/// Most MiB `[sync] max_response_mb` may be (the vendor-library frames carry a body as base64).
+const MAX_RESPONSE_MB_LIMIT: u64 = 1024;
+
+/// Whether a corp id is made of what WeCom's corp ids are made of (`ww`/`wx` + letters and digits;
+/// placeholders use `_` and `-`), at most 64 characters. Anything else — a space, a control
+/// character, an ANSI escape — is a typo or a paste accident, and would reach every log line,
+/// file name and request.
+fn corp_id_problem(id: &str) -> Option<String> {
+    let shown = wecom_wire::text::escape_controls(id);
+    if id.len() > 64 {
+        return Some(format!(
+            "corp_id `{shown}` is {} characters long; WeCom's corp ids are about 18 (ww + letters and digits)",
+            id.chars().count()
+        ));
+    }
+    let bad: Vec<String> = id
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        .map(|c| match c {
+            ' ' => "a space".to_owned(),
+            c if wecom_wire::text::is_unsafe_char(c) => {
+                format!(
+                    "the control character {}",
+                    wecom_wire::text::escape_controls(&c.to_string())
+                )
+            }
+            c => format!("`{c}`"),
+        })
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "corp_id `{shown}` contains {}: a corp id has only letters and digits (企业ID, e.g. ww4b3c2d1e0f9a8b7c, from 管理后台 → 我的企业 → 企业信息); check the file and WECOM_ARCHIVE_CORP_ID for stray characters",
+        bad.join(", ")
+    ))
 }
 
 /// The daemon's HTTP server (`run`).
@@ -618,6 +664,9 @@ impl Config {
                     "[corp] corp_id is empty: set it to the corp id (企业ID) from the admin console"
                 );
             }
+            if let Some(problem) = corp_id_problem(&c.corp_id) {
+                bail!("[corp] {problem}");
+            }
             if corps.iter().any(|o: &CorpConfig| o.corp_id == c.corp_id) {
                 bail!("corp {} is configured twice", c.corp_id);
             }
@@ -701,6 +750,13 @@ impl Config {
                 "[sync] max_seq_jump must be at least 1 (default {}): it is the largest step of seq \
                  accepted past the cursor",
                 wecom_sync::DEFAULT_MAX_SEQ_JUMP
+            );
+        }
+        if !(1..=MAX_RESPONSE_MB_LIMIT).contains(&raw.sync.max_response_mb) {
+            bail!(
+                "[sync] max_response_mb {} is outside 1..={MAX_RESPONSE_MB_LIMIT} (default {}: a page of 1,000 records is a few MB)",
+                raw.sync.max_response_mb,
+                default_max_response_mb()
             );
         }
         let mut media = raw.media;
@@ -813,6 +869,7 @@ impl Config {
             base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
             max_delay: Duration::from_millis(self.sync.retry_max_delay_ms),
         };
+        c.max_response_bytes = self.max_response_bytes();
         c.proxy = corp
             .proxy
             .as_ref()
@@ -839,6 +896,7 @@ impl Config {
             ..client.retry
         };
         c.max_calls_per_second = self.names.max_calls_per_second;
+        c.max_response_bytes = client.max_response_bytes;
         Ok(c)
     }
 
@@ -888,6 +946,15 @@ impl Config {
             .then(|| Duration::from_secs(self.sdk.call_deadline_secs));
         c.limits.crash_limit = self.sdk.crash_limit;
         c.limits.crash_window = Duration::from_secs(self.sdk.crash_window_secs);
+        // A reply frame carries the body as base64 (4/3) inside JSON; twice the cap plus 1 MiB
+        // leaves room for DecryptData batches too.
+        c.limits.max_frame_bytes = usize::try_from(
+            self.max_response_bytes()
+                .saturating_mul(2)
+                .saturating_add(1 << 20),
+        )
+        .unwrap_or(usize::MAX)
+        .min(wecom_sdk::MAX_FRAME);
         c.retry = RetryPolicy {
             max_attempts: self.sync.retry_max_attempts,
             base_delay: Duration::from_millis(self.sync.retry_base_delay_ms),
@@ -926,6 +993,11 @@ impl Config {
         o.max_attempts = self.media.max_attempts.max(1);
         o.retention = Duration::from_secs(self.sync.retention_days * 86_400);
         o
+    }
+
+    /// `[sync] max_response_mb` in bytes.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.sync.max_response_mb.saturating_mul(1 << 20)
     }
 
     pub fn decrypt_threads(&self) -> usize {
@@ -1064,6 +1136,9 @@ decrypt_threads = 0
 retry_max_attempts = 8
 retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
+# Largest answer read from WeCom, in MiB (1..=1024): a larger one is refused unread, whatever
+# the server or a proxy sends. A page of 1,000 records is a few MB.
+max_response_mb = 64
 # `run`: seconds between reconciliation polls per corp; the callback wakes a corp earlier.
 poll_interval_secs = 180
 # The largest plausible step of seq: past a non-zero cursor, and between consecutive records of
@@ -1417,5 +1492,82 @@ mod example {
             text, rendered,
             "regenerate config.example.toml with `wecom-archive init`"
         );
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    fn load(text: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text).expect("write");
+        Config::load(&p, &HashMap::new())
+    }
+
+    #[test]
+    fn corp_ids_outside_wecoms_alphabet_are_refused_naming_the_key() {
+        for (id, what) in [
+            ("ww\\u001b[2J", "control character \\x1b"),
+            ("ww 1", "a space"),
+            ("ww1\\r", "control character \\r"),
+            ("ww1;rm", "`;`"),
+        ] {
+            let e = format!(
+                "{:#}",
+                load(&format!("[corp]\ncorp_id = \"{id}\"\n")).expect_err(id)
+            );
+            assert!(e.contains("corp_id") && e.contains(what), "{e}");
+            assert!(!e.contains('\x1b') && !e.contains('\r'), "{e:?}");
+        }
+        let long = "w".repeat(65);
+        assert!(load(&format!("[corp]\ncorp_id = \"{long}\"\n")).is_err());
+        for ok in [
+            "ww4b3c2d1e0f9a8b7c",
+            "wx5823bf96d3bd56c7",
+            "ww_REPLACE_WITH_YOUR_CORP_ID",
+            "ww1",
+        ] {
+            load(&format!("[corp]\ncorp_id = \"{ok}\"\n")).expect(ok);
+        }
+        // The environment override is checked as well.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[corp]\ncorp_id = \"ww1\"\n").expect("write");
+        let env = HashMap::from([("WECOM_ARCHIVE_CORP_ID".to_owned(), "ww\t1".to_owned())]);
+        let e = format!("{:#}", Config::load(&p, &env).expect_err("tab"));
+        assert!(e.contains("corp_id `ww\\t1`"), "{e}");
+    }
+
+    #[test]
+    fn the_response_cap_reaches_every_client() {
+        let c = load("[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n").expect("defaults");
+        let corp = c.corp(None).expect("corp");
+        assert_eq!(c.sync.max_response_mb, 64);
+        assert_eq!(
+            c.client_config(corp).expect("client").max_response_bytes,
+            64 << 20
+        );
+        let c = load("[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n[sync]\nmax_response_mb = 3\n")
+            .expect("set");
+        let corp = c.corp(None).expect("corp");
+        assert_eq!(
+            c.client_config(corp).expect("client").max_response_bytes,
+            3 << 20
+        );
+        assert_eq!(c.api_config(corp).expect("api").max_response_bytes, 3 << 20);
+        let sdk = c.sdk_config(corp, Path::new("/l.so")).expect("sdk");
+        assert_eq!(sdk.limits.max_frame_bytes, (6 << 20) + (1 << 20));
+        for bad in ["0", "1025"] {
+            let e = format!(
+                "{:#}",
+                load(&format!(
+                    "[corp]\ncorp_id = \"ww1\"\n[sync]\nmax_response_mb = {bad}\n"
+                ))
+                .expect_err(bad)
+            );
+            assert!(e.contains("max_response_mb"), "{e}");
+        }
     }
 }

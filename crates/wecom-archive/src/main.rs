@@ -41,7 +41,8 @@ fn main() -> std::process::ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The chain often quotes the server or the configuration: shown escaped.
+            eprintln!("error: {}", wecom_wire::text::Escaped(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }

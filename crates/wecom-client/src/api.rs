@@ -19,10 +19,11 @@ use wecom_wire::directory::{
     CustomerGroupResponse, DirectoryApi, ExternalContactResponse, InternalGroup, PermitUserList,
     PermitUserListRequest, RobotInfo, RobotInfoResponse, RoomIdRequest, SecretKind, User,
 };
+use wecom_wire::text::{Escaped, escape_controls};
 use wecom_wire::{SourceError, SourceErrorKind, errcode};
 
 use crate::config::{ConfigError, validate_base_url};
-use crate::http::{TokenCache, api_error, build_http, status_error, transport_error};
+use crate::http::{TokenCache, api_error, build_http, read_body, status_error, transport_error};
 use crate::native::MAX_TOKEN_REFRESHES;
 use crate::{ProxyConfig, RetryPolicy};
 
@@ -48,6 +49,9 @@ pub struct ApiConfig {
     /// At most this many calls per second for the corp, all APIs together (WeCom limits each
     /// API's frequency per corp; 45009 answers the excess).
     pub max_calls_per_second: f64,
+    /// Largest response body read; a larger one is an [`ApiErrorKind::InvalidResponse`] naming
+    /// the cap.
+    pub max_response_bytes: u64,
 }
 
 impl ApiConfig {
@@ -71,6 +75,7 @@ impl ApiConfig {
                 max_delay: Duration::from_secs(10),
             },
             max_calls_per_second: 10.0,
+            max_response_bytes: crate::http::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -97,7 +102,7 @@ pub enum ApiErrorKind {
 
 /// A failed API call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {message}", api.name())]
+#[error("{}: {}", api.name(), Escaped(message))]
 pub struct ApiError {
     pub api: DirectoryApi,
     pub kind: ApiErrorKind,
@@ -126,7 +131,8 @@ impl ApiError {
             api,
             kind,
             retryable,
-            message: message.into(),
+            // The message quotes WeCom's errmsg; it is logged and stored with the name's state.
+            message: escape_controls(&message.into()).into_owned(),
         }
     }
 
@@ -136,7 +142,9 @@ impl ApiError {
             SourceErrorKind::HttpStatus(s) => ApiErrorKind::HttpStatus(s),
             SourceErrorKind::Network => ApiErrorKind::Network,
             SourceErrorKind::Timeout => ApiErrorKind::Timeout,
-            SourceErrorKind::InvalidResponse => ApiErrorKind::InvalidResponse,
+            SourceErrorKind::InvalidResponse | SourceErrorKind::TooLarge { .. } => {
+                ApiErrorKind::InvalidResponse
+            }
             _ => ApiErrorKind::InvalidArgument,
         };
         ApiError::new(api, kind, e.retryable, e.message)
@@ -196,6 +204,7 @@ pub struct ApiClient {
     tokens: BTreeMap<SecretKind, TokenCache>,
     retry: RetryPolicy,
     pacer: Pacer,
+    max_body: u64,
 }
 
 impl fmt::Debug for ApiClient {
@@ -216,6 +225,7 @@ impl ApiClient {
         }
         let base = validate_base_url(&config.base_url)?;
         let http = build_http(&base, config.proxy.as_ref(), config.timeout)?;
+        let max_body = config.max_response_bytes.max(1);
         let mut tokens = BTreeMap::new();
         let secrets = [
             (SecretKind::Archive, Some(config.archive_secret)),
@@ -224,7 +234,10 @@ impl ApiClient {
         ];
         for (kind, secret) in secrets {
             if let Some(secret) = secret.filter(|s| !s.trim().is_empty()) {
-                tokens.insert(kind, TokenCache::new(&base, config.corp_id.clone(), secret));
+                tokens.insert(
+                    kind,
+                    TokenCache::new(&base, config.corp_id.clone(), secret, max_body),
+                );
             }
         }
         Ok(ApiClient {
@@ -237,6 +250,7 @@ impl ApiClient {
                 ..config.retry
             },
             pacer: Pacer::new(config.max_calls_per_second),
+            max_body,
         })
     }
 
@@ -516,10 +530,12 @@ impl ApiClient {
             .await
             .map_err(|e| failed(transport_error(e)))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| failed(transport_error(e)))?;
         if !status.is_success() {
             return Err(failed(status_error(status, api.name())));
         }
+        let bytes = read_body(resp, self.max_body, api.name())
+            .await
+            .map_err(failed)?;
         let invalid = |e: serde_json::Error| {
             Attempt::Failed(ApiError::new(
                 api,

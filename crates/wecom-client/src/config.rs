@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use url::{Host, Url};
+use wecom_wire::text::redact_url;
 
 use crate::RetryPolicy;
 
@@ -30,6 +31,9 @@ pub struct ClientConfig {
     /// Per HTTP request.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Largest response body read (gettoken, getchatdata); a larger one is refused with
+    /// [`SourceErrorKind::TooLarge`](wecom_wire::SourceErrorKind::TooLarge).
+    pub max_response_bytes: u64,
 }
 
 impl ClientConfig {
@@ -45,6 +49,7 @@ impl ClientConfig {
             proxy: None,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            max_response_bytes: crate::http::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -68,20 +73,22 @@ pub enum ConfigError {
     Http(String),
 }
 
-/// Parses the base URL and applies the policy: https anywhere, http only on loopback.
+/// Parses the base URL and applies the policy: https anywhere, http only on loopback. Errors show
+/// the URL with any credentials redacted.
 pub(crate) fn validate_base_url(raw: &str) -> Result<Url, ConfigError> {
-    let mut url = Url::parse(raw).map_err(|_| ConfigError::InvalidBaseUrl(raw.to_owned()))?;
+    let shown = || redact_url(raw);
+    let mut url = Url::parse(raw).map_err(|_| ConfigError::InvalidBaseUrl(shown()))?;
     match url.scheme() {
         "https" => {}
         "http" => {
             if !is_loopback(&url) {
-                return Err(ConfigError::InsecureHttp(raw.to_owned()));
+                return Err(ConfigError::InsecureHttp(shown()));
             }
         }
-        _ => return Err(ConfigError::UnsupportedScheme(raw.to_owned())),
+        _ => return Err(ConfigError::UnsupportedScheme(shown())),
     }
     if url.host().is_none() {
-        return Err(ConfigError::InvalidBaseUrl(raw.to_owned()));
+        return Err(ConfigError::InvalidBaseUrl(shown()));
     }
     // Paths are joined below the base; make sure it ends with a slash.
     if !url.path().ends_with('/') {
@@ -129,6 +136,19 @@ mod tests {
             validate_base_url("not a url"),
             Err(ConfigError::InvalidBaseUrl(_))
         ));
+    }
+
+    #[test]
+    fn base_url_errors_never_show_a_password() {
+        for raw in [
+            "http://user:hunter2@10.0.0.1/",
+            "ftp://user:hunter2@127.0.0.1",
+            "https://user:hunter2@[::1",
+            "http://user:hunter2@",
+        ] {
+            let e = validate_base_url(raw).expect_err(raw).to_string();
+            assert!(!e.contains("hunter2") && e.contains("user:***"), "{e}");
+        }
     }
 
     #[test]

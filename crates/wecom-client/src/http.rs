@@ -6,10 +6,17 @@ use std::time::{Duration, Instant};
 use reqwest::{StatusCode, Url};
 use tokio::sync::Mutex;
 use tracing::debug;
+use wecom_wire::text::redact_url;
 use wecom_wire::{SourceError, SourceErrorKind, TokenResponse, errcode};
 
 use crate::ProxyConfig;
 use crate::config::{ConfigError, is_loopback};
+
+/// The default cap on one response body (`[sync] max_response_mb`): 64 MiB. A getchatdata page of
+/// 1,000 records is a few MB (each record is its encrypted key, ~350 bytes, plus the encrypted
+/// message as base64, a few hundred bytes to a few KB for long texts and rich messages); even
+/// 1,000 records of 40 KB each stay below it. Token and naming answers are far smaller.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// Tokens are refreshed this long before WeCom says they expire (the vendor library uses no margin
 /// and so races the expiry).
@@ -30,7 +37,7 @@ pub(crate) fn build_http(
     match proxy {
         Some(p) => {
             let mut proxy = reqwest::Proxy::all(&p.url).map_err(|e| {
-                ConfigError::InvalidProxy(redact_proxy(&p.url), e.without_url().to_string())
+                ConfigError::InvalidProxy(redact_url(&p.url), e.without_url().to_string())
             })?;
             if let Some(user) = &p.username {
                 proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
@@ -57,17 +64,19 @@ pub(crate) struct TokenCache {
     gettoken: Result<Url, String>,
     corp_id: String,
     secret: String,
+    max_body: u64,
     slot: Mutex<Option<CachedToken>>,
 }
 
 impl TokenCache {
-    pub(crate) fn new(base: &Url, corp_id: String, secret: String) -> TokenCache {
+    pub(crate) fn new(base: &Url, corp_id: String, secret: String, max_body: u64) -> TokenCache {
         TokenCache {
             gettoken: base
                 .join("cgi-bin/gettoken")
                 .map_err(|e| format!("bad endpoint cgi-bin/gettoken: {e}")),
             corp_id,
             secret,
+            max_body,
             slot: Mutex::new(None),
         }
     }
@@ -98,10 +107,10 @@ impl TokenCache {
         let started = Instant::now();
         let resp = http.get(url).send().await.map_err(transport_error)?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(transport_error)?;
         if !status.is_success() {
             return Err(status_error(status, "gettoken"));
         }
+        let body = read_body(resp, self.max_body, "gettoken").await?;
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
             SourceError::new(
                 SourceErrorKind::InvalidResponse,
@@ -135,6 +144,62 @@ impl TokenCache {
             refresh_at: started + ttl - lead,
         })
     }
+}
+
+/// Reads a response body of at most `limit` bytes as it arrives: an announced Content-Length
+/// above the cap is refused before the first byte is read, and the reading stops as soon as the
+/// bytes received pass it (the connection is then dropped, not drained). Memory stays at the cap
+/// whatever the server sends.
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, SourceError> {
+    if let Some(announced) = resp.content_length().filter(|&n| n > limit) {
+        return Err(too_large(what, limit, Some(announced)));
+    }
+    let expected = resp.content_length().unwrap_or(0).min(limit);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(1 << 20));
+    while let Some(part) = resp.chunk().await.map_err(transport_error)? {
+        if (body.len() as u64).saturating_add(part.len() as u64) > limit {
+            return Err(too_large(what, limit, None));
+        }
+        body.extend_from_slice(&part);
+    }
+    Ok(body)
+}
+
+/// `n` bytes as people read them: `64 MiB`, `1.5 MiB`, `900 bytes`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= MIB {
+        format!("{:.1} MiB", n as f64 / MIB as f64)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The answer passed the cap: a protocol error, not retried (the same server sends the same
+/// answer), naming the cap and the setting that moves it.
+pub(crate) fn too_large(what: &str, limit: u64, announced: Option<u64>) -> SourceError {
+    let size = match announced {
+        Some(n) => format!("announces {} ({n} bytes)", human_bytes(n)),
+        None => "grew past it".to_owned(),
+    };
+    SourceError::new(
+        SourceErrorKind::TooLarge { limit_bytes: limit },
+        false,
+        format!(
+            "the {what} answer {size}, more than the cap of {} per response ([sync] max_response_mb); \
+             it was not read further and nothing of it was used. No real WeCom answer comes near \
+             the cap: check base_url and any proxy in between, or raise [sync] max_response_mb",
+            human_bytes(limit)
+        ),
+    )
 }
 
 /// Whether a transport error is a timeout, and its whole cause chain as one line. `without_url`
@@ -209,27 +274,27 @@ pub(crate) fn api_error(code: i64, errmsg: &str, what: &str) -> SourceError {
     )
 }
 
-pub(crate) fn redact_proxy(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        Err(_) => "<unparseable proxy url>".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn proxy_passwords_are_redacted() {
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(64 << 20), "64 MiB");
+        assert_eq!(human_bytes(3 << 19), "1.5 MiB");
+        assert_eq!(human_bytes(900), "900 bytes");
+        assert_eq!(human_bytes(512 << 10), "512 KiB");
+        let e = too_large("getchatdata", 1 << 20, Some(200 << 20));
         assert_eq!(
-            redact_proxy("socks5h://u:secret@127.0.0.1:1080"),
-            "socks5h://u:***@127.0.0.1:1080"
+            e.kind,
+            SourceErrorKind::TooLarge {
+                limit_bytes: 1 << 20
+            }
+        );
+        assert!(!e.retryable);
+        assert!(
+            e.message.contains("announces 200 MiB") && e.message.contains("[sync] max_response_mb"),
+            "{e}"
         );
     }
 

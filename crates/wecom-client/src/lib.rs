@@ -15,6 +15,7 @@ pub use api::{ApiClient, ApiConfig, ApiError, ApiErrorKind, MAX_AGREE_PAIRS};
 
 pub use backoff::RetryPolicy;
 pub use config::{ClientConfig, ConfigError, ProxyConfig, WECOM_BASE_URL};
+pub use http::DEFAULT_MAX_RESPONSE_BYTES;
 pub use media::{
     FnSink, MEDIA_CHUNK, MediaDownload, MediaError, MediaErrorKind, MediaMismatch, MediaSink,
     SinkError, WriteSink,

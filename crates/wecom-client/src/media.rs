@@ -333,12 +333,12 @@ impl NativeClient {
                 DATA_EXPIRED => MediaErrorKind::Expired,
                 errcode => MediaErrorKind::Api { errcode },
             };
+            let errmsg = crate::http::clean_errmsg(&reply.errmsg);
             let message = match &kind {
                 MediaErrorKind::IpNotAllowed => format!(
-                    "{} (add this machine's IP to the archive's trusted IPs in the admin console)",
-                    reply.errmsg.trim()
+                    "{errmsg} (add this machine's IP to the archive's trusted IPs in the admin console)",
                 ),
-                _ => reply.errmsg.trim().to_owned(),
+                _ => errmsg.to_owned(),
             };
             return Err(MediaError::new(kind, message).into());
         }
@@ -357,7 +357,11 @@ impl NativeClient {
 fn too_large() -> MediaError {
     MediaError::new(
         MediaErrorKind::BadResponse,
-        format!("getchatmediadata reply exceeds {MAX_RESPONSE} bytes"),
+        format!(
+            "getchatmediadata answer is larger than {} for a chunk of {} (not the range asked for); it was not read further",
+            crate::http::human_bytes(MAX_RESPONSE as u64),
+            crate::http::human_bytes(chunk::CHUNK),
+        ),
     )
 }
 

@@ -9,7 +9,7 @@ use wecom_wire::{
 
 use crate::RetryPolicy;
 use crate::config::{ClientConfig, ConfigError, validate_base_url};
-use crate::http::{TokenCache, api_error, build_http, status_error, transport_error};
+use crate::http::{TokenCache, api_error, build_http, read_body, status_error, transport_error};
 
 /// How many times one call may fetch a fresh token because the server rejected the cached one.
 pub(crate) const MAX_TOKEN_REFRESHES: u32 = 2;
@@ -20,6 +20,8 @@ pub struct NativeClient {
     base: Url,
     pub(crate) retry: RetryPolicy,
     token: TokenCache,
+    /// Cap on a getchatdata or gettoken body.
+    max_body: u64,
 }
 
 /// The outcome of one attempt, before the retry policy is applied.
@@ -42,9 +44,11 @@ impl NativeClient {
         }
         let base = validate_base_url(&config.base_url)?;
         let http = build_http(&base, config.proxy.as_ref(), config.timeout)?;
+        let max_body = config.max_response_bytes.max(1);
         Ok(NativeClient {
             http,
-            token: TokenCache::new(&base, config.corp_id, config.secret),
+            token: TokenCache::new(&base, config.corp_id, config.secret, max_body),
+            max_body,
             base,
             retry: RetryPolicy {
                 max_attempts: config.retry.max_attempts.max(1),
@@ -102,10 +106,10 @@ impl NativeClient {
             .await
             .map_err(transport_error)?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(transport_error)?;
         if !status.is_success() {
             return Err(status_error(status, "getchatdata").into());
         }
+        let bytes = read_body(resp, self.max_body, "getchatdata").await?;
         // Item by item: one unreadable item is quarantined instead of failing the page.
         let parsed = parse_chat_data_reply(&bytes).map_err(|e| {
             SourceError::new(

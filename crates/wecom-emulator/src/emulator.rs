@@ -145,6 +145,9 @@ pub enum Fault {
     ReplayFirstPage,
     /// Hostile: this many more items than the request's `limit`.
     ExtraItems(u32),
+    /// Any errcode with this errmsg, HTTP 200 (e.g. an errmsg carrying control characters or an
+    /// ANSI escape, to check that operators see it escaped).
+    Errcode { errcode: i64, errmsg: &'static str },
 }
 
 /// A failure injected into upcoming getchatmediadata requests (see [`MediaFaultRule`]).

@@ -466,6 +466,7 @@ async fn getchatdata(State(emulator): State<Emulator>, req: Request) -> Response
             | Fault::ReplayFirstPage
             | Fault::ExtraItems(_)),
         ) => hostile = Some(fault),
+        Some(Fault::Errcode { errcode, errmsg }) => return api_error(errcode, errmsg, peer),
     }
 
     let params = query_params(&req);

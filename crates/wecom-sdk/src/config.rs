@@ -72,6 +72,9 @@ pub struct WorkerLimits {
     /// Wait before starting a worker after a crash, doubled for each further crash in a row.
     pub restart_backoff: Duration,
     pub restart_backoff_max: Duration,
+    /// Largest reply frame read from a worker (at most [`crate::MAX_FRAME`]); a worker announcing
+    /// more is treated as broken, and nothing that large is allocated.
+    pub max_frame_bytes: usize,
 }
 
 impl Default for WorkerLimits {
@@ -87,6 +90,7 @@ impl Default for WorkerLimits {
             crash_window: Duration::from_secs(600),
             restart_backoff: Duration::from_millis(200),
             restart_backoff_max: Duration::from_secs(30),
+            max_frame_bytes: crate::MAX_FRAME,
         }
     }
 }
@@ -136,26 +140,13 @@ impl SdkConfig {
     }
 }
 
-/// `http://user:pass@host:1` → `http://<redacted>@host:1`.
-fn redact_userinfo(proxy: &str) -> String {
-    let scheme_end = proxy.find("://").map_or(0, |i| i + 3);
-    match proxy[scheme_end..].rfind('@') {
-        Some(at) => format!(
-            "{}<redacted>{}",
-            &proxy[..scheme_end],
-            &proxy[scheme_end + at..]
-        ),
-        None => proxy.to_owned(),
-    }
-}
-
 impl std::fmt::Debug for SdkConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SdkConfig")
             .field("library", &self.library)
             .field("corp_id", &self.corp_id)
             .field("secret", &"<redacted>")
-            .field("proxy", &redact_userinfo(&self.net.proxy))
+            .field("proxy", &wecom_wire::text::redact_url(&self.net.proxy))
             .field(
                 "passwd",
                 &if self.net.passwd.is_empty() {
@@ -185,8 +176,7 @@ mod tests {
         for secret in ["archive-secret", "proxy-password", "user:pw"] {
             assert!(!text.contains(secret), "{text}");
         }
-        assert!(text.contains("http://<redacted>@127.0.0.1:3128"), "{text}");
-        assert_eq!(redact_userinfo("socks5h://h:1"), "socks5h://h:1");
+        assert!(text.contains("http://user:***@127.0.0.1:3128"), "{text}");
     }
 
     #[test]

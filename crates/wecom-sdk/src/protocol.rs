@@ -197,8 +197,20 @@ pub fn write_frame<W: Write, T: Serialize>(out: &mut W, message: &T) -> io::Resu
     out.flush()
 }
 
-/// Reads one frame. `Ok(None)` at a clean end of stream (no byte of a next frame).
+/// Reads one frame of at most [`MAX_FRAME`] bytes. `Ok(None)` at a clean end of stream (no byte
+/// of a next frame).
 pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(input: &mut R) -> io::Result<Option<T>> {
+    read_frame_limited(input, MAX_FRAME)
+}
+
+/// Reads one frame of at most `max` bytes (never more than [`MAX_FRAME`]). A length above the cap
+/// is an error before any byte of the frame is read, and the frame's bytes are read as they come
+/// (memory grows with what arrives, not with what the length announces).
+pub fn read_frame_limited<R: Read, T: for<'de> Deserialize<'de>>(
+    input: &mut R,
+    max: usize,
+) -> io::Result<Option<T>> {
+    let max = max.min(MAX_FRAME);
     let mut len = [0u8; 4];
     let mut filled = 0;
     while filled < len.len() {
@@ -211,14 +223,19 @@ pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(input: &mut R) -> io::R
         }
     }
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("a frame announces {len} bytes, more than {MAX_FRAME}"),
+            format!(
+                "a frame announces {len} bytes, more than the cap of {max} (derived from [sync] max_response_mb); it was not read"
+            ),
         ));
     }
-    let mut json = vec![0u8; len];
-    input.read_exact(&mut json)?;
+    let mut json = Vec::with_capacity(len.min(1 << 20));
+    let got = input.take(len as u64).read_to_end(&mut json)?;
+    if got < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     serde_json::from_slice(&json)
         .map(Some)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
@@ -283,8 +300,57 @@ mod tests {
         let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
         assert!(read_frame::<_, Reply>(&mut &huge[..]).is_err());
         let cut = [0u8, 0, 0, 10, b'{'];
+        assert_eq!(
+            read_frame::<_, Reply>(&mut &cut[..])
+                .expect_err("cut")
+                .kind(),
+            io::ErrorKind::UnexpectedEof
+        );
         assert!(read_frame::<_, Reply>(&mut &cut[..]).is_err());
         assert!(read_frame::<_, Reply>(&mut &[0u8, 0][..]).is_err());
+    }
+
+    /// An endless stream of spaces after a length prefix, counting what is read from it.
+    struct Endless {
+        prefix: [u8; 4],
+        read: usize,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(64 << 10);
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                *b = self.prefix.get(self.read + i).copied().unwrap_or(b' ');
+            }
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_frame_above_the_cap_is_refused_before_it_is_read() {
+        let mut input = Endless {
+            prefix: (200u32 << 20).to_be_bytes(),
+            read: 0,
+        };
+        let e = read_frame_limited::<_, Reply>(&mut input, 1 << 20).expect_err("too large");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            e.to_string()
+                .contains("209715200 bytes, more than the cap of 1048576"),
+            "{e}"
+        );
+        // Only the first read (which held the length) happened: no byte of the body was taken.
+        assert_eq!(input.read, 4, "only the length was read");
+
+        // Within the cap, the frame is read (and, being spaces, refused as JSON).
+        let mut input = Endless {
+            prefix: (100u32 << 10).to_be_bytes(),
+            read: 0,
+        };
+        let e = read_frame_limited::<_, Reply>(&mut input, 1 << 20).expect_err("not json");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(input.read >= 100 << 10);
     }
 
     #[test]

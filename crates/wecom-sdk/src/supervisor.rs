@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use crate::config::{WorkerCommand, WorkerLimits};
-use crate::protocol::{ErrorKind, Reply, Request, read_frame, write_frame};
+use crate::protocol::{ErrorKind, Reply, Request, read_frame_limited, write_frame};
 use crate::worker::Handler;
 
 /// How long a new worker may take to load the library and answer `open`.
@@ -366,7 +366,7 @@ impl Supervisor {
                 .min(limits.restart_backoff_max);
             std::thread::sleep(delay);
         }
-        let mut child = Child::spawn(&self.command)?;
+        let mut child = Child::spawn(&self.command, limits.max_frame_bytes)?;
         self.shared.stats.started.fetch_add(1, Ordering::Relaxed);
         match child.exchange(&self.shared.open, OPEN_DEADLINE) {
             Exchange::Reply(Reply::Ready { .. }) => {
@@ -498,7 +498,7 @@ pub(crate) struct Child {
 }
 
 impl Child {
-    fn spawn(command: &WorkerCommand) -> Result<Child, Failure> {
+    fn spawn(command: &WorkerCommand, max_frame: usize) -> Result<Child, Failure> {
         let mut process = Command::new(&command.program)
             .args(&command.args)
             .stdin(Stdio::piped())
@@ -531,7 +531,7 @@ impl Child {
             .spawn(move || {
                 let mut stdout = BufReader::with_capacity(1 << 16, stdout);
                 loop {
-                    match read_frame::<_, Reply>(&mut stdout) {
+                    match read_frame_limited::<_, Reply>(&mut stdout, max_frame) {
                         Ok(Some(reply)) => {
                             if reply_tx.send(Ok(reply)).is_err() {
                                 break;
@@ -561,7 +561,7 @@ impl Child {
                     if text.is_empty() {
                         continue;
                     }
-                    warn!(pid, line = %text, "vendor library worker stderr");
+                    warn!(pid, line = %wecom_wire::text::Escaped(&text), "vendor library worker stderr");
                     let mut tail = lock(&tail);
                     if tail.len() >= STDERR_LINES {
                         tail.pop_front();

@@ -7,6 +7,7 @@ mod json;
 mod media;
 mod page;
 mod source;
+pub mod text;
 
 pub use code::SdkCode;
 pub use json::{

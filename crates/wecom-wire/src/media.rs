@@ -100,7 +100,7 @@ impl MediaFetchErrorKind {
 /// may succeed; the source has already spent its own per-chunk retries. The message names the
 /// object only by a short hint, never by its whole sdkfileid (which grants access to it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", crate::text::Escaped(message))]
 pub struct MediaFetchError {
     pub kind: MediaFetchErrorKind,
     pub retryable: bool,
@@ -121,7 +121,8 @@ impl MediaFetchError {
             kind,
             retryable,
             code,
-            message: message.into(),
+            // Stored with the job and shown by `media`: keep terminals safe.
+            message: crate::text::escape_controls(&message.into()).into_owned(),
         }
     }
 }

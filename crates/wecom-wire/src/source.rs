@@ -34,6 +34,9 @@ pub enum SourceErrorKind {
     /// The server answered more items than `limit` asked for: a protocol error, nothing of the
     /// page is kept.
     TooManyItems { limit: u32, got: usize },
+    /// The answer (announced or read) is larger than the configured cap on response bodies; it
+    /// was not read further. Nothing of it is used.
+    TooLarge { limit_bytes: u64 },
 }
 
 /// An error from an [`ArchiveSource`]; `retryable` says whether a later attempt may succeed.
@@ -49,7 +52,8 @@ impl SourceError {
         SourceError {
             kind,
             retryable,
-            message: message.into(),
+            // The message often quotes the server (errmsg): keep terminals and logs safe.
+            message: crate::text::escape_controls(&message.into()).into_owned(),
         }
     }
 
@@ -59,7 +63,9 @@ impl SourceError {
             SourceErrorKind::Network
             | SourceErrorKind::Timeout
             | SourceErrorKind::HttpStatus(_) => SdkCode::Network,
-            SourceErrorKind::InvalidResponse | SourceErrorKind::TooManyItems { .. } => {
+            SourceErrorKind::InvalidResponse
+            | SourceErrorKind::TooManyItems { .. }
+            | SourceErrorKind::TooLarge { .. } => {
                 SdkCode::DataParse
             }
             SourceErrorKind::Api { .. } => SdkCode::System,
@@ -71,21 +77,23 @@ impl SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `message` is a public field: escape again in case it was set after `new`.
+        let message = crate::text::Escaped(&self.message);
         match &self.kind {
-            SourceErrorKind::Network => write!(f, "network error: {}", self.message),
-            SourceErrorKind::Timeout => write!(f, "timed out: {}", self.message),
-            SourceErrorKind::HttpStatus(s) => write!(f, "http status {s}: {}", self.message),
-            SourceErrorKind::InvalidResponse => write!(f, "invalid response: {}", self.message),
+            SourceErrorKind::Network => write!(f, "network error: {message}"),
+            SourceErrorKind::Timeout => write!(f, "timed out: {message}"),
+            SourceErrorKind::HttpStatus(s) => write!(f, "http status {s}: {message}"),
+            SourceErrorKind::InvalidResponse => write!(f, "invalid response: {message}"),
             SourceErrorKind::Api { errcode } => {
-                write!(f, "wecom errcode {errcode}: {}", self.message)
+                write!(f, "wecom errcode {errcode}: {message}")
             }
-            SourceErrorKind::Sdk(code) => write!(f, "sdk error {code}: {}", self.message),
-            SourceErrorKind::InvalidArgument => write!(f, "invalid argument: {}", self.message),
+            SourceErrorKind::Sdk(code) => write!(f, "sdk error {code}: {message}"),
+            SourceErrorKind::InvalidArgument => write!(f, "invalid argument: {message}"),
+            SourceErrorKind::TooLarge { .. } => write!(f, "response too large: {message}"),
             SourceErrorKind::TooManyItems { limit, got } => write!(
                 f,
                 "the server answered {got} items for a limit of {limit}; the page was refused \
-                 as a protocol error and nothing of it was stored: {}",
-                self.message
+                 as a protocol error and nothing of it was stored: {message}"
             ),
         }
     }

@@ -75,7 +75,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                     } else {
                         format!("{} {}", name(&c.roomid), c.key)
                     };
-                    println!(
+                    safe_println!(
                         "{:<6} {:>7} msgs  {} – {}  {}  ({})",
                         if c.is_group { "group" } else { "1:1" },
                         thousands(c.messages),
@@ -91,7 +91,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                     );
                 }
                 if list.len() == *limit {
-                    println!("… more with --offset {}", offset + limit);
+                    safe_println!("… more with --offset {}", offset + limit);
                 }
             }
         }
@@ -152,20 +152,20 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 println!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 if page.is_empty() && cursor.is_none() {
-                    println!("no messages in conversation {key}");
+                    safe_println!("no messages in conversation {key}");
                 }
                 for c in &declined {
-                    println!(
+                    safe_println!(
                         "note: {} declined archiving (since {}): WeCom does not archive this conversation while that stands",
                         names.get(&c.external_userid).unwrap_or(&c.external_userid),
                         china_time(c.status_change_time.saturating_mul(1000))
                     );
                 }
                 for m in &page {
-                    println!("{}", render_line(m, names.get(&m.from).map(String::as_str)));
+                    safe_println!("{}", render_line(m, names.get(&m.from).map(String::as_str)));
                 }
                 if let (true, Some(last)) = (page.len() == *limit, page.last()) {
-                    println!("… next page: --after {}:{}", last.msgtime, last.seq);
+                    safe_println!("… next page: --after {}:{}", last.msgtime, last.seq);
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use wecom_client::{ApiClient, ApiError, ApiErrorKind};
 use wecom_wire::directory::{CustomerGroupListRequest, SecretKind};
+use wecom_wire::text::{Escaped, redact_url};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 
 use super::source::{Source, SourceOverrides};
@@ -17,20 +18,21 @@ struct Report {
     failed: usize,
 }
 
+/// Every detail is printed escaped: it often quotes the server (errmsg) or the configuration.
 impl Report {
     fn ok(&mut self, what: &str, detail: impl AsRef<str>) {
-        println!("ok    {what:<22} {}", detail.as_ref());
+        println!("ok    {what:<22} {}", Escaped(detail.as_ref()));
     }
     fn warn(&mut self, what: &str, detail: impl AsRef<str>) {
-        println!("warn  {what:<22} {}", detail.as_ref());
+        println!("warn  {what:<22} {}", Escaped(detail.as_ref()));
     }
     fn fail(&mut self, what: &str, detail: impl AsRef<str>, fix: impl AsRef<str>) {
         self.failed += 1;
         println!(
             "FAIL  {what:<22} {}\n      {:<22} fix: {}",
-            detail.as_ref(),
+            Escaped(detail.as_ref()),
             "",
-            fix.as_ref()
+            Escaped(fix.as_ref())
         );
     }
 }
@@ -318,7 +320,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
             ),
             None => r.fail(
                 "proxy",
-                format!("`{proxy}` has no host:port"),
+                format!("`{}` has no host:port", redact_url(proxy)),
                 "write it as http://host:port or socks5h://host:port",
             ),
         }

@@ -1,5 +1,15 @@
 //! One module per command; this one dispatches and holds what several commands share.
 
+/// `println!` for a line built from archived or server-provided text (names, ids, message text,
+/// errmsg): the whole line is printed with its control characters and ANSI escapes escaped
+/// ([`wecom_wire::text`]), so what WeCom sent cannot drive the operator's terminal. The archive
+/// itself keeps the bytes exactly; only what is shown changes.
+macro_rules! safe_println {
+    ($($arg:tt)*) => {
+        println!("{}", wecom_wire::text::Escaped(&format!($($arg)*)))
+    };
+}
+
 mod bench;
 mod conversations;
 mod cursor;

@@ -71,7 +71,7 @@ pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let changed = lock(&store)?.recheck_names(&corp.corp_id, all, now)?;
-    println!(
+    safe_println!(
         "corp {}: {} rooms and people to check again",
         corp.corp_id,
         thousands(changed)
@@ -101,7 +101,7 @@ fn print_report(corp_id: &str, r: &NameReport) {
     if checked == 0 && r.permit.is_none() && r.consent_subjects_checked == 0 && !r.unreachable {
         return;
     }
-    println!(
+    safe_println!(
         "corp {corp_id}: names: {} rooms named, {} unresolvable, {} to retry; {} people named, {} unresolvable, {} to retry; {} consent checks{}{}",
         thousands(r.rooms_named),
         thousands(r.rooms_unresolvable),
@@ -244,7 +244,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                 return Ok(ExitCode::SUCCESS);
             }
             for r in &list {
-                println!(
+                safe_println!(
                     "{:<30}  {:<8} {:>4} members {:>7} msgs  {}",
                     r.roomid,
                     r.kind.map_or("?", |k| k.as_str()),
@@ -259,10 +259,10 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                 );
             }
             if list.is_empty() && *offset == 0 {
-                println!("no rooms in the archive yet");
+                safe_println!("no rooms in the archive yet");
             }
             if list.len() == *limit {
-                println!("… more with --offset {}", offset + limit);
+                safe_println!("… more with --offset {}", offset + limit);
             }
         }
         RoomsCommand::Show { roomid, json } => {
@@ -311,7 +311,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                 return Ok(ExitCode::SUCCESS);
             }
             let r = &detail.entry;
-            println!(
+            safe_println!(
                 "{}  {}",
                 r.roomid,
                 label(
@@ -321,7 +321,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                     r.error.as_deref()
                 )
             );
-            println!(
+            safe_println!(
                 "  kind {}, owner {}, created {}, {} messages",
                 r.kind.map_or("unknown", |k| k.as_str()),
                 if r.owner.is_empty() { "?" } else { &r.owner },
@@ -330,20 +330,20 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                 thousands(r.messages)
             );
             if !r.notice.is_empty() {
-                println!("  notice: {}", r.notice);
+                safe_println!("  notice: {}", r.notice);
             }
             if let Some(e) = &r.error {
-                println!("  last check: {e}");
+                safe_println!("  last check: {e}");
             }
             if detail.history.len() > 1 {
-                println!("  names over time:");
+                safe_println!("  names over time:");
                 for h in &detail.history {
-                    println!("    {}  {}", china_time(h.observed_at_ms), h.name);
+                    safe_println!("    {}  {}", china_time(h.observed_at_ms), h.name);
                 }
             }
-            println!("  members ({}):", detail.members.len());
+            safe_println!("  members ({}):", detail.members.len());
             for (m, n) in detail.members.iter().zip(&names) {
-                println!(
+                safe_println!(
                     "    {:<34} {:<9} {}{}",
                     m.id,
                     m.kind.as_str(),
@@ -352,7 +352,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
                 );
             }
             for c in &consents {
-                println!(
+                safe_println!(
                     "  consent: {} {} since {}",
                     c.external_userid,
                     c.status.as_str(),
@@ -384,7 +384,7 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
                 } else {
                     p.corp_name.clone()
                 };
-                println!(
+                safe_println!(
                     "{:<34} {:<9} {}{}",
                     p.id,
                     p.kind.as_str(),
@@ -402,10 +402,10 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
                 );
             }
             if list.is_empty() && *offset == 0 {
-                println!("no people in the archive yet");
+                safe_println!("no people in the archive yet");
             }
             if list.len() == *limit {
-                println!("… more with --offset {}", offset + limit);
+                safe_println!("… more with --offset {}", offset + limit);
             }
         }
         PeopleCommand::Show { id, json } => {
@@ -433,7 +433,7 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            safe_println!(
                 "{}  {}",
                 person.id,
                 label(
@@ -443,26 +443,26 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
                     person.error.as_deref()
                 )
             );
-            println!("  kind {}", person.kind.as_str());
+            safe_println!("  kind {}", person.kind.as_str());
             if !person.corp_name.is_empty() {
-                println!("  corp {}", person.corp_name);
+                safe_println!("  corp {}", person.corp_name);
             }
             if !person.position.is_empty() {
-                println!("  position {}", person.position);
+                safe_println!("  position {}", person.position);
             }
             if !person.creator.is_empty() {
-                println!("  created by {}", person.creator);
+                safe_println!("  created by {}", person.creator);
             }
             if let Some(e) = &person.error {
-                println!("  last check: {e}");
+                safe_println!("  last check: {e}");
             }
             match &scope {
-                Some(s) if s.in_scope => println!("  in the archive scope"),
-                Some(_) => println!(
+                Some(s) if s.in_scope => safe_println!("  in the archive scope"),
+                Some(_) => safe_println!(
                     "  no longer in the archive scope: their chats with others outside it are not archived"
                 ),
                 None if scope_checked.is_none() => {}
-                None if person.kind == wecom_store::names::PartyKind::Internal => println!(
+                None if person.kind == wecom_store::names::PartyKind::Internal => safe_println!(
                     "  not in the archive scope (as last fetched): only chats with archived members are kept"
                 ),
                 None => {}
@@ -476,7 +476,7 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
                         format!("in room {roomid}")
                     }
                 };
-                println!(
+                safe_println!(
                     "  consent {with}: {}{}",
                     c.status.as_str(),
                     if c.status == wecom_store::names::ConsentStatus::Disagree {

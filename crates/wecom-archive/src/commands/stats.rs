@@ -9,6 +9,7 @@ use super::{lock, open_store, thousands};
 use crate::cli::StatsArgs;
 use crate::config::{Config, CorpConfig};
 use wecom_store::MediaStats;
+use wecom_wire::text::Escaped;
 
 pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {
@@ -130,6 +131,8 @@ pub fn render(corp_id: &str, s: &Stats) -> String {
     if !s.by_action.is_empty() {
         out.push_str("  by action\n");
         for (a, n) in &s.by_action {
+            // Actions and message types come from the decrypted records: shown escaped.
+            let a = Escaped(a).to_string();
             out.push_str(&format!("    {a:<24}{:>8}\n", thousands(*n)));
         }
     }
@@ -138,6 +141,7 @@ pub fn render(corp_id: &str, s: &Stats) -> String {
         let mut types: Vec<_> = s.by_msgtype.iter().collect();
         types.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (t, n) in types {
+            let t = Escaped(t).to_string();
             out.push_str(&format!("    {t:<24}{:>8}\n", thousands(*n)));
         }
     }
@@ -190,6 +194,7 @@ pub fn render_media(m: &MediaStats, media_dir: &str) -> String {
         thousands(m.quarantined_objects),
     );
     for (code, n) in &m.failed_by_code {
+        let code = Escaped(code).to_string();
         out.push_str(&format!("    {code:<24}{:>8}\n", thousands(*n)));
     }
     out

@@ -83,7 +83,11 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                         }
                         Err(e) => {
                             outcome.failed_corps += 1;
-                            eprintln!("error: corp {}: {e:#}", t.corp.corp_id);
+                            eprintln!(
+                                "error: corp {}: {}",
+                                t.corp.corp_id,
+                                wecom_wire::text::Escaped(&format!("{e:#}"))
+                            );
                         }
                     }
                 }

@@ -77,7 +77,8 @@ impl MediaError {
             kind,
             code,
             retryable,
-            message: message.into(),
+            // Often WeCom's errmsg: shown in logs and stored with the job.
+            message: wecom_wire::text::escape_controls(&message.into()).into_owned(),
             offset: 0,
             file: String::new(),
             sink: None,
@@ -117,7 +118,8 @@ impl MediaError {
             // Not produced by the token exchange; keep the source's code and retry verdict.
             SourceErrorKind::Sdk(_)
             | SourceErrorKind::InvalidArgument
-            | SourceErrorKind::TooManyItems { .. } => MediaErrorKind::BadResponse,
+            | SourceErrorKind::TooManyItems { .. }
+            | SourceErrorKind::TooLarge { .. } => MediaErrorKind::BadResponse,
         };
         let code = e.sdk_code();
         MediaError::new(kind, e.message)
@@ -178,7 +180,7 @@ impl fmt::Display for MediaError {
             MediaErrorKind::Timeout => "timed out".to_owned(),
             MediaErrorKind::Sink => "sink failed".to_owned(),
         };
-        write!(f, "{what}: {}", self.message)?;
+        write!(f, "{what}: {}", wecom_wire::text::Escaped(&self.message))?;
         if !self.file.is_empty() {
             write!(f, " (media {}, chunk at byte {})", self.file, self.offset)?;
         }

@@ -2,6 +2,7 @@
 //! media downloads (`media.rs`).
 
 mod api;
+mod bounds;
 mod media;
 
 use std::sync::Arc;
