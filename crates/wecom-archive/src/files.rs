@@ -159,7 +159,10 @@ mod tests {
                 format!("chmod 600 {}", dir.path().join("world").display()),
             ]
         );
-        let open: Vec<String> = too_open(&files, true).iter().map(|f| f.fix.clone()).collect();
+        let open: Vec<String> = too_open(&files, true)
+            .iter()
+            .map(|f| f.fix.clone())
+            .collect();
         assert_eq!(
             open,
             vec![format!("chmod 640 {}", dir.path().join("world").display())]
@@ -175,6 +178,9 @@ mod tests {
         write_private(&p, "secret = \"s\"\n").expect("write private");
         let meta = std::fs::metadata(&p).expect("stat");
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_to_string(&p).expect("read"), "secret = \"s\"\n");
+        assert_eq!(
+            std::fs::read_to_string(&p).expect("read"),
+            "secret = \"s\"\n"
+        );
     }
 }

@@ -167,7 +167,10 @@ fn check_private(
     let open = crate::files::too_open(paths, group_readable);
     if open.is_empty() {
         if present > 0 {
-            r.ok(what, format!("{present} {noun}, readable by the owner only"));
+            r.ok(
+                what,
+                format!("{present} {noun}, readable by the owner only"),
+            );
         }
         return;
     }
@@ -264,7 +267,14 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
 
     // Private keys must be readable by their owner only.
     let key_files = crate::keys::key_files(&corp.keys_dir);
-    check_private(&mut r, "key file modes", &key_files, false, key_files.len(), "keys");
+    check_private(
+        &mut r,
+        "key file modes",
+        &key_files,
+        false,
+        key_files.len(),
+        "keys",
+    );
 
     // Files: who may read the archive, and whether this user can write where it lives.
     check_files(config, corp, &mut r);

@@ -112,17 +112,14 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
 fn warn_if_readable(config: &Config, corp: &CorpConfig) {
     let keys = crate::keys::key_files(&corp.keys_dir);
     // A key is private whatever the group setting says.
-    let open = crate::files::too_open(&keys, false).into_iter().chain(
-        crate::files::too_open(
+    let open = crate::files::too_open(&keys, false)
+        .into_iter()
+        .chain(crate::files::too_open(
             &crate::files::archive_files(&corp.archive_path),
             config.group_readable,
-        ),
-    );
+        ));
     for file in open {
-        eprintln!(
-            "warning: corp {}: {file}; run `{}`",
-            corp.corp_id, file.fix
-        );
+        eprintln!("warning: corp {}: {file}; run `{}`", corp.corp_id, file.fix);
     }
 }
 

@@ -5,5 +5,6 @@ mod support;
 
 mod cli;
 mod daemon;
+mod files;
 mod names;
 mod pipeline;

@@ -1132,6 +1132,10 @@ fn read_schema(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let app_id: i64 = conn
         .pragma_query_value(None, "application_id", |row| row.get(0))
         .map_err(err(path, OP))?;
+    if app_id == 0 {
+        // A file the first writer has not set up yet (or an empty one): nothing to read.
+        return Ok(0);
+    }
     if app_id != migrate::APPLICATION_ID {
         return Err(StoreError::Corrupt {
             path: path.to_owned(),
