@@ -905,6 +905,11 @@ impl ConfigTemplate<'_> {
 [archive]
 # The SQLite archive (relative paths are relative to this file).
 path = {archive}
+# Everything the archive writes (database, its -wal/-shm, the writer lock file, media files and
+# folders) is readable by its owner only: files 0600, folders 0700. true lets the owner's group
+# read them too (0640/0750). `doctor` fails, and `sync` warns, on archive files or private keys
+# other users can read.
+group_readable = false
 
 [corp]
 # Required. 企业ID, from 管理后台 → 我的企业 → 企业信息.
