@@ -103,16 +103,12 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| io_err(path, "creating its directory", &e))?;
         }
-        // Opened for writing by us first, so a permission problem is named as one (SQLite only
-        // says "unable to open database file").
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_err(path, "opening for writing", &e))?;
-        let conn = Connection::open(path).map_err(err(path, "opening"))?;
+        // Never open the database file with a descriptor of our own: closing it would drop every
+        // POSIX lock this process's SQLite connections hold on it. SQLite's "unable to open
+        // database file" is explained afterwards instead.
+        let conn = Connection::open(path)
+            .map_err(err(path, "opening"))
+            .map_err(|e| explain_cannot_open(path, e))?;
         SqliteStore::init(conn, path.to_owned(), true, migrate::latest_version())
             .map_err(|e| explain_cannot_open(path, e))
     }
