@@ -74,6 +74,9 @@ pub struct Config {
     pub sdk: SdkSection,
     pub media: MediaSection,
     pub names: NamesSection,
+    /// `[archive] group_readable`: let the owner's group read the archive and media (modes
+    /// 0640/0750 instead of 0600/0700).
+    pub group_readable: bool,
 }
 
 /// Naming rooms and people through WeCom's HTTP APIs (after each `sync`, continuously in `run`).
@@ -294,11 +297,18 @@ pub struct ArchiveSection {
     /// The SQLite archive file.
     #[serde(default = "default_db")]
     pub path: PathBuf,
+    /// Whether the owner's group may read what the archive writes (0640 files, 0750 folders);
+    /// by default only the owner may (0600, 0700).
+    #[serde(default)]
+    pub group_readable: bool,
 }
 
 impl Default for ArchiveSection {
     fn default() -> Self {
-        ArchiveSection { path: default_db() }
+        ArchiveSection {
+            path: default_db(),
+            group_readable: false,
+        }
     }
 }
 
@@ -653,7 +663,7 @@ impl Config {
         }
         let archive = get("WECOM_ARCHIVE_DB")
             .map(PathBuf::from)
-            .unwrap_or(raw.archive.path);
+            .unwrap_or(raw.archive.path.clone());
         let keys = get("WECOM_ARCHIVE_KEYS_DIR")
             .map(PathBuf::from)
             .unwrap_or(raw.keys.dir);
@@ -816,6 +826,7 @@ impl Config {
             sdk: raw.sdk,
             media,
             names,
+            group_readable: raw.archive.group_readable,
         })
     }
 
@@ -1042,6 +1053,11 @@ impl ConfigTemplate<'_> {
 [archive]
 # The SQLite archive (relative paths are relative to this file).
 path = {archive}
+# Everything the archive writes (database, its -wal/-shm, the writer lock file, media files and
+# folders) is readable by its owner only: files 0600, folders 0700. true lets the owner's group
+# read them too (0640/0750). `doctor` fails, and `sync` warns, on archive files or private keys
+# other users can read.
+group_readable = false
 
 [corp]
 # Required. 企业ID, from 管理后台 → 我的企业 → 企业信息.

@@ -18,6 +18,25 @@ pub fn key_path(dir: &Path, version: u32) -> PathBuf {
     dir.join(format!("v{version}.pem"))
 }
 
+/// The `v<N>.pem` files in `dir` (none when it cannot be read).
+pub fn key_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix('v'))
+                .and_then(|n| n.strip_suffix(".pem"))
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// Reads every `v<N>.pem` in `dir`. A file that is not a usable RSA private key is an error naming it.
 pub fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
     let entries = match std::fs::read_dir(dir) {

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod files;
 mod keys;
 
 use clap::Parser;
@@ -35,6 +36,9 @@ fn main() -> std::process::ExitCode {
     {
         return wecom_sdk::worker_main();
     }
+    // Private until the configuration says otherwise: archives, media, lock and key files, and
+    // configurations written with secrets are created 0600 / 0700.
+    files::restrict_umask(false);
     quiet_on_closed_stdout();
     let cli = cli::Cli::parse();
     cli::init_tracing(&cli);
@@ -43,7 +47,18 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // The chain often quotes the server or the configuration: shown escaped.
             eprintln!("error: {}", wecom_wire::text::Escaped(&format!("{e:#}")));
-            std::process::ExitCode::FAILURE
+            exit_code_of(&e)
         }
+    }
+}
+
+/// The documented exit code of a failed command: 4 when another process holds the archive's
+/// writer lock, 1 otherwise.
+fn exit_code_of(e: &anyhow::Error) -> std::process::ExitCode {
+    match e.downcast_ref::<wecom_store::LockError>() {
+        Some(lock) if lock.kind() == wecom_store::LockErrorKind::Held => {
+            std::process::ExitCode::from(commands::EXIT_ARCHIVE_LOCKED)
+        }
+        _ => std::process::ExitCode::FAILURE,
     }
 }

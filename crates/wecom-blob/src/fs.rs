@@ -7,6 +7,12 @@
 //! The order of a publish is: write every chunk, `fsync` the `.part`, verify, `rename`, `fsync` the
 //! fan-out directory. A crash at any point leaves either no object or a complete one; a `.part`
 //! left by a crash is removed by the next [`FsBlobStore::open`].
+//!
+//! Several processes may share one root (corps with different archives share the media folder).
+//! Each open store is an *owner*: it holds an OS file lock on `<root>/owners/<owner>.owner` for its
+//! life and names its uploads `<owner>.<random>.part`. [`FsBlobStore::open`] removes only the
+//! `.part` files whose owner's lock is free — their process ended, however it ended (the kernel
+//! drops the lock of a killed process) — and never those of a live one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -23,9 +29,8 @@ use crate::{
 /// Content-addressed storage in a local directory. The file name of every object is its SHA-256
 /// in hex.
 ///
-/// One store per root directory: [`open`](FsBlobStore::open) removes every `.part` file in
-/// `<root>/tmp`, which would fail (never corrupt) the uploads of another process using the same
-/// root.
+/// Any number of stores, in any processes, may share a root: [`open`](FsBlobStore::open) removes
+/// only the `.part` files of owners that are gone.
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     layout: Arc<Layout>,
@@ -35,6 +40,7 @@ pub struct FsBlobStore {
 struct Layout {
     root: PathBuf,
     tmp: PathBuf,
+    owner: Owner,
 }
 
 impl Layout {
@@ -43,34 +49,139 @@ impl Layout {
     }
 }
 
+/// The folder of the `.owner` files, beside `tmp`.
+const OWNERS_DIR: &str = "owners";
+
+/// This store's identity: `<pid>-<random>`, and the locked `<root>/owners/<owner>.owner` file that
+/// proves it alive.
+#[derive(Debug)]
+struct Owner {
+    token: String,
+    path: PathBuf,
+    /// Locked exclusively for the life of the store; closing it releases the lock.
+    _file: File,
+}
+
+impl Owner {
+    /// Creates and locks `<owners>/<token>.owner`. The file is locked under a temporary name
+    /// first, so no sweep can ever see it unlocked.
+    fn create(owners: &Path) -> Result<Owner, BlobError> {
+        let token = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+        let fresh = owners.join(format!("{token}.owner-new"));
+        let path = owners.join(format!("{token}.{OWNER_EXT}"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&fresh)
+            .map_err(|e| BlobError::io("creating", &fresh, &e))?;
+        file.try_lock().map_err(|e| BlobError::Io {
+            location: fresh.display().to_string(),
+            op: "locking",
+            cause: e.to_string(),
+        })?;
+        fs::rename(&fresh, &path).map_err(|e| BlobError::io("renaming", &fresh, &e))?;
+        Ok(Owner {
+            token,
+            path,
+            _file: file,
+        })
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // Its uploads are gone by now (each removes its `.part` when dropped); the file only
+        // marked them as owned. A sweep that finds it first sees its lock free and removes it too.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+const OWNER_EXT: &str = "owner";
+
+/// Whether the owner `token` of a `.part` is alive: its `.owner` file exists and is locked.
+/// Missing or unlocked means its process ended without cleaning up.
+fn owner_alive(owners: &Path, token: &str) -> bool {
+    let Ok(file) = File::open(owners.join(format!("{token}.{OWNER_EXT}"))) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        // Cannot tell: keep its files.
+        Err(std::fs::TryLockError::Error(_)) => true,
+    }
+}
+
+/// Removes the `.part` files in `tmp` whose owner is gone (`.part` files of older builds, which
+/// name no owner, count as gone), then the `.owner` files of gone owners. Returns how many `.part`
+/// files it removed.
+fn sweep(tmp: &Path, owners: &Path, own: &str) -> Result<u64, BlobError> {
+    let mut alive = std::collections::HashMap::<String, bool>::new();
+    let mut is_alive = |owner: &str| {
+        *alive
+            .entry(owner.to_owned())
+            .or_insert_with(|| owner == own || owner_alive(owners, owner))
+    };
+    let mut removed = 0u64;
+    for (dir, ext) in [(tmp, "part"), (owners, OWNER_EXT)] {
+        let entries = fs::read_dir(dir).map_err(|e| BlobError::io("listing", dir, &e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| BlobError::io("listing", dir, &e))?;
+            let path = entry.path();
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(ext))
+                .and_then(|n| n.strip_suffix('.'))
+            else {
+                continue;
+            };
+            let owner = if ext == OWNER_EXT {
+                Some(stem)
+            } else {
+                stem.split_once('.').map(|(owner, _)| owner)
+            };
+            if owner.is_some_and(&mut is_alive) {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) if ext == "part" => removed += 1,
+                Ok(()) => {}
+                // Another process's sweep got there first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(BlobError::io("removing stale", &path, &e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 impl FsBlobStore {
-    /// Opens (creating if needed) a store rooted at `root`, and removes `.part` files that a crash
-    /// left in `<root>/tmp`. Blocking: call it at startup, or from a blocking thread.
+    /// Opens (creating if needed) a store rooted at `root`, and removes `.part` files that an ended
+    /// process left in `<root>/tmp` — never those of a live one. Blocking: call it at startup, or
+    /// from a blocking thread.
     pub fn open(root: impl Into<PathBuf>) -> Result<FsBlobStore, BlobError> {
         let root = root.into();
         let tmp = root.join("tmp");
+        let owners = root.join(OWNERS_DIR);
         for dir in [
             tmp.clone(),
+            owners.clone(),
             root.join(Area::Objects.dir()),
             root.join(Area::Quarantine.dir()),
         ] {
             fs::create_dir_all(&dir).map_err(|e| BlobError::io("creating", &dir, &e))?;
         }
-        let entries = fs::read_dir(&tmp).map_err(|e| BlobError::io("listing", &tmp, &e))?;
-        let mut removed = 0u64;
-        for entry in entries {
-            let entry = entry.map_err(|e| BlobError::io("listing", &tmp, &e))?;
-            let path = entry.path();
-            if path.extension().is_some_and(|ext| ext == "part") {
-                fs::remove_file(&path).map_err(|e| BlobError::io("removing stale", &path, &e))?;
-                removed += 1;
-            }
-        }
+        let owner = Owner::create(&owners)?;
+        let removed = sweep(&tmp, &owners, &owner.token)?;
         if removed > 0 {
-            tracing::info!(removed, dir = %tmp.display(), "removed stale partial uploads");
+            tracing::info!(removed, dir = %tmp.display(), "removed partial uploads of ended processes");
         }
         Ok(FsBlobStore {
-            layout: Arc::new(Layout { root, tmp }),
+            layout: Arc::new(Layout { root, tmp, owner }),
         })
     }
 
@@ -104,9 +215,11 @@ impl BlobStore for FsBlobStore {
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn BlobWriter>, BlobError>> {
         let layout = Arc::clone(&self.layout);
         Box::pin(async move {
-            let path = layout
-                .tmp
-                .join(format!("{:032x}.part", rand::random::<u128>()));
+            let path = layout.tmp.join(format!(
+                "{}.{:032x}.part",
+                layout.owner.token,
+                rand::random::<u128>()
+            ));
             let part = blocking(&path.clone(), move || PartFile::create(layout, path)).await?;
             Ok(Box::new(FsWriter {
                 part: Some(part),

@@ -23,6 +23,8 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The database was migrated by a newer build; this one must not write to it.
     SchemaTooNew,
+    /// The database was written by an older build and opened read-only, so it cannot be upgraded.
+    SchemaTooOld,
     /// A write broke a constraint of what is already stored.
     Conflict,
     /// Another writer held the database longer than the busy timeout; retrying may succeed.
@@ -84,6 +86,16 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "database {} has schema version {found}, older than {known}, the version this build reads: \
+         run a writing command (`wecom-archive sync`) once to upgrade it",
+        path.display()
+    )]
+    SchemaTooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("conflict with stored data while {op}: {cause}")]
     Conflict { op: &'static str, cause: String },
     #[error("database {} stayed locked while {op}: {cause}", path.display())]
@@ -106,6 +118,7 @@ impl StoreError {
             StoreError::PermissionDenied { .. } => StoreErrorKind::PermissionDenied,
             StoreError::Corrupt { .. } => StoreErrorKind::Corrupt,
             StoreError::SchemaTooNew { .. } => StoreErrorKind::SchemaTooNew,
+            StoreError::SchemaTooOld { .. } => StoreErrorKind::SchemaTooOld,
             StoreError::Conflict { .. } => StoreErrorKind::Conflict,
             StoreError::Busy { .. } => StoreErrorKind::Busy,
             StoreError::InvalidInput { .. } => StoreErrorKind::InvalidInput,

@@ -19,6 +19,7 @@
 //!   nothing for them and a message stored late is still found; a failed check never unnames.
 
 mod error;
+mod lock;
 mod media;
 pub mod names;
 mod sqlite;
@@ -28,6 +29,7 @@ mod store;
 pub mod conformance;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use lock::{LockError, LockErrorKind, LockHolder, WriterLock, lock_holder, lock_path};
 pub use media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
     MediaObject, MediaStats, MessageMedia, UnknownMediaJobState,

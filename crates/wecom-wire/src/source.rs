@@ -65,9 +65,7 @@ impl SourceError {
             | SourceErrorKind::HttpStatus(_) => SdkCode::Network,
             SourceErrorKind::InvalidResponse
             | SourceErrorKind::TooManyItems { .. }
-            | SourceErrorKind::TooLarge { .. } => {
-                SdkCode::DataParse
-            }
+            | SourceErrorKind::TooLarge { .. } => SdkCode::DataParse,
             SourceErrorKind::Api { .. } => SdkCode::System,
             SourceErrorKind::Sdk(code) => *code,
             SourceErrorKind::InvalidArgument => SdkCode::InvalidArgument,

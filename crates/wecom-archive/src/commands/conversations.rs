@@ -8,7 +8,7 @@ use serde_json::json;
 use wecom_store::names::{ConsentStatus, ConsentSubject, DisplayName, DisplaySource};
 use wecom_store::{ConversationSummary, StoredMessage};
 
-use super::{lock, open_store, thousands};
+use super::{lock, open_reader, thousands};
 use crate::cli::ConversationsCommand;
 use crate::config::CorpConfig;
 
@@ -19,7 +19,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
             corp.archive_path.display()
         );
     }
-    let store = open_store(&corp.archive_path)?;
+    let store = open_reader(&corp.archive_path)?;
     match cmd {
         ConversationsCommand::List {
             limit,

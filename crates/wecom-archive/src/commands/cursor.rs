@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use wecom_store::StoredQuarantine;
 
-use super::{lock, open_store, thousands};
+use super::{Writers, lock, open_reader, thousands};
 use crate::cli::CursorCommand;
 use crate::config::CorpConfig;
 
@@ -27,7 +27,7 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
             corp.archive_path.display()
         );
     }
-    let store = open_store(&corp.archive_path)?;
+    let store = open_reader(&corp.archive_path)?;
     let (cursor, max_seq, stats, items) = {
         let guard = lock(&store)?;
         (
@@ -104,7 +104,9 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn set(corp: &CorpConfig, seq: u64, force: bool) -> anyhow::Result<ExitCode> {
-    let store = open_store(&corp.archive_path)?;
+    // A writer like `sync`: one at a time, told who holds the archive otherwise (exit 4).
+    let mut writers = Writers::default();
+    let store = writers.open(&corp.archive_path)?;
     let change = lock(&store)?.set_cursor(&corp.corp_id, seq, force)?;
     let previous = change.previous;
     if !change.moved {

@@ -9,7 +9,7 @@ use wecom_wire::text::{Escaped, redact_url};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 
 use super::source::{Source, SourceOverrides};
-use super::{lock, open_store, runtime};
+use super::{lock, open_reader, runtime};
 use crate::cli::SourceArgs;
 use crate::config::{Config, CorpConfig, SourceKind};
 use crate::keys::read_key_dir;
@@ -136,7 +136,7 @@ async fn check_names(config: &Config, corp: &CorpConfig, r: &mut Report) {
 fn check_cursor(corp: &CorpConfig, s: &wecom_store::Stats, max_jump: u64, r: &mut Report) {
     let cursor = s.cursor_seq;
     let fix_cmd = format!("wecom-archive cursor show --corp {}", corp.corp_id);
-    let checked = open_store(&corp.archive_path).and_then(|store| {
+    let checked = open_reader(&corp.archive_path).and_then(|store| {
         let guard = lock(&store)?;
         Ok((
             guard.max_record_seq(&corp.corp_id)?,
@@ -217,6 +217,79 @@ fn explain(e: &SourceError) -> (String, &'static str) {
     (e.to_string(), hint)
 }
 
+/// Fails for each of `paths` that others may read, naming the file and the `chmod` that fixes it.
+fn check_private(
+    r: &mut Report,
+    what: &str,
+    paths: &[std::path::PathBuf],
+    group_readable: bool,
+    present: usize,
+    noun: &str,
+) {
+    let open = crate::files::too_open(paths, group_readable);
+    if open.is_empty() {
+        if present > 0 {
+            r.ok(
+                what,
+                format!("{present} {noun}, readable by the owner only"),
+            );
+        }
+        return;
+    }
+    for file in open {
+        r.fail(what, file.to_string(), format!("run `{}`", file.fix));
+    }
+}
+
+/// The archive's files are private, and the archive and media folders take new files (a writer
+/// needs both; checked also before the first sync, when nothing exists yet).
+fn check_files(config: &Config, corp: &CorpConfig, r: &mut Report) {
+    let files: Vec<_> = crate::files::archive_files(&corp.archive_path)
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect();
+    check_private(
+        r,
+        "archive file modes",
+        &files,
+        config.group_readable,
+        files.len(),
+        "files",
+    );
+    let folder = corp
+        .archive_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut writable = vec![("archive folder", folder.to_owned())];
+    if config.media.enabled && config.media.backend != "s3" {
+        writable.push(("media folder", config.media.dir.clone()));
+    }
+    for (what, dir) in writable {
+        match crate::files::check_writable(&dir) {
+            Ok(()) => r.ok(what, format!("{} is writable", dir.display())),
+            Err(e) => r.fail(
+                what,
+                e,
+                "give this user write access to that folder (chown/chmod), or remount it \
+                 read-write, or configure another place; readers (`stats`) work without it, \
+                 `sync` and `run` do not",
+            ),
+        }
+    }
+    if corp.archive_path.exists()
+        && let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&corp.archive_path)
+    {
+        r.fail(
+            "archive file",
+            format!("{} cannot be opened for writing: {e}", corp.archive_path.display()),
+            "give this user write access to the archive file, or remount its file system read-write",
+        );
+    }
+}
+
 pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Result<ExitCode> {
     let mut r = Report { failed: 0 };
     let overrides = SourceOverrides {
@@ -254,9 +327,23 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
         }
     };
 
+    // Private keys must be readable by their owner only.
+    let key_files = crate::keys::key_files(&corp.keys_dir);
+    check_private(
+        &mut r,
+        "key file modes",
+        &key_files,
+        false,
+        key_files.len(),
+        "keys",
+    );
+
+    // Files: who may read the archive, and whether this user can write where it lives.
+    check_files(config, corp, &mut r);
+
     // Archive.
     if corp.archive_path.exists() {
-        match open_store(&corp.archive_path).and_then(|s| Ok(lock(&s)?.stats(&corp.corp_id)?)) {
+        match open_reader(&corp.archive_path).and_then(|s| Ok(lock(&s)?.stats(&corp.corp_id)?)) {
             Ok(s) => {
                 r.ok(
                     "archive",

@@ -136,7 +136,8 @@ pub fn write_client_config(
         ),
         None => text,
     };
-    std::fs::write(config_path, text)
+    // It holds the archive secret (and the others): readable by the owner only.
+    crate::files::write_private(config_path, &text)
         .with_context(|| format!("cannot write {}", config_path.display()))
 }
 

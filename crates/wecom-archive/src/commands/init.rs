@@ -36,7 +36,8 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
         retry_base_delay_ms: 500,
     }
     .render();
-    std::fs::write(&config_path, text)
+    // Secrets go into it: readable by the owner only.
+    crate::files::write_private(&config_path, &text)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     println!(
         "wrote {} and private key {}",

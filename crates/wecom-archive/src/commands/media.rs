@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use wecom_store::MediaJobState;
 
 use super::stats::{media_json, media_location, render_media};
-use super::{lock, open_store};
+use super::{Writers, lock, open_reader};
 use crate::cli::MediaCommand;
 use crate::config::{Config, CorpConfig};
 
@@ -22,9 +22,9 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
             corp.archive_path.display()
         );
     }
-    let store = open_store(&corp.archive_path)?;
     match cmd {
         MediaCommand::Status { json } => {
+            let store = open_reader(&corp.archive_path)?;
             let (m, failed) = {
                 let g = lock(&store)?;
                 (
@@ -59,6 +59,8 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
             }
         }
         MediaCommand::Retry { failed } => {
+            let mut writers = Writers::default();
+            let store = writers.open(&corp.archive_path)?;
             let n = lock(&store)?.retry_media_jobs(&corp.corp_id, *failed, now_ms())?;
             println!(
                 "{n} media job(s) are due again; the next `sync` or the running daemon downloads them"

@@ -34,7 +34,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use wecom_store::SqliteStore;
+use wecom_store::{LockError, SqliteStore, WriterLock};
 use wecom_sync::SharedStore;
 
 use crate::cli::{BenchCommand, Cli, Command};
@@ -99,7 +99,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn load(path: &Path, env: &HashMap<String, String>) -> anyhow::Result<Config> {
-    Config::load(path, env)
+    let config = Config::load(path, env)?;
+    crate::files::restrict_umask(config.group_readable);
+    Ok(config)
 }
 
 /// The async runtime for commands that need one; blocking work goes to its blocking pool.
@@ -110,6 +112,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Exit code of a writing command when another process holds the archive's writer lock.
+pub const EXIT_ARCHIVE_LOCKED: u8 = 4;
+
+/// Opens an archive for writing, creating it if needed. Only with its [`WriterLock`] held (see
+/// [`Writers`]); `demo` and `bench` use archives of their own.
 fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
     let store = SqliteStore::open(path).map_err(|e| {
         let holders = holders_if_busy(&e, path);
@@ -124,6 +131,41 @@ fn holders_if_busy(error: &wecom_store::StoreError, path: &Path) -> String {
         holders::describe(path)
     } else {
         String::new()
+    }
+}
+
+/// Opens an existing archive for reading only: no lock is taken and nothing is written, so it
+/// works beside a running writer and on a read-only mount.
+fn open_reader(path: &Path) -> anyhow::Result<SharedStore> {
+    let store = SqliteStore::open_read_only(path)
+        .with_context(|| format!("cannot read archive {}", path.display()))?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+/// The writer locks a writing command holds, one per archive file (corps may share one), for as
+/// long as it lives.
+#[derive(Default)]
+pub struct Writers {
+    held: Vec<WriterLock>,
+}
+
+impl Writers {
+    /// Takes the archive's writer lock (once per file) and opens it for writing. Another holder
+    /// is a [`wecom_store::LockError::Held`] naming it, which ends the command with
+    /// [`EXIT_ARCHIVE_LOCKED`].
+    pub fn open(&mut self, archive: &Path) -> anyhow::Result<SharedStore> {
+        let lock_path = wecom_store::lock_path(archive);
+        if !self.held.iter().any(|l| l.path() == lock_path) {
+            match WriterLock::acquire(archive) {
+                Ok(lock) => self.held.push(lock),
+                // The same file under another name, already locked by this process.
+                Err(LockError::Held {
+                    holder: Some(h), ..
+                }) if h.pid == std::process::id() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        open_store(archive)
     }
 }
 

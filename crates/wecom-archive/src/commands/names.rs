@@ -12,7 +12,7 @@ use wecom_store::names::{Consent, NameStats, PersonEntry, RoomEntry, fallback_la
 use wecom_sync::SharedStore;
 
 use super::conversations::china_time;
-use super::{lock, open_store, thousands};
+use super::{Writers, lock, open_reader, thousands};
 use crate::cli::{PeopleCommand, RoomsCommand};
 use crate::config::{Config, CorpConfig};
 
@@ -66,7 +66,9 @@ pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<
     if !config.names.enabled {
         bail!("names are disabled in the configuration ([names] enabled = false)");
     }
-    let store = open_existing(corp)?;
+    require_archive(corp)?;
+    let mut writers = Writers::default();
+    let store = writers.open(&corp.archive_path)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -158,14 +160,20 @@ pub fn render_names(n: &NameStats) -> String {
     )
 }
 
-fn open_existing(corp: &CorpConfig) -> anyhow::Result<SharedStore> {
+fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
     if !corp.archive_path.exists() {
         bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
         );
     }
-    open_store(&corp.archive_path)
+    Ok(())
+}
+
+/// For the read-only commands (`rooms`, `people`).
+fn open_existing(corp: &CorpConfig) -> anyhow::Result<SharedStore> {
+    require_archive(corp)?;
+    open_reader(&corp.archive_path)
 }
 
 fn room_json(r: &RoomEntry) -> serde_json::Value {

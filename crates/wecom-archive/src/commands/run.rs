@@ -20,7 +20,7 @@ use wecom_wire::MediaSource;
 
 use super::figures::{CorpView, DaemonObserver, refresh_figures};
 use super::source::{Source, SourceOverrides};
-use super::{open_store, runtime};
+use super::{Writers, runtime};
 use crate::cli::RunArgs;
 use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
@@ -105,15 +105,18 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
         sdk_library: args.source.sdk_library.clone(),
     };
     let mut corps = Vec::new();
+    // Held for the life of the daemon: one writer per archive.
+    let mut writers = Writers::default();
     for c in config.selected(selected)? {
         let keys = Arc::new(load_key_ring(&c.keys_dir)?);
         if keys.is_empty() {
             warn!(corp_id = %c.corp_id, dir = %c.keys_dir.display(), "no private keys: records are stored encrypted until a key is added");
         }
+        let store = writers.open(&c.archive_path)?;
         let client = rt.block_on(Source::open(config, c, &overrides))?;
         corps.push(Corp {
             config: c.clone(),
-            store: open_store(&c.archive_path)?,
+            store,
             keys,
             client: Arc::new(client),
             handle: RunnerHandle::new(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use wecom_store::Stats;
 
-use super::{lock, open_store, thousands};
+use super::{lock, open_reader, thousands};
 use crate::cli::StatsArgs;
 use crate::config::{Config, CorpConfig};
 use wecom_store::MediaStats;
@@ -18,7 +18,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
             corp.archive_path.display()
         );
     }
-    let store = open_store(&corp.archive_path)?;
+    let store = open_reader(&corp.archive_path)?;
     let (stats, media, gaps, days, names) = {
         let guard = lock(&store)?;
         (

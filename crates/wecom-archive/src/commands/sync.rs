@@ -17,7 +17,7 @@ use wecom_sync::{
 use wecom_wire::MediaSource;
 
 use super::source::{Source, SourceOverrides};
-use super::{open_store, runtime, thousands};
+use super::{Writers, runtime, thousands};
 use crate::cli::SyncArgs;
 use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
@@ -29,12 +29,15 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         store: SharedStore,
     }
     let mut targets = Vec::new();
+    // Held until the command ends: one writer per archive.
+    let mut writers = Writers::default();
     for corp in config.selected(selected)? {
         let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
         if keys.is_empty() {
             tracing::warn!(corp_id = %corp.corp_id, dir = %corp.keys_dir.display(), "no private keys: records are stored encrypted and reported as failures until a key is added");
         }
-        let store = open_store(&corp.archive_path)?;
+        let store = writers.open(&corp.archive_path)?;
+        warn_if_readable(config, corp);
         targets.push(Target { corp, keys, store });
     }
     let limit = args.limit.unwrap_or(config.sync.page_limit);
@@ -107,6 +110,21 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         })
     })?;
     Ok(outcome.exit_code())
+}
+
+/// Warns about private keys and archive files that other users can read (`doctor` fails on them).
+fn warn_if_readable(config: &Config, corp: &CorpConfig) {
+    let keys = crate::keys::key_files(&corp.keys_dir);
+    // A key is private whatever the group setting says.
+    let open = crate::files::too_open(&keys, false)
+        .into_iter()
+        .chain(crate::files::too_open(
+            &crate::files::archive_files(&corp.archive_path),
+            config.group_readable,
+        ));
+    for file in open {
+        eprintln!("warning: corp {}: {file}; run `{}`", corp.corp_id, file.fix);
+    }
 }
 
 /// What a `sync` invocation ended with, and so its exit code.
@@ -377,7 +395,8 @@ fn print_report(corp_id: &str, r: &SyncReport) {
 
 pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {
     let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
-    let store = open_store(&corp.archive_path)?;
+    let mut writers = Writers::default();
+    let store = writers.open(&corp.archive_path)?;
     let report = runtime()?.block_on(redecrypt_all(store, keys, &corp.corp_id))?;
     println!(
         "redecrypt: {} failed records retried, {} now decrypted, {} still failing",

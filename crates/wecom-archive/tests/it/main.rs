@@ -7,6 +7,7 @@ mod bounds;
 mod cli;
 mod daemon;
 mod faults;
+mod files;
 mod hostile;
 mod names;
 mod pipeline;

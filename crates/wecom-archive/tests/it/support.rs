@@ -100,8 +100,14 @@ impl TestEmulator {
         std::fs::create_dir_all(&keys_dir).expect("keys dir");
         for (v, k) in &self.keys {
             if key_versions.contains(v) {
-                std::fs::write(keys_dir.join(format!("v{v}.pem")), k.to_pkcs8_pem())
-                    .expect("write key");
+                let path = keys_dir.join(format!("v{v}.pem"));
+                std::fs::write(&path, k.to_pkcs8_pem()).expect("write key");
+                // As `keys add` writes it: `doctor` fails on a key others can read.
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .expect("chmod key");
             }
         }
         let path = dir.join("wecom-archive.toml");

@@ -185,3 +185,67 @@ async fn disk_full_is_explained_cleaned_up_and_retryable() {
     conformance::assert_stored(&store, Area::Objects, &stored.sha256, small).await;
     assert_eq!(stored.sha256, small.digests().0);
 }
+
+/// Another store on the same root — another process sharing the media folder — keeps a live
+/// owner's upload, and removes what an ended owner (its `.owner` lock released, as the kernel does
+/// for a killed process) and older builds left.
+#[tokio::test]
+async fn open_removes_only_part_files_whose_owner_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmp = dir.path().join("tmp");
+    let live = FsBlobStore::open(dir.path()).expect("open");
+    let mut writer = live.begin().await.expect("begin");
+    writer.write_chunk(b"in flight").await.expect("write");
+    let parts = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".part"))
+            .collect();
+        names.sort();
+        names
+    };
+    let in_flight = parts(&tmp);
+    assert_eq!(in_flight.len(), 1, "{in_flight:?}");
+
+    // What a process killed with -9 leaves: its `.owner` file, unlocked, and its `.part`.
+    let dead = "999999-00000000deadbeef";
+    std::fs::write(dir.path().join(format!("owners/{dead}.owner")), b"").expect("owner");
+    std::fs::write(tmp.join(format!("{dead}.0123.part")), b"left by a kill").expect("part");
+    // An owner that left no `.owner` file at all, and an older build's `.part`.
+    std::fs::write(tmp.join("4242-0000000000000001.0456.part"), b"x").expect("part");
+    std::fs::write(tmp.join("0123456789abcdef0123456789abcdef.part"), b"old").expect("part");
+
+    let other = FsBlobStore::open(dir.path()).expect("a second store on the same root");
+    assert_eq!(
+        parts(&tmp),
+        in_flight,
+        "only the live owner's upload is left"
+    );
+    assert!(!dir.path().join(format!("owners/{dead}.owner")).exists());
+
+    // The live upload was not disturbed: it publishes.
+    let stored = writer
+        .finish(Expectations::default())
+        .await
+        .expect("the live upload completes");
+    assert_eq!(
+        std::fs::read(live.path(Area::Objects, &stored.sha256)).expect("read"),
+        b"in flight"
+    );
+    // Each open store holds its own owner file while it lives, and removes it when dropped.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("owners"))
+            .expect("list")
+            .count(),
+        2
+    );
+    drop(other);
+    drop(live);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("owners"))
+            .expect("list")
+            .count(),
+        0
+    );
+}

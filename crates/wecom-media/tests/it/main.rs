@@ -247,7 +247,8 @@ pub fn post_file(
     assert_eq!(stats.inserted, 1);
 }
 
-/// Every file below `dir`, as paths relative to `root`, sorted.
+/// Every file below `dir`, as paths relative to `root`, sorted — without the blob store's
+/// `owners/` folder, which holds the open store's lock file, not data.
 pub fn files_below(root: &Path, dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -258,6 +259,9 @@ pub fn files_below(root: &Path, dir: &Path) -> Vec<String> {
         for entry in entries {
             let path = entry.expect("entry").path();
             if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "owners") {
+                    continue;
+                }
                 stack.push(path);
             } else {
                 out.push(

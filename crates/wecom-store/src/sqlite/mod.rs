@@ -99,16 +99,92 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed, along with its parent directories) the archive at `path` and
     /// migrates it to the newest schema. Errors name the path.
+    ///
+    /// The files are created with the process umask's modes (SQLite gives `-wal` and `-shm` the
+    /// database file's mode). A missing permission or a read-only file system — on the folder,
+    /// the file, or SQLite's `-wal`/`-shm` beside it — is [`StoreError::PermissionDenied`].
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Io {
-                path: path.to_owned(),
-                op: "creating its directory",
-                cause: e.to_string(),
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io_err(path, "creating its directory", &e))?;
         }
-        let conn = Connection::open(path).map_err(err(path, "opening"))?;
+        // Never open the database file with a descriptor of our own: closing it would drop every
+        // POSIX lock this process's SQLite connections hold on it. SQLite's "unable to open
+        // database file" is explained afterwards instead.
+        let conn = Connection::open(path)
+            .map_err(err(path, "opening"))
+            .map_err(|e| explain_cannot_open(path, e))?;
         SqliteStore::init(conn, path.to_owned(), true, migrate::latest_version())
+            .map_err(|e| explain_cannot_open(path, e))
+    }
+
+    /// Opens the existing archive at `path` for reading only: nothing is created, migrated or
+    /// written, and no write lock is ever taken, so it works beside a running writer, on a
+    /// read-only mount and for a user who may only read the files. Where SQLite cannot set up its
+    /// shared-memory index (no `-shm` and a folder it may not write, as on a read-only mount) the
+    /// file is opened as immutable; a write-ahead log that then cannot be read is reported in the
+    /// log, since what it holds is not shown.
+    ///
+    /// An archive written by an older build is [`StoreError::SchemaTooOld`]: a writing command
+    /// upgrades it.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        const OP: &str = "opening read-only";
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(io_err(path, OP, &e));
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let plain = Connection::open_with_flags(uri(path, false), flags)
+            .map_err(err(path, OP))
+            .and_then(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT).map_err(err(path, OP))?;
+                let version = read_schema(&conn, path)?;
+                Ok((conn, version))
+            });
+        let (conn, version) = match plain {
+            Ok(opened) => opened,
+            Err(first)
+                if matches!(
+                    first.kind(),
+                    crate::StoreErrorKind::Io | crate::StoreErrorKind::PermissionDenied
+                ) =>
+            {
+                // No `-shm` and no right to create one: read the file as it is.
+                let conn =
+                    Connection::open_with_flags(uri(path, true), flags).map_err(err(path, OP))?;
+                let version = read_schema(&conn, path).map_err(|_| first)?;
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    warn_wal_unread(path);
+                }
+                (conn, version)
+            }
+            Err(e) => return Err(e),
+        };
+        let known = migrate::latest_version();
+        if version > known {
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        if version < known {
+            return Err(StoreError::SchemaTooOld {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err(path, OP))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     /// Opens the archive at `path` migrated only up to schema `version`, as an older build would
@@ -1178,6 +1254,101 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// Maps a SQLite error to a [`StoreError`] naming the database and what was being done.
+/// An I/O error of the file system around the database, with a missing permission or a read-only
+/// mount named as such.
+fn io_err(path: &Path, op: &'static str, e: &std::io::Error) -> StoreError {
+    let cause = e.to_string();
+    let path = path.to_owned();
+    if crate::lock::is_permission(e) {
+        StoreError::PermissionDenied { path, op, cause }
+    } else {
+        StoreError::Io { path, op, cause }
+    }
+}
+
+/// SQLite reports a folder it may not write (for its `-wal`/`-shm`) as "unable to open database
+/// file": when that folder cannot take a new file, say so.
+fn explain_cannot_open(path: &Path, e: StoreError) -> StoreError {
+    let StoreError::Io { op, cause, .. } = &e else {
+        return e;
+    };
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.to_owned(),
+        None => PathBuf::from("."),
+    };
+    let probe = dir.join(format!(".wecom-archive-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            e
+        }
+        Err(probe_error) if crate::lock::is_permission(&probe_error) => {
+            StoreError::PermissionDenied {
+                path: dir,
+                op,
+                cause: format!("{cause}; the folder refuses new files: {probe_error}"),
+            }
+        }
+        Err(_) => e,
+    }
+}
+
+/// The `file:` URI of `path` for SQLite, optionally immutable (read without any locking or
+/// `-shm`, trusting that nobody changes the file).
+fn uri(path: &Path, immutable: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    if immutable {
+        out.push_str("?immutable=1");
+    }
+    out
+}
+
+/// The schema version of an archive, read without writing anything.
+fn read_schema(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    const OP: &str = "reading the schema version";
+    let app_id: i64 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(err(path, OP))?;
+    if app_id == 0 {
+        // A file the first writer has not set up yet (or an empty one): nothing to read.
+        return Ok(0);
+    }
+    if app_id != migrate::APPLICATION_ID {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            op: OP,
+            cause: format!("its application_id {app_id:#x} is not an archive's"),
+        });
+    }
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(err(path, OP))
+}
+
+/// The store logs nothing else; this one warning is printed on stderr for the operator.
+fn warn_wal_unread(path: &Path) {
+    eprintln!(
+        "warning: {} is read as it is on disk: its write-ahead log ({}-wal) cannot be used from          here (read-only folder), so records its writer stored since its last checkpoint are not          shown; open it once with a writing command where it is writable to fold them in",
+        path.display(),
+        path.display()
+    );
+}
+
 pub(crate) fn err(path: &Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |e| {
         let cause = e.to_string();

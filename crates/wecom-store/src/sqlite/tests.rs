@@ -924,3 +924,76 @@ fn an_archive_written_before_names_discovers_its_old_messages() {
     );
     assert!(store.person(CORP, "dave").expect("person").is_some());
 }
+
+#[test]
+fn a_read_only_store_reads_beside_a_writer_and_never_writes() {
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let mut writer = open(&path);
+    let page = PageCommit {
+        records: vec![text(1, "m1", T0, "hello")],
+        quarantined: Vec::new(),
+        cursor: 1,
+    };
+    writer.commit_page(CORP, &page).expect("commit");
+    // The writer holds a write transaction while the reader opens and reads.
+    writer
+        .conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("hold the write lock");
+    let reader = SqliteStore::open_read_only(&path).expect("read-only open beside a writer");
+    assert_eq!(reader.cursor(CORP).expect("cursor"), 1);
+    assert_eq!(reader.stats(CORP).expect("stats").records, 1);
+    writer.conn.execute_batch("COMMIT").expect("release");
+    let mut reader = reader;
+    let error = reader
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![text(2, "m2", T0, "x")],
+                quarantined: Vec::new(),
+                cursor: 2,
+            },
+        )
+        .expect_err("a read-only store cannot write");
+    assert_eq!(error.kind(), StoreErrorKind::PermissionDenied, "{error}");
+    assert_eq!(writer.cursor(CORP).expect("cursor"), 1);
+}
+
+#[test]
+fn a_read_only_open_creates_and_upgrades_nothing() {
+    let dir = temp_dir();
+    let missing = dir.path().join("missing.db");
+    let error = SqliteStore::open_read_only(&missing).expect_err("missing file");
+    assert_eq!(error.kind(), StoreErrorKind::Io, "{error}");
+    assert!(error.to_string().contains("missing.db"), "{error}");
+    assert!(!missing.exists(), "a reader must not create the archive");
+
+    let old = dir.path().join("old.db");
+    drop(SqliteStore::open_with_max_migration(&old, latest_version() - 1).expect("old archive"));
+    let error = SqliteStore::open_read_only(&old).expect_err("an old schema is not upgraded");
+    assert_eq!(error.kind(), StoreErrorKind::SchemaTooOld, "{error}");
+    assert!(error.to_string().contains("wecom-archive sync"), "{error}");
+}
+
+#[test]
+fn a_read_only_open_of_a_folder_without_shm_reads_the_file_as_it_is() {
+    // What a read-only mount looks like to SQLite: no `-shm` and no way to create one. An
+    // immutable open is forced here through the URI helper, then compared with a normal read.
+    let dir = temp_dir();
+    let path = dir.path().join("we ird?#%.db");
+    let mut writer = open(&path);
+    let page = PageCommit {
+        records: vec![text(1, "m1", T0, "hello")],
+        quarantined: Vec::new(),
+        cursor: 1,
+    };
+    writer.commit_page(CORP, &page).expect("commit");
+    drop(writer);
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(super::uri(&path, true), flags).expect("immutable open");
+    let seq: i64 = conn
+        .query_row("SELECT seq FROM cursors", [], |r| r.get(0))
+        .expect("read through the escaped URI");
+    assert_eq!(seq, 1);
+}
