@@ -28,9 +28,7 @@ use wecom_model::Envelope;
 use wecom_wire::ChatDataItem;
 
 use crate::StoreError;
-use crate::media::{
-    MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia,
-};
+use crate::media::{MediaJob, MediaJobResult, MediaJobState, MediaStats, MessageMedia};
 use crate::names::{
     Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PartyKind,
     PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
@@ -536,9 +534,17 @@ impl ArchiveStore for SqliteStore {
         &mut self,
         corp_id: &str,
         now_ms: i64,
+        retention_edge_ms: i64,
         limit: usize,
     ) -> Result<Vec<MediaJob>, StoreError> {
-        media::claim(&mut self.conn, &self.path, corp_id, now_ms, limit)
+        media::claim(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            now_ms,
+            retention_edge_ms,
+            limit,
+        )
     }
 
     fn record_media_results(
@@ -556,23 +562,6 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         media::requeue_interrupted(&self.conn, &self.path, corp_id, now_ms)
-    }
-
-    fn expire_media_jobs(
-        &mut self,
-        corp_id: &str,
-        older_than_ms: i64,
-        error: &MediaJobError,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        media::expire(
-            &self.conn,
-            &self.path,
-            corp_id,
-            older_than_ms,
-            error,
-            now_ms,
-        )
     }
 
     fn retry_media_jobs(
