@@ -303,6 +303,12 @@ pub trait ArchiveStore: Send {
     /// Up to `limit` stored failures with their encrypted records, oldest seq first.
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;
 
+    /// A sample of the stored encrypted records to check the keys against (`doctor`): the
+    /// `newest` most recently stored, plus the most recent of each `publickey_ver` among the last
+    /// 10,000 stored; newest first, each record once.
+    fn sample_records(&self, corp_id: &str, newest: usize)
+    -> Result<Vec<ChatDataItem>, StoreError>;
+
     /// One transaction: for each `(msgid, outcome)` with a stored failure, `Decrypted` stores the
     /// message (derived facts and links as in [`ArchiveStore::commit_page`]) and deletes the
     /// failure; `Failed` replaces the failure's stage, code, reason and

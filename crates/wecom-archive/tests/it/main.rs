@@ -5,5 +5,7 @@ mod support;
 
 mod cli;
 mod daemon;
+mod media;
 mod names;
 mod pipeline;
+mod wrong_key;

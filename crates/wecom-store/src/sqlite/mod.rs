@@ -277,6 +277,38 @@ impl ArchiveStore for SqliteStore {
         Ok(stats)
     }
 
+    fn sample_records(
+        &self,
+        corp_id: &str,
+        newest: usize,
+    ) -> Result<Vec<ChatDataItem>, StoreError> {
+        const OP: &str = "reading a sample of the stored records";
+        let tx = self.snapshot(OP)?;
+        let newest = i64::try_from(newest).unwrap_or(i64::MAX);
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg \
+                 FROM records WHERE rowid IN ( \
+                   SELECT rowid FROM records WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT ?2) \
+                 OR rowid IN ( \
+                   SELECT max(r) FROM (SELECT rowid AS r, publickey_ver AS v FROM records \
+                     WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT 10000) GROUP BY v) \
+                 ORDER BY rowid DESC",
+            )
+            .map_err(err(&self.path, OP))?;
+        stmt.query_map(params![corp_id, newest], |row| {
+            Ok(ChatDataItem {
+                seq: seq_from_sql(row.get(0)?),
+                msgid: row.get(1)?,
+                publickey_ver: row.get(2)?,
+                encrypt_random_key: row.get(3)?,
+                encrypt_chat_msg: row.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(err(&self.path, OP))
+    }
+
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
         const OP: &str = "reading failed records";
         let tx = self.snapshot(OP)?;
