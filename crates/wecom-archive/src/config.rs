@@ -413,7 +413,9 @@ pub struct SyncSection {
     /// `run`: seconds between reconciliation polls per corp (callbacks wake it earlier).
     #[serde(default = "default_poll")]
     pub poll_interval_secs: u64,
-    /// How long WeCom keeps archive data; time-to-loss is measured against it.
+    /// How long WeCom is assumed to keep archive data; time-to-loss is measured against it and
+    /// media jobs nearest to this edge go first. It never expires a media job (only WeCom's
+    /// 301048 does).
     #[serde(default = "default_retention")]
     pub retention_days: u64,
     /// `run` logs a warning when less than this remains before data could be lost...

@@ -2,10 +2,10 @@
 //! verified, before WeCom's retention closes — or its job says why not.
 //!
 //! The queue lives in the archive store (`media_jobs`, one job per media reference, created in the
-//! same transaction as its message). [`MediaWorkers`] claims due jobs at risk first (nearest to the
-//! assumed retention edge first), runs at most `concurrency` downloads at once, each streamed chunk by chunk from a
-//! [`MediaSource`](wecom_wire::MediaSource) into a [`BlobWriter`](wecom_blob::BlobWriter), and
-//! records the results in batches.
+//! same transaction as its message). [`MediaWorkers`] claims due jobs at risk first (nearest to
+//! the assumed retention edge first), runs at most `concurrency` downloads at once, each streamed
+//! chunk by chunk from a [`MediaSource`](wecom_wire::MediaSource) into a
+//! [`BlobWriter`](wecom_blob::BlobWriter), and records the results in batches.
 //!
 //! Invariants:
 //! - nothing is published unverified: an object reaches `objects/` only when its size and md5

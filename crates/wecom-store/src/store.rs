@@ -394,8 +394,8 @@ pub trait ArchiveStore: Send {
     /// how many jobs changed. `Done` completes any job not done yet (verified bytes are the
     /// truth, even from a claim that was requeued meanwhile); every other outcome applies only to
     /// a job still `downloading`, so a stale result never overwrites a newer one. Every outcome
-    /// but `Released` and `Deferred` counts an attempt; `md5_mismatches` are added to the job's. Unknown ids
-    /// and other corps' jobs change nothing.
+    /// but `Released` and `Deferred` counts an attempt; `md5_mismatches` are added to the job's.
+    /// Unknown ids and other corps' jobs change nothing.
     fn record_media_results(
         &mut self,
         corp_id: &str,

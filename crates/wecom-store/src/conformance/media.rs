@@ -624,6 +624,46 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
     let page = store.media_jobs(CORP, None, listed[0].id, 1).expect("page");
     assert_eq!(page.len(), 1);
     assert!(page[0].id > listed[0].id);
+
+    // A job an earlier version expired by the clock (code `retention_window`, never asked for) is
+    // tried again at the next start, with the jobs left downloading; WeCom's own expiry stays.
+    let claimed = store
+        .claim_media_jobs(CORP, now, i64::MIN, 10)
+        .expect("claim");
+    assert_eq!(claimed.len(), 0, "m2, m3 and m5 are still claimed");
+    let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
+    store
+        .record_media_results(
+            CORP,
+            &[result(
+                &m5,
+                MediaJobOutcome::Expired {
+                    error: error("retention_window"),
+                },
+            )],
+            now,
+        )
+        .expect("record");
+    assert_eq!(
+        store
+            .requeue_interrupted_media_jobs(CORP, now)
+            .expect("requeue"),
+        3
+    );
+    let states: Vec<(String, MediaJobState)> = all_jobs(&store, CORP)
+        .into_iter()
+        .map(|j| (j.msgid, j.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("m1".to_owned(), MediaJobState::Done),
+            ("m2".to_owned(), MediaJobState::Pending),
+            ("m3".to_owned(), MediaJobState::Pending),
+            ("m4".to_owned(), MediaJobState::Expired),
+            ("m5".to_owned(), MediaJobState::Pending),
+        ]
+    );
 }
 
 pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
