@@ -981,8 +981,11 @@ retry_base_delay_ms = {delay}
 retry_max_delay_ms = 30000
 # `run`: seconds between reconciliation polls per corp; the callback wakes a corp earlier.
 poll_interval_secs = 180
-# WeCom keeps archive data about 5 days. `run` measures time-to-loss against this window and
-# logs a warning / an error when less than these many hours remain.
+# How long WeCom is assumed to keep archive data and media: 5 days by default, a guess the
+# reference itself calls unconfirmed (数据与智能专区 data lives 90 days). It only orders the media
+# work (jobs nearest to this edge first) and drives time-to-loss: `run` logs a warning / an error
+# when less than these many hours remain. No media job is ever given up because of it: every job
+# is attempted, and only WeCom's own answer (errcode 301048, vendor SDK 10010) marks one expired.
 retention_days = 5
 warn_remaining_hours = 72
 error_remaining_hours = 24
