@@ -423,7 +423,9 @@ pub struct SyncSection {
     /// `run`: seconds between reconciliation polls per corp (callbacks wake it earlier).
     #[serde(default = "default_poll")]
     pub poll_interval_secs: u64,
-    /// How long WeCom keeps archive data; time-to-loss is measured against it.
+    /// How long WeCom is assumed to keep archive data; time-to-loss is measured against it and
+    /// media jobs nearest to this edge go first. It never expires a media job (only WeCom's
+    /// 301048 does).
     #[serde(default = "default_retention")]
     pub retention_days: u64,
     /// `run` logs a warning when less than this remains before data could be lost...
@@ -1163,8 +1165,11 @@ poll_interval_secs = 180
 # archiving ten million messages a day needs 100 days - longer than WeCom keeps any record - to
 # move one billion. A first sync (cursor 0) accepts whatever seq the server starts at.
 max_seq_jump = 1000000000
-# WeCom keeps archive data about 5 days. `run` measures time-to-loss against this window and
-# logs a warning / an error when less than these many hours remain.
+# How long WeCom is assumed to keep archive data and media: 5 days by default, a guess the
+# reference itself calls unconfirmed (数据与智能专区 data lives 90 days). It only orders the media
+# work (jobs nearest to this edge first) and drives time-to-loss: `run` logs a warning / an error
+# when less than these many hours remain. No media job is ever given up because of it: every job
+# is attempted, and only WeCom's own answer (errcode 301048, vendor SDK 10010) marks one expired.
 retention_days = 5
 warn_remaining_hours = 72
 error_remaining_hours = 24

@@ -13,6 +13,9 @@ use std::path::Path;
 pub enum BlobErrorKind {
     /// No space left on the device (or quota exceeded, or the object store says it is full).
     DiskFull,
+    /// The process (EMFILE) or the system (ENFILE) has no file descriptor left: not the object's
+    /// fault, and gone once descriptors are released or the limit is raised.
+    NoDescriptors,
     /// Any other I/O failure of the local file system, or bytes damaged in transfer.
     Io,
     /// The bytes written were not as many as the caller expected; nothing was published.
@@ -39,6 +42,15 @@ pub enum BlobErrorKind {
 pub enum BlobError {
     #[error("disk full while {op} {location}: free space, then retry ({cause})")]
     DiskFull {
+        location: String,
+        op: &'static str,
+        cause: String,
+    },
+    #[error(
+        "no file descriptor left while {op} {location}: raise the open-files limit (`ulimit -n`, \
+         LimitNOFILE=) or lower [media] concurrency, then retry ({cause})"
+    )]
+    NoDescriptors {
         location: String,
         op: &'static str,
         cause: String,
@@ -87,6 +99,7 @@ impl BlobError {
     pub fn kind(&self) -> BlobErrorKind {
         match self {
             BlobError::DiskFull { .. } => BlobErrorKind::DiskFull,
+            BlobError::NoDescriptors { .. } => BlobErrorKind::NoDescriptors,
             BlobError::Io { .. } => BlobErrorKind::Io,
             BlobError::SizeMismatch { .. } => BlobErrorKind::SizeMismatch,
             BlobError::Md5Mismatch { .. } => BlobErrorKind::Md5Mismatch,
@@ -105,6 +118,7 @@ impl BlobError {
         matches!(
             self.kind(),
             BlobErrorKind::DiskFull
+                | BlobErrorKind::NoDescriptors
                 | BlobErrorKind::Io
                 | BlobErrorKind::SizeMismatch
                 | BlobErrorKind::Md5Mismatch
@@ -113,14 +127,22 @@ impl BlobError {
     }
 
     /// Maps a file-system error: `ENOSPC` and `EDQUOT` become [`BlobErrorKind::DiskFull`],
-    /// `ENOENT` on a read becomes [`BlobErrorKind::NotFound`] only where the caller says so.
+    /// `EMFILE` and `ENFILE` [`BlobErrorKind::NoDescriptors`], `ENOENT` on a read becomes [`BlobErrorKind::NotFound`] only where the caller says so.
     pub(crate) fn io(op: &'static str, path: &Path, error: &io::Error) -> BlobError {
         const ENOSPC: i32 = 28;
         const EDQUOT: i32 = 122;
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
         let full = error.kind() == io::ErrorKind::StorageFull
             || error.kind() == io::ErrorKind::QuotaExceeded
             || matches!(error.raw_os_error(), Some(ENOSPC | EDQUOT));
-        if full {
+        if matches!(error.raw_os_error(), Some(EMFILE | ENFILE)) {
+            BlobError::NoDescriptors {
+                location: path.display().to_string(),
+                op,
+                cause: error.to_string(),
+            }
+        } else if full {
             BlobError::DiskFull {
                 location: path.display().to_string(),
                 op,
@@ -167,6 +189,20 @@ mod tests {
             e.to_string()
                 .starts_with("disk full while writing /x/tmp/a.part")
         );
+    }
+
+    #[test]
+    fn emfile_and_enfile_are_descriptor_exhaustion_and_retryable() {
+        for errno in [23, 24] {
+            let e = BlobError::io(
+                "creating",
+                Path::new("/x/tmp/a.part"),
+                &io::Error::from_raw_os_error(errno),
+            );
+            assert_eq!(e.kind(), BlobErrorKind::NoDescriptors, "{errno}");
+            assert!(e.is_retryable());
+            assert!(e.to_string().contains("raise the open-files limit"), "{e}");
+        }
     }
 
     #[test]

@@ -220,9 +220,13 @@ impl BlobStore for FsBlobStore {
                 layout.owner.token,
                 rand::random::<u128>()
             ));
-            let part = blocking(&path.clone(), move || PartFile::create(layout, path)).await?;
+            let part = blocking(&path.clone(), move || {
+                PartFile::create(layout, path.clone())
+            })
+            .await?;
             Ok(Box::new(FsWriter {
-                part: Some(part),
+                path: part.path.clone(),
+                slot: Arc::new(std::sync::Mutex::new(Some(part))),
                 failed: None,
             }) as Box<dyn BlobWriter>)
         })
@@ -382,21 +386,34 @@ impl Drop for PartFile {
     }
 }
 
+/// The upload lives behind a lock shared with the blocking thread writing a chunk, so an abort
+/// (or a drop) that races an in-flight write waits for it and removes the `.part` before it
+/// returns: a cancelled download never leaves its file behind for later.
 struct FsWriter {
     /// `None` once the upload failed (see `failed`), finished or aborted.
-    part: Option<PartFile>,
+    slot: Arc<std::sync::Mutex<Option<PartFile>>>,
+    path: PathBuf,
     failed: Option<BlobError>,
 }
 
+/// The upload in `slot`, or why there is none.
+fn take_part(slot: &std::sync::Mutex<Option<PartFile>>) -> Result<Option<PartFile>, BlobError> {
+    slot.lock()
+        .map(|mut g| g.take())
+        .map_err(|_| BlobError::AlreadyFailed {
+            kind: crate::BlobErrorKind::Io,
+            cause: "an earlier write panicked".into(),
+        })
+}
+
 impl FsWriter {
-    fn take(&mut self) -> Result<PartFile, BlobError> {
-        match (self.part.take(), &self.failed) {
-            (Some(part), _) => Ok(part),
-            (None, Some(failed)) => Err(failed.again()),
-            (None, None) => Err(BlobError::AlreadyFailed {
+    fn gone(&self) -> BlobError {
+        match &self.failed {
+            Some(failed) => failed.again(),
+            None => BlobError::AlreadyFailed {
                 kind: crate::BlobErrorKind::Io,
                 cause: "the writer was used after it had finished".into(),
-            }),
+            },
         }
     }
 }
@@ -404,19 +421,32 @@ impl FsWriter {
 impl BlobWriter for FsWriter {
     fn write_chunk<'a>(&'a mut self, bytes: &'a [u8]) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(async move {
-            let mut part = self.take()?;
-            let path = part.path.clone();
+            if self.failed.is_some() {
+                return Err(self.gone());
+            }
+            let slot = Arc::clone(&self.slot);
             let chunk = bytes.to_vec();
-            let result = blocking(&path, move || {
-                // On error `part` drops here, on the blocking thread, removing the `.part`.
-                part.write(&chunk).map(|()| part)
+            let result = blocking(&self.path, move || {
+                let mut guard = slot.lock().map_err(|_| BlobError::AlreadyFailed {
+                    kind: crate::BlobErrorKind::Io,
+                    cause: "an earlier write panicked".into(),
+                })?;
+                let Some(part) = guard.as_mut() else {
+                    return Ok(false);
+                };
+                match part.write(&chunk) {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
+                        // Dropped here, on the blocking thread, removing the `.part`.
+                        guard.take();
+                        Err(e)
+                    }
+                }
             })
             .await;
             match result {
-                Ok(part) => {
-                    self.part = Some(part);
-                    Ok(())
-                }
+                Ok(true) => Ok(()),
+                Ok(false) => Err(self.gone()),
                 Err(error) => {
                     self.failed = Some(error.again());
                     Err(error)
@@ -426,29 +456,31 @@ impl BlobWriter for FsWriter {
     }
 
     fn finish(
-        mut self: Box<Self>,
+        self: Box<Self>,
         expect: Expectations,
     ) -> BoxFuture<'static, Result<StoredObject, BlobError>> {
         Box::pin(async move {
-            let part = self.take()?;
-            let path = part.path.clone();
-            blocking(&path, move || part.finish(&expect)).await
+            let slot = Arc::clone(&self.slot);
+            let path = self.path.clone();
+            let gone = self.gone();
+            blocking(&path, move || match take_part(&slot)? {
+                Some(part) => part.finish(&expect),
+                None => Err(gone),
+            })
+            .await
         })
     }
 
-    fn abort(mut self: Box<Self>) -> BoxFuture<'static, Result<(), BlobError>> {
+    fn abort(self: Box<Self>) -> BoxFuture<'static, Result<(), BlobError>> {
         Box::pin(async move {
-            match self.part.take() {
-                Some(part) => {
-                    let path = part.path.clone();
-                    blocking(&path, move || {
-                        drop(part);
-                        Ok(())
-                    })
-                    .await
-                }
-                None => Ok(()),
-            }
+            let slot = Arc::clone(&self.slot);
+            let path = self.path.clone();
+            // Waits for a write still running on its blocking thread, then removes the `.part`.
+            blocking(&path, move || {
+                drop(take_part(&slot)?);
+                Ok(())
+            })
+            .await
         })
     }
 }

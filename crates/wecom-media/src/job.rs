@@ -23,14 +23,17 @@ pub mod code {
     pub const MD5_MISMATCH: &str = "md5_mismatch";
     /// The bytes never matched the message's size field; the last download is in quarantine.
     pub const SIZE_MISMATCH: &str = "size_mismatch";
-    /// WeCom answered 301048: past its retention.
+    /// WeCom answered 301048 (vendor SDK 10010): past its retention. The only way a job expires.
     pub const EXPIRED: &str = "expired";
-    /// The message is older than the configured retention window; not attempted.
+    /// Recorded by earlier versions, which expired jobs by the clock without asking WeCom; such
+    /// jobs are queued again when the workers start. Never recorded now.
     pub const RETENTION_WINDOW: &str = "retention_window";
     pub const INVALID_SDKFILEID: &str = "invalid_sdkfileid";
     pub const IP_NOT_ALLOWED: &str = "ip_not_allowed";
     pub const UNKNOWN_FILEID: &str = "unknown_fileid";
     pub const DISK_FULL: &str = "disk_full";
+    /// The process or system had no file descriptor left (EMFILE/ENFILE); deferred, not charged.
+    pub const NO_DESCRIPTORS: &str = "no_descriptors";
     pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
     pub const STORAGE_ERROR: &str = "storage_error";
     pub const STORAGE_REJECTED: &str = "storage_rejected";
@@ -44,6 +47,8 @@ pub(crate) struct Ctx {
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) opts: MediaOptions,
     pub(crate) backend: &'static str,
+    /// Where the blob store keeps objects (folder or bucket), for operators.
+    pub(crate) location: String,
 }
 
 /// A job's result plus what the report counts.
@@ -52,6 +57,8 @@ pub(crate) struct Processed {
     pub(crate) bytes: u64,
     pub(crate) deduplicated: bool,
     pub(crate) chunk_retries: u64,
+    /// Why the storage could not take the job (disk full, no descriptors), when deferred.
+    pub(crate) deferred: Option<MediaJobError>,
 }
 
 /// The sink the source writes into: the blob writer, keeping the blob error that stopped it.
@@ -113,7 +120,10 @@ struct Failure {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FailureKind {
+pub(crate) enum FailureKind {
+    /// The media storage cannot take any object now (disk full, no descriptors): the job is
+    /// deferred without an attempt counted, and the dispatcher stops starting downloads.
+    Deferred,
     Transient,
     Permanent,
     Expired,
@@ -175,12 +185,47 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                     bytes,
                     deduplicated: stored.deduplicated,
                     chunk_retries,
+                    deferred: None,
                 };
             }
             Attempt::Mismatch(e) => {
                 mismatches += 1;
                 warn!(file = %hint, error = %e,
                     attempt = job.md5_mismatches + mismatches, "media differs from its message; downloading it again");
+            }
+            // A failure that ends while the run is being cancelled may be the cancellation's
+            // doing (a source shut down, a connection closed): the job is given back, not charged.
+            Attempt::Failed(_) if cancel.is_cancelled() => {
+                debug!(file = %hint, "media download cancelled");
+                return Processed {
+                    result: result(MediaJobOutcome::Released, mismatches),
+                    bytes: 0,
+                    deduplicated: false,
+                    chunk_retries,
+                    deferred: None,
+                };
+            }
+            Attempt::Failed(failure) if failure.kind == FailureKind::Deferred => {
+                // One summary line per pass comes from the dispatcher, not one per job.
+                debug!(file = %hint, code = %failure.code, error = %failure.message,
+                    "media download deferred: the storage cannot take it now");
+                let error = MediaJobError {
+                    code: failure.code,
+                    message: failure.message,
+                };
+                return Processed {
+                    result: result(
+                        MediaJobOutcome::Deferred {
+                            next_attempt_at_ms: now_ms(),
+                            error: error.clone(),
+                        },
+                        mismatches,
+                    ),
+                    bytes: 0,
+                    deduplicated: false,
+                    chunk_retries,
+                    deferred: Some(error),
+                };
             }
             Attempt::Failed(failure) => {
                 let attempts = job.attempts + 1;
@@ -224,6 +269,11 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                             quarantined: None,
                         }
                     }
+                    // Handled above with the dispatcher's summary; kept exact all the same.
+                    FailureKind::Deferred => MediaJobOutcome::Deferred {
+                        next_attempt_at_ms: now_ms(),
+                        error,
+                    },
                     FailureKind::Expired => {
                         warn!(file = %hint,
                             error = %error.message, "media expired before it was downloaded");
@@ -235,6 +285,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                     bytes: 0,
                     deduplicated: false,
                     chunk_retries,
+                    deferred: None,
                 };
             }
             Attempt::Cancelled => {
@@ -244,6 +295,7 @@ pub(crate) async fn process(ctx: Arc<Ctx>, job: MediaJob, cancel: CancellationTo
                     bytes: 0,
                     deduplicated: false,
                     chunk_retries,
+                    deferred: None,
                 };
             }
         }
@@ -345,8 +397,22 @@ fn fetch_failure(e: &MediaFetchError) -> Failure {
 }
 
 fn blob_failure(e: &BlobError) -> Failure {
+    if matches!(
+        e.kind(),
+        BlobErrorKind::DiskFull | BlobErrorKind::NoDescriptors
+    ) {
+        return Failure {
+            code: if e.kind() == BlobErrorKind::DiskFull {
+                code::DISK_FULL
+            } else {
+                code::NO_DESCRIPTORS
+            }
+            .to_owned(),
+            message: e.to_string(),
+            kind: FailureKind::Deferred,
+        };
+    }
     let code = match e.kind() {
-        BlobErrorKind::DiskFull => code::DISK_FULL,
         BlobErrorKind::Unavailable => code::STORAGE_UNAVAILABLE,
         BlobErrorKind::Rejected | BlobErrorKind::Config => code::STORAGE_REJECTED,
         _ => code::STORAGE_ERROR,

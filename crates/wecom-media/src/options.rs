@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// WeCom keeps media for about five days after the message; later downloads answer 301048.
+/// The retention window assumed by default: five days, a guess the reference itself calls
+/// unconfirmed (数据与智能专区 data lives 90 days). It orders the work and drives the time-to-loss
+/// figure; it never expires a job — only WeCom's 301048 does.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 
 /// Options of one corp's media workers.
@@ -17,16 +19,18 @@ pub struct MediaOptions {
     /// recorded as `md5_mismatch` with the last bytes kept in quarantine. WeCom's md5sum is
     /// sometimes wrong; a second or third download usually settles it.
     pub max_md5_attempts: u32,
-    /// Attempts of a job failing transiently (network, bad answers, a full disk, storage
-    /// unavailable) before it is failed for good, to be retried by an operator
+    /// Attempts of a job failing transiently (network, bad answers, storage unavailable; a full
+    /// disk or descriptor exhaustion defers the job without counting one) before it is failed for good, to be retried by an operator
     /// (`retry_media_jobs`). Chunk retries inside the source do not count.
     pub max_attempts: u32,
     /// Delay before the second attempt of a transiently failing job; doubles per attempt, capped
-    /// at `retry_max`, with jitter (drawn from the upper half).
+    /// at `retry_max`, with jitter (drawn from the upper half). Also the pause of a daemon whose
+    /// media storage is full before it tries again.
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// Jobs whose message is older than this are expired instead of downloaded: WeCom no longer
-    /// serves their media.
+    /// How long WeCom is assumed to keep media after the message. Orders the work at risk first
+    /// (jobs nearest to this edge first: inside the window oldest first, then past it newest
+    /// first); no job is skipped or expired because of it.
     pub retention: Duration,
     /// How often an idle daemon looks for due jobs (new jobs also wake it through
     /// [`MediaWorkers::waker`](crate::MediaWorkers::waker)).

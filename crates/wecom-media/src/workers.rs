@@ -1,6 +1,7 @@
-//! The dispatcher: claims due jobs (oldest message first), runs at most `concurrency` of them at
-//! once, records their results in batches, expires what fell out of the retention window, and
-//! gives back what it holds when cancelled.
+//! The dispatcher: claims due jobs (at risk first: nearest to the retention edge), runs at most
+//! `concurrency` of them at once, records their results in batches, pauses with one summary line
+//! while the media storage cannot take objects, and gives back what it holds when cancelled. It
+//! never expires a job by the clock: only WeCom's answer does.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,8 +23,6 @@ use crate::{MediaOptions, now_ms};
 /// The archive store as the sync engine shares it (`wecom_sync::SharedStore` is this type).
 pub type SharedStore = Arc<Mutex<dyn ArchiveStore>>;
 
-/// How often expired jobs are looked for while jobs keep coming.
-const EXPIRE_EVERY: Duration = Duration::from_secs(60);
 /// How long a daemon waits after the store failed before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
 
@@ -52,8 +51,14 @@ pub struct MediaReport {
     pub retry_later: u64,
     /// Failed for good (an operator can retry them).
     pub failed: u64,
-    /// Past WeCom's retention or the configured window.
+    /// WeCom answered that the object is past its retention (301048 / SDK 10010).
     pub expired: u64,
+    /// Not downloaded because the media storage could not take objects (disk full, no file
+    /// descriptors): due again at once, no attempt counted. Includes jobs claimed but not started.
+    pub deferred: u64,
+    /// Why the storage could not take objects, when `deferred > 0`: the error, naming the folder
+    /// (or bucket) and the fix.
+    pub storage_blocked: Option<String>,
     /// Handed back unattempted on cancellation.
     pub released: u64,
     /// Whole-object downloads that did not match their message.
@@ -106,14 +111,15 @@ impl MediaWorkers {
         opts.concurrency = opts.concurrency.max(1);
         opts.max_md5_attempts = opts.max_md5_attempts.max(1);
         opts.max_attempts = opts.max_attempts.max(1);
-        let backend = blobs.describe().kind;
+        let described = blobs.describe();
         MediaWorkers {
             store,
             ctx: Arc::new(Ctx {
                 source,
                 blobs,
                 opts,
-                backend,
+                backend: described.kind,
+                location: described.location,
             }),
             wake: Arc::new(Notify::new()),
         }
@@ -156,7 +162,8 @@ impl MediaWorkers {
             ready: VecDeque::new(),
             unrecorded: Vec::new(),
             report: MediaReport::default(),
-            last_expire: None,
+            blocked: None,
+            logged_deferred: 0,
             requeued: false,
         };
         let result = d.run().await;
@@ -199,7 +206,11 @@ struct Dispatcher<'a> {
     /// Results waiting to be recorded (kept across store failures).
     unrecorded: Vec<MediaJobResult>,
     report: MediaReport,
-    last_expire: Option<Instant>,
+    /// Set when a job found the storage unable to take objects: nothing new is started until the
+    /// running jobs ended and (daemon) a pause passed.
+    blocked: Option<MediaJobError>,
+    /// `report.deferred` as of the last summary line.
+    logged_deferred: u64,
     requeued: bool,
 }
 
@@ -243,9 +254,8 @@ impl Dispatcher<'_> {
             self.report.requeued = n;
             self.requeued = true;
         }
-        if self.last_expire.is_none_or(|t| t.elapsed() >= EXPIRE_EVERY) {
-            self.expire().await?;
-            self.last_expire = Some(Instant::now());
+        if self.blocked.is_some() {
+            return self.step_blocked().await;
         }
         let concurrency = self.opts().concurrency;
         if self.ready.is_empty() && self.tasks.len() < concurrency {
@@ -253,9 +263,13 @@ impl Dispatcher<'_> {
             // (or requeued at the next start) if the run stops.
             let limit = concurrency * 2;
             let now = now_ms();
+            // At risk first: the retention window only orders the work, it never skips a job.
+            let edge = now.saturating_sub(
+                i64::try_from(self.opts().retention.as_millis()).unwrap_or(i64::MAX),
+            );
             let jobs = self
                 .w
-                .store(move |s, corp| s.claim_media_jobs(corp, now, limit))
+                .store(move |s, corp| s.claim_media_jobs(corp, now, edge, limit))
                 .await?;
             self.ready.extend(jobs);
         }
@@ -271,8 +285,6 @@ impl Dispatcher<'_> {
             }
             let poll = self.opts().poll;
             self.wait(poll).await;
-            // A new batch of messages, or the poll: look for newly expired jobs as well.
-            self.last_expire = None;
             return Ok(true);
         }
         // A daemon with a free worker also looks for new jobs when woken or polled.
@@ -302,31 +314,62 @@ impl Dispatcher<'_> {
         }
     }
 
-    async fn expire(&mut self) -> Result<(), MediaWorkerError> {
-        let retention = self.opts().retention;
-        let now = now_ms();
-        let older_than =
-            now.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
-        let reason = format!(
-            "the message is older than the retention window ({}): WeCom no longer serves its media",
-            human(retention)
-        );
-        let error = MediaJobError {
-            code: code::RETENTION_WINDOW.to_owned(),
-            message: reason,
-        };
-        let n = self
-            .w
-            .store(move |s, corp| s.expire_media_jobs(corp, older_than, &error, now))
-            .await?;
-        if n > 0 {
-            warn!(
-                jobs = n,
-                "media jobs expired: their messages are older than the retention window"
-            );
-            self.report.expired += n;
+    /// The storage cannot take objects: start nothing, give the claimed jobs back, let the running
+    /// ones end, then log one summary line for the pass. A drain ends there; a daemon pauses
+    /// (`retry_base`) and tries again.
+    async fn step_blocked(&mut self) -> Result<bool, MediaWorkerError> {
+        for job in std::mem::take(&mut self.ready) {
+            self.unrecorded.push(MediaJobResult {
+                job_id: job.id,
+                outcome: MediaJobOutcome::Released,
+                md5_mismatches: 0,
+            });
+            self.report.deferred += 1;
         }
-        Ok(())
+        if !self.tasks.is_empty() {
+            tokio::select! {
+                () = self.cancel.cancelled() => {}
+                joined = self.tasks.join_next_with_id() => {
+                    if let Some(joined) = joined {
+                        self.collect(joined);
+                    }
+                }
+            }
+            return Ok(true);
+        }
+        self.record().await?;
+        let Some(reason) = self.blocked.take() else {
+            return Ok(true);
+        };
+        let pause = self.opts().retry_base;
+        let location = &self.w.ctx.location;
+        let fix = if reason.code == code::DISK_FULL {
+            "free space there"
+        } else {
+            "raise the open-files limit (`ulimit -n`, LimitNOFILE=) or lower [media] concurrency"
+        };
+        let what = if reason.code == code::DISK_FULL {
+            "the media storage is full"
+        } else {
+            "no file descriptor left for the media storage"
+        };
+        let deferred = self.report.deferred - self.logged_deferred;
+        self.logged_deferred = self.report.deferred;
+        if self.mode == Mode::Drain {
+            warn!(corp_id = %self.opts().corp_id, jobs = deferred, location = %location, error = %reason.message,
+                "{what}: media downloads deferred without counting an attempt; {fix}, then run `sync` again (a running daemon retries by itself)");
+            self.report.storage_blocked = Some(reason.message);
+            return Ok(false);
+        }
+        warn!(corp_id = %self.opts().corp_id, jobs = deferred, location = %location, error = %reason.message,
+            retry_in_secs = pause.as_secs(),
+            "{what}: media downloads deferred without counting an attempt; {fix} — retrying after the pause");
+        self.report.storage_blocked = Some(reason.message);
+        tokio::select! {
+            () = self.cancel.cancelled() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+        Ok(true)
     }
 
     fn start(&mut self, job: MediaJob) {
@@ -368,9 +411,13 @@ impl Dispatcher<'_> {
                     bytes: 0,
                     deduplicated: false,
                     chunk_retries: 0,
+                    deferred: None,
                 }
             }
         };
+        if let Some(reason) = processed.deferred.clone() {
+            self.blocked = Some(reason);
+        }
         let r = &mut self.report;
         r.md5_mismatches += u64::from(processed.result.md5_mismatches);
         r.chunk_retries += processed.chunk_retries;
@@ -383,6 +430,7 @@ impl Dispatcher<'_> {
             MediaJobOutcome::Retry { .. } => r.retry_later += 1,
             MediaJobOutcome::Permanent { .. } => r.failed += 1,
             MediaJobOutcome::Expired { .. } => r.expired += 1,
+            MediaJobOutcome::Deferred { .. } => r.deferred += 1,
             MediaJobOutcome::Released => r.released += 1,
         }
         self.unrecorded.push(processed.result);
@@ -436,20 +484,6 @@ impl Dispatcher<'_> {
     }
 }
 
-/// `5 days`, `36 hours`, `90 minutes`, `45 s`.
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 86_400 && s.is_multiple_of(86_400) {
-        format!("{} days", s / 86_400)
-    } else if s >= 3600 && s.is_multiple_of(3600) {
-        format!("{} hours", s / 3600)
-    } else if s >= 60 && s.is_multiple_of(60) {
-        format!("{} minutes", s / 60)
-    } else {
-        format!("{s} s")
-    }
-}
-
 /// Processes every due job of `opts.corp_id` until none is left; see [`MediaWorkers::drain`].
 pub async fn drain_media(
     store: SharedStore,
@@ -474,17 +508,4 @@ pub async fn run_media_workers(
     MediaWorkers::new(store, source, blobs, opts)
         .run(cancel)
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human(Duration::from_secs(5 * 86_400)), "5 days");
-        assert_eq!(human(Duration::from_secs(36 * 3600)), "36 hours");
-        assert_eq!(human(Duration::from_secs(90 * 60)), "90 minutes");
-        assert_eq!(human(Duration::from_secs(45)), "45 s");
-    }
 }

@@ -209,11 +209,13 @@ impl NameResolver {
     /// when due. Returns early (with what it did) when cancelled or rate limited.
     pub async fn pass(&self, cancel: &CancellationToken) -> Result<NameReport, NameError> {
         let started = Instant::now();
-        // Only what is due when the pass starts is handled by it: an id rescheduled during the
-        // pass (even with a zero delay) waits for the next one, so a pass always ends.
-        let pass_start = now_ms();
         let mut report = NameReport::default();
         self.discover(&mut report).await?;
+        // Only what is due once discovery is done is handled by this pass: an id rescheduled
+        // during the pass (even with a zero delay) waits for the next one, so a pass always ends.
+        // Taken after discovery, so every id it found (due from its discovery time) is included,
+        // however long discovery took on a loaded machine.
+        let pass_start = now_ms();
         let steps: [Step; 4] = [Step::Rooms, Step::People, Step::Permit, Step::Consent];
         for step in steps {
             if cancel.is_cancelled() || report.rate_limited || report.unreachable {

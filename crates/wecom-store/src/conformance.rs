@@ -124,7 +124,14 @@ pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
             "interrupted_media_jobs_are_queued_again",
             media::interrupted_jobs_are_queued_again::<S>,
         ),
-        ("media_expiry_and_retries", media::expiry_and_retries::<S>),
+        (
+            "media_expiry_only_on_wecom_word_and_retries",
+            media::expiry_only_on_wecom_word_and_retries::<S>,
+        ),
+        (
+            "media_claims_take_jobs_at_risk_first",
+            media::claims_take_jobs_at_risk_first::<S>,
+        ),
         (
             "media_queues_are_per_corp",
             media::media_queues_are_per_corp::<S>,

@@ -18,7 +18,8 @@ pub enum MediaJobState {
     FailedRetryable,
     /// Failed for good until an operator retries it; `last_error` says why.
     FailedPermanent,
-    /// WeCom no longer serves the object (301048, or the message is past the retention window).
+    /// WeCom answered that it no longer serves the object (301048, vendor SDK 10010). Never set
+    /// by the clock.
     Expired,
 }
 
@@ -158,7 +159,14 @@ pub enum MediaJobOutcome {
         error: MediaJobError,
         quarantined: Option<MediaObject>,
     },
-    /// WeCom no longer serves the object.
+    /// Not the job's fault: the media storage could not take it (disk full, no file descriptor
+    /// left). `failed_retryable`, due again at `next_attempt_at_ms`, and no attempt counted, so
+    /// a long storage outage never uses up a job's budget.
+    Deferred {
+        next_attempt_at_ms: i64,
+        error: MediaJobError,
+    },
+    /// WeCom no longer serves the object (its own answer: 301048 / SDK 10010).
     Expired { error: MediaJobError },
     /// Given back unattempted (a cancelled download): pending again, no attempt counted.
     Released,

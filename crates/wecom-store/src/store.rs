@@ -8,8 +8,7 @@ use wecom_wire::{ChatDataItem, QuarantinedItem};
 
 use crate::StoreError;
 use crate::media::{
-    MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject,
-    MediaStats, MessageMedia,
+    MediaJob, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject, MediaStats, MessageMedia,
 };
 use crate::names::{
     Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PermitChange,
@@ -363,6 +362,12 @@ pub trait ArchiveStore: Send {
     /// Up to `limit` stored failures with their encrypted records, oldest seq first.
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;
 
+    /// A sample of the stored encrypted records to check the keys against (`doctor`): the
+    /// `newest` most recently stored, plus the most recent of each `publickey_ver` among the last
+    /// 10,000 stored; newest first, each record once.
+    fn sample_records(&self, corp_id: &str, newest: usize)
+    -> Result<Vec<ChatDataItem>, StoreError>;
+
     /// One transaction: for each `(msgid, outcome)` with a stored failure, `Decrypted` stores the
     /// message (derived facts and links as in [`ArchiveStore::commit_page`]) and deletes the
     /// failure; `Failed` replaces the failure's stage, code, reason and
@@ -429,13 +434,18 @@ pub trait ArchiveStore: Send {
     // below move them through their states. Times are Unix milliseconds passed in by the caller.
 
     /// One transaction: marks up to `limit` due jobs (`pending`, or `failed_retryable` with
-    /// `next_attempt_at_ms <= now_ms`) `downloading` and returns them, oldest message time first
-    /// (then by id). A claimed job is not handed out again until its result is recorded or it is
-    /// requeued.
+    /// `next_attempt_at_ms <= now_ms`) `downloading` and returns them at risk first: jobs whose
+    /// message time is at or after `retention_edge_ms` (still inside the retention window)
+    /// oldest first, then the older ones (past the window as configured, which is only a guess:
+    /// WeCom may still hold them) newest first — each side nearest to the edge first, then by id.
+    /// `i64::MIN` as the edge is plain oldest-first. A claimed job is not handed out again until
+    /// its result is recorded or it is requeued. No job is ever given up here: only WeCom's
+    /// answer (recorded as `Expired`) expires one.
     fn claim_media_jobs(
         &mut self,
         corp_id: &str,
         now_ms: i64,
+        retention_edge_ms: i64,
         limit: usize,
     ) -> Result<Vec<MediaJob>, StoreError>;
 
@@ -443,8 +453,8 @@ pub trait ArchiveStore: Send {
     /// how many jobs changed. `Done` completes any job not done yet (verified bytes are the
     /// truth, even from a claim that was requeued meanwhile); every other outcome applies only to
     /// a job still `downloading`, so a stale result never overwrites a newer one. Every outcome
-    /// but `Released` counts an attempt; `md5_mismatches` are added to the job's. Unknown ids
-    /// and other corps' jobs change nothing.
+    /// but `Released` and `Deferred` counts an attempt; `md5_mismatches` are added to the job's.
+    /// Unknown ids and other corps' jobs change nothing.
     fn record_media_results(
         &mut self,
         corp_id: &str,
@@ -485,21 +495,12 @@ pub trait ArchiveStore: Send {
     }
 
     /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
-    /// what a crash or a kill left claimed. Call it when the corp's workers start, not on every
+    /// what a crash or a kill left claimed; and the jobs earlier versions expired by the clock
+    /// (`expired` with code `retention_window`, never asked for), due at once. Call it when the corp's workers start, not on every
     /// open, so a second process (a `stats` command) never steals a running download.
     fn requeue_interrupted_media_jobs(
         &mut self,
         corp_id: &str,
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
-
-    /// Marks `expired`, with `error`, every `pending` or `failed_retryable` job whose message time
-    /// is before `older_than_ms` (jobs `downloading` are left to finish); returns how many.
-    fn expire_media_jobs(
-        &mut self,
-        corp_id: &str,
-        older_than_ms: i64,
-        error: &MediaJobError,
         now_ms: i64,
     ) -> Result<u64, StoreError>;
 

@@ -1,5 +1,6 @@
 //! `doctor`: checks a corp's setup one step at a time and explains each failure with a fix.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use super::source::{Source, SourceOverrides};
 use super::{lock, open_reader, runtime};
 use crate::cli::SourceArgs;
 use crate::config::{Config, CorpConfig, SourceKind};
-use crate::keys::read_key_dir;
+use crate::keys::{load_key_ring, read_key_dir};
+use wecom_crypto::{RecordError, decrypt_record};
 
 struct Report {
     failed: usize,
@@ -191,6 +193,76 @@ fn check_cursor(corp: &CorpConfig, s: &wecom_store::Stats, max_jump: u64, r: &mu
     }
 }
 
+/// How many sampled records `doctor` decrypts besides the newest of each key version.
+const SAMPLE_NEWEST: usize = 20;
+
+/// The configured keys against what is stored: the newest records, and the newest of each
+/// `publickey_ver`, must decrypt. A wrong key in `keys/v<N>.pem` fails here, naming the version,
+/// instead of passing until the next sync stores every record as a failure.
+fn check_stored_records(corp: &CorpConfig, r: &mut Report) {
+    // An unreadable key folder already failed the keys check.
+    let Ok(ring) = load_key_ring(&corp.keys_dir) else {
+        return;
+    };
+    let sample = match open_reader(&corp.archive_path)
+        .and_then(|s| Ok(lock(&s)?.sample_records(&corp.corp_id, SAMPLE_NEWEST)?))
+    {
+        Ok(sample) => sample,
+        Err(e) => {
+            r.fail(
+                "stored records",
+                format!("{e:#}"),
+                "check the path and permissions of [archive] path",
+            );
+            return;
+        }
+    };
+    // Per key version: records tried, records that failed, the first reason.
+    let mut by_version: BTreeMap<u32, (usize, usize, Option<RecordError>)> = BTreeMap::new();
+    for item in &sample {
+        let entry = by_version.entry(item.publickey_ver).or_default();
+        entry.0 += 1;
+        if let Err(e) = decrypt_record(
+            &ring,
+            item.publickey_ver,
+            &item.encrypt_random_key,
+            &item.encrypt_chat_msg,
+        ) {
+            entry.1 += 1;
+            entry.2.get_or_insert(e);
+        }
+    }
+    for (version, (tried, failed, why)) in by_version {
+        let key_file = corp.keys_dir.join(format!("v{version}.pem"));
+        match why {
+            None => r.ok(
+                "stored records",
+                format!("the {tried} newest sampled records of key v{version} decrypt"),
+            ),
+            Some(RecordError::NoKey { .. }) => r.fail(
+                "stored records",
+                format!(
+                    "{failed} of the {tried} newest sampled records use key v{version}, which is not configured"
+                ),
+                format!(
+                    "add that version's private key (`keys add --version {version} --file key.pem`), then run `redecrypt`"
+                ),
+            ),
+            Some(e) => r.fail(
+                "stored records",
+                format!(
+                    "{failed} of the {tried} newest sampled records of key v{version} do not decrypt with {}: {e}",
+                    key_file.display()
+                ),
+                format!(
+                    "{} is not the private key of public key version {version} (see the admin console): put the right key there, then run `redecrypt`",
+                    key_file.display()
+                ),
+            ),
+        }
+    }
+}
+
 /// What a failed first request means, and how to fix it.
 fn explain(e: &SourceError) -> (String, &'static str) {
     let hint = match &e.kind {
@@ -355,6 +427,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
                     ),
                 );
                 check_cursor(corp, &s, config.sync.max_seq_jump, &mut r);
+                check_stored_records(corp, &mut r);
                 if let Some(n) = s.failed_by_code.get(&10007) {
                     r.fail(
                         "key versions",

@@ -301,17 +301,8 @@ pub async fn sync_once(
     };
     client.shutdown().await;
     match media_result {
-        Some(Ok(m)) if m.started > 0 || m.failed > 0 || m.expired > 0 => println!(
-            "corp {}: media {} downloaded ({} already stored, {} bytes), {} to retry later, {} failed, {} expired",
-            corp.corp_id,
-            thousands(m.done),
-            thousands(m.deduplicated),
-            thousands(m.bytes),
-            thousands(m.retry_later),
-            thousands(m.failed),
-            thousands(m.expired)
-        ),
-        Some(Ok(_)) | None => {}
+        Some(Ok(m)) => print_media(&corp.corp_id, &m, &store).await,
+        None => {}
         Some(Err(e)) => eprintln!("error: corp {}: media: {e}", corp.corp_id),
     }
     // Names of the rooms and people seen so far; an API that is down only delays them.
@@ -360,6 +351,69 @@ pub async fn sync_once(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The media line of a sync, and what is left waiting to retry: a fault (a full disk, a server
+/// that failed) leaves jobs due later, and after the recovery the operator learns how many and
+/// when the next one is due.
+async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &SharedStore) {
+    if m.started > 0 || m.failed > 0 || m.expired > 0 || m.deferred > 0 {
+        println!(
+            "corp {corp_id}: media {} downloaded ({} already stored, {} bytes), {} to retry later, {} deferred (storage), {} failed, {} expired (WeCom answered 301048)",
+            thousands(m.done),
+            thousands(m.deduplicated),
+            thousands(m.bytes),
+            thousands(m.retry_later),
+            thousands(m.deferred),
+            thousands(m.failed),
+            thousands(m.expired)
+        );
+    }
+    let corp = corp_id.to_owned();
+    let store = store.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .map_err(|_| anyhow::anyhow!("archive lock poisoned"))
+            .and_then(|s| Ok(s.media_stats(&corp)?))
+    })
+    .await;
+    let Ok(Ok(stats)) = stats else {
+        return;
+    };
+    if let Some(line) = waiting_line(stats.failed_retryable, stats.next_attempt_at_ms, now_ms()) {
+        println!("corp {corp_id}: {line}");
+    }
+}
+
+/// `media: 3 jobs waiting to retry, the next due in 25 min; …`, or nothing when none waits.
+fn waiting_line(waiting: u64, next_ms: Option<i64>, now_ms: i64) -> Option<String> {
+    if waiting == 0 {
+        return None;
+    }
+    let due = match next_ms {
+        Some(t) if t > now_ms => {
+            let secs = (t - now_ms) / 1000;
+            if secs >= 3600 {
+                format!("the next due in {:.1} h", secs as f64 / 3600.0)
+            } else if secs >= 60 {
+                format!("the next due in {} min", secs / 60)
+            } else {
+                format!("the next due in {secs} s")
+            }
+        }
+        _ => "the next due now".to_owned(),
+    };
+    Some(format!(
+        "media: {} jobs waiting to retry, {due}; the next `sync` (or the running daemon) takes them, `media retry` makes them all due now",
+        thousands(waiting)
+    ))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn print_report(corp_id: &str, r: &SyncReport) {
@@ -412,4 +466,23 @@ pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waiting_line_says_how_many_and_when() {
+        assert_eq!(waiting_line(0, Some(5), 0), None);
+        let line = waiting_line(1234, Some(1_000 + 25 * 60_000), 1_000).expect("line");
+        assert!(
+            line.starts_with("media: 1,234 jobs waiting to retry, the next due in 25 min;"),
+            "{line}"
+        );
+        let line = waiting_line(2, Some(0), 1_000).expect("line");
+        assert!(line.contains("the next due now"), "{line}");
+        let line = waiting_line(2, Some(1_000 + 2 * 3_600_000), 1_000).expect("line");
+        assert!(line.contains("the next due in 2.0 h"), "{line}");
+    }
 }

@@ -9,5 +9,7 @@ mod daemon;
 mod faults;
 mod files;
 mod hostile;
+mod media;
 mod names;
 mod pipeline;
+mod wrong_key;

@@ -34,14 +34,31 @@ impl TestEmulator {
         rotate_at: Option<u64>,
         callback: Option<wecom_emulator::CallbackConfig>,
     ) -> TestEmulator {
+        // Recent messages, so their media are inside the retention window.
+        TestEmulator::start_from(
+            seed,
+            messages,
+            rotate_at,
+            callback,
+            now_ms() - 12 * 86_400_000,
+        )
+    }
+
+    /// Like `start_with`, with a corpus whose first message is at `start_ms`.
+    pub fn start_from(
+        seed: u64,
+        messages: usize,
+        rotate_at: Option<u64>,
+        callback: Option<wecom_emulator::CallbackConfig>,
+        start_ms: i64,
+    ) -> TestEmulator {
         let keys: Vec<(u32, PrivateKey)> = (1..=if rotate_at.is_some() { 2 } else { 1 })
             .map(|v| (v, PrivateKey::generate_rsa2048().expect("keygen")))
             .collect();
         let mut config = EmulatorConfig::new(
-            // Recent messages, so their media are inside the retention window.
             CorpusSpec {
                 corp_id: CORP.to_owned(),
-                start_ms: now_ms() - 12 * 86_400_000,
+                start_ms,
                 ..CorpusSpec::new(seed, messages)
             },
             keys.iter().map(|(v, k)| (*v, k.public_key())).collect(),

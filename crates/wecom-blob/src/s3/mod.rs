@@ -284,33 +284,50 @@ impl Inner {
         Ok(stored(area, key, digests, false))
     }
 
-    /// Publishes a completed temporary object under its final key.
+    /// Publishes a completed temporary object under its final key. Content addressing makes a
+    /// concurrent publish of the same key harmless — both write the same bytes — but a server
+    /// that writes a copy in place (some S3-compatible stores) can show a short object while the
+    /// other copy runs; so a wrong size after the copy is looked at again and the copy repeated
+    /// before anything is called corrupt.
     async fn publish_copy(
         &self,
         area: Area,
         digests: &Digests,
         tmp_key: &str,
     ) -> Result<StoredObject, BlobError> {
+        const ATTEMPTS: u32 = 4;
         let key = self.key(area, &digests.sha256);
         if self.head(&key).await? == Some(digests.size) {
             return Ok(stored(area, key, digests, true));
         }
         let source = format!("/{}/{}", self.client.bucket(), sigv4::encode_path(tmp_key));
-        let call = Call::new("copying to its final key", Method::PUT, &key)
-            .header("x-amz-copy-source", source)
-            .header("x-amz-metadata-directive", "COPY");
-        let response = self.client.send(&call).await?;
-        self.client.xml_body(&call, response).await?;
-        match self.head(&key).await? {
-            Some(size) if size == digests.size => Ok(stored(area, key, digests, false)),
-            found => Err(BlobError::Corrupt {
-                key: self.client.target(&key),
-                cause: format!(
-                    "after the copy it holds {found:?} bytes instead of {}",
-                    digests.size
-                ),
-            }),
+        let mut found = None;
+        for attempt in 1..=ATTEMPTS {
+            let call = Call::new("copying to its final key", Method::PUT, &key)
+                .header("x-amz-copy-source", source.clone())
+                .header("x-amz-metadata-directive", "COPY");
+            let response = self.client.send(&call).await?;
+            self.client.xml_body(&call, response).await?;
+            found = self.head(&key).await?;
+            if found == Some(digests.size) {
+                return Ok(stored(area, key, digests, false));
+            }
+            tracing::debug!(key = %key, ?found, size = digests.size, attempt,
+                "object of the wrong size after the copy (a concurrent publish?); copying again");
+            tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+            // Another publisher may have finished meanwhile.
+            found = self.head(&key).await?;
+            if found == Some(digests.size) {
+                return Ok(stored(area, key, digests, true));
+            }
         }
+        Err(BlobError::Corrupt {
+            key: self.client.target(&key),
+            cause: format!(
+                "after {ATTEMPTS} copies it holds {found:?} bytes instead of {}",
+                digests.size
+            ),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! Storage failures: a full disk and an unreachable S3 endpoint fail the job for a later attempt
-//! with a clear error, leave no partial object, and the job completes once storage is back.
+//! Storage failures: a full disk defers the jobs without charging an attempt, an unreachable S3
+//! endpoint fails the job for a later attempt with a clear error; neither leaves a partial object,
+//! and the jobs complete once storage is back.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +12,7 @@ use wecom_emulator::MediaKind;
 use wecom_media::code;
 use wecom_store::MediaJobState;
 
-use crate::{CORP, files_below, now_ms, options, setup};
+use crate::{files_below, now_ms, options, setup};
 
 /// A tmpfs mounted for one test and unmounted when dropped, even if the test fails (needs root,
 /// as the blob store's own disk-full test does).
@@ -58,47 +59,71 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Issue 11 item 15: a full media disk defers the jobs without charging an attempt (a long
+/// outage must not use up their budget), stops the pass, and the jobs complete once space is
+/// back — due at once, without an operator's retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_fails_the_job_for_later_and_it_completes_once_space_is_back() {
+async fn a_full_disk_defers_the_jobs_uncharged_and_they_complete_once_space_is_back() {
     let s = setup(0).await;
     let tmpfs = Tmpfs::mount("1m");
     let blobs = Arc::new(FsBlobStore::open(tmpfs.path()).expect("blobs on tmpfs"));
-    let spec = s.emulator.add_media(3_000_000, MediaKind::Video);
-    s.post_spec("big", &spec);
-
+    let mut specs = Vec::new();
+    for i in 0..6 {
+        let spec = s.emulator.add_media(3_000_000, MediaKind::Video);
+        s.post_spec(&format!("big{i}"), &spec);
+        specs.push(spec);
+    }
+    let mut opts = options();
+    opts.concurrency = 2;
     let report = s
-        .drain_with(s.client.clone(), blobs.clone(), options())
+        .drain_with(s.client.clone(), blobs.clone(), opts.clone())
         .await;
-    assert_eq!(report.retry_later, 1, "{report:?}");
-    let job = s.job("big");
-    assert_eq!(job.state, MediaJobState::FailedRetryable);
-    assert_eq!(job.error_code.as_deref(), Some(code::DISK_FULL));
-    let error = job.last_error.expect("explained");
-    assert!(error.starts_with("disk full while writing "), "{error}");
-    assert!(error.contains("free space, then retry"), "{error}");
-    assert!(job.next_attempt_at_ms > now_ms());
-    // The `.part` was removed; nothing was published.
+    // The two downloads running when the disk filled are deferred, the jobs claimed ahead given
+    // back; the pass starts nothing more (not one doomed download per job).
+    assert_eq!(report.started, 2, "{report:?}");
+    assert!(report.deferred >= 2, "{report:?}");
+    assert_eq!(
+        (report.retry_later, report.failed, report.done),
+        (0, 0, 0),
+        "{report:?}"
+    );
+    let reason = report.storage_blocked.expect("the cause is reported");
+    assert!(reason.starts_with("disk full while writing "), "{reason}");
+    assert!(reason.contains("free space, then retry"), "{reason}");
+    for job in s.jobs() {
+        assert_eq!(job.attempts, 0, "no attempt charged: {job:?}");
+        assert!(
+            job.next_attempt_at_ms <= now_ms(),
+            "due again at once: {job:?}"
+        );
+        assert!(
+            matches!(
+                job.state,
+                MediaJobState::Pending | MediaJobState::FailedRetryable
+            ),
+            "{job:?}"
+        );
+        if job.state == MediaJobState::FailedRetryable {
+            assert_eq!(job.error_code.as_deref(), Some(code::DISK_FULL));
+        }
+    }
+    // The `.part`s were removed; nothing was published.
     assert_eq!(
         files_below(tmpfs.path(), tmpfs.path()),
         Vec::<String>::new()
     );
 
-    tmpfs.resize("16m");
-    s.store
-        .lock()
-        .expect("lock")
-        .retry_media_jobs(CORP, false, now_ms())
-        .expect("retry");
-    let report = s
-        .drain_with(s.client.clone(), blobs.clone(), options())
-        .await;
-    assert_eq!(report.done, 1, "{report:?}");
-    let job = s.job("big");
-    assert_eq!((job.state, job.attempts), (MediaJobState::Done, 2));
-    let sha = job.sha256.expect("stored");
-    let bytes =
-        std::fs::read(blobs.root().join(format!("objects/{}/{sha}", &sha[..2]))).expect("object");
-    assert_eq!(bytes.len() as u64, spec.size);
+    tmpfs.resize("64m");
+    let report = s.drain_with(s.client.clone(), blobs.clone(), opts).await;
+    assert_eq!((report.done, report.deferred), (6, 0), "{report:?}");
+    for (i, spec) in specs.iter().enumerate() {
+        let job = s.job(&format!("big{i}"));
+        assert_eq!((job.state, job.attempts), (MediaJobState::Done, 1));
+        let sha = job.sha256.expect("stored");
+        let bytes = std::fs::read(blobs.root().join(format!("objects/{}/{sha}", &sha[..2])))
+            .expect("object");
+        assert_eq!(bytes.len() as u64, spec.size);
+    }
     assert_eq!(
         files_below(tmpfs.path(), &tmpfs.path().join("tmp")),
         Vec::<String>::new()

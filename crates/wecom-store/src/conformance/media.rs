@@ -1,6 +1,6 @@
 //! The media queue's contract: jobs created with their messages (nested references included, once
-//! each), claims in deadline order, results recorded only against their claim, requeue after a
-//! crash, expiry, operator retries and counts.
+//! each), claims at risk first (nothing expired by the clock), results recorded only against
+//! their claim, requeue after a crash, operator retries and counts.
 
 use super::{CORP, FETCHED_AT, decrypted, record, text};
 use crate::{
@@ -191,17 +191,21 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
     );
     commit(&mut store, vec![image(1, "other", T, "fo")], 1);
     let now = T + 10 * HOUR;
-    let first = store.claim_media_jobs(CORP, now, 2).expect("claim");
+    let first = store
+        .claim_media_jobs(CORP, now, i64::MIN, 2)
+        .expect("claim");
     let ids: Vec<&str> = first.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m1", "m2"]);
     assert!(first.iter().all(|j| j.state == MediaJobState::Downloading));
     // Claimed jobs are not handed out twice.
-    let second = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    let second = store
+        .claim_media_jobs(CORP, now, i64::MIN, 10)
+        .expect("claim");
     let ids: Vec<&str> = second.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m3", "m4"]);
     assert!(
         store
-            .claim_media_jobs(CORP, now, 10)
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
@@ -225,14 +229,63 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
     assert_eq!(applied, 1);
     assert!(
         store
-            .claim_media_jobs(CORP, retry_at - 1, 10)
+            .claim_media_jobs(CORP, retry_at - 1, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
-    let again = store.claim_media_jobs(CORP, retry_at, 10).expect("claim");
+    let again = store
+        .claim_media_jobs(CORP, retry_at, i64::MIN, 10)
+        .expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].msgid.as_str(), again[0].attempts), ("m1", 1));
     assert_eq!(again[0].error_code.as_deref(), Some("network"));
+}
+
+/// With a retention edge, jobs still inside the window go first, nearest to the edge (oldest)
+/// first; then the jobs past it, nearest to the edge (newest) first. None is skipped.
+pub(super) fn claims_take_jobs_at_risk_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+    let mut store = make();
+    // Message times T + 1 h … T + 6 h, stored out of order; the edge at T + 3.5 h.
+    commit(
+        &mut store,
+        [5, 2, 6, 1, 4, 3]
+            .into_iter()
+            .map(|i| image(i, &format!("m{i}"), T + i as i64 * HOUR, &format!("f{i}")))
+            .collect(),
+        6,
+    );
+    let now = T + 100 * HOUR;
+    let edge = T + 3 * HOUR + HOUR / 2;
+    let first = store.claim_media_jobs(CORP, now, edge, 4).expect("claim");
+    let ids: Vec<&str> = first.iter().map(|j| j.msgid.as_str()).collect();
+    assert_eq!(ids, ["m4", "m5", "m6", "m3"]);
+    let rest = store.claim_media_jobs(CORP, now, edge, 10).expect("claim");
+    let ids: Vec<&str> = rest.iter().map(|j| j.msgid.as_str()).collect();
+    assert_eq!(ids, ["m2", "m1"]);
+    assert_eq!(store.media_stats(CORP).expect("stats").downloading, 6);
+
+    // A job the storage could not take is due again without an attempt counted.
+    let deferred = result(
+        &rest[0],
+        MediaJobOutcome::Deferred {
+            next_attempt_at_ms: now + 5,
+            error: error("disk_full"),
+        },
+    );
+    let applied = store
+        .record_media_results(CORP, &[deferred], now)
+        .expect("record");
+    assert_eq!(applied, 1);
+    let m2 = one(&store, "m2").job;
+    assert_eq!(
+        (m2.state, m2.attempts, m2.next_attempt_at_ms),
+        (MediaJobState::FailedRetryable, 0, now + 5)
+    );
+    assert_eq!(m2.error_code.as_deref(), Some("disk_full"));
+    let again = store
+        .claim_media_jobs(CORP, now + 5, edge, 10)
+        .expect("claim");
+    assert_eq!((again.len(), again[0].attempts), (1, 0));
 }
 
 pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
@@ -247,7 +300,9 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
         6,
     );
     let now = T + HOUR;
-    let jobs = store.claim_media_jobs(CORP, now, 6).expect("claim");
+    let jobs = store
+        .claim_media_jobs(CORP, now, i64::MIN, 6)
+        .expect("claim");
     assert_eq!(jobs.len(), 6);
     let results = vec![
         MediaJobResult {
@@ -429,11 +484,17 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
         .expect("commit other");
     let now = T + HOUR;
     assert_eq!(
-        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
+        store
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
+            .expect("claim")
+            .len(),
         2
     );
     assert_eq!(
-        store.claim_media_jobs(OTHER, now, 10).expect("claim").len(),
+        store
+            .claim_media_jobs(OTHER, now, i64::MIN, 10)
+            .expect("claim")
+            .len(),
         1
     );
     assert_eq!(
@@ -448,14 +509,17 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
             .all(|j| j.state == MediaJobState::Pending && j.attempts == 0)
     );
     assert_eq!(
-        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
+        store
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
+            .expect("claim")
+            .len(),
         2
     );
     // The other corp's claim is its own.
     assert_eq!(store.media_stats(OTHER).expect("stats").downloading, 1);
 }
 
-pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     let mut store = make();
     commit(
         &mut store,
@@ -465,7 +529,9 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         5,
     );
     let now = T + 100 * HOUR;
-    let claimed = store.claim_media_jobs(CORP, now, 3).expect("claim"); // m1, m2, m3
+    let claimed = store
+        .claim_media_jobs(CORP, now, i64::MIN, 3)
+        .expect("claim"); // m1, m2, m3
     let results = [
         result(
             &claimed[0],
@@ -482,13 +548,20 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     store
         .record_media_results(CORP, &results, now)
         .expect("record");
-    // m3 stays downloading. Older than T + 4.5 h: m2 (retryable) and m4 (pending) expire; m1 is
-    // done and m3 is being downloaded, so both stay.
-    let why = error("retention_window");
-    let n = store
-        .expire_media_jobs(CORP, T + 4 * HOUR + HOUR / 2, &why, now)
-        .expect("expire");
-    assert_eq!(n, 2);
+    // m3 stays downloading. Nothing is ever expired by the clock: m4 and m5 are claimed (and
+    // asked for) however old; only WeCom's answer expires m4.
+    let m4 = store
+        .claim_media_jobs(CORP, now, i64::MIN, 1)
+        .expect("claim");
+    assert_eq!(m4[0].msgid, "m4");
+    let why = error("expired");
+    store
+        .record_media_results(
+            CORP,
+            &[result(&m4[0], MediaJobOutcome::Expired { error: why })],
+            now,
+        )
+        .expect("record");
     let states: Vec<(String, MediaJobState)> = all_jobs(&store, CORP)
         .into_iter()
         .map(|j| (j.msgid, j.state))
@@ -497,22 +570,21 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         states,
         [
             ("m1".to_owned(), MediaJobState::Done),
-            ("m2".to_owned(), MediaJobState::Expired),
+            ("m2".to_owned(), MediaJobState::FailedRetryable),
             ("m3".to_owned(), MediaJobState::Downloading),
             ("m4".to_owned(), MediaJobState::Expired),
             ("m5".to_owned(), MediaJobState::Pending),
         ]
     );
     let m4 = store.message_media(CORP, "m4").expect("m4").remove(0).job;
-    assert_eq!(m4.error_code.as_deref(), Some("retention_window"));
-    assert_eq!(
-        m4.last_error.as_deref(),
-        Some("retention_window, explained")
-    );
-    assert_eq!(m4.attempts, 0);
+    assert_eq!(m4.error_code.as_deref(), Some("expired"));
+    assert_eq!(m4.last_error.as_deref(), Some("expired, explained"));
+    assert_eq!(m4.attempts, 1);
 
     // Retries: failed-retryable only, or failed-permanent too (with a fresh budget).
-    let m5 = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    let m5 = store
+        .claim_media_jobs(CORP, now, i64::MIN, 10)
+        .expect("claim");
     assert_eq!(m5.len(), 1);
     let m5 = MediaJobResult {
         md5_mismatches: 5,
@@ -534,7 +606,7 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     store
         .record_media_results(CORP, &[m5, m3], now)
         .expect("record");
-    assert_eq!(store.retry_media_jobs(CORP, false, now).expect("retry"), 1);
+    assert_eq!(store.retry_media_jobs(CORP, false, now).expect("retry"), 2);
     let m3 = store.message_media(CORP, "m3").expect("m3").remove(0).job;
     assert_eq!(
         (m3.state, m3.next_attempt_at_ms, m3.attempts),
@@ -547,16 +619,59 @@ pub(super) fn expiry_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         (MediaJobState::Pending, 0, 0)
     );
     assert_eq!(
-        store.claim_media_jobs(CORP, now, 10).expect("claim").len(),
-        2
+        store
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
+            .expect("claim")
+            .len(),
+        3
     );
     let listed = store
         .media_jobs(CORP, Some(MediaJobState::Expired), 0, 10)
         .expect("list");
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 1);
     let page = store.media_jobs(CORP, None, listed[0].id, 1).expect("page");
     assert_eq!(page.len(), 1);
     assert!(page[0].id > listed[0].id);
+
+    // A job an earlier version expired by the clock (code `retention_window`, never asked for) is
+    // tried again at the next start, with the jobs left downloading; WeCom's own expiry stays.
+    let claimed = store
+        .claim_media_jobs(CORP, now, i64::MIN, 10)
+        .expect("claim");
+    assert_eq!(claimed.len(), 0, "m2, m3 and m5 are still claimed");
+    let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
+    store
+        .record_media_results(
+            CORP,
+            &[result(
+                &m5,
+                MediaJobOutcome::Expired {
+                    error: error("retention_window"),
+                },
+            )],
+            now,
+        )
+        .expect("record");
+    assert_eq!(
+        store
+            .requeue_interrupted_media_jobs(CORP, now)
+            .expect("requeue"),
+        3
+    );
+    let states: Vec<(String, MediaJobState)> = all_jobs(&store, CORP)
+        .into_iter()
+        .map(|j| (j.msgid, j.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("m1".to_owned(), MediaJobState::Done),
+            ("m2".to_owned(), MediaJobState::Pending),
+            ("m3".to_owned(), MediaJobState::Pending),
+            ("m4".to_owned(), MediaJobState::Expired),
+            ("m5".to_owned(), MediaJobState::Pending),
+        ]
+    );
 }
 
 pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
@@ -572,7 +687,9 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
             },
         )
         .expect("commit other");
-    let claimed = store.claim_media_jobs(CORP, T + HOUR, 10).expect("claim");
+    let claimed = store
+        .claim_media_jobs(CORP, T + HOUR, i64::MIN, 10)
+        .expect("claim");
     assert_eq!(claimed.len(), 1);
     let done = [result(
         &claimed[0],
@@ -588,11 +705,13 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
     );
     assert_eq!(
         store
-            .expire_media_jobs("wwother", i64::MAX, &error("x"), T)
-            .expect("expire"),
+            .claim_media_jobs("wwother", T + HOUR, i64::MIN, 10)
+            .expect("claim other")
+            .len(),
         1
     );
     assert_eq!(store.media_stats(CORP).expect("stats").done, 1);
+    assert_eq!(store.media_stats("wwother").expect("stats").downloading, 1);
 }
 
 /// A store that fails mid-page (or mid-resolve) keeps no job of the page: jobs are created in the
@@ -658,7 +777,9 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
                 },
             )
             .expect("commit");
-        let claimed = store.claim_media_jobs(CORP, now, 10).expect("claim");
+        let claimed = store
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
+            .expect("claim");
         assert_eq!(claimed.len(), 2);
         let done = [result(
             &claimed[0],
@@ -675,7 +796,7 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
     assert_eq!((stats.done, stats.downloading), (1, 1));
     assert!(
         store
-            .claim_media_jobs(CORP, now, 10)
+            .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
@@ -685,7 +806,9 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
             .expect("requeue"),
         1
     );
-    let again = store.claim_media_jobs(CORP, now, 10).expect("claim");
+    let again = store
+        .claim_media_jobs(CORP, now, i64::MIN, 10)
+        .expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (claimed[1].id, 0));
     let media = store.message_media(CORP, "m1").expect("media");

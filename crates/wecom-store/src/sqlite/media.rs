@@ -1,5 +1,5 @@
-//! The media queue on SQLite: jobs inserted with their messages, claims in deadline order,
-//! results recorded in batches, requeue after a crash, expiry, operator retries, counts, and the
+//! The media queue on SQLite: jobs inserted with their messages, claims at risk first, results
+//! recorded in batches, requeue after a crash, operator retries, counts, and the
 //! backfill that gives archives written before the queue their jobs.
 
 use std::collections::BTreeMap;
@@ -28,15 +28,22 @@ pub(super) const INSERT_JOB: &str = "INSERT INTO media_jobs \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, 0, 0, ?10, ?10) \
      ON CONFLICT (corp_id, msgid, path) DO NOTHING";
 
-/// Due jobs, oldest message first: served by the partial index `media_jobs_due` in order.
-pub(super) const SELECT_DUE: &str = "SELECT id FROM media_jobs \
+/// Due jobs inside the retention window (message at or after the edge `?3`), nearest to the edge
+/// first: served by the partial index `media_jobs_due` in order.
+pub(super) const SELECT_DUE_INSIDE: &str = "SELECT id FROM media_jobs \
      WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND next_attempt_at_ms <= ?2 \
-     ORDER BY msgtime_ms, id LIMIT ?3";
-pub(super) const EXPIRE: &str = "UPDATE media_jobs SET state = 'expired', error_code = ?3, \
-     last_error = ?4, updated_at_ms = ?5 \
-     WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND msgtime_ms < ?2";
+     AND msgtime_ms >= ?3 ORDER BY msgtime_ms, id LIMIT ?4";
+/// Due jobs past the window (message before the edge `?3`), nearest to the edge first: the same
+/// index read backwards.
+pub(super) const SELECT_DUE_PAST: &str = "SELECT id FROM media_jobs \
+     WHERE corp_id = ?1 AND state IN ('pending', 'failed_retryable') AND next_attempt_at_ms <= ?2 \
+     AND msgtime_ms < ?3 ORDER BY msgtime_ms DESC, id DESC LIMIT ?4";
 pub(super) const REQUEUE: &str = "UPDATE media_jobs SET state = 'pending', updated_at_ms = ?2 \
      WHERE corp_id = ?1 AND state = 'downloading'";
+/// Jobs that earlier versions expired by the clock, without ever asking WeCom: tried again.
+pub(super) const REQUEUE_CLOCK_EXPIRED: &str = "UPDATE media_jobs SET state = 'pending', \
+     next_attempt_at_ms = 0, updated_at_ms = ?2 \
+     WHERE corp_id = ?1 AND state = 'expired' AND error_code = 'retention_window'";
 pub(super) const STATE_COUNTS: &str =
     "SELECT state, count(*) FROM media_jobs WHERE corp_id = ?1 GROUP BY state";
 
@@ -132,27 +139,45 @@ pub(super) fn claim(
     path: &Path,
     corp_id: &str,
     now_ms: i64,
+    retention_edge_ms: i64,
     limit: usize,
 ) -> Result<Vec<MediaJob>, StoreError> {
     const OP: &str = "claiming media jobs";
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err(path, OP))?;
-    let mut jobs = {
+    let mut jobs = Vec::new();
+    {
+        let mut ids: Vec<i64> = Vec::new();
+        for query in [SELECT_DUE_INSIDE, SELECT_DUE_PAST] {
+            let left = limit.saturating_sub(ids.len());
+            if left == 0 {
+                break;
+            }
+            let left = i64::try_from(left).unwrap_or(i64::MAX);
+            let mut stmt = tx.prepare_cached(query).map_err(err(path, OP))?;
+            let found = stmt
+                .query_map(params![corp_id, now_ms, retention_edge_ms, left], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(err(path, OP))?;
+            ids.extend(found);
+        }
         let mut stmt = tx
             .prepare_cached(&format!(
                 "UPDATE media_jobs SET state = 'downloading', updated_at_ms = ?2 \
-                 WHERE id IN ({SELECT_DUE}) RETURNING {JOB_COLUMNS}"
+                 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
             ))
             .map_err(err(path, OP))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        stmt.query_map(params![corp_id, now_ms, limit], job_from_row)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(err(path, OP))?
-    };
+        for id in ids {
+            let job = stmt
+                .query_row(params![id, now_ms], job_from_row)
+                .map_err(err(path, OP))?;
+            jobs.push(job);
+        }
+    }
     tx.commit().map_err(err(path, OP))?;
-    // RETURNING gives rows in no particular order.
-    jobs.sort_by_key(|j| (j.msgtime_ms, j.id));
     Ok(jobs)
 }
 
@@ -203,6 +228,14 @@ pub(super) fn record(
                  next_attempt_at_ms = coalesce(?7, next_attempt_at_ms), \
                  sha256 = coalesce(?8, sha256), object_area = coalesce(?9, object_area), \
                  updated_at_ms = ?10 \
+                 WHERE corp_id = ?1 AND id = ?2 AND state = 'downloading'",
+            )
+            .map_err(err(path, OP))?;
+        let mut deferred = tx
+            .prepare_cached(
+                "UPDATE media_jobs SET state = 'failed_retryable', \
+                 md5_mismatches = md5_mismatches + ?3, error_code = ?4, last_error = ?5, \
+                 next_attempt_at_ms = ?6, updated_at_ms = ?7 \
                  WHERE corp_id = ?1 AND id = ?2 AND state = 'downloading'",
             )
             .map_err(err(path, OP))?;
@@ -259,6 +292,18 @@ pub(super) fn record(
                     None,
                     now_ms,
                 )),
+                MediaJobOutcome::Deferred {
+                    next_attempt_at_ms,
+                    error,
+                } => deferred.execute(params![
+                    corp_id,
+                    r.job_id,
+                    r.md5_mismatches,
+                    error.code,
+                    error.message,
+                    next_attempt_at_ms,
+                    now_ms
+                ]),
                 MediaJobOutcome::Released => {
                     released.execute(params![corp_id, r.job_id, r.md5_mismatches, now_ms])
                 }
@@ -313,32 +358,15 @@ pub(super) fn requeue_interrupted(
     corp_id: &str,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    conn.prepare_cached(REQUEUE)
-        .and_then(|mut s| s.execute(params![corp_id, now_ms]))
-        .map(|n| n as u64)
-        .map_err(err(path, "requeueing interrupted media jobs"))
-}
-
-pub(super) fn expire(
-    conn: &Connection,
-    path: &Path,
-    corp_id: &str,
-    older_than_ms: i64,
-    error: &MediaJobError,
-    now_ms: i64,
-) -> Result<u64, StoreError> {
-    conn.prepare_cached(EXPIRE)
-        .and_then(|mut s| {
-            s.execute(params![
-                corp_id,
-                older_than_ms,
-                error.code,
-                error.message,
-                now_ms
-            ])
-        })
-        .map(|n| n as u64)
-        .map_err(err(path, "expiring media jobs"))
+    let mut n = 0;
+    for sql in [REQUEUE, REQUEUE_CLOCK_EXPIRED] {
+        n += conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![corp_id, now_ms]))
+            .map(|n| n as u64)
+            .map_err(err(path, "requeueing interrupted media jobs"))?;
+    }
+    Ok(n)
 }
 
 pub(super) fn retry(

@@ -28,9 +28,7 @@ use wecom_model::Envelope;
 use wecom_wire::ChatDataItem;
 
 use crate::StoreError;
-use crate::media::{
-    MediaJob, MediaJobError, MediaJobResult, MediaJobState, MediaStats, MessageMedia,
-};
+use crate::media::{MediaJob, MediaJobResult, MediaJobState, MediaStats, MessageMedia};
 use crate::names::{
     Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PartyKind,
     PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
@@ -504,6 +502,38 @@ impl ArchiveStore for SqliteStore {
         Ok(best)
     }
 
+    fn sample_records(
+        &self,
+        corp_id: &str,
+        newest: usize,
+    ) -> Result<Vec<ChatDataItem>, StoreError> {
+        const OP: &str = "reading a sample of the stored records";
+        let tx = self.snapshot(OP)?;
+        let newest = i64::try_from(newest).unwrap_or(i64::MAX);
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg \
+                 FROM records WHERE rowid IN ( \
+                   SELECT rowid FROM records WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT ?2) \
+                 OR rowid IN ( \
+                   SELECT max(r) FROM (SELECT rowid AS r, publickey_ver AS v FROM records \
+                     WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT 10000) GROUP BY v) \
+                 ORDER BY rowid DESC",
+            )
+            .map_err(err(&self.path, OP))?;
+        stmt.query_map(params![corp_id, newest], |row| {
+            Ok(ChatDataItem {
+                seq: seq_from_sql(row.get(0)?),
+                msgid: row.get(1)?,
+                publickey_ver: row.get(2)?,
+                encrypt_random_key: row.get(3)?,
+                encrypt_chat_msg: row.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(err(&self.path, OP))
+    }
+
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
         const OP: &str = "reading failed records";
         let tx = self.snapshot(OP)?;
@@ -786,9 +816,17 @@ impl ArchiveStore for SqliteStore {
         &mut self,
         corp_id: &str,
         now_ms: i64,
+        retention_edge_ms: i64,
         limit: usize,
     ) -> Result<Vec<MediaJob>, StoreError> {
-        media::claim(&mut self.conn, &self.path, corp_id, now_ms, limit)
+        media::claim(
+            &mut self.conn,
+            &self.path,
+            corp_id,
+            now_ms,
+            retention_edge_ms,
+            limit,
+        )
     }
 
     fn record_media_results(
@@ -806,23 +844,6 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         media::requeue_interrupted(&self.conn, &self.path, corp_id, now_ms)
-    }
-
-    fn expire_media_jobs(
-        &mut self,
-        corp_id: &str,
-        older_than_ms: i64,
-        error: &MediaJobError,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        media::expire(
-            &self.conn,
-            &self.path,
-            corp_id,
-            older_than_ms,
-            error,
-            now_ms,
-        )
     }
 
     fn retry_media_jobs(

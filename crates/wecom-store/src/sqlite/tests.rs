@@ -721,9 +721,10 @@ fn hot_media_queries_use_their_indexes() {
         rows.join("; ")
     };
     for (sql, index) in [
-        (media::SELECT_DUE, "INDEX media_jobs_due"),
-        (media::EXPIRE, "INDEX media_jobs_due"),
+        (media::SELECT_DUE_INSIDE, "INDEX media_jobs_due"),
+        (media::SELECT_DUE_PAST, "INDEX media_jobs_due"),
         (media::REQUEUE, "INDEX media_jobs_state"),
+        (media::REQUEUE_CLOCK_EXPIRED, "INDEX media_jobs_state"),
         (media::STATE_COUNTS, "COVERING INDEX media_jobs_state"),
     ] {
         let plan = plan(sql);
