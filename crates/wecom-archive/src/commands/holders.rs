@@ -109,19 +109,22 @@ mod tests {
         assert!(open_by_others(&db).is_empty(), "this process is not listed");
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg("exec 3<\"$1\"; echo ready; exec sleep 30")
+            .arg("exec 3<\"$1\"; exec sleep 30")
             .arg("sh")
             .arg(&db)
-            .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
-            &mut line,
-        )
-        .expect("ready");
-        let holders = open_by_others(&db);
+        // The shell opens the file, then becomes `sleep`: poll until /proc shows that state.
+        let started = std::time::Instant::now();
+        let holders = loop {
+            let holders = open_by_others(&db);
+            if holders.iter().any(|h| h.command.starts_with("sleep 30"))
+                || started.elapsed() > std::time::Duration::from_secs(30)
+            {
+                break holders;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(holders.len(), 1, "{holders:?}");
