@@ -38,6 +38,8 @@ pub struct MediaOptions {
     /// Counts every plaintext byte received, across objects, as it arrives: lets a caller show
     /// progress while a large object downloads.
     pub received_bytes: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// Each notified after job results are recorded (the daemon refreshes its metrics figures).
+    pub after_record: Vec<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl MediaOptions {
@@ -54,6 +56,7 @@ impl MediaOptions {
             retention: DEFAULT_RETENTION,
             poll: Duration::from_secs(30),
             received_bytes: None,
+            after_record: Vec::new(),
         }
     }
 

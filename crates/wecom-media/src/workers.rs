@@ -452,6 +452,9 @@ impl Dispatcher<'_> {
         match outcome {
             Ok(applied) => {
                 debug!(results = shared.len(), applied, "media results recorded");
+                for after in &self.w.options().after_record {
+                    after.notify_one();
+                }
                 Ok(())
             }
             Err(e) => {

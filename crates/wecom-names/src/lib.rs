@@ -59,6 +59,8 @@ pub struct NameOptions {
     pub batch: usize,
     /// The daemon's pause between passes when nothing wakes it.
     pub poll_interval: Duration,
+    /// Each notified after every pass of the daemon (it refreshes its metrics figures).
+    pub after_pass: Vec<Arc<Notify>>,
 }
 
 impl NameOptions {
@@ -74,6 +76,7 @@ impl NameOptions {
             consent_every: Duration::from_secs(24 * 3600),
             batch: 100,
             poll_interval: Duration::from_secs(60),
+            after_pass: Vec::new(),
         }
     }
 }
@@ -165,6 +168,11 @@ impl NameResolver {
         }
     }
 
+    /// Also notify `after` after every pass of [`NameResolver::run`].
+    pub fn notify_after_pass(&mut self, after: Arc<Notify>) {
+        self.opts.after_pass.push(after);
+    }
+
     pub fn options(&self) -> &NameOptions {
         &self.opts
     }
@@ -184,6 +192,9 @@ impl NameResolver {
                 () = cancel.cancelled() => return,
                 passed = self.pass(cancel) => passed,
             };
+            for after in &self.opts.after_pass {
+                after.notify_one();
+            }
             let pause = match passed {
                 Ok(report) => {
                     if report.rate_limited || report.unreachable {

@@ -273,8 +273,13 @@ impl Observer for DaemonObserver {
     }
 }
 
-/// Keeps the figures fresh until cancelled: at once, after every `wake` (a sync stored records)
-/// and every `interval`. Each refresh runs on a blocking thread.
+/// The shortest gap between two refreshes, however often they are asked for (each reads the whole
+/// archive's statistics).
+const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
+
+/// Keeps the figures fresh until cancelled: at once, after every `wake` (a sync stored records,
+/// media results were recorded, a names pass ended; at most one per [`MIN_REFRESH_GAP`]) and every
+/// `interval`. Each refresh runs on a blocking thread.
 pub(super) async fn refresh_figures(
     observer: Arc<DaemonObserver>,
     wake: Arc<Notify>,
@@ -282,6 +287,7 @@ pub(super) async fn refresh_figures(
     cancel: CancellationToken,
 ) {
     loop {
+        let started = tokio::time::Instant::now();
         let o = observer.clone();
         let refreshed = tokio::task::spawn_blocking(move || o.refresh());
         tokio::select! {
@@ -294,7 +300,12 @@ pub(super) async fn refresh_figures(
         }
         tokio::select! {
             () = cancel.cancelled() => return,
-            () = wake.notified() => {}
+            () = wake.notified() => {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep_until(started + MIN_REFRESH_GAP) => {}
+                }
+            }
             () = tokio::time::sleep(interval) => {}
         }
     }

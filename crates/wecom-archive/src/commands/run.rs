@@ -220,7 +220,10 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             pacing.after_sync.push(refresh.clone());
             if let Some(blobs) = &blobs {
                 let source: Arc<dyn MediaSource> = c.client.clone();
-                let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), config.media_options(&c.config));
+                let mut media = config.media_options(&c.config);
+                // Media progress shows in /metrics without waiting for the refresh timer.
+                media.after_record.push(refresh.clone());
+                let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), media);
                 // New records wake the media workers at once instead of at their next poll.
                 pacing.after_sync.push(workers.waker().notify());
                 let cancel = cancel.clone();
@@ -233,7 +236,8 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             }
             // Names follow new records too; a naming API that is down only delays them.
             match super::names::resolver(config, &c.config, c.store.clone()) {
-                Ok(Some(resolver)) => {
+                Ok(Some(mut resolver)) => {
+                    resolver.notify_after_pass(refresh.clone());
                     pacing.after_sync.push(resolver.waker());
                     let cancel = cancel.clone();
                     tasks.spawn(async move { resolver.run(&cancel).await });

@@ -429,6 +429,23 @@ fn metrics_need_the_token_and_follow_every_sync_without_touching_the_archive_per
         )),
         "{m}"
     );
+    // Media downloads end after the sync: the workers' recorded results refresh the figures
+    // (the timer is an hour away).
+    let media_total = stats(&config)["media"]["total"]
+        .as_u64()
+        .expect("media total");
+    assert!(media_total > 0);
+    let done_line =
+        format!("wecom_archive_media_jobs{{corp_id=\"{CORP}\",state=\"done\"}} {media_total}.0\n");
+    wait(
+        Duration::from_secs(60),
+        "every media job done in the metrics",
+        || {
+            http_with(&addr, "GET", "/metrics", auth, "")
+                .1
+                .contains(&done_line)
+        },
+    );
     // Readiness needs no token, and says nothing about files.
     let (status, body) = http(&addr, "GET", "/readyz", "");
     assert_eq!(status, 200, "{body}");
