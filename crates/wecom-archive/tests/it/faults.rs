@@ -9,92 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// A tmpfs of a given size mounted for one test, unmounted when dropped.
-struct SmallDisk {
-    mount: PathBuf,
-}
-
-impl SmallDisk {
-    /// `None` only when this process may not mount (not root): the test then says it did not run.
-    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
-        std::fs::create_dir_all(at).expect("mount point");
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .output()
-            .expect("run mount");
-        if out.status.success() {
-            return Some(SmallDisk {
-                mount: at.to_owned(),
-            });
-        }
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-        assert!(
-            !root,
-            "mounting a tmpfs as root failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!("\n!!!!!!!! NOT RUN — mounting a tmpfs needs root\n");
-        None
-    }
-
-    fn grow(&self, size: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.mount)
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "remount: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
-    }
-}
-
-/// Runs the binary with a hang guard: a sync that hangs fails the test instead of the suite.
-fn run_guarded(config: &Path, args: &[&str]) -> Output {
-    let mut child = bin()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "`{}` hung for 120 s; stderr: {}",
-                args.join(" "),
-                stderr(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A configuration whose archive lives at `db` (media and names off: this is about the archive).
 fn config_with_archive(emu: &TestEmulator, dir: &Path, db: &Path) -> PathBuf {
     let config = emu.write_config(dir, &[1], "");
@@ -115,10 +29,8 @@ fn a_full_disk_ends_sync_naming_the_cause_and_the_next_sync_completes() {
     let emu = TestEmulator::start(41, 2000, None);
     let dir = tempfile::tempdir().expect("tempdir");
     // 2,000 records take about 6.5 MB: a 3 MiB disk fills up in the first page.
-    let Some(disk) = SmallDisk::mount(&dir.path().join("small"), "3m") else {
-        return;
-    };
-    let db = disk.mount.join("archive.db");
+    let disk = Tmpfs::mount("3m");
+    let db = disk.path().join("archive.db");
     let config = config_with_archive(&emu, dir.path(), &db);
 
     let out = run_guarded(&config, &["sync", "--no-names"]);
@@ -128,7 +40,7 @@ fn a_full_disk_ends_sync_naming_the_cause_and_the_next_sync_completes() {
     assert!(err.contains("free space"), "{err}");
     assert!(err.contains("run `sync` again"), "{err}");
 
-    disk.grow("64m");
+    disk.remount("size=64m");
     let out = run_guarded(&config, &["sync", "--no-names"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     assert_eq!(archived_ids(&db), emu.expected_ids());
@@ -190,10 +102,8 @@ fn the_daemon_counts_a_full_disk_says_why_and_recovers_by_itself() {
     use crate::daemon::{http, start_daemon, wait};
     let emu = TestEmulator::start(43, 2000, None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(disk) = SmallDisk::mount(&dir.path().join("small"), "3m") else {
-        return;
-    };
-    let db = disk.mount.join("archive.db");
+    let disk = Tmpfs::mount("3m");
+    let db = disk.path().join("archive.db");
     let config = config_with_archive(&emu, dir.path(), &db);
     let (mut daemon, addr) = start_daemon(&config, 1);
 
@@ -212,7 +122,7 @@ fn the_daemon_counts_a_full_disk_says_why_and_recovers_by_itself() {
     assert_eq!(status, 503, "{why}");
     assert!(why.contains("disk full"), "/readyz says why: {why}");
 
-    disk.grow("64m");
+    disk.remount("size=64m");
     wait(
         Duration::from_secs(120),
         "recovery without a restart",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{TestEmulator, bin, run, stats, stderr, stdout};
+use crate::support::{TestEmulator, Tmpfs, bin, run, stats, stderr, stdout};
 
 /// Polls `f` until it holds; a generous hang guard, never a speed assertion.
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
@@ -261,57 +261,13 @@ fn doctor_fails_on_a_readable_private_key_naming_the_file_and_the_fix() {
     );
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Mount {
-    path: PathBuf,
-}
-
-impl Mount {
-    fn tmpfs(path: &Path) -> Mount {
-        std::fs::create_dir_all(path).expect("mount point");
-        let o = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs"])
-            .arg(path)
-            .output()
-            .expect("run mount");
-        assert!(
-            o.status.success(),
-            "this test needs root to mount a tmpfs: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        Mount {
-            path: path.to_owned(),
-        }
-    }
-
-    fn remount(&self, how: &str) {
-        let o = Command::new("mount")
-            .args(["-o", &format!("remount,{how}")])
-            .arg(&self.path)
-            .output()
-            .expect("run mount");
-        assert!(
-            o.status.success(),
-            "remount {how}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
-
 #[test]
 fn a_read_only_mount_is_readable_refused_for_writing_and_doctor_says_why() {
     let emu = TestEmulator::start(85, 200, None);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mount = Mount::tmpfs(&dir.path().join("ro"));
-    let config = emu.write_config(&mount.path, &[1], "");
+    let mount = Tmpfs::mount("64m");
+    let config = emu.write_config(mount.path(), &[1], "");
     std::fs::set_permissions(
-        mount.path.join("keys/v1.pem"),
+        mount.path().join("keys/v1.pem"),
         std::fs::Permissions::from_mode(0o600),
     )
     .expect("chmod");

@@ -2,42 +2,10 @@
 //! server that only replays, more items than asked for, and the cursor recovered by hand.
 
 use std::path::Path;
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 use wecom_emulator::Fault;
 
-use crate::support::{TestEmulator, archived_ids, bin, run, stats, stderr, stdout};
-
-/// Runs the binary with a hang guard: a sync that loops forever fails the test instead of
-/// hanging it (60 s is far above the few seconds these runs take).
-fn run_guarded(config: &Path, args: &[&str]) -> Output {
-    let mut child = bin()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "`{}` still running after 60 s\n{}\n{}",
-                args.join(" "),
-                stdout(&out),
-                stderr(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use crate::support::{TestEmulator, archived_ids, run, run_guarded, stats, stderr, stdout};
 
 const SYNC: &[&str] = &["sync", "--no-media", "--no-names", "--limit", "10"];
 

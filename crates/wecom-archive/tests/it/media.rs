@@ -1,13 +1,9 @@
 //! Media through the real binary (issue 11, item 15): media are given up only on WeCom's word, and
 //! a full media disk is reported once, costs no attempt and heals by itself.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use tempfile::TempDir;
 use wecom_store::{ArchiveStore, MediaJobState, SqliteStore};
 
-use crate::support::{CORP, TestEmulator, now_ms, run, stats, stderr, stdout};
+use crate::support::{CORP, TestEmulator, Tmpfs, now_ms, run, stats, stderr, stdout};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -30,51 +26,6 @@ fn a_months_old_corpus_gets_all_its_media_on_the_first_sync_with_the_default_con
     assert_eq!(media["done"], total as u64, "{media}");
     assert_eq!(media["expired"], 0, "{media}");
     assert!(emu.emulator.media_request_count() >= total as u64);
-}
-
-/// A tmpfs mounted for one test and unmounted when dropped (needs root, as the blob store's own
-/// disk-full tests do).
-struct Tmpfs {
-    path: PathBuf,
-    _dir: TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Tmpfs {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("mnt");
-        std::fs::create_dir(&path).expect("mkdir");
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .status();
-        assert!(
-            matches!(status, Ok(s) if s.success()),
-            "mounting a tmpfs needs root (CAP_SYS_ADMIN), as on the project's machines: {status:?}"
-        );
-        Tmpfs { path, _dir: dir }
-    }
-
-    fn resize(&self, size: &str) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.path)
-            .status();
-        assert!(
-            matches!(status, Ok(s) if s.success()),
-            "remount: {status:?}"
-        );
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
 }
 
 /// A full media disk: one summary line for the sync (not one warning per job), no attempt charged
@@ -142,7 +93,7 @@ fn a_full_media_disk_is_one_summary_line_charges_no_attempt_and_heals_after_spac
         );
     }
 
-    tmpfs.resize("256m");
+    tmpfs.remount("size=256m");
     let o = run(&config, &["sync"]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     assert!(
