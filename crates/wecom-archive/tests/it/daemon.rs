@@ -239,6 +239,14 @@ fn a_callback_wakes_the_daemon_and_metrics_tell_the_state() {
     );
     assert_eq!(status, 403, "{bad}");
 
+    // The archive figures are refreshed off the request path after the sync (at most once a
+    // second): wait for them, then check everything in one scrape.
+    let records_line = format!("wecom_archive_records{{corp_id=\"{CORP}\"}} 230");
+    wait(
+        Duration::from_secs(30),
+        "the figures after the sync",
+        || http(&addr, "GET", "/metrics", "").1.contains(&records_line),
+    );
     let (status, metrics) = http(&addr, "GET", "/metrics", "");
     assert_eq!(status, 200);
     for needle in [
