@@ -187,7 +187,9 @@ fn sigterm_and_sigint_finish_the_page_in_flight_and_end_143_and_130() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let before = emu.emulator.request_count();
         let child = spawn_sync(&config, &["--no-names", "--limit", "50"]);
-        let (out, _) = signal_when(child, signal, || emu.emulator.request_count() >= before + 5);
+        let (out, _) = signal_when(child, signal, || {
+            emu.emulator.request_count() >= before + 10
+        });
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(code), "SIG{signal}: {err}");
         assert!(err.contains(&format!("SIG{signal}")), "{err}");
