@@ -331,7 +331,15 @@ pub async fn sync_once(
             if partial.records > 0 {
                 print_report(&corp.corp_id, &partial);
             }
-            let holders = super::holders_if_busy(&error, &corp.archive_path);
+            // Reading /proc is blocking file I/O: off the runtime's threads.
+            let holders = if error.kind() == wecom_store::StoreErrorKind::Busy {
+                let path = corp.archive_path.clone();
+                tokio::task::spawn_blocking(move || super::holders::describe(&path))
+                    .await
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
             Err(anyhow::anyhow!(
                 "sync stopped: the archive could not store a page: {error}{holders}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
             ))
