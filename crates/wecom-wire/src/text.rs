@@ -83,6 +83,29 @@ pub fn redact_url(url: &str) -> String {
     escape_controls(&shown).into_owned()
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of a count of seconds since 1970-01-01 00:00:00, with no zone applied
+/// (add the zone's offset first: `+ 8 * 3600` for China time). Negative counts are dates before 1970.
+pub fn datetime(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +128,14 @@ mod tests {
         assert_eq!(escape_controls(&once), once);
         assert_eq!(Escaped("a\x1bb").to_string(), "a\\x1bb");
         assert_eq!(format!("[{:>3}]", Escaped("\n")), "[\\n]");
+    }
+
+    #[test]
+    fn datetimes_are_civil_dates() {
+        assert_eq!(datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(datetime(951_825_600), "2000-02-29 12:00:00");
+        assert_eq!(datetime(1_796_516_486), "2026-12-06 00:21:26");
+        assert_eq!(datetime(-1), "1969-12-31 23:59:59");
     }
 
     #[test]
