@@ -341,6 +341,51 @@ async fn timeouts_and_truncated_bodies_are_retried() {
     s.shutdown().await;
 }
 
+/// A runner of one corp in its own task, stopped (and its setup shut down) by [`Runner::stop`].
+struct Runner {
+    handle: Arc<wecom_sync::RunnerHandle>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Runner {
+    fn spawn(
+        s: &Arc<Setup>,
+        store: SharedStore,
+        opts: SyncOptions,
+        pacing: wecom_sync::RunnerOptions,
+    ) -> Runner {
+        let handle = wecom_sync::RunnerHandle::new();
+        let cancel = CancellationToken::new();
+        let task = {
+            let (s, handle, cancel) = (s.clone(), handle.clone(), cancel.clone());
+            let ring = s.ring(&[1]);
+            tokio::spawn(async move {
+                wecom_sync::run_corp(&s.client, store, ring, &opts, &pacing, &handle, &cancel)
+                    .await;
+            })
+        };
+        Runner {
+            handle,
+            cancel,
+            task,
+        }
+    }
+
+    /// Cancels the runner, waits up to `limit` for it to stop and shuts `s` down.
+    async fn stop(self, s: Arc<Setup>, limit: Duration) {
+        self.cancel.cancel();
+        tokio::time::timeout(limit, self.task)
+            .await
+            .expect("runner stops")
+            .expect("join");
+        match Arc::try_unwrap(s) {
+            Ok(s) => s.shutdown().await,
+            Err(_) => panic!("setup still shared"),
+        }
+    }
+}
+
 async fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let started = std::time::Instant::now();
     while !f() {
@@ -351,11 +396,9 @@ async fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
-    use wecom_sync::{RunnerHandle, RunnerOptions, run_corp};
+    use wecom_sync::RunnerOptions;
     let s = Arc::new(setup(100, None).await);
     let (shared, _) = store();
-    let handle = RunnerHandle::new();
-    let cancel = CancellationToken::new();
     let synced = Arc::new(tokio::sync::Notify::new());
     let pacing = RunnerOptions {
         poll_interval: Duration::from_secs(30),
@@ -363,23 +406,8 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         max_backoff: Duration::from_millis(50),
         after_sync: vec![synced.clone()],
     };
-    let task = {
-        let (s, handle, cancel, shared) =
-            (s.clone(), handle.clone(), cancel.clone(), shared.clone());
-        let ring = s.ring(&[1]);
-        tokio::spawn(async move {
-            run_corp(
-                &s.client,
-                shared,
-                ring,
-                &SyncOptions::new(CORP),
-                &pacing,
-                &handle,
-                &cancel,
-            )
-            .await;
-        })
-    };
+    let runner = Runner::spawn(&s, shared.clone(), SyncOptions::new(CORP), pacing);
+    let handle = &runner.handle;
     wait_for("the first sync", Duration::from_secs(10), || {
         handle.status().cursor == 100
     })
@@ -413,47 +441,22 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         "100 triggers caused {syncs} syncs"
     );
 
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("runner stops promptly")
-        .expect("join");
-    match Arc::try_unwrap(s) {
-        Ok(s) => s.shutdown().await,
-        Err(_) => panic!("setup still shared"),
-    }
+    runner.stop(s, Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails() {
-    use wecom_sync::{RunnerHandle, RunnerOptions, run_corp};
+    use wecom_sync::RunnerOptions;
     let s = Arc::new(setup(40, None).await);
     let (shared, _) = store();
-    let handle = RunnerHandle::new();
-    let cancel = CancellationToken::new();
     let pacing = RunnerOptions {
         poll_interval: Duration::from_millis(300),
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
         ..RunnerOptions::default()
     };
-    let task = {
-        let (s, handle, cancel, shared) =
-            (s.clone(), handle.clone(), cancel.clone(), shared.clone());
-        let ring = s.ring(&[1]);
-        tokio::spawn(async move {
-            run_corp(
-                &s.client,
-                shared,
-                ring,
-                &SyncOptions::new(CORP),
-                &pacing,
-                &handle,
-                &cancel,
-            )
-            .await;
-        })
-    };
+    let runner = Runner::spawn(&s, shared.clone(), SyncOptions::new(CORP), pacing);
+    let handle = &runner.handle;
     wait_for("the first sync", Duration::from_secs(10), || {
         handle.status().cursor == 40
     })
@@ -479,15 +482,7 @@ async fn the_runner_reconciles_on_its_timer_and_backs_off_while_the_source_fails
     })
     .await;
     assert_eq!(handle.status().consecutive_failures, 0);
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("runner stops")
-        .expect("join");
-    match Arc::try_unwrap(s) {
-        Ok(s) => s.shutdown().await,
-        Err(_) => panic!("setup still shared"),
-    }
+    runner.stop(s, Duration::from_secs(5)).await;
 }
 
 /// Envelopes of every record the emulator serves, in seq order.

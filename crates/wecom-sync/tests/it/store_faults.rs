@@ -8,12 +8,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use wecom_store::{ArchiveStore, SqliteStore, StoreErrorKind};
-use wecom_sync::{
-    RunnerHandle, RunnerOptions, SharedStore, SyncError, SyncOptions, run_corp,
-    sync_until_caught_up,
-};
+use wecom_sync::{RunnerOptions, SharedStore, SyncError, SyncOptions, sync_until_caught_up};
 
-use super::{CORP, setup, wait_for};
+use super::{CORP, Runner, setup, wait_for};
 
 /// Another connection holding the write lock, as `sqlite3 archive.db "BEGIN IMMEDIATE;"` would.
 struct HeldLock(rusqlite::Connection);
@@ -31,6 +28,12 @@ impl HeldLock {
             .execute_batch("ROLLBACK;")
             .expect("release the write lock");
     }
+}
+
+fn page_limit_10() -> SyncOptions {
+    let mut opts = SyncOptions::new(CORP);
+    opts.page_limit = 10;
+    opts
 }
 
 fn file_store(dir: &Path) -> (SharedStore, Arc<Mutex<SqliteStore>>) {
@@ -101,24 +104,14 @@ async fn the_runner_counts_a_store_that_cannot_commit_and_recovers_when_it_can()
     let dir = tempfile::tempdir().expect("tempdir");
     let (shared, _concrete) = file_store(dir.path());
     let held = HeldLock::take(&dir.path().join("archive.db"));
-    let handle = RunnerHandle::new();
-    let cancel = CancellationToken::new();
     let pacing = RunnerOptions {
         poll_interval: Duration::from_millis(300),
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(200),
         ..RunnerOptions::default()
     };
-    let task = {
-        let (s, handle, cancel, shared) =
-            (s.clone(), handle.clone(), cancel.clone(), shared.clone());
-        let ring = s.ring(&[1]);
-        tokio::spawn(async move {
-            let mut opts = SyncOptions::new(CORP);
-            opts.page_limit = 10;
-            run_corp(&s.client, shared, ring, &opts, &pacing, &handle, &cancel).await;
-        })
-    };
+    let runner = Runner::spawn(&s, shared.clone(), page_limit_10(), pacing);
+    let handle = &runner.handle;
     wait_for("a counted failure", Duration::from_secs(60), || {
         handle.status().syncs_failed >= 1
     })
@@ -136,13 +129,5 @@ async fn the_runner_counts_a_store_that_cannot_commit_and_recovers_when_it_can()
     let status = handle.status();
     assert_eq!(status.consecutive_failures, 0);
     assert!(status.last_error.is_none());
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .expect("runner stops")
-        .expect("join");
-    match Arc::try_unwrap(s) {
-        Ok(s) => s.shutdown().await,
-        Err(_) => panic!("setup still shared"),
-    }
+    runner.stop(s, Duration::from_secs(30)).await;
 }
