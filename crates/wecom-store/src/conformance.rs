@@ -1,10 +1,11 @@
-//! The behavioural contract of [`ArchiveStore`], as checks every implementation must pass. Enable
-//! the `conformance` feature to run it against another backend:
-//! `conformance::run_all(&mut || MyStore::connect(...))`, plus [`run_reopen`] for a durable backend
-//! and [`run_atomicity`] with a way to make the backend fail mid-transaction.
+//! The behavioural contract of the store's roles ([`crate::ArchiveWriter`],
+//! [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`]), as checks every
+//! implementation must pass. Enable the `conformance` feature and invoke
+//! [`conformance_suite!`](crate::conformance_suite) once in a test module of the backend: it
+//! generates one `#[test]` per check.
 //!
-//! Checks go through the trait only, so they hold for any backend; backend-specific behaviour (file
-//! errors, migrations, pragmas) is tested beside the backend.
+//! Checks go through the traits only, so they hold for any backend; backend-specific behaviour
+//! (file errors, migrations, pragmas) is tested beside the backend.
 
 mod media;
 mod names;
@@ -12,216 +13,173 @@ mod names;
 use std::collections::BTreeMap;
 
 pub use media::image as media_image;
+pub use media::{
+    claims_take_due_jobs_oldest_message_first, claims_take_jobs_at_risk_first,
+    expiry_only_on_wecom_word_and_retries, interrupted_jobs_are_queued_again,
+    jobs_are_all_or_nothing, jobs_are_created_with_their_messages, media_queues_are_per_corp,
+    queue_survives_a_reopen, resolved_failures_get_their_jobs,
+    results_are_recorded_against_their_claim,
+};
+pub use names::{
+    a_roomid_is_never_a_person, consent_statuses_are_replaced_per_subject,
+    consent_subjects_are_due_in_order, discover_step, discovery_finds_rooms_and_people,
+    discovery_works_in_batches, display_names_take_the_best_source,
+    due_entries_never_checked_first, name_stats_count_every_state, names_are_per_corp,
+    rechecking_makes_entries_due_now, recorded_person_checks_follow_the_state_rules,
+    recorded_room_checks_follow_the_state_rules, rooms_and_people_are_listed_by_name,
+    the_permit_list_is_kept_with_its_history,
+};
 
 use wecom_model::{Action, Envelope, parse_envelope};
 use wecom_wire::ChatDataItem;
 
 use crate::{
-    ArchiveStore, CommitStats, ConversationSummary, Derived, FailedRecord, Failure, IngestedRecord,
-    Outcome, PageCommit, QUOTE_WINDOW_MS, ResolveStats, Stats, StoredMessage, stage,
+    CommitStats, ConversationSummary, Derived, FailedRecord, Failure, IngestedRecord, Outcome,
+    PageCommit, QUOTE_WINDOW_MS, ResolveStats, Roles, Stats, StoredMessage, stage,
 };
 
 /// The corp most checks use.
 pub const CORP: &str = "wwconformance0001";
 
-/// A check: gets a factory of fresh, empty stores.
-pub type Check<S> = fn(&mut dyn FnMut() -> S);
+/// A fresh, empty archive by role.
+pub type Make<'a> = &'a mut dyn FnMut() -> Fixture;
 
-/// Every behavioural check, by name.
-pub fn checks<S: ArchiveStore>() -> Vec<(&'static str, Check<S>)> {
-    vec![
-        ("empty_store_is_empty", empty_store_is_empty::<S>),
-        (
-            "quarantined_items_are_kept_with_their_page",
-            quarantined_items_are_kept_with_their_page::<S>,
-        ),
-        (
-            "setting_the_cursor_by_hand",
-            setting_the_cursor_by_hand::<S>,
-        ),
-        (
-            "gaps_cover_the_whole_u64_range",
-            gaps_cover_the_whole_u64_range::<S>,
-        ),
-        (
-            "completeness_reports_gaps_and_days",
-            completeness_reports_gaps_and_days::<S>,
-        ),
-        (
-            "commit_counts_every_record",
-            commit_counts_every_record::<S>,
-        ),
-        (
-            "replaying_a_page_changes_nothing",
-            replaying_a_page_changes_nothing::<S>,
-        ),
-        (
-            "conflicting_records_are_left_alone",
-            conflicting_records_are_left_alone::<S>,
-        ),
-        ("duplicates_within_a_page", duplicates_within_a_page::<S>),
-        ("cursor_is_set_as_given", cursor_is_set_as_given::<S>),
-        (
-            "failures_are_listed_oldest_first",
-            failures_are_listed_oldest_first::<S>,
-        ),
-        ("resolving_failures", resolving_failures::<S>),
-        (
-            "seq_above_i64_max_round_trips",
-            seq_above_i64_max_round_trips::<S>,
-        ),
-        (
-            "plaintext_bytes_round_trip_exactly",
-            plaintext_bytes_round_trip_exactly::<S>,
-        ),
-        ("corps_are_isolated", corps_are_isolated::<S>),
-        ("any_stage_text_is_stored", any_stage_text_is_stored::<S>),
-        (
-            "derived_columns_round_trip",
-            derived_columns_round_trip::<S>,
-        ),
-        (
-            "conversations_are_listed_by_recent_activity",
-            conversations_are_listed_by_recent_activity::<S>,
-        ),
-        (
-            "paging_through_a_conversation",
-            paging_through_a_conversation::<S>,
-        ),
-        (
-            "recalls_mark_the_recalled_message",
-            recalls_mark_the_recalled_message::<S>,
-        ),
-        (
-            "quoted_replies_link_to_the_quoted_message",
-            quoted_replies_link_to_the_quoted_message::<S>,
-        ),
-        (
-            "resolved_failures_are_linked",
-            resolved_failures_are_linked::<S>,
-        ),
-        (
-            "replaying_linked_pages_changes_nothing",
-            replaying_linked_pages_changes_nothing::<S>,
-        ),
-        (
-            "media_jobs_are_created_with_their_messages",
-            media::jobs_are_created_with_their_messages::<S>,
-        ),
-        (
-            "resolved_failures_get_their_media_jobs",
-            media::resolved_failures_get_their_jobs::<S>,
-        ),
-        (
-            "media_claims_take_due_jobs_oldest_message_first",
-            media::claims_take_due_jobs_oldest_message_first::<S>,
-        ),
-        (
-            "media_results_are_recorded_against_their_claim",
-            media::results_are_recorded_against_their_claim::<S>,
-        ),
-        (
-            "interrupted_media_jobs_are_queued_again",
-            media::interrupted_jobs_are_queued_again::<S>,
-        ),
-        (
-            "media_expiry_only_on_wecom_word_and_retries",
-            media::expiry_only_on_wecom_word_and_retries::<S>,
-        ),
-        (
-            "media_claims_take_jobs_at_risk_first",
-            media::claims_take_jobs_at_risk_first::<S>,
-        ),
-        (
-            "media_queues_are_per_corp",
-            media::media_queues_are_per_corp::<S>,
-        ),
-        (
-            "names_discovery_finds_rooms_and_people",
-            names::discovery_finds_rooms_and_people::<S>,
-        ),
-        (
-            "names_discovery_works_in_batches",
-            names::discovery_works_in_batches::<S>,
-        ),
-        (
-            "names_a_roomid_is_never_a_person",
-            names::a_roomid_is_never_a_person::<S>,
-        ),
-        (
-            "names_due_entries_never_checked_first",
-            names::due_entries_never_checked_first::<S>,
-        ),
-        (
-            "names_recorded_room_checks_follow_the_state_rules",
-            names::recorded_room_checks_follow_the_state_rules::<S>,
-        ),
-        (
-            "names_recorded_person_checks_follow_the_state_rules",
-            names::recorded_person_checks_follow_the_state_rules::<S>,
-        ),
-        (
-            "names_rooms_and_people_are_listed_by_name",
-            names::rooms_and_people_are_listed_by_name::<S>,
-        ),
-        (
-            "names_stats_count_every_state",
-            names::name_stats_count_every_state::<S>,
-        ),
-        (
-            "names_display_names_take_the_best_source",
-            names::display_names_take_the_best_source::<S>,
-        ),
-        (
-            "names_the_permit_list_is_kept_with_its_history",
-            names::the_permit_list_is_kept_with_its_history::<S>,
-        ),
-        (
-            "names_consent_subjects_are_due_in_order",
-            names::consent_subjects_are_due_in_order::<S>,
-        ),
-        (
-            "names_consent_statuses_are_replaced_per_subject",
-            names::consent_statuses_are_replaced_per_subject::<S>,
-        ),
-        ("names_are_per_corp", names::names_are_per_corp::<S>),
-        (
-            "names_rechecking_makes_entries_due_now",
-            names::rechecking_makes_entries_due_now::<S>,
-        ),
-    ]
+/// An archive with a way to make it fail: `fail_on(msgid)` must make every later attempt to store
+/// the decrypted message of `msgid` fail inside the backend, as a full disk or a dropped
+/// connection would — in SQL backends, a trigger.
+pub type Faulty = (Fixture, Box<dyn Fn(&str)>);
+
+/// An archive under test: its roles, and whatever must live as long as they do (a temporary
+/// folder holding its files).
+pub struct Fixture {
+    roles: Roles,
+    _keep: Option<Box<dyn std::any::Any>>,
 }
 
-/// Runs every check, each on a fresh store from `make`. Panics on the first violation; the name of
-/// the failing check is printed before it runs.
-pub fn run_all<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    for (name, check) in checks::<S>() {
-        eprintln!("conformance check: {name}");
-        check(make);
+impl Fixture {
+    /// `roles`, keeping `keep` alive until the fixture is dropped.
+    pub fn keeping(roles: Roles, keep: impl std::any::Any) -> Fixture {
+        Fixture {
+            roles,
+            _keep: Some(Box::new(keep)),
+        }
     }
 }
 
-/// Atomicity: on an error in the middle of a page (or of a resolve batch) nothing of it is stored,
-/// the cursor does not move, and the store keeps working.
+impl From<Roles> for Fixture {
+    fn from(roles: Roles) -> Fixture {
+        Fixture { roles, _keep: None }
+    }
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = Roles;
+    fn deref(&self) -> &Roles {
+        &self.roles
+    }
+}
+
+/// Generates the whole conformance suite for a backend: one `#[test]` per check, named after it,
+/// so a failure names its check.
 ///
-/// `fail_on(store, msgid)` must make every later attempt of `store` to store the decrypted message
-/// of `msgid` fail inside the backend, as a full disk or a dropped connection would — in SQL
-/// backends, a trigger. The checks then write records before that one in the same transaction.
-pub fn run_atomicity<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-    fail_on: &mut dyn FnMut(&mut S, &str),
-) {
-    eprintln!("conformance check: commit_is_all_or_nothing");
-    commit_is_all_or_nothing(make(), fail_on);
-    eprintln!("conformance check: resolve_is_all_or_nothing");
-    resolve_is_all_or_nothing(make(), fail_on);
-    eprintln!("conformance check: media_jobs_are_all_or_nothing");
-    media::jobs_are_all_or_nothing(make(), fail_on);
+/// ```ignore
+/// wecom_store::conformance_suite! {
+///     // A fresh, empty archive by role, for each check.
+///     fresh: || my_backend_roles(),
+///     // A fresh archive with a fault injector (see [`Faulty`]).
+///     faulty: || my_backend_with_fault_injection(),
+///     // The same database on each call (empty on the first): durability across reopen.
+///     reopen: |n: u32| my_backend_on("one-db"),
+/// }
+/// ```
+/// Each closure returns [`Roles`] or a [`Fixture`]. `reopen` receives the number of the reopen
+/// test (so each test can use its own database) and is called again for every reopen within it
+/// with the same number.
+#[macro_export]
+macro_rules! conformance_suite {
+    (fresh: $fresh:expr, faulty: $faulty:expr, reopen: $reopen:expr $(,)?) => {
+        $crate::conformance_suite!(@checks ($fresh) [
+            empty_store_is_empty,
+            the_change_feed_follows_storage_order,
+            quarantined_items_are_kept_with_their_page,
+            setting_the_cursor_by_hand,
+            gaps_cover_the_whole_u64_range,
+            completeness_reports_gaps_and_days,
+            commit_counts_every_record,
+            replaying_a_page_changes_nothing,
+            conflicting_records_are_left_alone,
+            duplicates_within_a_page,
+            cursor_is_set_as_given,
+            failures_are_listed_oldest_first,
+            resolving_failures,
+            seq_above_i64_max_round_trips,
+            plaintext_bytes_round_trip_exactly,
+            corps_are_isolated,
+            any_stage_text_is_stored,
+            derived_columns_round_trip,
+            conversations_are_listed_by_recent_activity,
+            paging_through_a_conversation,
+            recalls_mark_the_recalled_message,
+            quoted_replies_link_to_the_quoted_message,
+            resolved_failures_are_linked,
+            replaying_linked_pages_changes_nothing,
+            jobs_are_created_with_their_messages,
+            resolved_failures_get_their_jobs,
+            claims_take_due_jobs_oldest_message_first,
+            results_are_recorded_against_their_claim,
+            interrupted_jobs_are_queued_again,
+            expiry_only_on_wecom_word_and_retries,
+            claims_take_jobs_at_risk_first,
+            media_queues_are_per_corp,
+            discovery_finds_rooms_and_people,
+            discovery_works_in_batches,
+            a_roomid_is_never_a_person,
+            due_entries_never_checked_first,
+            recorded_room_checks_follow_the_state_rules,
+            recorded_person_checks_follow_the_state_rules,
+            rooms_and_people_are_listed_by_name,
+            name_stats_count_every_state,
+            display_names_take_the_best_source,
+            the_permit_list_is_kept_with_its_history,
+            consent_subjects_are_due_in_order,
+            consent_statuses_are_replaced_per_subject,
+            names_are_per_corp,
+            rechecking_makes_entries_due_now
+        ]);
+        #[test]
+        fn commit_is_all_or_nothing() {
+            $crate::conformance::commit_is_all_or_nothing(($faulty)());
+        }
+        #[test]
+        fn resolve_is_all_or_nothing() {
+            $crate::conformance::resolve_is_all_or_nothing(($faulty)());
+        }
+        #[test]
+        fn media_jobs_are_all_or_nothing() {
+            $crate::conformance::jobs_are_all_or_nothing(($faulty)());
+        }
+        #[test]
+        fn everything_survives_a_reopen() {
+            $crate::conformance::everything_survives_a_reopen(&mut || ($reopen)(1).into());
+        }
+        #[test]
+        fn media_queue_survives_a_reopen() {
+            $crate::conformance::queue_survives_a_reopen(&mut || ($reopen)(2).into());
+        }
+    };
+    (@checks ($fresh:expr) [$($check:ident),* $(,)?]) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::conformance::$check(&mut || ($fresh)().into());
+            }
+        )*
+    };
 }
 
 /// Durability: `open` must return a store on the *same* database each call (empty on the first).
 /// Everything committed must be there after the store is dropped and opened again.
-pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
+pub fn everything_survives_a_reopen(open: Make<'_>) {
     let page = PageCommit {
         records: vec![
             text(7, "m7", 1_700_000_000_007, "hello"),
@@ -232,66 +190,87 @@ pub fn run_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
         quarantined: Vec::new(),
     };
     let (stats, failures, conversations, message) = {
-        let mut store = open();
-        store.commit_page(CORP, &page).expect("commit");
+        let store = open();
+        store.writer.commit_page(CORP, &page).expect("commit");
         (
-            store.stats(CORP).expect("stats"),
-            store.failed_records(CORP, 10).expect("failed records"),
-            store.conversations(CORP, 10, 0).expect("conversations"),
-            store.message(CORP, "m7").expect("message"),
+            store.reader.stats(CORP).expect("stats"),
+            store
+                .writer
+                .failed_records(CORP, 10)
+                .expect("failed records"),
+            store
+                .reader
+                .conversations(CORP, 10, 0)
+                .expect("conversations"),
+            store.reader.message(CORP, "m7").expect("message"),
         )
     };
     let store = open();
     assert_eq!(
-        store.cursor(CORP).expect("cursor"),
+        store.reader.cursor(CORP).expect("cursor"),
         u64::MAX,
         "cursor after reopen"
     );
     assert_eq!(
-        store.stats(CORP).expect("stats"),
+        store.reader.stats(CORP).expect("stats"),
         stats,
         "stats after reopen"
     );
-    assert_eq!(store.failed_records(CORP, 10).expect("failed"), failures);
     assert_eq!(
-        store.conversations(CORP, 10, 0).expect("conversations"),
+        store.writer.failed_records(CORP, 10).expect("failed"),
+        failures
+    );
+    assert_eq!(
+        store
+            .reader
+            .conversations(CORP, 10, 0)
+            .expect("conversations"),
         conversations
     );
     assert!(message.is_some());
-    assert_eq!(store.message(CORP, "m7").expect("message"), message);
+    assert_eq!(store.reader.message(CORP, "m7").expect("message"), message);
     assert_eq!(
-        store.plaintext(CORP, "m7").expect("plaintext"),
+        store.reader.plaintext(CORP, "m7").expect("plaintext"),
         Some(plaintext_of(&page.records[0]).to_vec())
     );
     assert_eq!(
-        store.record_ids(CORP).expect("ids"),
+        store.reader.record_ids(CORP).expect("ids"),
         vec![
             (7, "m7".into()),
             (8, "m8".into()),
             (u64::MAX, "mmax".into())
         ]
     );
-    eprintln!("conformance check: media_queue_survives_a_reopen");
-    media::queue_survives_a_reopen(open);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-fn empty_store_is_empty<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+#[doc(hidden)]
+pub fn empty_store_is_empty(make: Make<'_>) {
     let store = make();
-    store.ping().expect("ping");
-    assert_eq!(store.stats(CORP).expect("stats"), Stats::default());
-    assert_eq!(store.cursor(CORP).expect("cursor"), 0);
-    assert!(store.record_ids(CORP).expect("ids").is_empty());
-    assert!(store.failed_records(CORP, 10).expect("failed").is_empty());
-    assert_eq!(store.plaintext(CORP, "nope").expect("plaintext"), None);
+    store.reader.ping().expect("ping");
+    assert_eq!(store.reader.stats(CORP).expect("stats"), Stats::default());
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 0);
+    assert!(store.reader.record_ids(CORP).expect("ids").is_empty());
+    assert!(
+        store
+            .writer
+            .failed_records(CORP, 10)
+            .expect("failed")
+            .is_empty()
+    );
+    assert_eq!(
+        store.reader.plaintext(CORP, "nope").expect("plaintext"),
+        None
+    );
 }
 
-fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn commit_counts_every_record(make: Make<'_>) {
+    let store = make();
     let page = mixed_page();
-    let got = store.commit_page(CORP, &page).expect("commit");
+    let got = store.writer.commit_page(CORP, &page).expect("commit");
     assert_eq!(
         got,
         CommitStats {
@@ -302,7 +281,7 @@ fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         }
     );
     assert_eq!(
-        store.stats(CORP).expect("stats"),
+        store.reader.stats(CORP).expect("stats"),
         Stats {
             quarantined_by_kind: BTreeMap::new(),
             records: 8,
@@ -331,23 +310,24 @@ fn commit_counts_every_record<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             with_warnings: 0,
         }
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 108);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 108);
     let ids: Vec<(u64, String)> = page
         .records
         .iter()
         .map(|r| (r.item.seq, r.item.msgid.clone()))
         .collect();
-    assert_eq!(store.record_ids(CORP).expect("ids"), ids);
+    assert_eq!(store.reader.record_ids(CORP).expect("ids"), ids);
 }
 
-fn replaying_a_page_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn replaying_a_page_changes_nothing(make: Make<'_>) {
+    let store = make();
     let page = mixed_page();
-    store.commit_page(CORP, &page).expect("commit");
-    let before = store.stats(CORP).expect("stats");
-    let failures = store.failed_records(CORP, 100).expect("failed");
+    store.writer.commit_page(CORP, &page).expect("commit");
+    let before = store.reader.stats(CORP).expect("stats");
+    let failures = store.writer.failed_records(CORP, 100).expect("failed");
 
-    let got = store.commit_page(CORP, &page).expect("replay");
+    let got = store.writer.commit_page(CORP, &page).expect("replay");
     assert_eq!(
         got,
         CommitStats {
@@ -357,8 +337,11 @@ fn replaying_a_page_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S
             failed: 0
         }
     );
-    assert_eq!(store.stats(CORP).expect("stats"), before);
-    assert_eq!(store.failed_records(CORP, 100).expect("failed"), failures);
+    assert_eq!(store.reader.stats(CORP).expect("stats"), before);
+    assert_eq!(
+        store.writer.failed_records(CORP, 100).expect("failed"),
+        failures
+    );
 
     // A replay with a now-successful outcome is still a duplicate: failures are retried through
     // resolve_failures, never by overwriting.
@@ -368,16 +351,21 @@ fn replaying_a_page_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S
             *r = text(r.item.seq, &r.item.msgid, 1_700_000_000_999, "late");
         }
     }
-    let got = store.commit_page(CORP, &replay).expect("replay");
+    let got = store.writer.commit_page(CORP, &replay).expect("replay");
     assert_eq!(got.duplicates, 8);
-    assert_eq!(store.stats(CORP).expect("stats"), before);
-    assert_eq!(store.failed_records(CORP, 100).expect("failed"), failures);
+    assert_eq!(store.reader.stats(CORP).expect("stats"), before);
+    assert_eq!(
+        store.writer.failed_records(CORP, 100).expect("failed"),
+        failures
+    );
 }
 
-fn conflicting_records_are_left_alone<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn conflicting_records_are_left_alone(make: Make<'_>) {
+    let store = make();
     let original = text(1, "a", 1_700_000_000_001, "original");
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -396,7 +384,7 @@ fn conflicting_records_are_left_alone<S: ArchiveStore>(make: &mut dyn FnMut() ->
         cursor: 2,
         quarantined: Vec::new(),
     };
-    let got = store.commit_page(CORP, &page).expect("commit");
+    let got = store.writer.commit_page(CORP, &page).expect("commit");
     assert_eq!(
         got,
         CommitStats {
@@ -407,19 +395,20 @@ fn conflicting_records_are_left_alone<S: ArchiveStore>(make: &mut dyn FnMut() ->
         }
     );
     assert_eq!(
-        store.record_ids(CORP).expect("ids"),
+        store.reader.record_ids(CORP).expect("ids"),
         vec![(1, "a".to_owned())]
     );
     assert_eq!(
-        store.plaintext(CORP, "a").expect("plaintext"),
+        store.reader.plaintext(CORP, "a").expect("plaintext"),
         Some(plaintext_of(&original).to_vec())
     );
-    assert_eq!(store.plaintext(CORP, "b").expect("plaintext"), None);
-    assert_eq!(store.stats(CORP).expect("stats").decrypted, 1);
+    assert_eq!(store.reader.plaintext(CORP, "b").expect("plaintext"), None);
+    assert_eq!(store.reader.stats(CORP).expect("stats").decrypted, 1);
 }
 
-fn duplicates_within_a_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn duplicates_within_a_page(make: Make<'_>) {
+    let store = make();
     let page = PageCommit {
         records: vec![
             text(1, "a", 1_700_000_000_001, "first"),
@@ -429,7 +418,7 @@ fn duplicates_within_a_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 2,
         quarantined: Vec::new(),
     };
-    let got = store.commit_page(CORP, &page).expect("commit");
+    let got = store.writer.commit_page(CORP, &page).expect("commit");
     assert_eq!(
         got,
         CommitStats {
@@ -439,31 +428,33 @@ fn duplicates_within_a_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             failed: 0
         }
     );
-    let stats = store.stats(CORP).expect("stats");
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!((stats.records, stats.decrypted, stats.failed), (1, 1, 0));
 }
 
-fn cursor_is_set_as_given<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn cursor_is_set_as_given(make: Make<'_>) {
+    let store = make();
     let empty = |cursor| PageCommit {
         records: vec![],
         cursor,
         quarantined: Vec::new(),
     };
     assert_eq!(
-        store.commit_page(CORP, &empty(42)).expect("commit"),
+        store.writer.commit_page(CORP, &empty(42)).expect("commit"),
         CommitStats::default()
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 42);
-    assert_eq!(store.stats(CORP).expect("stats").records, 0);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 42);
+    assert_eq!(store.reader.stats(CORP).expect("stats").records, 0);
     // A smaller cursor rewinds (a deliberate re-pull); it costs only duplicates.
-    store.commit_page(CORP, &empty(5)).expect("commit");
-    assert_eq!(store.cursor(CORP).expect("cursor"), 5);
-    assert_eq!(store.stats(CORP).expect("stats").cursor_seq, 5);
+    store.writer.commit_page(CORP, &empty(5)).expect("commit");
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 5);
+    assert_eq!(store.reader.stats(CORP).expect("stats").cursor_seq, 5);
 }
 
-fn failures_are_listed_oldest_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn failures_are_listed_oldest_first(make: Make<'_>) {
+    let store = make();
     let page = PageCommit {
         records: vec![
             failed(30, "c", stage::NO_KEY, 10007),
@@ -474,8 +465,8 @@ fn failures_are_listed_oldest_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S
         cursor: 30,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
-    let all = store.failed_records(CORP, 10).expect("failed");
+    store.writer.commit_page(CORP, &page).expect("commit");
+    let all = store.writer.failed_records(CORP, 10).expect("failed");
     assert_eq!(
         all,
         vec![
@@ -484,12 +475,135 @@ fn failures_are_listed_oldest_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S
             expected_failed(&page.records[0], 1, FETCHED_AT, FETCHED_AT),
         ]
     );
-    assert_eq!(store.failed_records(CORP, 2).expect("failed"), all[..2]);
-    assert!(store.failed_records(CORP, 0).expect("failed").is_empty());
+    assert_eq!(
+        store.writer.failed_records(CORP, 2).expect("failed"),
+        all[..2]
+    );
+    assert!(
+        store
+            .writer
+            .failed_records(CORP, 0)
+            .expect("failed")
+            .is_empty()
+    );
 }
 
-fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+/// The change feed: positions per corp, strictly increasing in storage order, assigned once; a
+/// replay adds nothing; a redecrypted record enters when its message first exists; a follower's
+/// position only moves forward.
+#[doc(hidden)]
+pub fn the_change_feed_follows_storage_order(make: Make<'_>) {
+    let store = make();
+    assert_eq!(store.reader.feed_head(CORP).expect("head"), 0);
+    assert!(store.reader.feed(CORP, 0, 10).expect("feed").is_empty());
+    let page = PageCommit {
+        records: vec![
+            text(10, "m1", 1_700_000_000_001, "one"),
+            failed(11, "m2", stage::NO_KEY, 10007),
+            text(12, "m3", 1_700_000_000_003, "three"),
+        ],
+        cursor: 12,
+        quarantined: Vec::new(),
+    };
+    store.writer.commit_page(CORP, &page).expect("commit");
+    store.writer.commit_page(CORP, &page).expect("replay");
+    let feed = |after| -> Vec<(u64, String)> {
+        store
+            .reader
+            .feed(CORP, after, 10)
+            .expect("feed")
+            .into_iter()
+            .map(|m| (m.feed_pos, m.msgid))
+            .collect()
+    };
+    assert_eq!(feed(0), vec![(1, "m1".into()), (2, "m3".into())]);
+    // The redecrypted record comes after everything stored before it, whatever its seq.
+    let later = text(11, "m2", 1_700_000_000_002, "two").outcome;
+    store
+        .writer
+        .resolve_failures(CORP, &[("m2".to_owned(), later)], FETCHED_AT)
+        .expect("resolve");
+    store
+        .writer
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![text(13, "m4", 1_700_000_000_004, "four")],
+                cursor: 13,
+                quarantined: Vec::new(),
+            },
+        )
+        .expect("commit");
+    assert_eq!(
+        feed(0),
+        vec![
+            (1, "m1".into()),
+            (2, "m3".into()),
+            (3, "m2".into()),
+            (4, "m4".into())
+        ]
+    );
+    assert_eq!(feed(2), vec![(3, "m2".into()), (4, "m4".into())]);
+    assert_eq!(store.reader.feed(CORP, 1, 1).expect("feed").len(), 1);
+    assert_eq!(store.reader.feed_head(CORP).expect("head"), 4);
+    assert_eq!(
+        store
+            .reader
+            .message(CORP, "m3")
+            .expect("message")
+            .map(|m| m.feed_pos),
+        Some(2)
+    );
+    // Per corp.
+    store
+        .writer
+        .commit_page(
+            "wwother",
+            &PageCommit {
+                records: vec![text(1, "o1", 1_700_000_000_001, "other")],
+                cursor: 1,
+                quarantined: Vec::new(),
+            },
+        )
+        .expect("commit");
+    assert_eq!(store.reader.feed_head("wwother").expect("head"), 1);
+    assert_eq!(store.reader.feed_head(CORP).expect("head"), 4);
+
+    // A follower's position moves forward only, with its output.
+    assert_eq!(
+        store.reader.follower_position(CORP, "names").expect("pos"),
+        0
+    );
+    let found =
+        crate::names::Discovery::from_messages(&store.reader.feed(CORP, 0, 3).expect("feed"));
+    store
+        .directory
+        .record_discovered(CORP, &found, 3, FETCHED_AT)
+        .expect("record");
+    assert_eq!(
+        store.reader.follower_position(CORP, "names").expect("pos"),
+        3
+    );
+    store
+        .directory
+        .record_discovered(CORP, &crate::names::Discovery::default(), 1, FETCHED_AT)
+        .expect("record a stale pass");
+    assert_eq!(
+        store.reader.follower_position(CORP, "names").expect("pos"),
+        3
+    );
+    assert_eq!(
+        store
+            .reader
+            .follower_position("wwother", "names")
+            .expect("pos"),
+        0
+    );
+}
+
+#[doc(hidden)]
+pub fn resolving_failures(make: Make<'_>) {
+    let store = make();
     let page = PageCommit {
         records: vec![
             failed(1, "a", stage::NO_KEY, 10007),
@@ -500,7 +614,7 @@ fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 4,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
+    store.writer.commit_page(CORP, &page).expect("commit");
 
     let now = FETCHED_AT + 60_000;
     let a = text(1, "a", 1_700_000_000_001, "decrypted at last");
@@ -518,6 +632,7 @@ fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         ("zzz".to_owned(), Outcome::Failed(b_again.clone())),
     ];
     let got = store
+        .writer
         .resolve_failures(CORP, &results, now)
         .expect("resolve");
     assert_eq!(
@@ -530,19 +645,19 @@ fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     );
 
     assert_eq!(
-        store.plaintext(CORP, "a").expect("plaintext"),
+        store.reader.plaintext(CORP, "a").expect("plaintext"),
         Some(plaintext_of(&a).to_vec())
     );
     let mut b = expected_failed(&page.records[1], 2, FETCHED_AT, now);
     b.failure = b_again;
     assert_eq!(
-        store.failed_records(CORP, 10).expect("failed"),
+        store.writer.failed_records(CORP, 10).expect("failed"),
         vec![
             b,
             expected_failed(&page.records[2], 1, FETCHED_AT, FETCHED_AT)
         ]
     );
-    let stats = store.stats(CORP).expect("stats");
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!((stats.records, stats.decrypted, stats.failed), (4, 2, 2));
     assert_eq!(stats.failed_by_code, map([(10002, 1), (10008, 1)]));
     assert_eq!(stats.by_msgtype, map([("text".to_owned(), 2)]));
@@ -550,14 +665,16 @@ fn resolving_failures<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
 
     // Resolving again finds nothing: the failure is gone.
     let got = store
+        .writer
         .resolve_failures(CORP, &results[..1], now)
         .expect("resolve");
     assert_eq!(got.not_found, 1);
-    assert_eq!(store.stats(CORP).expect("stats"), stats);
+    assert_eq!(store.reader.stats(CORP).expect("stats"), stats);
 }
 
-fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn seq_above_i64_max_round_trips(make: Make<'_>) {
+    let store = make();
     let big = i64::MAX as u64;
     let seqs = [u64::MAX, 1, big + 1, big, u64::MAX - 1, 0];
     let records = seqs
@@ -572,6 +689,7 @@ fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         })
         .collect();
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -584,9 +702,10 @@ fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     let mut sorted = seqs.to_vec();
     sorted.sort_unstable();
     let expected: Vec<(u64, String)> = sorted.iter().map(|s| (*s, format!("m{s}"))).collect();
-    assert_eq!(store.record_ids(CORP).expect("ids"), expected);
-    assert_eq!(store.cursor(CORP).expect("cursor"), u64::MAX - 1);
+    assert_eq!(store.reader.record_ids(CORP).expect("ids"), expected);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), u64::MAX - 1);
     let failed_seqs: Vec<u64> = store
+        .writer
         .failed_records(CORP, 10)
         .expect("failed")
         .iter()
@@ -595,6 +714,7 @@ fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert_eq!(failed_seqs, vec![big + 1, u64::MAX - 1, u64::MAX]);
     // The limit applies across the i64 boundary too.
     let first_two: Vec<u64> = store
+        .writer
         .failed_records(CORP, 2)
         .expect("failed")
         .iter()
@@ -603,8 +723,9 @@ fn seq_above_i64_max_round_trips<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert_eq!(first_two, vec![big + 1, u64::MAX - 1]);
 }
 
-fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn plaintext_bytes_round_trip_exactly(make: Make<'_>) {
+    let store = make();
     // Raw control characters inside a JSON string: the envelope escapes them, the bytes must not.
     let control = b"{\"msgid\":\"ctl\",\"action\":\"send\",\"from\":\"a\",\"tolist\":[\"b\"],\"roomid\":\"\",\
 \"msgtime\":1700000000001,\"msgtype\":\"text\",\"text\":{\"content\":\"x\x00\x01\x12\x1f\ty\"}}";
@@ -633,6 +754,7 @@ fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() ->
     let not_json = unparsed(3, "unparsed", &all_bytes);
     let empty = decrypted_with(4, "empty", Vec::new(), "empty");
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -644,22 +766,22 @@ fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() ->
         .expect("commit");
 
     assert_eq!(
-        store.plaintext(CORP, "ctl").expect("ctl"),
+        store.reader.plaintext(CORP, "ctl").expect("ctl"),
         Some(control.to_vec())
     );
     assert_eq!(
-        store.plaintext(CORP, "raw").expect("raw"),
+        store.reader.plaintext(CORP, "raw").expect("raw"),
         Some(all_bytes.clone())
     );
     assert_eq!(
-        store.plaintext(CORP, "unparsed").expect("unparsed"),
+        store.reader.plaintext(CORP, "unparsed").expect("unparsed"),
         Some(all_bytes.clone())
     );
     assert_eq!(
-        store.plaintext(CORP, "empty").expect("empty"),
+        store.reader.plaintext(CORP, "empty").expect("empty"),
         Some(Vec::new())
     );
-    let failures = store.failed_records(CORP, 10).expect("failed");
+    let failures = store.writer.failed_records(CORP, 10).expect("failed");
     assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].failure.plaintext.as_deref(),
@@ -667,8 +789,9 @@ fn plaintext_bytes_round_trip_exactly<S: ArchiveStore>(make: &mut dyn FnMut() ->
     );
 }
 
-fn corps_are_isolated<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn corps_are_isolated(make: Make<'_>) {
+    let store = make();
     let other = "wwotherco";
     let page = |body: &str, cursor| PageCommit {
         records: vec![
@@ -680,31 +803,47 @@ fn corps_are_isolated<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     };
     let mine = page("mine", 2);
     let theirs = page("theirs", 9);
-    assert_eq!(store.commit_page(CORP, &mine).expect("mine").inserted, 2);
     assert_eq!(
-        store.commit_page(other, &theirs).expect("theirs").inserted,
+        store
+            .writer
+            .commit_page(CORP, &mine)
+            .expect("mine")
+            .inserted,
         2
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 2);
-    assert_eq!(store.cursor(other).expect("cursor"), 9);
     assert_eq!(
-        store.plaintext(other, "same").expect("plaintext"),
+        store
+            .writer
+            .commit_page(other, &theirs)
+            .expect("theirs")
+            .inserted,
+        2
+    );
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 2);
+    assert_eq!(store.reader.cursor(other).expect("cursor"), 9);
+    assert_eq!(
+        store.reader.plaintext(other, "same").expect("plaintext"),
         Some(plaintext_of(&theirs.records[0]).to_vec())
     );
-    assert_eq!(store.stats(CORP).expect("stats").records, 2);
-    assert_eq!(store.stats("wwnobody").expect("stats"), Stats::default());
+    assert_eq!(store.reader.stats(CORP).expect("stats").records, 2);
+    assert_eq!(
+        store.reader.stats("wwnobody").expect("stats"),
+        Stats::default()
+    );
 
     let got = store
+        .writer
         .resolve_failures(other, &[("f".to_owned(), text(2, "f", 5, "ok").outcome)], 0)
         .expect("resolve");
     assert_eq!(got.resolved, 1);
-    assert_eq!(store.stats(CORP).expect("stats").failed, 1);
-    assert_eq!(store.stats(other).expect("stats").failed, 0);
+    assert_eq!(store.reader.stats(CORP).expect("stats").failed, 1);
+    assert_eq!(store.reader.stats(other).expect("stats").failed, 0);
 }
 
-fn any_stage_text_is_stored<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+#[doc(hidden)]
+pub fn any_stage_text_is_stored(make: Make<'_>) {
     // Rejecting a label would reject the whole page, encrypted records included.
-    let mut store = make();
+    let store = make();
     let page = PageCommit {
         records: vec![
             failed(1, "a", stage::INTERNAL, 10003),
@@ -714,8 +853,16 @@ fn any_stage_text_is_stored<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 3,
         quarantined: Vec::new(),
     };
-    assert_eq!(store.commit_page(CORP, &page).expect("commit").failed, 3);
+    assert_eq!(
+        store
+            .writer
+            .commit_page(CORP, &page)
+            .expect("commit")
+            .failed,
+        3
+    );
     let stages: Vec<String> = store
+        .writer
         .failed_records(CORP, 10)
         .expect("failed")
         .into_iter()
@@ -723,13 +870,14 @@ fn any_stage_text_is_stored<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         .collect();
     assert_eq!(stages, ["internal", "a_stage_from_the_future", ""]);
     assert_eq!(
-        store.stats(CORP).expect("stats").failed_by_code,
+        store.reader.stats(CORP).expect("stats").failed_by_code,
         map([(-1, 1), (0, 1), (10003, 1)])
     );
 }
 
-fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn derived_columns_round_trip(make: Make<'_>) {
+    let store = make();
     let unknown = serde_json::json!({
         "msgid": "future", "action": "send", "from": "alice", "tolist": ["bob"], "roomid": "",
         "msgtime": T0 + 4, "msgtype": "future_type", "future_type": {"title": "从未见过"},
@@ -770,7 +918,7 @@ fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 6,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
+    store.writer.commit_page(CORP, &page).expect("commit");
 
     for r in &page.records {
         let Outcome::Decrypted {
@@ -824,6 +972,7 @@ fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
 
     // Only decrypted messages are messages.
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -833,19 +982,23 @@ fn derived_columns_round_trip<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             },
         )
         .expect("commit");
-    assert_eq!(store.message(CORP, "broken").expect("message"), None);
-    assert_eq!(store.message(CORP, "nope").expect("message"), None);
-    assert_eq!(store.message("wwother", "plain").expect("message"), None);
+    assert_eq!(store.reader.message(CORP, "broken").expect("message"), None);
+    assert_eq!(store.reader.message(CORP, "nope").expect("message"), None);
+    assert_eq!(
+        store.reader.message("wwother", "plain").expect("message"),
+        None
+    );
 
-    let stats = store.stats(CORP).expect("stats");
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!(
         (stats.conversations, stats.recalled, stats.with_warnings),
         (3, 1, 1)
     );
 }
 
-fn conversations_are_listed_by_recent_activity<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn conversations_are_listed_by_recent_activity(make: Make<'_>) {
+    let store = make();
     let mut records = vec![
         chat(1, "p1", "alice", &["bob"], "", T0 + 10, "a"),
         chat(2, "p2", "bob", &["alice"], "", T0 + 20, "b"),
@@ -899,6 +1052,7 @@ fn conversations_are_listed_by_recent_activity<S: ArchiveStore>(make: &mut dyn F
         ));
     }
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -940,24 +1094,41 @@ fn conversations_are_listed_by_recent_activity<S: ArchiveStore>(make: &mut dyn F
         summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
         summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
     ];
-    assert_eq!(store.conversations(CORP, 100, 0).expect("list"), expected);
     assert_eq!(
-        store.conversations(CORP, 2, 1).expect("list"),
+        store.reader.conversations(CORP, 100, 0).expect("list"),
+        expected
+    );
+    assert_eq!(
+        store.reader.conversations(CORP, 2, 1).expect("list"),
         expected[1..3]
     );
-    assert!(store.conversations(CORP, 10, 6).expect("list").is_empty());
-    assert!(store.conversations(CORP, 0, 0).expect("list").is_empty());
     assert!(
         store
+            .reader
+            .conversations(CORP, 10, 6)
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .reader
+            .conversations(CORP, 0, 0)
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .reader
             .conversations("wwother", 10, 0)
             .expect("list")
             .is_empty()
     );
-    assert_eq!(store.stats(CORP).expect("stats").conversations, 6);
+    assert_eq!(store.reader.stats(CORP).expect("stats").conversations, 6);
 }
 
-fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn paging_through_a_conversation(make: Make<'_>) {
+    let store = make();
     let key = "pair:alice|bob";
     let m = |seq, t| chat(seq, &format!("m{seq}"), "alice", &["bob"], "", T0 + t, "x");
     // Out of time order across two pages, with equal msgtimes, and another conversation between.
@@ -976,8 +1147,8 @@ fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 7,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &first).expect("commit");
-    store.commit_page(CORP, &second).expect("commit");
+    store.writer.commit_page(CORP, &first).expect("commit");
+    store.writer.commit_page(CORP, &second).expect("commit");
 
     let order: Vec<(i64, u64)> = [(50, 5), (100, 1), (100, 2), (100, 6), (200, 4), (200, 7)]
         .iter()
@@ -985,6 +1156,7 @@ fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         .collect();
     let page = |after, limit| -> Vec<(i64, u64)> {
         store
+            .reader
             .conversation_messages(CORP, key, after, limit)
             .expect("page")
             .iter()
@@ -1011,27 +1183,32 @@ fn paging_through_a_conversation<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     assert!(page(None, 0).is_empty());
     assert!(
         store
+            .reader
             .conversation_messages(CORP, "pair:nobody|else", None, 10)
             .expect("page")
             .is_empty()
     );
     assert!(
         store
+            .reader
             .conversation_messages("wwother", key, None, 10)
             .expect("page")
             .is_empty()
     );
     let full = store
+        .reader
         .conversation_messages(CORP, key, None, 1)
         .expect("page");
     assert_eq!(full, vec![stored(&store, "m5")]);
 }
 
-fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn recalls_mark_the_recalled_message(make: Make<'_>) {
+    let store = make();
     let other = "wwotherco";
     // The same msgid in another corp must not be marked by this corp's recall.
     store
+        .writer
         .commit_page(
             other,
             &PageCommit {
@@ -1081,7 +1258,7 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
         },
     ];
     for page in &pages {
-        store.commit_page(CORP, page).expect("commit");
+        store.writer.commit_page(CORP, page).expect("commit");
     }
 
     let mark = |msgid: &str| {
@@ -1095,17 +1272,18 @@ fn recalls_mark_the_recalled_message<S: ArchiveStore>(make: &mut dyn FnMut() -> 
     assert_eq!(mark("t2"), (None, None, None));
     // Recall records are messages too, with what they recall; the originals are all kept.
     assert_eq!(stored(&store, "r9").recall_of.as_deref(), Some("ghost"));
-    assert_eq!(store.message(CORP, "ghost").expect("message"), None);
+    assert_eq!(store.reader.message(CORP, "ghost").expect("message"), None);
     assert_eq!(stored(&store, "t1").text, "hello");
-    let stats = store.stats(CORP).expect("stats");
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!((stats.decrypted, stats.recalled), (9, 3));
     assert_eq!(stats.by_action.get("recall"), Some(&5));
     assert_eq!(stored_in(&store, other, "t1").recalled_by, None);
-    assert_eq!(store.stats(other).expect("stats").recalled, 0);
+    assert_eq!(store.reader.stats(other).expect("stats").recalled, 0);
 }
 
-fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn quoted_replies_link_to_the_quoted_message(make: Make<'_>) {
+    let store = make();
     let hour = 3_600_000;
     let meeting = "明天下午三点开会";
     let first = PageCommit {
@@ -1213,7 +1391,7 @@ fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnM
         quarantined: Vec::new(),
     };
     for page in [&first, &second, &third] {
-        store.commit_page(CORP, page).expect("commit");
+        store.writer.commit_page(CORP, page).expect("commit");
     }
     let quote_of = |msgid: &str| stored(&store, msgid).quote_of;
     assert_eq!(quote_of("reply1").as_deref(), Some("a2"));
@@ -1226,8 +1404,9 @@ fn quoted_replies_link_to_the_quoted_message<S: ArchiveStore>(make: &mut dyn FnM
     assert_eq!(quote_of("a2"), None);
 }
 
-fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn resolved_failures_are_linked(make: Make<'_>) {
+    let store = make();
     let page = PageCommit {
         records: vec![
             failed(1, "t1", stage::NO_KEY, 10007),
@@ -1239,7 +1418,7 @@ fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         cursor: 5,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
+    store.writer.commit_page(CORP, &page).expect("commit");
     let results = vec![
         (
             "t1".to_owned(),
@@ -1264,6 +1443,7 @@ fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
         ),
     ];
     let got = store
+        .writer
         .resolve_failures(CORP, &results, FETCHED_AT + 1)
         .expect("resolve");
     assert_eq!(got.resolved, 3);
@@ -1275,12 +1455,13 @@ fn resolved_failures_are_linked<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     );
     assert_eq!(stored(&store, "q").quote_of.as_deref(), Some("t2"));
     assert_eq!(stored(&store, "q").conversation, "pair:alice|bob");
-    let stats = store.stats(CORP).expect("stats");
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!((stats.recalled, stats.conversations), (2, 1));
 }
 
-fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn replaying_linked_pages_changes_nothing(make: Make<'_>) {
+    let store = make();
     let page = PageCommit {
         records: vec![
             chat(1, "t1", "alice", &["bob"], "", T0, "原话"),
@@ -1300,12 +1481,13 @@ fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut(
         cursor: 5,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
-    let snapshot = |store: &S| {
+    store.writer.commit_page(CORP, &page).expect("commit");
+    let snapshot = |store: &Roles| {
         (
-            store.stats(CORP).expect("stats"),
-            store.conversations(CORP, 100, 0).expect("list"),
+            store.reader.stats(CORP).expect("stats"),
+            store.reader.conversations(CORP, 100, 0).expect("list"),
             store
+                .reader
                 .conversation_messages(CORP, "pair:alice|bob", None, 100)
                 .expect("page"),
         )
@@ -1313,12 +1495,13 @@ fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut(
     let before = snapshot(&store);
     assert_eq!(before.2.len(), 4);
     // Replayed as is, and with other outcomes for the same records: duplicates either way.
-    store.commit_page(CORP, &page).expect("replay");
+    store.writer.commit_page(CORP, &page).expect("replay");
     let mut changed = page.clone();
     changed.records[1] = recall(2, "r1", "bob", &["alice"], "", T0 + 9, "t2");
     changed.records[3] = chat(4, "q", "alice", &["bob"], "", T0 + 3, "不再是引用");
     assert_eq!(
         store
+            .writer
             .commit_page(CORP, &changed)
             .expect("replay")
             .duplicates,
@@ -1327,17 +1510,18 @@ fn replaying_linked_pages_changes_nothing<S: ArchiveStore>(make: &mut dyn FnMut(
     assert_eq!(snapshot(&store), before);
 }
 
-fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnMut(&mut S, &str)) {
+#[doc(hidden)]
+pub fn commit_is_all_or_nothing((store, fail_on): Faulty) {
     let first = PageCommit {
         records: vec![text(1, "m1", 1_700_000_000_001, "one")],
         cursor: 1,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &first).expect("commit");
-    let before = store.stats(CORP).expect("stats");
+    store.writer.commit_page(CORP, &first).expect("commit");
+    let before = store.reader.stats(CORP).expect("stats");
 
     // m4 fails after m2 and m3 were written inside the same transaction.
-    fail_on(&mut store, "m4");
+    fail_on("m4");
     let page = PageCommit {
         records: vec![
             text(2, "m2", 1_700_000_000_002, "two"),
@@ -1348,16 +1532,23 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
         quarantined: Vec::new(),
     };
     store
+        .writer
         .commit_page(CORP, &page)
         .expect_err("the backend fails on m4");
-    assert_eq!(store.stats(CORP).expect("stats"), before);
-    assert_eq!(store.cursor(CORP).expect("cursor"), 1);
+    assert_eq!(store.reader.stats(CORP).expect("stats"), before);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 1);
     assert_eq!(
-        store.record_ids(CORP).expect("ids"),
+        store.reader.record_ids(CORP).expect("ids"),
         vec![(1, "m1".to_owned())]
     );
-    assert_eq!(store.plaintext(CORP, "m2").expect("plaintext"), None);
-    assert!(store.failed_records(CORP, 10).expect("failed").is_empty());
+    assert_eq!(store.reader.plaintext(CORP, "m2").expect("plaintext"), None);
+    assert!(
+        store
+            .writer
+            .failed_records(CORP, 10)
+            .expect("failed")
+            .is_empty()
+    );
 
     // The failed transaction left nothing open: the next page commits.
     let retry = PageCommit {
@@ -1365,7 +1556,7 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
         cursor: 3,
         quarantined: Vec::new(),
     };
-    let got = store.commit_page(CORP, &retry).expect("commit");
+    let got = store.writer.commit_page(CORP, &retry).expect("commit");
     assert_eq!(
         got,
         CommitStats {
@@ -1375,10 +1566,11 @@ fn commit_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnM
             failed: 1
         }
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 3);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 3);
 }
 
-fn resolve_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn FnMut(&mut S, &str)) {
+#[doc(hidden)]
+pub fn resolve_is_all_or_nothing((store, fail_on): Faulty) {
     let page = PageCommit {
         records: vec![
             failed(1, "a", stage::NO_KEY, 10007),
@@ -1388,10 +1580,10 @@ fn resolve_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn Fn
         cursor: 3,
         quarantined: Vec::new(),
     };
-    store.commit_page(CORP, &page).expect("commit");
-    let before = store.failed_records(CORP, 10).expect("failed");
+    store.writer.commit_page(CORP, &page).expect("commit");
+    let before = store.writer.failed_records(CORP, 10).expect("failed");
 
-    fail_on(&mut store, "c");
+    fail_on("c");
     let again = Failure {
         stage: stage::RSA.to_owned(),
         code: 10006,
@@ -1410,13 +1602,18 @@ fn resolve_is_all_or_nothing<S: ArchiveStore>(mut store: S, fail_on: &mut dyn Fn
         ),
     ];
     store
+        .writer
         .resolve_failures(CORP, &results, FETCHED_AT + 1)
         .expect_err("the backend fails on c");
-    assert_eq!(store.failed_records(CORP, 10).expect("failed"), before);
-    assert_eq!(store.plaintext(CORP, "a").expect("plaintext"), None);
-    assert_eq!(store.stats(CORP).expect("stats").decrypted, 0);
+    assert_eq!(
+        store.writer.failed_records(CORP, 10).expect("failed"),
+        before
+    );
+    assert_eq!(store.reader.plaintext(CORP, "a").expect("plaintext"), None);
+    assert_eq!(store.reader.stats(CORP).expect("stats").decrypted, 0);
 
     let got = store
+        .writer
         .resolve_failures(CORP, &results[..2], FETCHED_AT + 2)
         .expect("resolve");
     assert_eq!((got.resolved, got.still_failed), (1, 1));
@@ -1487,10 +1684,11 @@ pub fn text(seq: u64, msgid: &str, msgtime: i64, content: &str) -> IngestedRecor
     decrypted(seq, msgid, text_json(msgid, msgtime, content).as_bytes())
 }
 
-fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
-    assert_eq!(store.seq_gaps("c", 10).expect("gaps"), vec![]);
-    assert_eq!(store.daily_counts("c").expect("days"), vec![]);
+#[doc(hidden)]
+pub fn completeness_reports_gaps_and_days(make: Make<'_>) {
+    let store = make();
+    assert_eq!(store.reader.seq_gaps("c", 10).expect("gaps"), vec![]);
+    assert_eq!(store.reader.daily_counts("c").expect("days"), vec![]);
     // 2023-11-14 22:13 UTC is 2023-11-15 06:13 in China; one day later is the 16th.
     let records = vec![
         chat(1, "m1", "a", &["b"], "", T0, "x"),
@@ -1499,6 +1697,7 @@ fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() ->
         chat(9, "m9", "a", &["b"], "", T0 + 86_400_000, "x"),
     ];
     store
+        .writer
         .commit_page(
             "c",
             &PageCommit {
@@ -1508,18 +1707,22 @@ fn completeness_reports_gaps_and_days<S: ArchiveStore>(make: &mut dyn FnMut() ->
             },
         )
         .expect("commit");
-    assert_eq!(store.seq_gaps("c", 10).expect("gaps"), vec![(3, 4), (6, 8)]);
-    assert_eq!(store.seq_gaps("c", 1).expect("gaps"), vec![(3, 4)]);
     assert_eq!(
-        store.daily_counts("c").expect("days"),
+        store.reader.seq_gaps("c", 10).expect("gaps"),
+        vec![(3, 4), (6, 8)]
+    );
+    assert_eq!(store.reader.seq_gaps("c", 1).expect("gaps"), vec![(3, 4)]);
+    assert_eq!(
+        store.reader.daily_counts("c").expect("days"),
         vec![("2023-11-15".to_owned(), 3), ("2023-11-16".to_owned(), 1)]
     );
-    assert_eq!(store.seq_gaps("other", 10).expect("gaps"), vec![]);
+    assert_eq!(store.reader.seq_gaps("other", 10).expect("gaps"), vec![]);
 }
 
-fn quarantined_items_are_kept_with_their_page<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+#[doc(hidden)]
+pub fn quarantined_items_are_kept_with_their_page(make: Make<'_>) {
     use wecom_wire::{QuarantineReason, QuarantinedItem};
-    let mut store = make();
+    let store = make();
     let bad = QuarantinedItem {
         seq: Some(2),
         raw: b"{\"seq\":2,\"msgid\":\"\xff\"}".to_vec(),
@@ -1539,12 +1742,12 @@ fn quarantined_items_are_kept_with_their_page<S: ArchiveStore>(make: &mut dyn Fn
         cursor: 3,
         quarantined: vec![jump.clone(), bad.clone(), nameless.clone()],
     };
-    let stats = store.commit_page(CORP, &page).expect("commit");
+    let stats = store.writer.commit_page(CORP, &page).expect("commit");
     assert_eq!((stats.inserted, stats.quarantined), (2, 3));
     // Replaying the page keeps one copy of each and counts the sightings.
-    let stats = store.commit_page(CORP, &page).expect("replay");
+    let stats = store.writer.commit_page(CORP, &page).expect("replay");
     assert_eq!((stats.duplicates, stats.quarantined), (2, 0));
-    let kept = store.quarantined_items(CORP, 10).expect("list");
+    let kept = store.reader.quarantined_items(CORP, 10).expect("list");
     let listed: Vec<(Option<u64>, &str, u64)> = kept
         .iter()
         .map(|q| (q.seq, q.kind.as_str(), q.times_seen))
@@ -1561,8 +1764,11 @@ fn quarantined_items_are_kept_with_their_page<S: ArchiveStore>(make: &mut dyn Fn
     assert_eq!(kept[0].raw_len, bad.raw.len() as u64);
     assert_eq!(kept[0].cursor_seq, 3);
     assert!(kept[0].reason.contains("invalid unicode"));
-    assert_eq!(store.quarantined_items(CORP, 1).expect("list").len(), 1);
-    let stats = store.stats(CORP).expect("stats");
+    assert_eq!(
+        store.reader.quarantined_items(CORP, 1).expect("list").len(),
+        1
+    );
+    let stats = store.reader.stats(CORP).expect("stats");
     assert_eq!(
         stats.quarantined_by_kind,
         BTreeMap::from([
@@ -1573,16 +1779,18 @@ fn quarantined_items_are_kept_with_their_page<S: ArchiveStore>(make: &mut dyn Fn
     assert_eq!(stats.records, 2);
     assert!(
         store
+            .reader
             .quarantined_items("other", 10)
             .expect("list")
             .is_empty()
     );
 }
 
-fn setting_the_cursor_by_hand<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+#[doc(hidden)]
+pub fn setting_the_cursor_by_hand(make: Make<'_>) {
     use wecom_wire::{QuarantineReason, QuarantinedItem};
-    let mut store = make();
-    assert_eq!(store.max_record_seq(CORP).expect("max"), None);
+    let store = make();
+    assert_eq!(store.reader.max_record_seq(CORP).expect("max"), None);
     let page = PageCommit {
         records: vec![
             chat(10, "m10", "a", &["b"], "", T0, "x"),
@@ -1600,40 +1808,41 @@ fn setting_the_cursor_by_hand<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             QuarantinedItem::from_item(&item(u64::MAX, "m"), QuarantineReason::ImplausibleSeq),
         ],
     };
-    store.commit_page(CORP, &page).expect("commit");
-    assert_eq!(store.max_record_seq(CORP).expect("max"), Some(20));
+    store.writer.commit_page(CORP, &page).expect("commit");
+    assert_eq!(store.reader.max_record_seq(CORP).expect("max"), Some(20));
 
     // Backwards past archived records: refused, nothing written.
-    let refused = store.set_cursor(CORP, 5, false).expect("set");
+    let refused = store.writer.set_cursor(CORP, 5, false).expect("set");
     assert!(!refused.moved);
     assert_eq!(
         (refused.previous, refused.now, refused.records_passed),
         (20, 20, 2)
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 20);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 20);
     // Backwards past nothing archived is fine.
-    let fine = store.set_cursor(CORP, 15, false).expect("set");
+    let fine = store.writer.set_cursor(CORP, 15, false).expect("set");
     assert_eq!((fine.moved, fine.records_passed, fine.now), (false, 1, 20));
-    let fine = store.set_cursor(CORP, 20, false).expect("set");
+    let fine = store.writer.set_cursor(CORP, 20, false).expect("set");
     assert!(fine.moved);
     // Forced.
-    let forced = store.set_cursor(CORP, 5, true).expect("set");
+    let forced = store.writer.set_cursor(CORP, 5, true).expect("set");
     assert_eq!(
         (forced.moved, forced.now, forced.records_passed),
         (true, 5, 2)
     );
-    assert_eq!(store.cursor(CORP).expect("cursor"), 5);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 5);
     // Forward past quarantined items (across 2^63): counted.
-    let ahead = store.set_cursor(CORP, u64::MAX, false).expect("set");
+    let ahead = store.writer.set_cursor(CORP, u64::MAX, false).expect("set");
     assert_eq!((ahead.moved, ahead.quarantined_skipped), (true, 2));
-    let ahead = store.set_cursor(CORP, 1 << 41, true).expect("set");
+    let ahead = store.writer.set_cursor(CORP, 1 << 41, true).expect("set");
     assert_eq!(ahead.records_passed, 0);
-    assert_eq!(store.cursor(CORP).expect("cursor"), 1 << 41);
-    assert_eq!(store.cursor("other").expect("cursor"), 0);
+    assert_eq!(store.reader.cursor(CORP).expect("cursor"), 1 << 41);
+    assert_eq!(store.reader.cursor("other").expect("cursor"), 0);
 }
 
-fn gaps_cover_the_whole_u64_range<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+#[doc(hidden)]
+pub fn gaps_cover_the_whole_u64_range(make: Make<'_>) {
+    let store = make();
     let half = 1u64 << 63;
     let records = vec![
         chat(1, "m1", "a", &["b"], "", T0, "x"),
@@ -1642,6 +1851,7 @@ fn gaps_cover_the_whole_u64_range<S: ArchiveStore>(make: &mut dyn FnMut() -> S) 
         chat(u64::MAX, "mm", "a", &["b"], "", T0, "x"),
     ];
     store
+        .writer
         .commit_page(
             "c",
             &PageCommit {
@@ -1652,14 +1862,17 @@ fn gaps_cover_the_whole_u64_range<S: ArchiveStore>(make: &mut dyn FnMut() -> S) 
         )
         .expect("commit");
     assert_eq!(
-        store.seq_gaps("c", 10).expect("gaps"),
+        store.reader.seq_gaps("c", 10).expect("gaps"),
         vec![(2, 2), (4, half + 1), (half + 3, u64::MAX - 1)]
     );
     assert_eq!(
-        store.seq_gaps("c", 2).expect("gaps"),
+        store.reader.seq_gaps("c", 2).expect("gaps"),
         vec![(2, 2), (4, half + 1)]
     );
-    assert_eq!(store.max_record_seq("c").expect("max"), Some(u64::MAX));
+    assert_eq!(
+        store.reader.max_record_seq("c").expect("max"),
+        Some(u64::MAX)
+    );
 }
 
 /// The time most link fixtures are placed around (ms).
@@ -1709,12 +1922,13 @@ pub fn wechat_quote(user: &str, quoted: &str, reply: &str) -> String {
     format!("「{user}：{quoted}」\n- - - - - - - - - - - - - - -\n{reply}")
 }
 
-fn stored<S: ArchiveStore>(store: &S, msgid: &str) -> StoredMessage {
+fn stored(store: &Roles, msgid: &str) -> StoredMessage {
     stored_in(store, CORP, msgid)
 }
 
-fn stored_in<S: ArchiveStore>(store: &S, corp_id: &str, msgid: &str) -> StoredMessage {
+fn stored_in(store: &Roles, corp_id: &str, msgid: &str) -> StoredMessage {
     store
+        .reader
         .message(corp_id, msgid)
         .expect("message")
         .unwrap_or_else(|| panic!("message {msgid} is stored"))

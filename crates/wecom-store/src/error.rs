@@ -36,7 +36,7 @@ pub enum StoreErrorKind {
     Backend,
 }
 
-/// An error of an [`ArchiveStore`](crate::ArchiveStore) operation.
+/// An error of a store operation (any role: [`crate::ArchiveWriter`], [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -1,9 +1,15 @@
-//! The archive store: the [`ArchiveStore`] trait the sync engine writes through, and
-//! [`SqliteStore`], its embedded SQLite implementation.
+//! The archive store by role — [`ArchiveWriter`] (the sync engine and `redecrypt`),
+//! [`ArchiveReader`] (views, followers, checks; `Send + Sync`, never waiting for a commit),
+//! [`MediaQueue`] (the media workers) and [`Directory`] (the name resolver) — and
+//! [`SqliteStore`], their embedded SQLite implementation, opened from a [`StoreLocation`] by
+//! [`open`] (every role) or [`open_reader`] (reads only).
 //!
 //! Invariants:
-//! - only this crate knows SQL; the trait and its types carry no backend type, so a PostgreSQL
-//!   store can implement the same trait and pass the same [`conformance`] suite;
+//! - only this crate knows SQL; the traits and their types carry no backend type, so a PostgreSQL
+//!   store can implement the same traits and pass the same [`conformance`] suite; rules of the
+//!   archive that are not SQL (recall and quote linking, deriving a message's facts, the ids a
+//!   message names) live outside the backend module ([`Derived`], the `rules` module,
+//!   [`names::Discovery`]) so every backend applies them alike;
 //! - the encrypted envelope of a record is stored in the same transaction as, and never after, its
 //!   decryption result, so a missing or wrong key never loses a record;
 //! - nothing stored is ever overwritten by a later page: a replayed record is a duplicate;
@@ -14,29 +20,37 @@
 //! - every media reference of a stored message has a download job ([`MediaJob`]), created in the
 //!   same transaction as the message (or, for archives written before the queue, on the first
 //!   open after the upgrade); a job's result only ever applies to the claim it belongs to.
-//! - names (rooms, people, scope, consent) are never written by `commit_page`: discovery reads the
-//!   stored messages afterwards, in storage order from a per-corp watermark, so syncing pays
-//!   nothing for them and a message stored late is still found; a failed check never unnames.
+//! - every stored message gets a per-corp change-feed position in the transaction that stores it:
+//!   strictly increasing in storage order, never reused or reordered; followers read after their
+//!   position and keep it with their output ([`ArchiveReader::feed`]);
+//! - names (rooms, people, scope, consent) are never written by `commit_page`: discovery follows
+//!   the change feed afterwards, so syncing pays nothing for them and a message stored late is
+//!   still found; a failed check never unnames.
 
+mod blocking;
 mod error;
+mod location;
 mod lock;
 mod media;
 pub mod names;
+mod rules;
 mod sqlite;
 mod store;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+pub use blocking::blocking;
 pub use error::{StoreError, StoreErrorKind};
+pub use location::{Roles, StoreLocation, open, open_reader};
 pub use lock::{LockError, LockErrorKind, LockHolder, WriterLock, lock_holder, lock_path};
 pub use media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
     MediaObject, MediaStats, MessageMedia, UnknownMediaJobState,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteReader, SqliteStore};
 pub use store::{
-    ArchiveStore, CommitStats, ConversationSummary, CursorChange, Derived, FailedRecord, Failure,
-    IngestedRecord, Outcome, PageCommit, QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats,
-    StoredMessage, StoredQuarantine, stage,
+    ArchiveReader, ArchiveWriter, CommitStats, ConversationSummary, CursorChange, Derived,
+    Directory, FailedRecord, Failure, IngestedRecord, MediaQueue, Outcome, PageCommit,
+    QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats, StoredMessage, StoredQuarantine, stage,
 };

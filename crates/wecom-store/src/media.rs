@@ -172,7 +172,7 @@ pub enum MediaJobOutcome {
     Released,
 }
 
-/// The result of one claimed job, for [`ArchiveStore::record_media_results`](crate::ArchiveStore).
+/// The result of one claimed job, for [`MediaQueue::record_media_results`](crate::MediaQueue::record_media_results).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaJobResult {
     pub job_id: i64,

@@ -1,13 +1,58 @@
 //! Names for rooms and people, the archive scope and consent, in our own terms. Backend-neutral,
 //! like the rest of the trait.
 //!
-//! The ids come from the archived messages (`from`, `tolist`, `roomid`): the store discovers them
-//! ([`crate::ArchiveStore::discover_names`]) and keeps one entry per id with a [`NameState`] and
+//! The ids come from the archived messages (`from`, `tolist`, `roomid`), read from the change feed
+//! ([`Discovery::from_messages`], recorded with [`crate::Directory::record_discovered`]); the store keeps one entry per id with a [`NameState`] and
 //! the time it is next due to be (re)checked. What the resolver learned is recorded per id, in one
 //! transaction each; a room's earlier names are kept as its history.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+
+use crate::StoredMessage;
+
+/// The ids found in a run of messages of the change feed, for
+/// [`crate::Directory::record_discovered`]. A rule of the archive, not of a backend: every store
+/// records what this finds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// How many messages it was made from.
+    pub messages: u64,
+    /// Every non-empty roomid.
+    pub rooms: BTreeSet<String>,
+    /// The rooms among them with an external sender or recipient.
+    pub rooms_with_external: BTreeSet<String>,
+    /// Every non-empty id in `from` and `tolist`, with its kind by shape.
+    pub people: BTreeMap<String, PartyKind>,
+}
+
+impl Discovery {
+    /// The ids of `messages`.
+    pub fn from_messages(messages: &[StoredMessage]) -> Discovery {
+        let mut found = Discovery {
+            messages: messages.len() as u64,
+            ..Discovery::default()
+        };
+        for m in messages {
+            let ids = std::iter::once(m.from.as_str()).chain(m.tolist.iter().map(String::as_str));
+            let mut external = false;
+            for id in ids {
+                if let Some(kind) = PartyKind::of(id) {
+                    external |= kind == PartyKind::External;
+                    found.people.entry(id.to_owned()).or_insert(kind);
+                }
+            }
+            if PartyKind::of(&m.roomid).is_some() {
+                found.rooms.insert(m.roomid.clone());
+                if external {
+                    found.rooms_with_external.insert(m.roomid.clone());
+                }
+            }
+        }
+        found
+    }
+}
 
 /// Who an id belongs to (by its shape: reference §3.1, [`wecom_model::classify_id`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -274,10 +319,10 @@ pub struct NameStats {
     pub consent_disagree: u64,
 }
 
-/// What one [`crate::ArchiveStore::discover_names`] call did.
+/// What one [`crate::Directory::record_discovered`] call did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DiscoverStats {
-    /// Messages looked at; 0 when every stored message was already scanned.
+    /// Messages looked at ([`Discovery::messages`]).
     pub scanned: u64,
     pub rooms_new: u64,
     pub people_new: u64,
@@ -295,7 +340,7 @@ pub struct PermitUser {
     pub last_seen_ms: i64,
 }
 
-/// What [`crate::ArchiveStore::record_permit_users`] changed.
+/// What [`crate::Directory::record_permit_users`] changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PermitChange {
     /// Userids new to the scope (or back in it).
@@ -350,7 +395,7 @@ pub struct Consent {
     pub checked_at_ms: i64,
 }
 
-/// Consent subjects due for a check ([`crate::ArchiveStore::due_consent_checks`]).
+/// Consent subjects due for a check ([`crate::Directory::due_consent_checks`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsentDue {
     pub subjects: Vec<ConsentSubject>,

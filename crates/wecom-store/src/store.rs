@@ -11,8 +11,8 @@ use crate::media::{
     MediaJob, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject, MediaStats, MessageMedia,
 };
 use crate::names::{
-    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PermitChange,
-    PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
+    Consent, ConsentDue, ConsentSubject, DiscoverStats, Discovery, DisplayName, NameStats,
+    PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
 };
 
 /// The stages at which decrypting or parsing a record can fail ([`Failure::stage`]).
@@ -162,7 +162,7 @@ pub struct PageCommit {
     pub cursor: u64,
 }
 
-/// What [`ArchiveStore::commit_page`] did. `inserted + duplicates` is the number of records in the
+/// What [`ArchiveWriter::commit_page`] did. `inserted + duplicates` is the number of records in the
 /// page; `failed` counts the newly inserted records whose outcome was a failure.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitStats {
@@ -173,7 +173,7 @@ pub struct CommitStats {
     pub quarantined: u64,
 }
 
-/// An item kept raw in quarantine ([`ArchiveStore::quarantined_items`]).
+/// An item kept raw in quarantine ([`ArchiveReader::quarantined_items`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredQuarantine {
     pub seq: Option<u64>,
@@ -190,7 +190,7 @@ pub struct StoredQuarantine {
     pub times_seen: u64,
 }
 
-/// What [`ArchiveStore::set_cursor`] found and did.
+/// What [`ArchiveWriter::set_cursor`] found and did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CursorChange {
     pub previous: u64,
@@ -205,7 +205,7 @@ pub struct CursorChange {
     pub moved: bool,
 }
 
-/// What [`ArchiveStore::resolve_failures`] did, one count per input pair.
+/// What [`ArchiveWriter::resolve_failures`] did, one count per input pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResolveStats {
     /// Decrypted now: the message was stored and the failure removed.
@@ -262,7 +262,7 @@ pub struct Stats {
     pub with_warnings: u64,
 }
 
-/// One conversation of an archive ([`ArchiveStore::conversations`]).
+/// One conversation of an archive ([`ArchiveReader::conversations`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSummary {
     /// The conversation key's string form ([`Derived::conversation`]).
@@ -307,12 +307,16 @@ pub struct StoredMessage {
     pub warnings: Vec<String>,
     /// The envelope's JSON text.
     pub json: String,
+    /// The message's place in the corp's change feed ([`ArchiveReader::feed`]).
+    pub feed_pos: u64,
 }
 
-/// The archive store. Blocking: async callers run it on a blocking thread.
+/// The archive writer: what the sync engine and `redecrypt` write. One writer per archive
+/// (the caller holds [`crate::WriterLock`]); the store serialises its own write transactions.
+/// Blocking: async callers run it with [`crate::blocking`].
 ///
 /// Every method is scoped to one `corp_id`; corps never see each other's data.
-pub trait ArchiveStore: Send {
+pub trait ArchiveWriter: Send + Sync {
     /// The stored cursor of `corp_id`, 0 if it never committed a page.
     fn cursor(&self, corp_id: &str) -> Result<u64, StoreError>;
 
@@ -323,7 +327,7 @@ pub trait ArchiveStore: Send {
     /// Idempotent: a record whose msgid or whose seq is already stored is a duplicate and is left
     /// alone — never overwritten, its outcome ignored, even if the stored record has another seq or
     /// msgid. Replaying a page therefore changes nothing but the cursor and counts duplicates. A
-    /// stored failure is retried through [`ArchiveStore::resolve_failures`], not by replaying.
+    /// stored failure is retried through [`Self::resolve_failures`], not by replaying.
     ///
     /// Decrypted messages are stored with their [`Derived`] facts and linked, the links seeing
     /// every message stored before and every earlier record of the same page:
@@ -337,17 +341,60 @@ pub trait ArchiveStore: Send {
     ///   the message it quotes stays unlinked.
     ///
     /// On error nothing of the page is stored and the cursor does not move.
-    fn commit_page(&mut self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError>;
+    fn commit_page(&self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError>;
 
     /// Sets the cursor by hand, in one transaction with the checks: a move backwards past archived
     /// records is refused (nothing written, `moved` false) unless `force`. Counts what the move
     /// passes (records behind, quarantined items skipped ahead).
-    fn set_cursor(
-        &mut self,
+    fn set_cursor(&self, corp_id: &str, seq: u64, force: bool) -> Result<CursorChange, StoreError>;
+
+    /// Up to `limit` stored failures with their encrypted records, oldest seq first.
+    fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;
+
+    /// One transaction: for each `(msgid, outcome)` with a stored failure, `Decrypted` stores the
+    /// message (derived facts and links as in [`Self::commit_page`]) and deletes the
+    /// failure; `Failed` replaces the failure's stage, code, reason and
+    /// plaintext, adds one attempt and sets `last_failed_at_ms = now_ms`. Msgids without a stored
+    /// failure are counted as `not_found` and change nothing.
+    fn resolve_failures(
+        &self,
         corp_id: &str,
-        seq: u64,
-        force: bool,
-    ) -> Result<CursorChange, StoreError>;
+        results: &[(String, Outcome)],
+        now_ms: i64,
+    ) -> Result<ResolveStats, StoreError>;
+}
+
+/// The archive reader: every read a view, a follower or a check needs. `Send + Sync`: one
+/// reader serves many threads at once, each read on a read-only connection of its own beside the
+/// writer (never waiting for a page commit), from one consistent snapshot per call.
+/// Blocking: async callers run it with [`crate::blocking`].
+///
+/// Every method is scoped to one `corp_id`; corps never see each other's data.
+pub trait ArchiveReader: Send + Sync {
+    /// The stored cursor of `corp_id`, 0 if it never committed a page.
+    fn cursor(&self, corp_id: &str) -> Result<u64, StoreError>;
+
+    /// The change feed: up to `limit` decrypted messages with a feed position above `after`, in
+    /// position order. Positions are per corp, strictly increasing in the order messages were
+    /// stored, assigned in the transaction that stores the message and never reused or
+    /// reordered (a replay stores nothing; a redecrypted record enters the feed when its message
+    /// first exists, after everything stored before). A read sees a gapless prefix of the feed.
+    fn feed(
+        &self,
+        corp_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// The last feed position handed out for the corp; 0 if none.
+    fn feed_head(&self, corp_id: &str) -> Result<u64, StoreError>;
+
+    /// The stored position of a follower whose output is kept in the archive (`names`); 0 if
+    /// it never stored one.
+    fn follower_position(&self, corp_id: &str, follower: &str) -> Result<u64, StoreError>;
+
+    /// Counts over the corp's archive, read from one consistent snapshot.
+    fn stats(&self, corp_id: &str) -> Result<Stats, StoreError>;
 
     /// Quarantined items, by seq (items without a readable seq last), at most `limit`.
     fn quarantined_items(
@@ -359,29 +406,11 @@ pub trait ArchiveStore: Send {
     /// The largest archived seq (in u64 order), if any record is stored.
     fn max_record_seq(&self, corp_id: &str) -> Result<Option<u64>, StoreError>;
 
-    /// Up to `limit` stored failures with their encrypted records, oldest seq first.
-    fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError>;
-
     /// A sample of the stored encrypted records to check the keys against (`doctor`): the
     /// `newest` most recently stored, plus the most recent of each `publickey_ver` among the last
     /// 10,000 stored; newest first, each record once.
     fn sample_records(&self, corp_id: &str, newest: usize)
     -> Result<Vec<ChatDataItem>, StoreError>;
-
-    /// One transaction: for each `(msgid, outcome)` with a stored failure, `Decrypted` stores the
-    /// message (derived facts and links as in [`ArchiveStore::commit_page`]) and deletes the
-    /// failure; `Failed` replaces the failure's stage, code, reason and
-    /// plaintext, adds one attempt and sets `last_failed_at_ms = now_ms`. Msgids without a stored
-    /// failure are counted as `not_found` and change nothing.
-    fn resolve_failures(
-        &mut self,
-        corp_id: &str,
-        results: &[(String, Outcome)],
-        now_ms: i64,
-    ) -> Result<ResolveStats, StoreError>;
-
-    /// Counts over the corp's archive, read from one consistent snapshot.
-    fn stats(&self, corp_id: &str) -> Result<Stats, StoreError>;
 
     /// `(seq, msgid)` of every encrypted record, ascending seq (as u64) — for verification against a
     /// source.
@@ -429,91 +458,6 @@ pub trait ArchiveStore: Send {
     /// Completeness: decrypted messages per day (China time, `YYYY-MM-DD`), oldest first.
     fn daily_counts(&self, corp_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
 
-    // The media download queue. Jobs are created by `commit_page` and `resolve_failures` with
-    // their messages (one per `Derived::media` reference, keyed by msgid and path); the methods
-    // below move them through their states. Times are Unix milliseconds passed in by the caller.
-
-    /// One transaction: marks up to `limit` due jobs (`pending`, or `failed_retryable` with
-    /// `next_attempt_at_ms <= now_ms`) `downloading` and returns them at risk first: jobs whose
-    /// message time is at or after `retention_edge_ms` (still inside the retention window)
-    /// oldest first, then the older ones (past the window as configured, which is only a guess:
-    /// WeCom may still hold them) newest first — each side nearest to the edge first, then by id.
-    /// `i64::MIN` as the edge is plain oldest-first. A claimed job is not handed out again until
-    /// its result is recorded or it is requeued. No job is ever given up here: only WeCom's
-    /// answer (recorded as `Expired`) expires one.
-    fn claim_media_jobs(
-        &mut self,
-        corp_id: &str,
-        now_ms: i64,
-        retention_edge_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<MediaJob>, StoreError>;
-
-    /// One transaction: records the results of claimed jobs and the objects they stored; returns
-    /// how many jobs changed. `Done` completes any job not done yet (verified bytes are the
-    /// truth, even from a claim that was requeued meanwhile); every other outcome applies only to
-    /// a job still `downloading`, so a stale result never overwrites a newer one. Every outcome
-    /// but `Released` and `Deferred` counts an attempt; `md5_mismatches` are added to the job's.
-    /// Unknown ids and other corps' jobs change nothing.
-    fn record_media_results(
-        &mut self,
-        corp_id: &str,
-        results: &[MediaJobResult],
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
-
-    /// Completes one claimed job ([`ArchiveStore::record_media_results`] with `Done`).
-    fn complete_media_job(
-        &mut self,
-        corp_id: &str,
-        job_id: i64,
-        object: &MediaObject,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let result = MediaJobResult {
-            job_id,
-            outcome: MediaJobOutcome::Done(object.clone()),
-            md5_mismatches: 0,
-        };
-        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
-    }
-
-    /// Gives one claimed job back unattempted (a cancelled download): `pending`, no attempt
-    /// counted.
-    fn release_media_job(
-        &mut self,
-        corp_id: &str,
-        job_id: i64,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let result = MediaJobResult {
-            job_id,
-            outcome: MediaJobOutcome::Released,
-            md5_mismatches: 0,
-        };
-        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
-    }
-
-    /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
-    /// what a crash or a kill left claimed; and the jobs earlier versions expired by the clock
-    /// (`expired` with code `retention_window`, never asked for), due at once. Call it when the corp's workers start, not on every
-    /// open, so a second process (a `stats` command) never steals a running download.
-    fn requeue_interrupted_media_jobs(
-        &mut self,
-        corp_id: &str,
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
-
-    /// Makes every `failed_retryable` job due now; with `include_permanent`, `failed_permanent`
-    /// jobs too, with a fresh budget (attempts and md5 mismatches reset). Expired jobs stay
-    /// expired. Returns how many jobs were queued again.
-    fn retry_media_jobs(
-        &mut self,
-        corp_id: &str,
-        include_permanent: bool,
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
-
     /// Counts over the corp's queue and stored objects, from one consistent snapshot.
     fn media_stats(&self, corp_id: &str) -> Result<MediaStats, StoreError>;
 
@@ -530,78 +474,6 @@ pub trait ArchiveStore: Send {
     /// `quarantine` after a final mismatch).
     fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError>;
 
-    // Names for rooms and people, the archive scope and consent (see `crate::names`). Times are
-    // Unix milliseconds passed in by the caller.
-
-    /// One transaction: looks at up to `limit` decrypted messages not scanned before (in storage
-    /// order, so messages stored late by `resolve_failures` are seen too), adds a `pending` room
-    /// entry for every new non-empty `roomid` and a `pending` person entry for every new
-    /// non-empty id in `from` and `tolist` (kind by [`crate::names::PartyKind::of`]), due at
-    /// `now_ms`, and remembers how far it got. Returns 0 scanned when nothing is left.
-    fn discover_names(
-        &mut self,
-        corp_id: &str,
-        now_ms: i64,
-        limit: usize,
-    ) -> Result<DiscoverStats, StoreError>;
-
-    /// Up to `limit` rooms whose `next_check_ms <= now_ms`, never-checked ones first, then by
-    /// `next_check_ms`, then roomid.
-    fn due_rooms(
-        &self,
-        corp_id: &str,
-        now_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<RoomEntry>, StoreError>;
-
-    /// One transaction: records what checking a room found and when it is due again. An unknown
-    /// roomid is added first (with `first_seen_ms = now_ms`).
-    /// - `Named`: state `named`, every field replaced, members replaced (admins flagged), errors
-    ///   and attempts cleared; when the name differs from the newest name of the history (or
-    ///   there is none), `(name, now_ms)` is appended to the history.
-    /// - `Unresolvable`: state `unresolvable`, errcode and reason kept, attempts + 1; a known name,
-    ///   members and history are kept.
-    /// - `Failed`: attempts + 1, errcode and reason kept; state `failed` unless the room was named
-    ///   or unresolvable before, which it stays (a passing failure does not unname a room).
-    fn record_room(
-        &mut self,
-        corp_id: &str,
-        roomid: &str,
-        resolution: &RoomResolution,
-        now_ms: i64,
-        next_check_ms: i64,
-    ) -> Result<(), StoreError>;
-
-    /// Up to `limit` people whose `next_check_ms <= now_ms`, ordered as [`ArchiveStore::due_rooms`].
-    fn due_people(
-        &self,
-        corp_id: &str,
-        now_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<PersonEntry>, StoreError>;
-
-    /// One transaction: records what checking a person found, with the same state rules as
-    /// [`ArchiveStore::record_room`] (no history). An unknown id is added first, its kind by
-    /// shape; an empty id is an error.
-    fn record_person(
-        &mut self,
-        corp_id: &str,
-        id: &str,
-        resolution: &PersonResolution,
-        now_ms: i64,
-        next_check_ms: i64,
-    ) -> Result<(), StoreError>;
-
-    /// One transaction: makes rooms and people due at `now_ms` (those due later): only the ones
-    /// not named (`unresolvable` and `failed`) unless `include_named`. For an operator who added a
-    /// secret, or wants renames now. Returns how many entries changed.
-    fn recheck_names(
-        &mut self,
-        corp_id: &str,
-        include_named: bool,
-        now_ms: i64,
-    ) -> Result<u64, StoreError>;
-
     /// Up to `limit` rooms after skipping `offset`: named ones by name, then the others, ties by
     /// roomid.
     fn rooms(
@@ -614,7 +486,7 @@ pub trait ArchiveStore: Send {
     /// One room with its members and name history; `None` if the archive does not know it.
     fn room(&self, corp_id: &str, roomid: &str) -> Result<Option<RoomDetail>, StoreError>;
 
-    /// Up to `limit` people after skipping `offset`, ordered as [`ArchiveStore::rooms`].
+    /// Up to `limit` people after skipping `offset`, ordered as [`Self::rooms`].
     fn people(
         &self,
         corp_id: &str,
@@ -638,18 +510,184 @@ pub trait ArchiveStore: Send {
         roomid: Option<&str>,
     ) -> Result<Vec<DisplayName>, StoreError>;
 
+    /// Every userid ever in scope, ascending.
+    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError>;
+
+    /// When the permit list was last recorded; `None` if never.
+    fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// The stored consent statuses that involve `id` (an external contact, an employee of a pair,
+    /// or a roomid), ordered by subject then contact.
+    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError>;
+}
+
+/// The media download queue. Jobs are created by [`ArchiveWriter::commit_page`] and
+/// [`ArchiveWriter::resolve_failures`] with their messages (one per `Derived::media` reference,
+/// keyed by msgid and path); the methods below move them through their states. Times are Unix
+/// milliseconds passed in by the caller. Blocking.
+pub trait MediaQueue: Send + Sync {
+    /// One transaction: marks up to `limit` due jobs (`pending`, or `failed_retryable` with
+    /// `next_attempt_at_ms <= now_ms`) `downloading` and returns them at risk first: jobs whose
+    /// message time is at or after `retention_edge_ms` (still inside the retention window)
+    /// oldest first, then the older ones (past the window as configured, which is only a guess:
+    /// WeCom may still hold them) newest first — each side nearest to the edge first, then by id.
+    /// `i64::MIN` as the edge is plain oldest-first. A claimed job is not handed out again until
+    /// its result is recorded or it is requeued. No job is ever given up here: only WeCom's
+    /// answer (recorded as `Expired`) expires one.
+    fn claim_media_jobs(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        retention_edge_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError>;
+
+    /// One transaction: records the results of claimed jobs and the objects they stored; returns
+    /// how many jobs changed. `Done` completes any job not done yet (verified bytes are the
+    /// truth, even from a claim that was requeued meanwhile); every other outcome applies only to
+    /// a job still `downloading`, so a stale result never overwrites a newer one. Every outcome
+    /// but `Released` and `Deferred` counts an attempt; `md5_mismatches` are added to the job's.
+    /// Unknown ids and other corps' jobs change nothing.
+    fn record_media_results(
+        &self,
+        corp_id: &str,
+        results: &[MediaJobResult],
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Completes one claimed job ([`Self::record_media_results`] with `Done`).
+    fn complete_media_job(
+        &self,
+        corp_id: &str,
+        job_id: i64,
+        object: &MediaObject,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let result = MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Done(object.clone()),
+            md5_mismatches: 0,
+        };
+        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
+    }
+
+    /// Gives one claimed job back unattempted (a cancelled download): `pending`, no attempt
+    /// counted.
+    fn release_media_job(
+        &self,
+        corp_id: &str,
+        job_id: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let result = MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Released,
+            md5_mismatches: 0,
+        };
+        Ok(self.record_media_results(corp_id, &[result], now_ms)? > 0)
+    }
+
+    /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
+    /// what a crash or a kill left claimed; and the jobs earlier versions expired by the clock
+    /// (`expired` with code `retention_window`, never asked for), due at once. Call it when the corp's workers start, not on every
+    /// open, so a second process (a `stats` command) never steals a running download.
+    fn requeue_interrupted_media_jobs(&self, corp_id: &str, now_ms: i64)
+    -> Result<u64, StoreError>;
+
+    /// Makes every `failed_retryable` job due now; with `include_permanent`, `failed_permanent`
+    /// jobs too, with a fresh budget (attempts and md5 mismatches reset). Expired jobs stay
+    /// expired. Returns how many jobs were queued again.
+    fn retry_media_jobs(
+        &self,
+        corp_id: &str,
+        include_permanent: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The directory: names for rooms and people, the archive scope and consent (see
+/// `crate::names`), written by the name resolver. Times are Unix milliseconds passed in by the
+/// caller. Blocking.
+pub trait Directory: Send + Sync {
+    /// One transaction: adds a `pending` room entry for every roomid of `found` not known yet
+    /// (marking the rooms of `found.rooms_with_external`) and a `pending` person entry for every
+    /// new person id (an id known as a room is not a person), due at `now_ms`; and sets the
+    /// `names` follower position to `through` (never backwards), so discovery resumes after the
+    /// last feed position it stored the ids of. `scanned` echoes `found.messages`.
+    fn record_discovered(
+        &self,
+        corp_id: &str,
+        found: &Discovery,
+        through: u64,
+        now_ms: i64,
+    ) -> Result<DiscoverStats, StoreError>;
+
+    /// Up to `limit` rooms whose `next_check_ms <= now_ms`, never-checked ones first, then by
+    /// `next_check_ms`, then roomid.
+    fn due_rooms(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError>;
+
+    /// One transaction: records what checking a room found and when it is due again. An unknown
+    /// roomid is added first (with `first_seen_ms = now_ms`).
+    /// - `Named`: state `named`, every field replaced, members replaced (admins flagged), errors
+    ///   and attempts cleared; when the name differs from the newest name of the history (or
+    ///   there is none), `(name, now_ms)` is appended to the history.
+    /// - `Unresolvable`: state `unresolvable`, errcode and reason kept, attempts + 1; a known name,
+    ///   members and history are kept.
+    /// - `Failed`: attempts + 1, errcode and reason kept; state `failed` unless the room was named
+    ///   or unresolvable before, which it stays (a passing failure does not unname a room).
+    fn record_room(
+        &self,
+        corp_id: &str,
+        roomid: &str,
+        resolution: &RoomResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` people whose `next_check_ms <= now_ms`, ordered as [`Self::due_rooms`].
+    fn due_people(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError>;
+
+    /// One transaction: records what checking a person found, with the same state rules as
+    /// [`Self::record_room`] (no history). An unknown id is added first, its kind by
+    /// shape; an empty id is an error.
+    fn record_person(
+        &self,
+        corp_id: &str,
+        id: &str,
+        resolution: &PersonResolution,
+        now_ms: i64,
+        next_check_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// One transaction: makes rooms and people due at `now_ms` (those due later): only the ones
+    /// not named (`unresolvable` and `failed`) unless `include_named`. For an operator who added a
+    /// secret, or wants renames now. Returns how many entries changed.
+    fn recheck_names(
+        &self,
+        corp_id: &str,
+        include_named: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
     /// One transaction: `ids` is the complete current permit list. Userids in it are in scope
     /// (`first_seen_ms` set when new or back, `last_seen_ms = now_ms`); userids on record but not
     /// in it are marked out of scope (kept, with their times). Duplicates in `ids` count once.
     fn record_permit_users(
-        &mut self,
+        &self,
         corp_id: &str,
         ids: &[String],
         now_ms: i64,
     ) -> Result<PermitChange, StoreError>;
-
-    /// Every userid ever in scope, ascending.
-    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError>;
 
     /// When the permit list was last recorded; `None` if never.
     fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError>;
@@ -669,14 +707,10 @@ pub trait ArchiveStore: Send {
     /// status of `statuses` (replacing the stored status of the same subject and contact). A
     /// subject of `checked` loses the statuses of contacts not in `statuses` for it.
     fn record_consent(
-        &mut self,
+        &self,
         corp_id: &str,
         checked: &[ConsentSubject],
         statuses: &[Consent],
         now_ms: i64,
     ) -> Result<(), StoreError>;
-
-    /// The stored consent statuses that involve `id` (an external contact, an employee of a pair,
-    /// or a roomid), ordered by subject then contact.
-    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError>;
 }

@@ -4,8 +4,8 @@
 
 use super::{CORP, FETCHED_AT, decrypted, record, text};
 use crate::{
-    ArchiveStore, Failure, MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult,
-    MediaJobState, MediaObject, Outcome, PageCommit, stage,
+    Failure, MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
+    MediaObject, Outcome, PageCommit, Roles, stage,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -38,8 +38,9 @@ fn mixed(seq: u64, msgid: &str, msgtime: i64) -> crate::IngestedRecord {
     decrypted(seq, msgid, json.to_string().as_bytes())
 }
 
-fn commit<S: ArchiveStore>(store: &mut S, records: Vec<crate::IngestedRecord>, cursor: u64) {
+fn commit(store: &Roles, records: Vec<crate::IngestedRecord>, cursor: u64) {
     store
+        .writer
         .commit_page(
             CORP,
             &PageCommit {
@@ -51,13 +52,13 @@ fn commit<S: ArchiveStore>(store: &mut S, records: Vec<crate::IngestedRecord>, c
         .expect("commit");
 }
 
-fn all_jobs<S: ArchiveStore>(store: &S, corp: &str) -> Vec<MediaJob> {
-    store.media_jobs(corp, None, 0, 1000).expect("jobs")
+fn all_jobs(store: &Roles, corp: &str) -> Vec<MediaJob> {
+    store.reader.media_jobs(corp, None, 0, 1000).expect("jobs")
 }
 
 /// The one media reference of `msgid`.
-fn one<S: ArchiveStore>(store: &S, msgid: &str) -> crate::MessageMedia {
-    let mut media = store.message_media(CORP, msgid).expect("media");
+fn one(store: &Roles, msgid: &str) -> crate::MessageMedia {
+    let mut media = store.reader.message_media(CORP, msgid).expect("media");
     assert_eq!(media.len(), 1, "{msgid}");
     media.remove(0)
 }
@@ -89,8 +90,8 @@ fn result(job: &MediaJob, outcome: MediaJobOutcome) -> MediaJobResult {
     }
 }
 
-pub(super) fn jobs_are_created_with_their_messages<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn jobs_are_created_with_their_messages(make: super::Make<'_>) {
+    let store = make();
     let page = vec![
         image(1, "img", T, "file-1"),
         text(2, "txt", T + 1, "no media"),
@@ -106,7 +107,7 @@ pub(super) fn jobs_are_created_with_their_messages<S: ArchiveStore>(make: &mut d
             }),
         ),
     ];
-    commit(&mut store, page.clone(), 4);
+    commit(&store, page.clone(), 4);
     let jobs = all_jobs(&store, CORP);
     let refs: Vec<(&str, &str, &str)> = jobs
         .iter()
@@ -137,19 +138,28 @@ pub(super) fn jobs_are_created_with_their_messages<S: ArchiveStore>(make: &mut d
     assert_eq!(jobs[1].md5_expected, "", "an empty md5sum is kept empty");
 
     // A replayed page queues nothing twice.
-    commit(&mut store, page, 4);
+    commit(&store, page, 4);
     assert_eq!(all_jobs(&store, CORP).len(), 3);
-    let stats = store.media_stats(CORP).expect("stats");
+    let stats = store.reader.media_stats(CORP).expect("stats");
     assert_eq!((stats.total, stats.pending), (3, 3));
     assert_eq!(stats.oldest_pending_msgtime_ms, Some(T));
-    let listed = store.message_media(CORP, "mix").expect("message media");
+    let listed = store
+        .reader
+        .message_media(CORP, "mix")
+        .expect("message media");
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|m| m.object.is_none()));
-    assert!(store.message_media(CORP, "txt").expect("none").is_empty());
+    assert!(
+        store
+            .reader
+            .message_media(CORP, "txt")
+            .expect("none")
+            .is_empty()
+    );
 }
 
-pub(super) fn resolved_failures_get_their_jobs<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn resolved_failures_get_their_jobs(make: super::Make<'_>) {
+    let store = make();
     let failed = record(
         1,
         "late",
@@ -160,10 +170,11 @@ pub(super) fn resolved_failures_get_their_jobs<S: ArchiveStore>(make: &mut dyn F
             plaintext: None,
         }),
     );
-    commit(&mut store, vec![failed], 1);
+    commit(&store, vec![failed], 1);
     assert!(all_jobs(&store, CORP).is_empty());
     let outcome = image(1, "late", T, "file-late").outcome;
     store
+        .writer
         .resolve_failures(CORP, &[("late".to_owned(), outcome)], FETCHED_AT)
         .expect("resolve");
     let jobs = all_jobs(&store, CORP);
@@ -174,13 +185,11 @@ pub(super) fn resolved_failures_get_their_jobs<S: ArchiveStore>(make: &mut dyn F
     );
 }
 
-pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn claims_take_due_jobs_oldest_message_first(make: super::Make<'_>) {
+    let store = make();
     // Stored out of time order.
     commit(
-        &mut store,
+        &store,
         vec![
             image(1, "m3", T + 3 * HOUR, "f3"),
             image(2, "m1", T + HOUR, "f1"),
@@ -189,9 +198,10 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
         ],
         4,
     );
-    commit(&mut store, vec![image(1, "other", T, "fo")], 1);
+    commit(&store, vec![image(1, "other", T, "fo")], 1);
     let now = T + 10 * HOUR;
     let first = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 2)
         .expect("claim");
     let ids: Vec<&str> = first.iter().map(|j| j.msgid.as_str()).collect();
@@ -199,21 +209,27 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
     assert!(first.iter().all(|j| j.state == MediaJobState::Downloading));
     // Claimed jobs are not handed out twice.
     let second = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 10)
         .expect("claim");
     let ids: Vec<&str> = second.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m3", "m4"]);
     assert!(
         store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
-    assert_eq!(store.media_stats(CORP).expect("stats").downloading, 4);
+    assert_eq!(
+        store.reader.media_stats(CORP).expect("stats").downloading,
+        4
+    );
 
     // A job failed for later is not due before its time, then is.
     let retry_at = now + HOUR;
     let applied = store
+        .media
         .record_media_results(
             CORP,
             &[result(
@@ -229,11 +245,13 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
     assert_eq!(applied, 1);
     assert!(
         store
+            .media
             .claim_media_jobs(CORP, retry_at - 1, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
     let again = store
+        .media
         .claim_media_jobs(CORP, retry_at, i64::MIN, 10)
         .expect("claim");
     assert_eq!(again.len(), 1);
@@ -243,11 +261,11 @@ pub(super) fn claims_take_due_jobs_oldest_message_first<S: ArchiveStore>(
 
 /// With a retention edge, jobs still inside the window go first, nearest to the edge (oldest)
 /// first; then the jobs past it, nearest to the edge (newest) first. None is skipped.
-pub(super) fn claims_take_jobs_at_risk_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn claims_take_jobs_at_risk_first(make: super::Make<'_>) {
+    let store = make();
     // Message times T + 1 h … T + 6 h, stored out of order; the edge at T + 3.5 h.
     commit(
-        &mut store,
+        &store,
         [5, 2, 6, 1, 4, 3]
             .into_iter()
             .map(|i| image(i, &format!("m{i}"), T + i as i64 * HOUR, &format!("f{i}")))
@@ -256,13 +274,22 @@ pub(super) fn claims_take_jobs_at_risk_first<S: ArchiveStore>(make: &mut dyn FnM
     );
     let now = T + 100 * HOUR;
     let edge = T + 3 * HOUR + HOUR / 2;
-    let first = store.claim_media_jobs(CORP, now, edge, 4).expect("claim");
+    let first = store
+        .media
+        .claim_media_jobs(CORP, now, edge, 4)
+        .expect("claim");
     let ids: Vec<&str> = first.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m4", "m5", "m6", "m3"]);
-    let rest = store.claim_media_jobs(CORP, now, edge, 10).expect("claim");
+    let rest = store
+        .media
+        .claim_media_jobs(CORP, now, edge, 10)
+        .expect("claim");
     let ids: Vec<&str> = rest.iter().map(|j| j.msgid.as_str()).collect();
     assert_eq!(ids, ["m2", "m1"]);
-    assert_eq!(store.media_stats(CORP).expect("stats").downloading, 6);
+    assert_eq!(
+        store.reader.media_stats(CORP).expect("stats").downloading,
+        6
+    );
 
     // A job the storage could not take is due again without an attempt counted.
     let deferred = result(
@@ -273,6 +300,7 @@ pub(super) fn claims_take_jobs_at_risk_first<S: ArchiveStore>(make: &mut dyn FnM
         },
     );
     let applied = store
+        .media
         .record_media_results(CORP, &[deferred], now)
         .expect("record");
     assert_eq!(applied, 1);
@@ -283,17 +311,16 @@ pub(super) fn claims_take_jobs_at_risk_first<S: ArchiveStore>(make: &mut dyn FnM
     );
     assert_eq!(m2.error_code.as_deref(), Some("disk_full"));
     let again = store
+        .media
         .claim_media_jobs(CORP, now + 5, edge, 10)
         .expect("claim");
     assert_eq!((again.len(), again[0].attempts), (1, 0));
 }
 
-pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn results_are_recorded_against_their_claim(make: super::Make<'_>) {
+    let store = make();
     commit(
-        &mut store,
+        &store,
         (1..=6)
             .map(|i| image(i, &format!("m{i}"), T + i as i64, &format!("f{i}")))
             .collect(),
@@ -301,6 +328,7 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     );
     let now = T + HOUR;
     let jobs = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 6)
         .expect("claim");
     assert_eq!(jobs.len(), 6);
@@ -344,6 +372,7 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     ];
     assert_eq!(
         store
+            .media
             .record_media_results(CORP, &results, now)
             .expect("record"),
         6
@@ -378,7 +407,7 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
         (MediaJobState::Pending, 0)
     );
 
-    let stats = store.media_stats(CORP).expect("stats");
+    let stats = store.reader.media_stats(CORP).expect("stats");
     assert_eq!(
         (
             stats.total,
@@ -426,6 +455,7 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     ];
     assert_eq!(
         store
+            .media
             .record_media_results(CORP, &stale, now)
             .expect("record"),
         0
@@ -439,6 +469,7 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     )];
     assert_eq!(
         store
+            .media
             .record_media_results(CORP, &late, now)
             .expect("record"),
         1
@@ -452,27 +483,30 @@ pub(super) fn results_are_recorded_against_their_claim<S: ArchiveStore>(
     }];
     assert_eq!(
         store
+            .media
             .record_media_results(CORP, &foreign, now)
             .expect("record"),
         0
     );
     assert_eq!(
         store
+            .media
             .record_media_results("wwother", &results, now)
             .expect("record"),
         0
     );
 }
 
-pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+pub fn interrupted_jobs_are_queued_again(make: super::Make<'_>) {
     const OTHER: &str = "wwconformance0002";
-    let mut store = make();
+    let store = make();
     commit(
-        &mut store,
+        &store,
         vec![image(1, "m1", T, "f1"), image(2, "m2", T + 1, "f2")],
         2,
     );
     store
+        .writer
         .commit_page(
             OTHER,
             &PageCommit {
@@ -485,6 +519,7 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
     let now = T + HOUR;
     assert_eq!(
         store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .len(),
@@ -492,6 +527,7 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
     );
     assert_eq!(
         store
+            .media
             .claim_media_jobs(OTHER, now, i64::MIN, 10)
             .expect("claim")
             .len(),
@@ -499,6 +535,7 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
     );
     assert_eq!(
         store
+            .media
             .requeue_interrupted_media_jobs(CORP, now)
             .expect("requeue"),
         2
@@ -510,19 +547,23 @@ pub(super) fn interrupted_jobs_are_queued_again<S: ArchiveStore>(make: &mut dyn 
     );
     assert_eq!(
         store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .len(),
         2
     );
     // The other corp's claim is its own.
-    assert_eq!(store.media_stats(OTHER).expect("stats").downloading, 1);
+    assert_eq!(
+        store.reader.media_stats(OTHER).expect("stats").downloading,
+        1
+    );
 }
 
-pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn expiry_only_on_wecom_word_and_retries(make: super::Make<'_>) {
+    let store = make();
     commit(
-        &mut store,
+        &store,
         (1..=5)
             .map(|i| image(i, &format!("m{i}"), T + i as i64 * HOUR, &format!("f{i}")))
             .collect(),
@@ -530,6 +571,7 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
     );
     let now = T + 100 * HOUR;
     let claimed = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 3)
         .expect("claim"); // m1, m2, m3
     let results = [
@@ -546,16 +588,19 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
         ),
     ];
     store
+        .media
         .record_media_results(CORP, &results, now)
         .expect("record");
     // m3 stays downloading. Nothing is ever expired by the clock: m4 and m5 are claimed (and
     // asked for) however old; only WeCom's answer expires m4.
     let m4 = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 1)
         .expect("claim");
     assert_eq!(m4[0].msgid, "m4");
     let why = error("expired");
     store
+        .media
         .record_media_results(
             CORP,
             &[result(&m4[0], MediaJobOutcome::Expired { error: why })],
@@ -576,13 +621,19 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
             ("m5".to_owned(), MediaJobState::Pending),
         ]
     );
-    let m4 = store.message_media(CORP, "m4").expect("m4").remove(0).job;
+    let m4 = store
+        .reader
+        .message_media(CORP, "m4")
+        .expect("m4")
+        .remove(0)
+        .job;
     assert_eq!(m4.error_code.as_deref(), Some("expired"));
     assert_eq!(m4.last_error.as_deref(), Some("expired, explained"));
     assert_eq!(m4.attempts, 1);
 
     // Retries: failed-retryable only, or failed-permanent too (with a fresh budget).
     let m5 = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 10)
         .expect("claim");
     assert_eq!(m5.len(), 1);
@@ -604,43 +655,78 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
         },
     );
     store
+        .media
         .record_media_results(CORP, &[m5, m3], now)
         .expect("record");
-    assert_eq!(store.retry_media_jobs(CORP, false, now).expect("retry"), 2);
-    let m3 = store.message_media(CORP, "m3").expect("m3").remove(0).job;
+    assert_eq!(
+        store
+            .media
+            .retry_media_jobs(CORP, false, now)
+            .expect("retry"),
+        2
+    );
+    let m3 = store
+        .reader
+        .message_media(CORP, "m3")
+        .expect("m3")
+        .remove(0)
+        .job;
     assert_eq!(
         (m3.state, m3.next_attempt_at_ms, m3.attempts),
         (MediaJobState::Pending, now, 1)
     );
-    assert_eq!(store.retry_media_jobs(CORP, true, now).expect("retry"), 1);
-    let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
+    assert_eq!(
+        store
+            .media
+            .retry_media_jobs(CORP, true, now)
+            .expect("retry"),
+        1
+    );
+    let m5 = store
+        .reader
+        .message_media(CORP, "m5")
+        .expect("m5")
+        .remove(0)
+        .job;
     assert_eq!(
         (m5.state, m5.attempts, m5.md5_mismatches),
         (MediaJobState::Pending, 0, 0)
     );
     assert_eq!(
         store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .len(),
         3
     );
     let listed = store
+        .reader
         .media_jobs(CORP, Some(MediaJobState::Expired), 0, 10)
         .expect("list");
     assert_eq!(listed.len(), 1);
-    let page = store.media_jobs(CORP, None, listed[0].id, 1).expect("page");
+    let page = store
+        .reader
+        .media_jobs(CORP, None, listed[0].id, 1)
+        .expect("page");
     assert_eq!(page.len(), 1);
     assert!(page[0].id > listed[0].id);
 
     // A job an earlier version expired by the clock (code `retention_window`, never asked for) is
     // tried again at the next start, with the jobs left downloading; WeCom's own expiry stays.
     let claimed = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 10)
         .expect("claim");
     assert_eq!(claimed.len(), 0, "m2, m3 and m5 are still claimed");
-    let m5 = store.message_media(CORP, "m5").expect("m5").remove(0).job;
+    let m5 = store
+        .reader
+        .message_media(CORP, "m5")
+        .expect("m5")
+        .remove(0)
+        .job;
     store
+        .media
         .record_media_results(
             CORP,
             &[result(
@@ -654,6 +740,7 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
         .expect("record");
     assert_eq!(
         store
+            .media
             .requeue_interrupted_media_jobs(CORP, now)
             .expect("requeue"),
         3
@@ -674,10 +761,11 @@ pub(super) fn expiry_only_on_wecom_word_and_retries<S: ArchiveStore>(make: &mut 
     );
 }
 
-pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
-    commit(&mut store, vec![image(1, "m1", T, "f1")], 1);
+pub fn media_queues_are_per_corp(make: super::Make<'_>) {
+    let store = make();
+    commit(&store, vec![image(1, "m1", T, "f1")], 1);
     store
+        .writer
         .commit_page(
             "wwother",
             &PageCommit {
@@ -688,6 +776,7 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
         )
         .expect("commit other");
     let claimed = store
+        .media
         .claim_media_jobs(CORP, T + HOUR, i64::MIN, 10)
         .expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -696,31 +785,37 @@ pub(super) fn media_queues_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() 
         MediaJobOutcome::Done(object('a', MediaArea::Objects)),
     )];
     store
+        .media
         .record_media_results(CORP, &done, T + HOUR)
         .expect("record");
-    let other = store.media_stats("wwother").expect("stats");
+    let other = store.reader.media_stats("wwother").expect("stats");
     assert_eq!(
         (other.total, other.pending, other.done, other.objects),
         (1, 1, 0, 0)
     );
     assert_eq!(
         store
+            .media
             .claim_media_jobs("wwother", T + HOUR, i64::MIN, 10)
             .expect("claim other")
             .len(),
         1
     );
-    assert_eq!(store.media_stats(CORP).expect("stats").done, 1);
-    assert_eq!(store.media_stats("wwother").expect("stats").downloading, 1);
+    assert_eq!(store.reader.media_stats(CORP).expect("stats").done, 1);
+    assert_eq!(
+        store
+            .reader
+            .media_stats("wwother")
+            .expect("stats")
+            .downloading,
+        1
+    );
 }
 
 /// A store that fails mid-page (or mid-resolve) keeps no job of the page: jobs are created in the
 /// same transaction as their messages.
-pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
-    mut store: S,
-    fail_on: &mut dyn FnMut(&mut S, &str),
-) {
-    fail_on(&mut store, "m3");
+pub fn jobs_are_all_or_nothing((store, fail_on): super::Faulty) {
+    fail_on("m3");
     let page = PageCommit {
         records: vec![
             image(1, "m1", T, "f1"),
@@ -731,10 +826,11 @@ pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
         quarantined: Vec::new(),
     };
     store
+        .writer
         .commit_page(CORP, &page)
         .expect_err("the backend fails on m3");
     assert!(all_jobs(&store, CORP).is_empty());
-    assert_eq!(store.media_stats(CORP).expect("stats").total, 0);
+    assert_eq!(store.reader.media_stats(CORP).expect("stats").total, 0);
 
     let failed = |seq, msgid| {
         record(
@@ -748,12 +844,13 @@ pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
             }),
         )
     };
-    commit(&mut store, vec![failed(10, "r1"), failed(11, "m3")], 11);
+    commit(&store, vec![failed(10, "r1"), failed(11, "m3")], 11);
     let results = [
         ("r1".to_owned(), image(10, "r1", T, "fr").outcome),
         ("m3".to_owned(), text(11, "m3", T, "x").outcome),
     ];
     store
+        .writer
         .resolve_failures(CORP, &results, FETCHED_AT)
         .expect_err("the backend fails on m3");
     assert!(all_jobs(&store, CORP).is_empty());
@@ -762,12 +859,13 @@ pub(super) fn jobs_are_all_or_nothing<S: ArchiveStore>(
 /// Durability of the queue: jobs and results survive a reopen, and a job claimed when the process
 /// died stays claimed (a reopen by another process must not steal it) until the corp's workers
 /// requeue it.
-pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() -> S) {
+pub fn queue_survives_a_reopen(open: super::Make<'_>) {
     const CORP: &str = "wwconformancemedia";
     let now = T + HOUR;
     let (claimed, stats) = {
-        let mut store = open();
+        let store = open();
         store
+            .writer
             .commit_page(
                 CORP,
                 &PageCommit {
@@ -778,6 +876,7 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
             )
             .expect("commit");
         let claimed = store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim");
         assert_eq!(claimed.len(), 2);
@@ -786,31 +885,35 @@ pub(super) fn queue_survives_a_reopen<S: ArchiveStore>(open: &mut dyn FnMut() ->
             MediaJobOutcome::Done(object('a', MediaArea::Objects)),
         )];
         store
+            .media
             .record_media_results(CORP, &done, now)
             .expect("record");
         // The process dies with m2 mid-download.
-        (claimed, store.media_stats(CORP).expect("stats"))
+        (claimed, store.reader.media_stats(CORP).expect("stats"))
     };
-    let mut store = open();
-    assert_eq!(store.media_stats(CORP).expect("stats"), stats);
+    let store = open();
+    assert_eq!(store.reader.media_stats(CORP).expect("stats"), stats);
     assert_eq!((stats.done, stats.downloading), (1, 1));
     assert!(
         store
+            .media
             .claim_media_jobs(CORP, now, i64::MIN, 10)
             .expect("claim")
             .is_empty()
     );
     assert_eq!(
         store
+            .media
             .requeue_interrupted_media_jobs(CORP, now)
             .expect("requeue"),
         1
     );
     let again = store
+        .media
         .claim_media_jobs(CORP, now, i64::MIN, 10)
         .expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (claimed[1].id, 0));
-    let media = store.message_media(CORP, "m1").expect("media");
+    let media = store.reader.message_media(CORP, "m1").expect("media");
     assert_eq!(media[0].object, Some(object('a', MediaArea::Objects)));
 }

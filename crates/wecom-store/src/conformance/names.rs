@@ -4,11 +4,11 @@
 
 use super::{CORP, T0, chat, failed};
 use crate::names::{
-    Consent, ConsentStatus, ConsentSubject, DiscoverStats, DisplayName, DisplaySource, NameState,
-    NameStats, PartyKind, PermitChange, PermitUser, PersonEntry, PersonInfo, Resolution, RoomEntry,
-    RoomInfo, RoomKind, RoomMember, RoomNameChange, fallback_label,
+    Consent, ConsentStatus, ConsentSubject, DiscoverStats, Discovery, DisplayName, DisplaySource,
+    NameState, NameStats, PartyKind, PermitChange, PermitUser, PersonEntry, PersonInfo, Resolution,
+    RoomEntry, RoomInfo, RoomKind, RoomMember, RoomNameChange, fallback_label,
 };
-use crate::{ArchiveStore, IngestedRecord, PageCommit, StoreErrorKind, stage};
+use crate::{ArchiveReader, Directory, IngestedRecord, PageCommit, Roles, StoreErrorKind, stage};
 
 /// When the checks discover and check names (ms).
 const NOW: i64 = T0 + 1_000_000;
@@ -22,9 +22,10 @@ const ROOM_A: &str = "wrRoomA000000000000001";
 const ROOM_B: &str = "wrRoomB000000000000002";
 const ROOM_C: &str = "wrRoomC000000000000003";
 
-fn commit<S: ArchiveStore>(store: &mut S, corp: &str, records: Vec<IngestedRecord>) {
+fn commit(store: &Roles, corp: &str, records: Vec<IngestedRecord>) {
     let cursor = records.iter().map(|r| r.item.seq).max().unwrap_or_default();
     store
+        .writer
         .commit_page(
             corp,
             &PageCommit {
@@ -36,8 +37,28 @@ fn commit<S: ArchiveStore>(store: &mut S, corp: &str, records: Vec<IngestedRecor
         .expect("commit");
 }
 
-fn discover<S: ArchiveStore>(store: &mut S, corp: &str, now: i64, limit: usize) -> DiscoverStats {
-    store.discover_names(corp, now, limit).expect("discover")
+fn discover(store: &Roles, corp: &str, now: i64, limit: usize) -> DiscoverStats {
+    discover_step(&*store.reader, &*store.directory, corp, now, limit)
+}
+
+/// One discovery step as the name resolver takes it: the feed after the `names` position, up to
+/// `limit` messages, recorded with the position of the last.
+pub fn discover_step(
+    reader: &dyn ArchiveReader,
+    directory: &dyn Directory,
+    corp: &str,
+    now: i64,
+    limit: usize,
+) -> DiscoverStats {
+    let after = reader.follower_position(corp, "names").expect("position");
+    let messages = reader.feed(corp, after, limit).expect("feed");
+    let Some(last) = messages.last() else {
+        return DiscoverStats::default();
+    };
+    let found = Discovery::from_messages(&messages);
+    directory
+        .record_discovered(corp, &found, last.feed_pos, now)
+        .expect("discover")
 }
 
 fn discovered(scanned: u64, rooms_new: u64, people_new: u64) -> DiscoverStats {
@@ -96,16 +117,18 @@ fn unresolvable<T>(errcode: i64, reason: &str) -> Resolution<T> {
     }
 }
 
-fn room_entry<S: ArchiveStore>(store: &S, corp: &str, roomid: &str) -> RoomEntry {
+fn room_entry(store: &Roles, corp: &str, roomid: &str) -> RoomEntry {
     store
+        .reader
         .room(corp, roomid)
         .expect("room")
         .unwrap_or_else(|| panic!("room {roomid} is known"))
         .entry
 }
 
-fn person_entry<S: ArchiveStore>(store: &S, corp: &str, id: &str) -> PersonEntry {
+fn person_entry(store: &Roles, corp: &str, id: &str) -> PersonEntry {
     store
+        .reader
         .person(corp, id)
         .expect("person")
         .unwrap_or_else(|| panic!("person {id} is known"))
@@ -146,8 +169,9 @@ fn consent(subject: &ConsentSubject, contact: &str, status: ConsentStatus, at: i
     }
 }
 
-fn due_consent<S: ArchiveStore>(store: &S, before: i64, limit: usize) -> Vec<ConsentSubject> {
+fn due_consent(store: &Roles, before: i64, limit: usize) -> Vec<ConsentSubject> {
     store
+        .directory
         .due_consent_checks(CORP, before, limit)
         .expect("due consent")
         .subjects
@@ -156,11 +180,11 @@ fn due_consent<S: ArchiveStore>(store: &S, before: i64, limit: usize) -> Vec<Con
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-pub(super) fn discovery_finds_rooms_and_people<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
-    assert_eq!(discover(&mut store, CORP, NOW, 100), discovered(0, 0, 0));
+pub fn discovery_finds_rooms_and_people(make: super::Make<'_>) {
+    let store = make();
+    assert_eq!(discover(&store, CORP, NOW, 100), discovered(0, 0, 0));
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             chat(1, "d1", "alice", &["bob"], "", T0, "hi"),
@@ -172,13 +196,10 @@ pub(super) fn discovery_finds_rooms_and_people<S: ArchiveStore>(make: &mut dyn F
         ],
     );
     // Five decrypted messages; the failure has nothing to read yet. Empty ids are skipped.
-    assert_eq!(discover(&mut store, CORP, NOW, 100), discovered(5, 2, 5));
-    assert_eq!(
-        discover(&mut store, CORP, NOW + 1, 100),
-        discovered(0, 0, 0)
-    );
+    assert_eq!(discover(&store, CORP, NOW, 100), discovered(5, 2, 5));
+    assert_eq!(discover(&store, CORP, NOW + 1, 100), discovered(0, 0, 0));
 
-    let due = store.due_rooms(CORP, NOW, 10).expect("due rooms");
+    let due = store.directory.due_rooms(CORP, NOW, 10).expect("due rooms");
     assert_eq!(roomids(&due), [ROOM_A, ROOM_B]);
     assert_eq!(
         due[0],
@@ -201,9 +222,18 @@ pub(super) fn discovery_finds_rooms_and_people<S: ArchiveStore>(make: &mut dyn F
         }
     );
     assert_eq!(due[1].messages, 1);
-    assert!(store.due_rooms(CORP, NOW - 1, 10).expect("due").is_empty());
+    assert!(
+        store
+            .directory
+            .due_rooms(CORP, NOW - 1, 10)
+            .expect("due")
+            .is_empty()
+    );
 
-    let people = store.due_people(CORP, NOW, 10).expect("due people");
+    let people = store
+        .directory
+        .due_people(CORP, NOW, 10)
+        .expect("due people");
     assert_eq!(person_ids(&people), ["alice", "bob", "carol", ROBOT, EXT1]);
     assert_eq!(
         person_entry(&store, CORP, EXT1),
@@ -229,46 +259,38 @@ pub(super) fn discovery_finds_rooms_and_people<S: ArchiveStore>(make: &mut dyn F
         person_entry(&store, CORP, "alice").kind,
         PartyKind::Internal
     );
-    assert_eq!(store.person(CORP, "").expect("person"), None);
-    assert_eq!(store.person(CORP, ROOM_A).expect("person"), None);
+    assert_eq!(store.reader.person(CORP, "").expect("person"), None);
+    assert_eq!(store.reader.person(CORP, ROOM_A).expect("person"), None);
 
     // A message stored late (a failure decrypted now, under its old seq) is found too; ids
     // already known are not new and keep when they were first seen.
     let late = chat(4, "d4", "dave", &[EXT2, "alice"], "", T0 + 5, "late").outcome;
     let resolved = store
+        .writer
         .resolve_failures(CORP, &[("d4".to_owned(), late)], NOW)
         .expect("resolve");
     assert_eq!(resolved.resolved, 1);
-    assert_eq!(
-        discover(&mut store, CORP, NOW + 10, 100),
-        discovered(1, 0, 2)
-    );
+    assert_eq!(discover(&store, CORP, NOW + 10, 100), discovered(1, 0, 2));
     assert_eq!(person_entry(&store, CORP, "dave").first_seen_ms, NOW + 10);
     assert_eq!(person_entry(&store, CORP, "dave").next_check_ms, NOW + 10);
     assert_eq!(person_entry(&store, CORP, "alice").first_seen_ms, NOW);
 
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             chat(7, "d7", "alice", &["bob", EXT1], ROOM_A, T0 + 6, "x"),
             chat(8, "d8", "erin", &["alice"], ROOM_C, T0 + 7, "x"),
         ],
     );
-    assert_eq!(
-        discover(&mut store, CORP, NOW + 20, 100),
-        discovered(2, 1, 1)
-    );
+    assert_eq!(discover(&store, CORP, NOW + 20, 100), discovered(2, 1, 1));
     assert_eq!(room_entry(&store, CORP, ROOM_A).first_seen_ms, NOW);
     assert_eq!(room_entry(&store, CORP, ROOM_A).messages, 3);
     assert_eq!(room_entry(&store, CORP, ROOM_C).first_seen_ms, NOW + 20);
-    assert_eq!(
-        discover(&mut store, CORP, NOW + 30, 100),
-        discovered(0, 0, 0)
-    );
+    assert_eq!(discover(&store, CORP, NOW + 30, 100), discovered(0, 0, 0));
 }
 
-pub(super) fn discovery_works_in_batches<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
+pub fn discovery_works_in_batches(make: super::Make<'_>) {
     let records = || {
         (1..=7)
             .map(|i| {
@@ -313,12 +335,12 @@ pub(super) fn discovery_works_in_batches<S: ArchiveStore>(make: &mut dyn FnMut()
     assert_eq!(calls, [3, 3, 1, 0]);
     assert_eq!(total, all);
     assert_eq!(
-        batched.people(CORP, 100, 0).expect("people"),
-        whole.people(CORP, 100, 0).expect("people")
+        batched.reader.people(CORP, 100, 0).expect("people"),
+        whole.reader.people(CORP, 100, 0).expect("people")
     );
     assert_eq!(
-        batched.rooms(CORP, 100, 0).expect("rooms"),
-        whole.rooms(CORP, 100, 0).expect("rooms")
+        batched.reader.rooms(CORP, 100, 0).expect("rooms"),
+        whole.reader.rooms(CORP, 100, 0).expect("rooms")
     );
     // A limit of 0 looks at nothing and loses nothing.
     commit(
@@ -330,18 +352,18 @@ pub(super) fn discovery_works_in_batches<S: ArchiveStore>(make: &mut dyn FnMut()
     assert_eq!(discover(&mut batched, CORP, NOW, 10), discovered(1, 0, 1));
 }
 
-pub(super) fn a_roomid_is_never_a_person<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn a_roomid_is_never_a_person(make: super::Make<'_>) {
+    let store = make();
     // Seen in a tolist first, in an earlier batch: a person until its room shows up.
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(1, "r1", "alice", &[ROOM_A], "", T0, "x")],
     );
-    assert_eq!(discover(&mut store, CORP, NOW, 10), discovered(1, 0, 2));
-    assert!(store.person(CORP, ROOM_A).expect("person").is_some());
+    assert_eq!(discover(&store, CORP, NOW, 10), discovered(1, 0, 2));
+    assert!(store.reader.person(CORP, ROOM_A).expect("person").is_some());
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             chat(2, "r2", "alice", &["bob"], ROOM_A, T0 + 1, "x"),
@@ -350,31 +372,31 @@ pub(super) fn a_roomid_is_never_a_person<S: ArchiveStore>(make: &mut dyn FnMut()
             chat(4, "r4", "alice", &["bob"], ROOM_B, T0 + 3, "x"),
         ],
     );
-    assert_eq!(discover(&mut store, CORP, NOW, 10), discovered(3, 2, 1));
-    assert_eq!(store.person(CORP, ROOM_A).expect("person"), None);
-    assert_eq!(store.person(CORP, ROOM_B).expect("person"), None);
+    assert_eq!(discover(&store, CORP, NOW, 10), discovered(3, 2, 1));
+    assert_eq!(store.reader.person(CORP, ROOM_A).expect("person"), None);
+    assert_eq!(store.reader.person(CORP, ROOM_B).expect("person"), None);
     // Known as a room already.
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(5, "r5", "alice", &[ROOM_A], "", T0 + 4, "x")],
     );
-    assert_eq!(discover(&mut store, CORP, NOW, 10), discovered(1, 0, 0));
+    assert_eq!(discover(&store, CORP, NOW, 10), discovered(1, 0, 0));
     assert_eq!(
-        person_ids(&store.people(CORP, 10, 0).expect("people")),
+        person_ids(&store.reader.people(CORP, 10, 0).expect("people")),
         ["alice", "bob"]
     );
     assert_eq!(
-        roomids(&store.rooms(CORP, 10, 0).expect("rooms")),
+        roomids(&store.reader.rooms(CORP, 10, 0).expect("rooms")),
         [ROOM_A, ROOM_B]
     );
 }
 
-pub(super) fn due_entries_never_checked_first<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn due_entries_never_checked_first(make: super::Make<'_>) {
+    let store = make();
     let room = |i: u64, roomid: &str| chat(i, &format!("m{i}"), "alice", &["bob"], roomid, T0, "x");
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             room(1, "wrA"),
@@ -383,21 +405,25 @@ pub(super) fn due_entries_never_checked_first<S: ArchiveStore>(make: &mut dyn Fn
             room(4, "wrE"),
         ],
     );
-    discover(&mut store, CORP, NOW, 100);
-    commit(&mut store, CORP, vec![room(5, "wrD")]);
-    discover(&mut store, CORP, NOW + 3, 100);
+    discover(&store, CORP, NOW, 100);
+    commit(&store, CORP, vec![room(5, "wrD")]);
+    discover(&store, CORP, NOW + 3, 100);
     store
+        .directory
         .record_room(CORP, "wrA", &failing(45009, "busy"), NOW, NOW + 5)
         .expect("record");
     store
+        .directory
         .record_room(CORP, "wrB", &room_info("B", vec![]), NOW, NOW + 1)
         .expect("record");
     // Checked, due again at the same time as wrB: ties by roomid.
     store
+        .directory
         .record_room(CORP, "wrE", &unresolvable(86001, "gone"), NOW, NOW + 1)
         .expect("record");
 
-    let due = |now, limit| roomids(&store.due_rooms(CORP, now, limit).expect("due")).join(",");
+    let due =
+        |now, limit| roomids(&store.directory.due_rooms(CORP, now, limit).expect("due")).join(",");
     assert_eq!(due(NOW + 10, 10), "wrC,wrD,wrB,wrE,wrA");
     assert_eq!(due(NOW + 2, 10), "wrC,wrB,wrE");
     assert_eq!(due(NOW + 10, 2), "wrC,wrD");
@@ -405,27 +431,29 @@ pub(super) fn due_entries_never_checked_first<S: ArchiveStore>(make: &mut dyn Fn
 
     // People follow the same order.
     store
+        .directory
         .record_person(CORP, "alice", &failing(45009, "busy"), NOW, NOW + 5)
         .expect("record");
     store
+        .directory
         .record_person(CORP, "carol", &person_info("Carol"), NOW, NOW + 1)
         .expect("record");
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(6, "m6", "dave", &["erin"], "", T0, "x")],
     );
-    discover(&mut store, CORP, NOW + 3, 100);
-    let due = |now, limit| person_ids(&store.due_people(CORP, now, limit).expect("due")).join(",");
+    discover(&store, CORP, NOW + 3, 100);
+    let due = |now, limit| {
+        person_ids(&store.directory.due_people(CORP, now, limit).expect("due")).join(",")
+    };
     assert_eq!(due(NOW + 10, 10), "bob,dave,erin,carol,alice");
     assert_eq!(due(NOW + 2, 10), "bob,carol");
     assert_eq!(due(NOW + 10, 1), "bob");
 }
 
-pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn recorded_room_checks_follow_the_state_rules(make: super::Make<'_>) {
+    let store = make();
     let t = |i: i64| NOW + i * 1000;
     let two = vec![
         member("alice", "", "", true),
@@ -433,9 +461,14 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
     ];
     // An unknown room is added first.
     store
+        .directory
         .record_room(CORP, ROOM_A, &room_info("A", two.clone()), t(1), t(100))
         .expect("record");
-    let detail = store.room(CORP, ROOM_A).expect("room").expect("known");
+    let detail = store
+        .reader
+        .room(CORP, ROOM_A)
+        .expect("room")
+        .expect("known");
     assert_eq!(
         detail.entry,
         RoomEntry {
@@ -467,12 +500,18 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
 
     // A passing failure does not unname the room.
     store
+        .directory
         .record_room(CORP, ROOM_A, &failing(45009, "rate limited"), t(2), t(3))
         .expect("record");
     store
+        .directory
         .record_room(CORP, ROOM_A, &failing(-1, "busy"), t(3), t(4))
         .expect("record");
-    let detail = store.room(CORP, ROOM_A).expect("room").expect("known");
+    let detail = store
+        .reader
+        .room(CORP, ROOM_A)
+        .expect("room")
+        .expect("known");
     assert_eq!(detail.entry.state, NameState::Named);
     assert_eq!(detail.entry.name.as_deref(), Some("A"));
     assert_eq!(detail.entry.attempts, 2);
@@ -488,6 +527,7 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
     // Renamed A → B → B → A: three names on record. Members are replaced.
     let one = vec![member("bob", "Bobby", "", false)];
     store
+        .directory
         .record_room(CORP, ROOM_A, &room_info("B", one.clone()), t(4), t(5))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_A);
@@ -501,12 +541,18 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
         (0, None, None, 1)
     );
     store
+        .directory
         .record_room(CORP, ROOM_A, &room_info("B", one.clone()), t(5), t(6))
         .expect("record");
     store
+        .directory
         .record_room(CORP, ROOM_A, &room_info("A", one.clone()), t(6), t(7))
         .expect("record");
-    let detail = store.room(CORP, ROOM_A).expect("room").expect("known");
+    let detail = store
+        .reader
+        .room(CORP, ROOM_A)
+        .expect("room")
+        .expect("known");
     assert_eq!(detail.members, one);
     assert_eq!(
         detail.history,
@@ -516,6 +562,7 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
 
     // Unresolvable keeps what was known; a later failure keeps it unresolvable.
     store
+        .directory
         .record_room(
             CORP,
             ROOM_A,
@@ -524,7 +571,11 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
             t(8),
         )
         .expect("record");
-    let detail = store.room(CORP, ROOM_A).expect("room").expect("known");
+    let detail = store
+        .reader
+        .room(CORP, ROOM_A)
+        .expect("room")
+        .expect("known");
     assert_eq!(detail.entry.state, NameState::Unresolvable);
     assert_eq!(detail.entry.name.as_deref(), Some("A"));
     assert_eq!(detail.entry.kind, Some(RoomKind::Customer));
@@ -535,6 +586,7 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
     assert_eq!(detail.members, one);
     assert_eq!(detail.history.len(), 3);
     store
+        .directory
         .record_room(CORP, ROOM_A, &failing(45009, "rate limited"), t(8), t(9))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_A);
@@ -546,6 +598,7 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
 
     // Never named: failed, then unresolvable, then named.
     store
+        .directory
         .record_room(CORP, ROOM_B, &failing(45009, "rate limited"), t(1), t(2))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_B);
@@ -555,16 +608,19 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
     );
     assert_eq!(entry.first_seen_ms, t(1));
     store
+        .directory
         .record_room(CORP, ROOM_B, &failing(45009, "rate limited"), t(2), t(3))
         .expect("record");
     assert_eq!(room_entry(&store, CORP, ROOM_B).state, NameState::Failed);
     store
+        .directory
         .record_room(CORP, ROOM_B, &unresolvable(86001, "gone"), t(3), t(4))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_B);
     assert_eq!((entry.state, entry.attempts), (NameState::Unresolvable, 3));
     assert!(
         store
+            .reader
             .room(CORP, ROOM_B)
             .expect("room")
             .expect("known")
@@ -572,6 +628,7 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
             .is_empty()
     );
     store
+        .directory
         .record_room(CORP, ROOM_B, &room_info("Bee", vec![]), t(4), t(5))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_B);
@@ -582,12 +639,13 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
 
     // A discovered room keeps when it was first seen.
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(1, "c1", "alice", &["bob"], ROOM_C, T0, "x")],
     );
-    discover(&mut store, CORP, t(1), 10);
+    discover(&store, CORP, t(1), 10);
     store
+        .directory
         .record_room(CORP, ROOM_C, &unresolvable(86001, "gone"), t(2), t(3))
         .expect("record");
     let entry = room_entry(&store, CORP, ROOM_C);
@@ -595,16 +653,15 @@ pub(super) fn recorded_room_checks_follow_the_state_rules<S: ArchiveStore>(
         (entry.state, entry.first_seen_ms, entry.messages),
         (NameState::Unresolvable, t(1), 1)
     );
-    assert_eq!(store.room(CORP, "wrUnknown").expect("room"), None);
+    assert_eq!(store.reader.room(CORP, "wrUnknown").expect("room"), None);
 }
 
-pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn recorded_person_checks_follow_the_state_rules(make: super::Make<'_>) {
+    let store = make();
     let t = |i: i64| NOW + i * 1000;
     // Unknown ids are added with their kind by shape.
     store
+        .directory
         .record_person(CORP, EXT1, &person_info("Wang"), t(1), t(100))
         .expect("record");
     assert_eq!(
@@ -627,6 +684,7 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
         }
     );
     store
+        .directory
         .record_person(CORP, EXT1, &failing(45009, "rate limited"), t(2), t(3))
         .expect("record");
     let p = person_entry(&store, CORP, EXT1);
@@ -636,9 +694,11 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
     );
     assert_eq!(p.corp_name, "Other Corp");
     store
+        .directory
         .record_person(CORP, EXT1, &unresolvable(84061, "no relation"), t(3), t(4))
         .expect("record");
     store
+        .directory
         .record_person(CORP, EXT1, &failing(-1, "busy"), t(4), t(5))
         .expect("record");
     let p = person_entry(&store, CORP, EXT1);
@@ -648,6 +708,7 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
     );
     assert_eq!((p.checked_at_ms, p.next_check_ms), (Some(t(4)), t(5)));
     store
+        .directory
         .record_person(CORP, EXT1, &person_info("Wang Wei"), t(5), t(6))
         .expect("record");
     let p = person_entry(&store, CORP, EXT1);
@@ -658,6 +719,7 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
     assert_eq!(p.first_seen_ms, t(1));
 
     store
+        .directory
         .record_person(CORP, ROBOT, &failing(45009, "rate limited"), t(1), t(2))
         .expect("record");
     let p = person_entry(&store, CORP, ROBOT);
@@ -666,6 +728,7 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
         (PartyKind::Robot, NameState::Failed, 1, None)
     );
     store
+        .directory
         .record_person(
             CORP,
             "alice",
@@ -681,17 +744,18 @@ pub(super) fn recorded_person_checks_follow_the_state_rules<S: ArchiveStore>(
     );
 
     let error = store
+        .directory
         .record_person(CORP, "", &person_info("Nobody"), t(1), t(2))
         .expect_err("an empty id is refused");
     assert_eq!(error.kind(), StoreErrorKind::InvalidInput);
-    assert_eq!(store.person(CORP, "").expect("person"), None);
-    assert_eq!(store.person(CORP, "zed").expect("person"), None);
+    assert_eq!(store.reader.person(CORP, "").expect("person"), None);
+    assert_eq!(store.reader.person(CORP, "zed").expect("person"), None);
 }
 
-pub(super) fn rooms_and_people_are_listed_by_name<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn rooms_and_people_are_listed_by_name(make: super::Make<'_>) {
+    let store = make();
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             chat(1, "m1", "zoe", &["yan"], "wrZ", T0, "x"),
@@ -699,7 +763,7 @@ pub(super) fn rooms_and_people_are_listed_by_name<S: ArchiveStore>(make: &mut dy
             chat(3, "m3", "xia", &["yan"], "wrA", T0, "x"),
         ],
     );
-    discover(&mut store, CORP, NOW, 100);
+    discover(&store, CORP, NOW, 100);
     for (roomid, resolution) in [
         ("wrM", room_info("Beta", vec![])),
         ("wrN", room_info("Alpha", vec![])),
@@ -707,51 +771,61 @@ pub(super) fn rooms_and_people_are_listed_by_name<S: ArchiveStore>(make: &mut dy
         ("wrB", failing(-1, "busy")),
     ] {
         store
+            .directory
             .record_room(CORP, roomid, &resolution, NOW, NOW + 1)
             .expect("record");
     }
     // Named, then unresolvable: still listed by its name.
     store
+        .directory
         .record_room(CORP, "wrK", &room_info("Gamma", vec![]), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_room(CORP, "wrK", &unresolvable(86001, "gone"), NOW, NOW + 1)
         .expect("record");
-    let list = |limit, offset| roomids(&store.rooms(CORP, limit, offset).expect("rooms")).join(",");
+    let list =
+        |limit, offset| roomids(&store.reader.rooms(CORP, limit, offset).expect("rooms")).join(",");
     assert_eq!(list(100, 0), "wrN,wrM,wrK,wrA,wrB,wrY,wrZ");
     assert_eq!(list(3, 0), "wrN,wrM,wrK");
     assert_eq!(list(3, 3), "wrA,wrB,wrY");
     assert_eq!(list(3, 6), "wrZ");
     assert_eq!(list(3, 7), "");
-    let rooms = store.rooms(CORP, 100, 0).expect("rooms");
+    let rooms = store.reader.rooms(CORP, 100, 0).expect("rooms");
     let messages: Vec<u64> = rooms.iter().map(|r| r.messages).collect();
     assert_eq!(messages, [0, 0, 0, 2, 0, 0, 1]);
 
     store
+        .directory
         .record_person(CORP, "yan", &person_info("Zhang"), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_person(CORP, "zoe", &person_info("Li"), NOW, NOW + 1)
         .expect("record");
-    let list =
-        |limit, offset| person_ids(&store.people(CORP, limit, offset).expect("people")).join(",");
+    let list = |limit, offset| {
+        person_ids(&store.reader.people(CORP, limit, offset).expect("people")).join(",")
+    };
     assert_eq!(list(100, 0), "zoe,yan,xia");
     assert_eq!(list(1, 1), "yan");
     assert_eq!(list(5, 2), "xia");
 }
 
-pub(super) fn name_stats_count_every_state<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
-    assert_eq!(store.name_stats(CORP).expect("stats"), NameStats::default());
+pub fn name_stats_count_every_state(make: super::Make<'_>) {
+    let store = make();
+    assert_eq!(
+        store.reader.name_stats(CORP).expect("stats"),
+        NameStats::default()
+    );
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![
             chat(1, "m1", "alice", &["bob"], "wrP", T0, "x"),
             chat(2, "m2", "carol", &[EXT1], "", T0, "x"),
         ],
     );
-    discover(&mut store, CORP, NOW, 100);
+    discover(&store, CORP, NOW, 100);
     for (roomid, resolution) in [
         ("wrN1", room_info("One", vec![])),
         ("wrN2", room_info("Two", vec![])),
@@ -759,27 +833,34 @@ pub(super) fn name_stats_count_every_state<S: ArchiveStore>(make: &mut dyn FnMut
         ("wrF", failing(-1, "busy")),
     ] {
         store
+            .directory
             .record_room(CORP, roomid, &resolution, NOW, NOW + 1)
             .expect("record");
     }
     store
+        .directory
         .record_person(CORP, "alice", &person_info("Alice"), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_person(CORP, "bob", &unresolvable(60111, "gone"), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_person(CORP, "carol", &failing(-1, "busy"), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_permit_users(CORP, &ids(&["alice", "bob", "carol"]), NOW)
         .expect("permit");
     store
+        .directory
         .record_permit_users(CORP, &ids(&["alice", "bob"]), NOW + 1)
         .expect("permit");
     let room = room_subject("wrP");
     let p = pair("carol", EXT1);
     store
+        .directory
         .record_consent(
             CORP,
             &[room.clone(), p.clone()],
@@ -792,7 +873,7 @@ pub(super) fn name_stats_count_every_state<S: ArchiveStore>(make: &mut dyn FnMut
         )
         .expect("consent");
     assert_eq!(
-        store.name_stats(CORP).expect("stats"),
+        store.reader.name_stats(CORP).expect("stats"),
         NameStats {
             rooms_total: 5,
             rooms_named: 2,
@@ -809,10 +890,10 @@ pub(super) fn name_stats_count_every_state<S: ArchiveStore>(make: &mut dyn FnMut
     );
 }
 
-pub(super) fn display_names_take_the_best_source<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn display_names_take_the_best_source(make: super::Make<'_>) {
+    let store = make();
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(
             1,
@@ -824,18 +905,22 @@ pub(super) fn display_names_take_the_best_source<S: ArchiveStore>(make: &mut dyn
             "x",
         )],
     );
-    discover(&mut store, CORP, NOW, 100);
+    discover(&store, CORP, NOW, 100);
     store
+        .directory
         .record_person(CORP, "alice", &person_info("Alice Wang"), NOW, NOW + 1)
         .expect("record");
     // Named once, failing since: the name still shows.
     store
+        .directory
         .record_person(CORP, EXT2, &person_info("Zhao"), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_person(CORP, EXT2, &failing(-1, "busy"), NOW + 1, NOW + 2)
         .expect("record");
     store
+        .directory
         .record_room(
             CORP,
             ROOM_A,
@@ -855,6 +940,7 @@ pub(super) fn display_names_take_the_best_source<S: ArchiveStore>(make: &mut dyn
 
     let shown = |list: &[&str], roomid| -> Vec<(String, DisplaySource)> {
         store
+            .reader
             .display_names(CORP, &ids(list), roomid)
             .expect("display names")
             .into_iter()
@@ -865,6 +951,7 @@ pub(super) fn display_names_take_the_best_source<S: ArchiveStore>(make: &mut dyn
         "alice", "bob", EXT1, "carol", ROOM_A, "alice", "", EXT2, ROBOT,
     ];
     let got = store
+        .reader
         .display_names(CORP, &ids(&all), Some(ROOM_A))
         .expect("display names");
     assert_eq!(
@@ -899,18 +986,19 @@ pub(super) fn display_names_take_the_best_source<S: ArchiveStore>(make: &mut dyn
         );
     }
     assert_eq!(
-        store.display_names(CORP, &[], Some(ROOM_A)).expect("empty"),
+        store
+            .reader
+            .display_names(CORP, &[], Some(ROOM_A))
+            .expect("empty"),
         Vec::<DisplayName>::new()
     );
 }
 
-pub(super) fn the_permit_list_is_kept_with_its_history<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn the_permit_list_is_kept_with_its_history(make: super::Make<'_>) {
+    let store = make();
     let t = |i: i64| NOW + i * 1000;
-    assert_eq!(store.permit_checked_at(CORP).expect("checked"), None);
-    assert!(store.permit_users(CORP).expect("users").is_empty());
+    assert_eq!(store.reader.permit_checked_at(CORP).expect("checked"), None);
+    assert!(store.reader.permit_users(CORP).expect("users").is_empty());
     let user = |userid: &str, in_scope, first_seen_ms, last_seen_ms| PermitUser {
         userid: userid.to_owned(),
         in_scope,
@@ -920,25 +1008,30 @@ pub(super) fn the_permit_list_is_kept_with_its_history<S: ArchiveStore>(
     let change = |added, removed| PermitChange { added, removed };
 
     let got = store
+        .directory
         .record_permit_users(CORP, &ids(&["u2", "u1", "u2", "u3"]), t(1))
         .expect("permit");
     assert_eq!(got, change(3, 0));
     assert_eq!(
-        store.permit_users(CORP).expect("users"),
+        store.reader.permit_users(CORP).expect("users"),
         [
             user("u1", true, t(1), t(1)),
             user("u2", true, t(1), t(1)),
             user("u3", true, t(1), t(1)),
         ]
     );
-    assert_eq!(store.permit_checked_at(CORP).expect("checked"), Some(t(1)));
+    assert_eq!(
+        store.reader.permit_checked_at(CORP).expect("checked"),
+        Some(t(1))
+    );
 
     let got = store
+        .directory
         .record_permit_users(CORP, &ids(&["u1", "u3"]), t(2))
         .expect("permit");
     assert_eq!(got, change(0, 1));
     assert_eq!(
-        store.permit_users(CORP).expect("users"),
+        store.reader.permit_users(CORP).expect("users"),
         [
             user("u1", true, t(1), t(2)),
             user("u2", false, t(1), t(1)),
@@ -948,11 +1041,12 @@ pub(super) fn the_permit_list_is_kept_with_its_history<S: ArchiveStore>(
 
     // Back in scope: first seen again now.
     let got = store
+        .directory
         .record_permit_users(CORP, &ids(&["u3", "u2", "u1", "u4"]), t(3))
         .expect("permit");
     assert_eq!(got, change(2, 0));
     assert_eq!(
-        store.permit_users(CORP).expect("users"),
+        store.reader.permit_users(CORP).expect("users"),
         [
             user("u1", true, t(1), t(3)),
             user("u2", true, t(3), t(3)),
@@ -960,25 +1054,39 @@ pub(super) fn the_permit_list_is_kept_with_its_history<S: ArchiveStore>(
             user("u4", true, t(3), t(3)),
         ]
     );
-    assert_eq!(store.name_stats(CORP).expect("stats").permit_users, 4);
+    assert_eq!(
+        store.reader.name_stats(CORP).expect("stats").permit_users,
+        4
+    );
 
     // The same list again changes only the times.
     let got = store
+        .directory
         .record_permit_users(CORP, &ids(&["u1", "u2", "u3", "u4"]), t(4))
         .expect("permit");
     assert_eq!(got, change(0, 0));
 
-    let got = store.record_permit_users(CORP, &[], t(5)).expect("permit");
+    let got = store
+        .directory
+        .record_permit_users(CORP, &[], t(5))
+        .expect("permit");
     assert_eq!(got, change(0, 4));
     assert!(
         store
+            .reader
             .permit_users(CORP)
             .expect("users")
             .iter()
             .all(|u| !u.in_scope && u.last_seen_ms == t(4))
     );
-    assert_eq!(store.permit_checked_at(CORP).expect("checked"), Some(t(5)));
-    assert_eq!(store.name_stats(CORP).expect("stats").permit_users, 0);
+    assert_eq!(
+        store.reader.permit_checked_at(CORP).expect("checked"),
+        Some(t(5))
+    );
+    assert_eq!(
+        store.reader.name_stats(CORP).expect("stats").permit_users,
+        0
+    );
 }
 
 /// The conversations and rooms of the consent checks: see [`consent_subjects_are_due_in_order`].
@@ -1009,12 +1117,13 @@ fn consent_fixture() -> Vec<IngestedRecord> {
     ]
 }
 
-pub(super) fn consent_subjects_are_due_in_order<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn consent_subjects_are_due_in_order(make: super::Make<'_>) {
+    let store = make();
     assert!(due_consent(&store, NOW, 100).is_empty());
-    commit(&mut store, CORP, consent_fixture());
+    commit(&store, CORP, consent_fixture());
     // An external member on record qualifies a room without messages; internal members do not.
     store
+        .directory
         .record_room(
             CORP,
             "wrMemberOnly",
@@ -1027,6 +1136,7 @@ pub(super) fn consent_subjects_are_due_in_order<S: ArchiveStore>(make: &mut dyn 
         )
         .expect("record");
     store
+        .directory
         .record_room(
             CORP,
             "wrInternalMembers",
@@ -1044,13 +1154,14 @@ pub(super) fn consent_subjects_are_due_in_order<S: ArchiveStore>(make: &mut dyn 
     ];
     // The same subjects whether or not names were discovered yet, or only in part.
     assert_eq!(due_consent(&store, NOW, 100), all);
-    discover(&mut store, CORP, NOW, 9);
+    discover(&store, CORP, NOW, 9);
     assert_eq!(due_consent(&store, NOW, 100), all);
-    discover(&mut store, CORP, NOW, 100);
+    discover(&store, CORP, NOW, 100);
     assert_eq!(due_consent(&store, NOW, 100), all);
     assert_eq!(due_consent(&store, NOW, 2), all[..2]);
 
     store
+        .directory
         .record_consent(
             CORP,
             &[pair("alice", EXT1), room_subject("wrExtRecipient")],
@@ -1059,6 +1170,7 @@ pub(super) fn consent_subjects_are_due_in_order<S: ArchiveStore>(make: &mut dyn 
         )
         .expect("consent");
     store
+        .directory
         .record_consent(CORP, &[room_subject("wrExtSender")], &[], NOW - 10)
         .expect("consent");
     // Checked at or after `checked_before_ms`: not due.
@@ -1095,14 +1207,13 @@ pub(super) fn consent_subjects_are_due_in_order<S: ArchiveStore>(make: &mut dyn 
     );
 }
 
-pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
-    make: &mut dyn FnMut() -> S,
-) {
-    let mut store = make();
+pub fn consent_statuses_are_replaced_per_subject(make: super::Make<'_>) {
+    let store = make();
     let t = |i: i64| NOW + i * 1000;
     let p = pair("alice", EXT1);
     let room = room_subject(ROOM_A);
     store
+        .directory
         .record_consent(
             CORP,
             &[p.clone(), room.clone()],
@@ -1119,22 +1230,28 @@ pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
     let room_ext1 = consent(&room, EXT1, ConsentStatus::Agree, t(1));
     let room_ext2 = consent(&room, EXT2, ConsentStatus::Disagree, t(1));
     assert_eq!(
-        store.consents(CORP, EXT1).expect("consents"),
+        store.reader.consents(CORP, EXT1).expect("consents"),
         [pair_agree.clone(), room_ext1.clone()]
     );
     assert_eq!(
-        store.consents(CORP, "alice").expect("consents"),
+        store.reader.consents(CORP, "alice").expect("consents"),
         std::slice::from_ref(&pair_agree)
     );
     assert_eq!(
-        store.consents(CORP, ROOM_A).expect("consents"),
+        store.reader.consents(CORP, ROOM_A).expect("consents"),
         [room_ext1.clone(), room_ext2.clone()]
     );
     assert_eq!(
-        store.consents(CORP, EXT2).expect("consents"),
+        store.reader.consents(CORP, EXT2).expect("consents"),
         std::slice::from_ref(&room_ext2)
     );
-    assert!(store.consents(CORP, "nobody").expect("consents").is_empty());
+    assert!(
+        store
+            .reader
+            .consents(CORP, "nobody")
+            .expect("consents")
+            .is_empty()
+    );
 
     // A checked subject keeps only the statuses reported for it now.
     let room_ext1_changed = Consent {
@@ -1142,6 +1259,7 @@ pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
         ..consent(&room, EXT1, ConsentStatus::Disagree, t(2))
     };
     store
+        .directory
         .record_consent(
             CORP,
             std::slice::from_ref(&room),
@@ -1150,11 +1268,11 @@ pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
         )
         .expect("consent");
     assert_eq!(
-        store.consents(CORP, ROOM_A).expect("consents"),
+        store.reader.consents(CORP, ROOM_A).expect("consents"),
         std::slice::from_ref(&room_ext1_changed)
     );
     assert_eq!(
-        store.consents(CORP, "alice").expect("consents"),
+        store.reader.consents(CORP, "alice").expect("consents"),
         std::slice::from_ref(&pair_agree)
     );
 
@@ -1162,6 +1280,7 @@ pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
     let room_ext2_agree = consent(&room, EXT2, ConsentStatus::Agree, t(3));
     let pair_disagree = consent(&p, EXT1, ConsentStatus::Disagree, t(3));
     store
+        .directory
         .record_consent(
             CORP,
             &[],
@@ -1170,103 +1289,118 @@ pub(super) fn consent_statuses_are_replaced_per_subject<S: ArchiveStore>(
         )
         .expect("consent");
     assert_eq!(
-        store.consents(CORP, ROOM_A).expect("consents"),
+        store.reader.consents(CORP, ROOM_A).expect("consents"),
         [room_ext1_changed.clone(), room_ext2_agree.clone()]
     );
     assert_eq!(
-        store.consents(CORP, EXT1).expect("consents"),
+        store.reader.consents(CORP, EXT1).expect("consents"),
         [pair_disagree.clone(), room_ext1_changed.clone()]
     );
-    let stats = store.name_stats(CORP).expect("stats");
+    let stats = store.reader.name_stats(CORP).expect("stats");
     assert_eq!((stats.consent_agree, stats.consent_disagree), (1, 2));
 
     // Checked and nothing reported: nothing kept.
     store
+        .directory
         .record_consent(CORP, std::slice::from_ref(&p), &[], t(4))
         .expect("consent");
-    assert!(store.consents(CORP, "alice").expect("consents").is_empty());
+    assert!(
+        store
+            .reader
+            .consents(CORP, "alice")
+            .expect("consents")
+            .is_empty()
+    );
     assert_eq!(
-        store.consents(CORP, EXT1).expect("consents"),
+        store.reader.consents(CORP, EXT1).expect("consents"),
         [room_ext1_changed]
     );
 }
 
-pub(super) fn names_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn names_are_per_corp(make: super::Make<'_>) {
+    let store = make();
     let other = "wwotherco";
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(1, "m1", "alice", &[EXT1], ROOM_A, T0, "x")],
     );
     commit(
-        &mut store,
+        &store,
         other,
         vec![
             chat(1, "m1", "zed", &[EXT2], ROOM_B, T0, "x"),
             chat(2, "m2", "zed", &[EXT2], "", T0, "x"),
         ],
     );
-    assert_eq!(discover(&mut store, other, NOW, 100), discovered(2, 1, 2));
+    assert_eq!(discover(&store, other, NOW, 100), discovered(2, 1, 2));
     // Messages of the corp stored after another corp's were discovered are still found.
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(2, "m2", "bob", &["alice"], "", T0, "x")],
     );
-    assert_eq!(discover(&mut store, CORP, NOW, 100), discovered(2, 1, 3));
+    assert_eq!(discover(&store, CORP, NOW, 100), discovered(2, 1, 3));
     commit(
-        &mut store,
+        &store,
         other,
         vec![chat(3, "m3", "yan", &["zed"], "", T0, "x")],
     );
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(3, "m3", "carol", &["alice"], "", T0, "x")],
     );
-    assert_eq!(discover(&mut store, CORP, NOW, 1), discovered(1, 0, 1));
-    assert_eq!(discover(&mut store, CORP, NOW, 1), discovered(0, 0, 0));
-    assert_eq!(discover(&mut store, other, NOW, 100), discovered(1, 0, 1));
+    assert_eq!(discover(&store, CORP, NOW, 1), discovered(1, 0, 1));
+    assert_eq!(discover(&store, CORP, NOW, 1), discovered(0, 0, 0));
+    assert_eq!(discover(&store, other, NOW, 100), discovered(1, 0, 1));
 
-    assert_eq!(roomids(&store.rooms(CORP, 10, 0).expect("rooms")), [ROOM_A]);
     assert_eq!(
-        roomids(&store.due_rooms(other, NOW, 10).expect("rooms")),
+        roomids(&store.reader.rooms(CORP, 10, 0).expect("rooms")),
+        [ROOM_A]
+    );
+    assert_eq!(
+        roomids(&store.directory.due_rooms(other, NOW, 10).expect("rooms")),
         [ROOM_B]
     );
     assert_eq!(
-        person_ids(&store.people(other, 10, 0).expect("people")),
+        person_ids(&store.reader.people(other, 10, 0).expect("people")),
         [EXT2, "yan", "zed"]
     );
 
     store
+        .directory
         .record_room(CORP, ROOM_B, &room_info("Mine", vec![]), NOW, NOW + 1)
         .expect("record");
     store
+        .directory
         .record_person(other, "alice", &person_info("Theirs"), NOW, NOW + 1)
         .expect("record");
     assert_eq!(room_entry(&store, other, ROOM_B).state, NameState::Pending);
     assert_eq!(person_entry(&store, CORP, "alice").name, None);
     assert_eq!(
         store
+            .reader
             .display_names(other, &ids(&[ROOM_B]), None)
             .expect("names")[0]
             .source,
         DisplaySource::Id
     );
     store
+        .directory
         .record_permit_users(other, &ids(&["zed"]), NOW)
         .expect("permit");
-    assert!(store.permit_users(CORP).expect("permit").is_empty());
-    assert_eq!(store.permit_checked_at(CORP).expect("checked"), None);
+    assert!(store.reader.permit_users(CORP).expect("permit").is_empty());
+    assert_eq!(store.reader.permit_checked_at(CORP).expect("checked"), None);
     // A pair of the corp checked in another corp is still due in the corp.
     commit(
-        &mut store,
+        &store,
         CORP,
         vec![chat(4, "m4", "alice", &[EXT1], "", T0, "x")],
     );
     let p = pair("alice", EXT1);
     store
+        .directory
         .record_consent(
             other,
             std::slice::from_ref(&p),
@@ -1274,9 +1408,16 @@ pub(super) fn names_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
             NOW,
         )
         .expect("consent");
-    assert!(store.consents(CORP, EXT1).expect("consents").is_empty());
+    assert!(
+        store
+            .reader
+            .consents(CORP, EXT1)
+            .expect("consents")
+            .is_empty()
+    );
     assert_eq!(
         store
+            .directory
             .due_consent_checks(CORP, NOW + 1, 10)
             .expect("due")
             .subjects,
@@ -1284,22 +1425,25 @@ pub(super) fn names_are_per_corp<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
     );
     assert_eq!(
         store
+            .directory
             .due_consent_checks(other, NOW + 1, 10)
             .expect("due")
             .subjects,
         [pair("zed", EXT2), room_subject(ROOM_B)]
     );
-    let stats = store.name_stats("wwnobody").expect("stats");
+    let stats = store.reader.name_stats("wwnobody").expect("stats");
     assert_eq!(stats, NameStats::default());
 }
 
-pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn FnMut() -> S) {
-    let mut store = make();
+pub fn rechecking_makes_entries_due_now(make: super::Make<'_>) {
+    let store = make();
     let later = NOW + 1_000_000;
     store
+        .directory
         .record_room(CORP, ROOM_A, &room_info("A", Vec::new()), NOW, later)
         .expect("named room");
     store
+        .directory
         .record_room(
             CORP,
             ROOM_B,
@@ -1312,23 +1456,28 @@ pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn F
         )
         .expect("unresolvable room");
     store
+        .directory
         .record_person(CORP, EXT1, &failing(-1, "busy"), NOW, later)
         .expect("failed person");
     store
+        .directory
         .record_person(CORP, EXT2, &person_info("B"), NOW, later)
         .expect("named person");
     store
+        .directory
         .record_room(CORP, ROOM_C, &room_info("C", Vec::new()), NOW, NOW + 10)
         .expect("room due soon");
-    let due_rooms = |s: &S| -> Vec<String> {
-        s.due_rooms(CORP, NOW + 20, 100)
+    let due_rooms = |s: &Roles| -> Vec<String> {
+        s.directory
+            .due_rooms(CORP, NOW + 20, 100)
             .expect("due rooms")
             .into_iter()
             .map(|r| r.roomid)
             .collect()
     };
-    let due_people = |s: &S| -> Vec<String> {
-        s.due_people(CORP, NOW + 20, 100)
+    let due_people = |s: &Roles| -> Vec<String> {
+        s.directory
+            .due_people(CORP, NOW + 20, 100)
             .expect("due people")
             .into_iter()
             .map(|p| p.id)
@@ -1338,7 +1487,10 @@ pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn F
     assert!(due_people(&store).is_empty());
 
     // Only what is not named, and never later than it already was.
-    let changed = store.recheck_names(CORP, false, NOW + 20).expect("recheck");
+    let changed = store
+        .directory
+        .recheck_names(CORP, false, NOW + 20)
+        .expect("recheck");
     assert_eq!(changed, 2);
     assert_eq!(
         due_rooms(&store),
@@ -1346,6 +1498,7 @@ pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn F
     );
     assert_eq!(due_people(&store), vec![EXT1.to_owned()]);
     let b = store
+        .reader
         .room(CORP, ROOM_B)
         .expect("room")
         .expect("known")
@@ -1353,6 +1506,7 @@ pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn F
     assert_eq!(b.state, NameState::Unresolvable, "state is kept");
 
     let changed = store
+        .directory
         .recheck_names(CORP, true, NOW + 20)
         .expect("recheck all");
     assert_eq!(changed, 2, "the named room A and person B");
@@ -1361,6 +1515,7 @@ pub(super) fn rechecking_makes_entries_due_now<S: ArchiveStore>(make: &mut dyn F
     // Other corps are untouched.
     assert_eq!(
         store
+            .directory
             .recheck_names("wwsomeoneelse", true, NOW + 20)
             .expect("other"),
         0

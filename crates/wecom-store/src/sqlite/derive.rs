@@ -6,12 +6,11 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use wecom_model::{Action, Envelope, parse_envelope};
 
 use super::links::Links;
-use super::{err, read, warnings_to_sql};
+use super::{err, warnings_to_sql};
 use crate::StoreError;
-use crate::store::Derived;
+use crate::rules::{self, LinkLookup, NewLinks, StoredEnvelope};
 
 /// The schema version that added the derived columns.
 pub(super) const SINCE_VERSION: i64 = 2;
@@ -31,17 +30,10 @@ const UPDATE_DERIVED: &str = "UPDATE messages SET conversation = ?3, is_group = 
      quote_reply = ?10, quote_of = ?11, text = ?12, warnings = ?13 \
      WHERE corp_id = ?1 AND msgid = ?2";
 
-/// A stored message without derived columns: its envelope columns and JSON.
+/// A stored message without derived columns: its corp and envelope.
 struct Underived {
     corp_id: String,
-    msgid: String,
-    action: String,
-    from: String,
-    tolist: String,
-    roomid: String,
-    msgtime: i64,
-    msgtype: Option<String>,
-    json: String,
+    envelope: StoredEnvelope,
 }
 
 /// Derives and links every message that has no derived columns yet; returns how many there were.
@@ -66,14 +58,16 @@ pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, 
                 stmt.query_map([BATCH], |row| {
                     Ok(Underived {
                         corp_id: row.get(0)?,
-                        msgid: row.get(1)?,
-                        action: row.get(2)?,
-                        from: row.get(3)?,
-                        tolist: row.get(4)?,
-                        roomid: row.get(5)?,
-                        msgtime: row.get(6)?,
-                        msgtype: row.get(7)?,
-                        json: row.get(8)?,
+                        envelope: StoredEnvelope {
+                            msgid: row.get(1)?,
+                            action: row.get(2)?,
+                            from: row.get(3)?,
+                            tolist: row.get(4)?,
+                            roomid: row.get(5)?,
+                            msgtime: row.get(6)?,
+                            msgtype: row.get(7)?,
+                            json: row.get(8)?,
+                        },
                     })
                 })?
                 .collect()
@@ -86,18 +80,13 @@ pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, 
             let mut update = tx.prepare_cached(UPDATE_DERIVED).map_err(err(path, OP))?;
             let mut links = Links::new(&tx, path)?;
             for row in &rows {
-                let derived = derive(row);
-                let (corp_id, msgid) = (row.corp_id.as_str(), row.msgid.as_str());
-                let quote_of = match &derived.quote {
-                    Some(quote) => links.find_quoted(
-                        corp_id,
-                        msgid,
-                        &derived.conversation,
-                        row.msgtime,
-                        quote,
-                    )?,
-                    None => None,
-                };
+                let derived = rules::derive_again(&row.envelope);
+                let (corp_id, msgid) = (row.corp_id.as_str(), row.envelope.msgid.as_str());
+                let msgtime = row.envelope.msgtime;
+                let NewLinks {
+                    recalled_by,
+                    quote_of,
+                } = rules::links_for(&mut links, corp_id, msgid, msgtime, &derived)?;
                 let quote = derived.quote.as_ref();
                 update
                     .execute(params![
@@ -118,51 +107,13 @@ pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, 
                     .map_err(err(path, OP))?;
                 // Both directions, as in a commit: a recall derived in an earlier batch waits
                 // for this message, and this recall marks a message derived or not.
-                if let Some((by, at)) = links.recall_waiting_for(corp_id, msgid)? {
+                if let Some((by, at)) = recalled_by {
                     links.mark_recalled(corp_id, msgid, &by, at)?;
                 }
-                if let Some(target) = &derived.recall_of {
-                    links.mark_recalled(corp_id, target, msgid, row.msgtime)?;
-                }
+                rules::mark_what_it_recalls(&mut links, corp_id, msgid, msgtime, &derived)?;
             }
         }
         tx.commit().map_err(err(path, OP))?;
         total += rows.len() as u64;
     }
-}
-
-/// Derives a stored message as a commit would have from its envelope. The kept JSON is read again
-/// (today's parser may read more of it than the one that stored it). Should that fail — only JSON
-/// stored from a hand-built envelope or by a more lenient older build can — the stored envelope
-/// columns, which came from the same parse at ingest, stand in for the envelope, with a warning.
-fn derive(row: &Underived) -> Derived {
-    let error = match parse_envelope(row.json.as_bytes()) {
-        Ok(envelope) => return Derived::from_envelope(&envelope),
-        Err(e) => e,
-    };
-    let tolist = read::json_strings(&row.tolist, 0);
-    let envelope = Envelope {
-        msgid: row.msgid.clone(),
-        action: Action::parse(&row.action),
-        from: row.from.clone(),
-        tolist: tolist.as_ref().cloned().unwrap_or_default(),
-        roomid: row.roomid.clone(),
-        msgtime: row.msgtime,
-        msgtype: row.msgtype.clone(),
-        json: row.json.clone(),
-    };
-    let mut derived = Derived::from_envelope(&envelope);
-    derived.warnings.insert(
-        0,
-        format!(
-            "stored json is not readable as an envelope ({error}); derived from the stored \
-             envelope columns"
-        ),
-    );
-    if tolist.is_err() {
-        derived
-            .warnings
-            .insert(1, "stored tolist is not a JSON array of strings".to_owned());
-    }
-    derived
 }

@@ -1,14 +1,14 @@
-//! Links between stored messages: a recall record marks the message it recalls, a quoted reply
-//! points at the message it quotes. Every path that stores a message (page commits, resolved
-//! failures, the upgrade of older archives) links through here, so they all link alike.
+//! The SQLite answers to [`LinkLookup`]: the lookups and marks that link stored messages. The
+//! rules themselves (what links to what) are in [`crate::rules`]; every path that stores a message
+//! (page commits, resolved failures, the upgrade of older archives) links through them.
 
 use std::path::Path;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
-use super::err;
+use super::{err, sql_int};
 use crate::StoreError;
-use crate::store::{QUOTE_WINDOW_MS, QuoteParts};
+use crate::rules::LinkLookup;
 
 /// The first stored recall record of a msgid (earliest msgtime): a message stored after its
 /// recall is marked on insert.
@@ -17,20 +17,13 @@ pub(super) const SELECT_RECALL_OF: &str = "SELECT msgid, msgtime FROM messages \
 /// A message keeps its first mark: a second recall of it changes nothing.
 const MARK_RECALLED: &str = "UPDATE messages SET recalled_by = ?3, recalled_at_ms = ?4 \
      WHERE corp_id = ?1 AND msgid = ?2 AND recalled_by IS NULL";
-/// Quote candidates, newest first: derived text messages of the conversation within the window.
-/// A candidate that is itself a quoted reply is judged by its reply, which is what a quote of it
-/// shows; its own quoted part would otherwise match quotes of the original.
+/// Quote candidates, newest first: derived text messages of the conversation within the window,
+/// a quoted reply by its reply.
 pub(super) const SELECT_QUOTE_CANDIDATES: &str = "SELECT msgid, from_id, coalesce(quote_reply, text) \
      FROM messages \
      WHERE corp_id = ?1 AND conversation = ?2 AND msgtime BETWEEN ?3 AND ?4 \
        AND msgtype = 'text' AND msgid <> ?5 \
      ORDER BY msgtime DESC, seq DESC LIMIT ?6";
-
-/// How many candidates one quote looks at, newest first. Replies quote recent messages, usually
-/// among the last few; the cap bounds what a quote costs whose original is not in the archive,
-/// which would otherwise read a whole busy week of a group (measured: ~2.6 µs per candidate, so
-/// at most ~1.3 ms per unmatched quote).
-const MAX_QUOTE_CANDIDATES: i64 = 500;
 
 /// The link statements of one write transaction.
 pub(super) struct Links<'c> {
@@ -53,9 +46,10 @@ impl<'c> Links<'c> {
                 .map_err(err(path, "marking a recalled message"))?,
         })
     }
+}
 
-    /// The stored recall record of `msgid`, if one arrived before it: `(its msgid, its msgtime)`.
-    pub(super) fn recall_waiting_for(
+impl LinkLookup for Links<'_> {
+    fn recall_waiting_for(
         &mut self,
         corp_id: &str,
         msgid: &str,
@@ -68,9 +62,7 @@ impl<'c> Links<'c> {
             .map_err(err(self.path, "looking up recalls"))
     }
 
-    /// Marks `target` as recalled by the record `by` at `at_ms`. Nothing happens if `target` is
-    /// not stored (it is marked when it arrives) or is already marked.
-    pub(super) fn mark_recalled(
+    fn mark_recalled(
         &mut self,
         corp_id: &str,
         target: &str,
@@ -83,18 +75,17 @@ impl<'c> Links<'c> {
         Ok(())
     }
 
-    /// The msgid of the message `quote` quotes: the newest matching text message of
-    /// `conversation` sent at most [`QUOTE_WINDOW_MS`] before `msgtime`, other than `msgid`.
-    pub(super) fn find_quoted(
-        &self,
+    fn first_quote_candidate(
+        &mut self,
         corp_id: &str,
         msgid: &str,
         conversation: &str,
-        msgtime: i64,
-        quote: &QuoteParts,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+        matches: &mut dyn FnMut(&str, &str) -> bool,
     ) -> Result<Option<String>, StoreError> {
         const OP: &str = "looking up a quoted message";
-        let quote = quote.to_quote();
         let mut stmt = self
             .conn
             .prepare_cached(SELECT_QUOTE_CANDIDATES)
@@ -103,16 +94,16 @@ impl<'c> Links<'c> {
             .query(params![
                 corp_id,
                 conversation,
-                msgtime.saturating_sub(QUOTE_WINDOW_MS),
-                msgtime,
+                from_ms,
+                to_ms,
                 msgid,
-                MAX_QUOTE_CANDIDATES,
+                sql_int(limit)
             ])
             .map_err(err(self.path, OP))?;
         while let Some(row) = rows.next().map_err(err(self.path, OP))? {
             let from: String = row.get(1).map_err(err(self.path, OP))?;
             let text: Option<String> = row.get(2).map_err(err(self.path, OP))?;
-            if wecom_model::quote_matches(&quote, &from, text.as_deref().unwrap_or_default()) {
+            if matches(&from, text.as_deref().unwrap_or_default()) {
                 return row.get(0).map(Some).map_err(err(self.path, OP));
             }
         }

@@ -9,7 +9,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{CachedStatement, Connection, Row, TransactionBehavior, params};
 use wecom_model::{MediaRef, parse_envelope};
 
-use super::{count, err};
+use super::{count, err, sql_int};
 use crate::StoreError;
 use crate::media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
@@ -154,7 +154,7 @@ pub(super) fn claim(
             if left == 0 {
                 break;
             }
-            let left = i64::try_from(left).unwrap_or(i64::MAX);
+            let left = sql_int(left);
             let mut stmt = tx.prepare_cached(query).map_err(err(path, OP))?;
             let found = stmt
                 .query_map(params![corp_id, now_ms, retention_edge_ms, left], |row| {
@@ -466,7 +466,7 @@ pub(super) fn jobs(
     after_id: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<MediaJob>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let limit = sql_int(limit);
     conn.prepare_cached(&format!(
         "SELECT {JOB_COLUMNS} FROM media_jobs WHERE corp_id = ?1 AND id > ?2 \
          AND (?3 IS NULL OR state = ?3) ORDER BY id LIMIT ?4"

@@ -35,7 +35,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0003_media.sql"),
     },
     // Names, scope and consent: new tables only; existing messages are found by the first
-    // `discover_names` (its watermark starts at 0).
+    // discovery pass.
     Migration {
         version: 4,
         name: "names",
@@ -46,6 +46,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "quarantine",
         sql: include_str!("../../migrations/0005_quarantine.sql"),
+    },
+    // The change feed: a position per stored message (existing ones numbered in storage order),
+    // and names discovery moved from its rowid watermark onto it.
+    Migration {
+        version: 6,
+        name: "feed",
+        sql: include_str!("../../migrations/0006_feed.sql"),
     },
 ];
 

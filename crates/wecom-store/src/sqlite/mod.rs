@@ -18,6 +18,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{
@@ -30,12 +31,15 @@ use wecom_wire::ChatDataItem;
 use crate::StoreError;
 use crate::media::{MediaJob, MediaJobResult, MediaJobState, MediaStats, MessageMedia};
 use crate::names::{
-    Consent, ConsentDue, ConsentSubject, DiscoverStats, DisplayName, NameStats, PartyKind,
-    PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry, RoomResolution,
+    Consent, ConsentDue, ConsentSubject, DiscoverStats, Discovery, DisplayName, NameStats,
+    PartyKind, PermitChange, PermitUser, PersonEntry, PersonResolution, RoomDetail, RoomEntry,
+    RoomResolution,
 };
+use crate::rules::{self, NewLinks};
 use crate::store::{
-    ArchiveStore, CommitStats, ConversationSummary, CursorChange, Derived, FailedRecord, Failure,
-    Outcome, PageCommit, ResolveStats, Stats, StoredMessage, StoredQuarantine,
+    ArchiveReader, ArchiveWriter, CommitStats, ConversationSummary, CursorChange, Derived,
+    Directory, FailedRecord, Failure, MediaQueue, Outcome, PageCommit, ResolveStats, Stats,
+    StoredMessage, StoredQuarantine,
 };
 use links::Links;
 
@@ -54,9 +58,9 @@ const INSERT_RECORD: &str = "INSERT INTO records \
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (corp_id, msgid, seq, action, from_id, tolist, roomid, msgtime, msgtype, json, plaintext, \
       conversation, is_group, external, updown_stream, recall_of, recalled_by, recalled_at_ms, \
-      quote_user, quote_text, quote_reply, quote_of, text, warnings) \
+      quote_user, quote_text, quote_reply, quote_of, text, warnings, feed_pos) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-      ?19, ?20, ?21, ?22, ?23, ?24)";
+      ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 const INSERT_FAILURE: &str = "INSERT INTO failures \
      (corp_id, msgid, seq, stage, code, reason, attempts, first_failed_at_ms, last_failed_at_ms, plaintext) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)";
@@ -79,16 +83,93 @@ const SELECT_FAILED_RECORDS: &str = "SELECT r.seq, r.msgid, r.publickey_ver, r.e
 const SELECT_RECORD_IDS: &str = "SELECT seq, msgid FROM records \
      WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq";
 
-/// The archive store on SQLite. One connection; `Send` but not `Sync`, like the trait asks.
+/// The archive store on SQLite: the writer connection behind a mutex (one write transaction at a
+/// time), and a [`SqliteReader`] beside it whose reads never wait for a page commit. Implements
+/// [`ArchiveWriter`], [`MediaQueue`] and [`Directory`]; its reader implements [`ArchiveReader`].
+/// `Send + Sync`: share it in an `Arc` ([`SqliteStore::roles`]).
 pub struct SqliteStore {
-    conn: Connection,
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<SqliteReader>,
     /// For error messages; `:memory:` for an in-memory store.
     path: PathBuf,
+}
+
+/// Reads of an SQLite archive, each on a read-only connection of its own from a small pool (WAL
+/// lets them run beside the writer), or — for an in-memory archive, which has one connection —
+/// on the writer's. `Send + Sync`.
+pub struct SqliteReader {
+    source: ReadSource,
+    path: PathBuf,
+}
+
+enum ReadSource {
+    /// Read-only connections opened on demand; up to [`IDLE_READERS`] are kept for reuse.
+    Pool {
+        idle: Mutex<Vec<Connection>>,
+        /// Opened as immutable (a read-only mount where SQLite cannot keep its `-shm`).
+        immutable: bool,
+    },
+    /// The writer's connection (an in-memory archive).
+    Shared(Arc<Mutex<Connection>>),
+}
+
+/// Idle read-only connections kept per archive: enough for the daemon's readers and an API's
+/// handful of concurrent requests; more are opened when needed and closed after use.
+const IDLE_READERS: usize = 4;
+
+/// A connection lent to one read: returned to the pool (or the writer's mutex released) on drop.
+pub(crate) enum ReadConn<'a> {
+    Pooled {
+        conn: Option<Connection>,
+        idle: &'a Mutex<Vec<Connection>>,
+    },
+    Shared(MutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for ReadConn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            // Always `Some` until drop.
+            ReadConn::Pooled { conn: Some(c), .. } => c,
+            ReadConn::Pooled { conn: None, .. } => {
+                unreachable!("a pooled connection is taken only on drop")
+            }
+            ReadConn::Shared(guard) => guard,
+        }
+    }
+}
+
+impl Drop for ReadConn<'_> {
+    fn drop(&mut self) {
+        if let ReadConn::Pooled { conn, idle } = self
+            && let Some(conn) = conn.take()
+        {
+            let mut idle = lock(idle);
+            if idle.len() < IDLE_READERS && conn.is_autocommit() {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// Locks a mutex, also after a panic elsewhere held it: a connection left mid-transaction by a
+/// panic was rolled back when its `Transaction` dropped.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SqliteReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteReader")
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
@@ -125,22 +206,16 @@ impl SqliteStore {
     ///
     /// An archive written by an older build is [`StoreError::SchemaTooOld`]: a writing command
     /// upgrades it.
-    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+    pub fn open_read_only(path: &Path) -> Result<SqliteReader, StoreError> {
         const OP: &str = "opening read-only";
         if let Err(e) = std::fs::metadata(path) {
             return Err(io_err(path, OP, &e));
         }
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-        let plain = Connection::open_with_flags(uri(path, false), flags)
-            .map_err(err(path, OP))
-            .and_then(|conn| {
-                conn.busy_timeout(BUSY_TIMEOUT).map_err(err(path, OP))?;
-                let version = read_schema(&conn, path)?;
-                Ok((conn, version))
-            });
-        let (conn, version) = match plain {
+        let plain = open_reader_conn(path, false).and_then(|conn| {
+            let version = read_schema(&conn, path)?;
+            Ok((conn, version, false))
+        });
+        let (conn, version, immutable) = match plain {
             Ok(opened) => opened,
             Err(first)
                 if matches!(
@@ -149,15 +224,14 @@ impl SqliteStore {
                 ) =>
             {
                 // No `-shm` and no right to create one: read the file as it is.
-                let conn =
-                    Connection::open_with_flags(uri(path, true), flags).map_err(err(path, OP))?;
+                let conn = open_reader_conn(path, true)?;
                 let version = read_schema(&conn, path).map_err(|_| first)?;
                 let mut wal = path.as_os_str().to_owned();
                 wal.push("-wal");
                 if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
                     warn_wal_unread(path);
                 }
-                (conn, version)
+                (conn, version, true)
             }
             Err(e) => return Err(e),
         };
@@ -176,11 +250,11 @@ impl SqliteStore {
                 known,
             });
         }
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(err(path, OP))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteStore {
-            conn,
+        Ok(SqliteReader {
+            source: ReadSource::Pool {
+                idle: Mutex::new(vec![conn]),
+                immutable,
+            },
             path: path.to_owned(),
         })
     }
@@ -236,43 +310,128 @@ impl SqliteStore {
             // Also after an interrupted backfill: it resumes where it stopped.
             media::backfill(&mut conn, &path, now_ms())?;
         }
-        Ok(SqliteStore { conn, path })
+        let writer = Arc::new(Mutex::new(conn));
+        let source = if on_disk {
+            ReadSource::Pool {
+                idle: Mutex::new(Vec::new()),
+                immutable: false,
+            }
+        } else {
+            ReadSource::Shared(Arc::clone(&writer))
+        };
+        let reader = Arc::new(SqliteReader {
+            source,
+            path: path.clone(),
+        });
+        Ok(SqliteStore {
+            writer,
+            reader,
+            path,
+        })
     }
 
-    /// A read transaction, so multi-query reads see one consistent snapshot. Methods taking `&self`
-    /// never overlap a write transaction (those take `&mut self`), so no transaction is open here.
-    fn snapshot(&self, op: &'static str) -> Result<Transaction<'_>, StoreError> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)
-            .map_err(err(&self.path, op))
+    /// The reader beside this writer.
+    pub fn reader(&self) -> Arc<SqliteReader> {
+        Arc::clone(&self.reader)
     }
 
-    /// Runs `f` in one immediate (write) transaction and commits it; every error names `op`.
-    fn write<T>(
-        &mut self,
-        op: &'static str,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err(&self.path, op))?;
-        let out = f(&tx).map_err(err(&self.path, op))?;
-        tx.commit().map_err(err(&self.path, op))?;
-        Ok(out)
+    /// The archive by role, all on this store: what [`crate::open`] returns.
+    pub fn roles(self: Arc<Self>) -> crate::Roles {
+        let reader: Arc<dyn ArchiveReader> = self.reader();
+        let store = self;
+        crate::Roles {
+            writer: Arc::clone(&store) as Arc<dyn ArchiveWriter>,
+            media: Arc::clone(&store) as Arc<dyn MediaQueue>,
+            directory: store as Arc<dyn Directory>,
+            reader,
+        }
+    }
+
+    /// The writer connection, for tests that look below the traits.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.lock()
+    }
+
+    /// The writer connection, for one write (or a read that must see the writer's own state).
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.writer)
+    }
+
+    fn read_conn(&self) -> Result<ReadConn<'_>, StoreError> {
+        self.reader.read_conn()
     }
 }
 
-impl ArchiveStore for SqliteStore {
+impl SqliteReader {
+    /// A connection for one read: an idle pooled one, a new one, or the writer's (in memory).
+    fn read_conn(&self) -> Result<ReadConn<'_>, StoreError> {
+        match &self.source {
+            ReadSource::Shared(writer) => Ok(ReadConn::Shared(lock(writer))),
+            ReadSource::Pool { idle, immutable } => {
+                let pooled = lock(idle).pop();
+                let conn = match pooled {
+                    Some(conn) => conn,
+                    None => open_reader_conn(&self.path, *immutable)?,
+                };
+                Ok(ReadConn::Pooled {
+                    conn: Some(conn),
+                    idle,
+                })
+            }
+        }
+    }
+}
+
+/// Opens one read-only connection to the archive at `path`.
+fn open_reader_conn(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
+    const OP: &str = "opening a reader";
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(uri(path, immutable), flags).map_err(err(path, OP))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err(path, OP))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A read transaction, so multi-query reads see one consistent snapshot. A read connection never
+/// has a transaction open when it is lent, so none is open here.
+fn snapshot<'c>(
+    conn: &'c Connection,
+    path: &Path,
+    op: &'static str,
+) -> Result<Transaction<'c>, StoreError> {
+    Transaction::new_unchecked(conn, TransactionBehavior::Deferred).map_err(err(path, op))
+}
+
+/// Runs `f` in one immediate (write) transaction on the writer connection and commits it; every
+/// error names `op`.
+fn write<T>(
+    conn: &mut Connection,
+    path: &Path,
+    op: &'static str,
+    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err(path, op))?;
+    let out = f(&tx).map_err(err(path, op))?;
+    tx.commit().map_err(err(path, op))?;
+    Ok(out)
+}
+
+impl ArchiveWriter for SqliteStore {
     fn cursor(&self, corp_id: &str) -> Result<u64, StoreError> {
-        read_cursor(&self.conn, corp_id).map_err(err(&self.path, "reading the cursor"))
+        self.reader.cursor(corp_id)
     }
 
-    fn commit_page(&mut self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError> {
+    fn commit_page(&self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError> {
+        let mut conn = self.lock();
         let path = &self.path;
         // IMMEDIATE: take the write lock up front instead of upgrading mid-page, where a concurrent
         // writer would turn into a busy error after work was done.
-        let tx = self
-            .conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err(path, "starting a page commit"))?;
         let mut stats = CommitStats::default();
@@ -285,6 +444,7 @@ impl ArchiveStore for SqliteStore {
                 .prepare_cached(INSERT_MESSAGE)
                 .map_err(err(path, "inserting into messages"))?;
             let mut links = Links::new(&tx, path)?;
+            let mut feed = FeedHead::read(&tx, path, corp_id)?;
             let mut insert_jobs = tx
                 .prepare_cached(media::INSERT_JOB)
                 .map_err(err(path, "inserting into media_jobs"))?;
@@ -320,6 +480,7 @@ impl ArchiveStore for SqliteStore {
                     } => store_message(
                         &mut insert_message,
                         &mut links,
+                        &mut feed,
                         &mut insert_jobs,
                         path,
                         NewMessage {
@@ -373,6 +534,7 @@ impl ArchiveStore for SqliteStore {
                 }
             }
 
+            feed.write(&tx, path, corp_id)?;
             tx.prepare_cached(UPSERT_CURSOR)
                 .and_then(|mut s| s.execute(params![corp_id, seq_to_sql(page.cursor), now_ms()]))
                 .map_err(err(path, "moving the cursor"))?;
@@ -381,13 +543,9 @@ impl ArchiveStore for SqliteStore {
         Ok(stats)
     }
 
-    fn set_cursor(
-        &mut self,
-        corp_id: &str,
-        seq: u64,
-        force: bool,
-    ) -> Result<CursorChange, StoreError> {
-        self.write("setting the cursor", |tx| {
+    fn set_cursor(&self, corp_id: &str, seq: u64, force: bool) -> Result<CursorChange, StoreError> {
+        let mut conn = self.lock();
+        write(&mut conn, &self.path, "setting the cursor", |tx| {
             let previous = read_cursor(tx, corp_id)?;
             let count_between = |table: &str, lo: u64, hi: u64| -> rusqlite::Result<u64> {
                 // (lo, hi] in u64 order, over the two stored ranges.
@@ -430,113 +588,10 @@ impl ArchiveStore for SqliteStore {
         })
     }
 
-    fn quarantined_items(
-        &self,
-        corp_id: &str,
-        limit: usize,
-    ) -> Result<Vec<StoredQuarantine>, StoreError> {
-        const OP: &str = "reading quarantined items";
-        let tx = self.snapshot(OP)?;
-        let mut out = Vec::new();
-        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredQuarantine> {
-            Ok(StoredQuarantine {
-                seq: r.get::<_, Option<i64>>(0)?.map(seq_from_sql),
-                kind: r.get(1)?,
-                reason: r.get(2)?,
-                raw_len: count(r.get(3)?),
-                cursor_seq: seq_from_sql(r.get(4)?),
-                first_seen_at_ms: r.get(5)?,
-                last_seen_at_ms: r.get(6)?,
-                times_seen: count(r.get(7)?),
-            })
-        };
-        const COLUMNS: &str = "seq, kind, reason, length(raw), cursor_seq, first_seen_at_ms, \
-             last_seen_at_ms, times_seen";
-        let ranged = format!(
-            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3 \
-             ORDER BY seq, id LIMIT ?4"
-        );
-        let unseq = format!(
-            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq IS NULL \
-             ORDER BY id LIMIT ?2"
-        );
-        let read = || -> rusqlite::Result<()> {
-            for (lo, hi) in U64_ORDER {
-                let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
-                for r in tx
-                    .prepare_cached(&ranged)?
-                    .query_map(params![corp_id, lo, hi, remaining], row)?
-                {
-                    out.push(r?);
-                }
-            }
-            let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
-            for r in tx
-                .prepare_cached(&unseq)?
-                .query_map(params![corp_id, remaining], row)?
-            {
-                out.push(r?);
-            }
-            Ok(())
-        };
-        let mut read = read;
-        read().map_err(err(&self.path, OP))?;
-        Ok(out)
-    }
-
-    fn max_record_seq(&self, corp_id: &str) -> Result<Option<u64>, StoreError> {
-        const OP: &str = "reading the largest seq";
-        let tx = self.snapshot(OP)?;
-        let mut best = None;
-        for (lo, hi) in U64_ORDER {
-            let max: Option<i64> = tx
-                .prepare_cached(
-                    "SELECT max(seq) FROM records WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3",
-                )
-                .and_then(|mut s| s.query_row(params![corp_id, lo, hi], |r| r.get(0)))
-                .map_err(err(&self.path, OP))?;
-            if let Some(m) = max {
-                best = Some(seq_from_sql(m));
-            }
-        }
-        Ok(best)
-    }
-
-    fn sample_records(
-        &self,
-        corp_id: &str,
-        newest: usize,
-    ) -> Result<Vec<ChatDataItem>, StoreError> {
-        const OP: &str = "reading a sample of the stored records";
-        let tx = self.snapshot(OP)?;
-        let newest = i64::try_from(newest).unwrap_or(i64::MAX);
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg \
-                 FROM records WHERE rowid IN ( \
-                   SELECT rowid FROM records WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT ?2) \
-                 OR rowid IN ( \
-                   SELECT max(r) FROM (SELECT rowid AS r, publickey_ver AS v FROM records \
-                     WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT 10000) GROUP BY v) \
-                 ORDER BY rowid DESC",
-            )
-            .map_err(err(&self.path, OP))?;
-        stmt.query_map(params![corp_id, newest], |row| {
-            Ok(ChatDataItem {
-                seq: seq_from_sql(row.get(0)?),
-                msgid: row.get(1)?,
-                publickey_ver: row.get(2)?,
-                encrypt_random_key: row.get(3)?,
-                encrypt_chat_msg: row.get(4)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(err(&self.path, OP))
-    }
-
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading failed records";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         let mut out = Vec::new();
         let mut stmt = tx
             .prepare_cached(SELECT_FAILED_RECORDS)
@@ -546,7 +601,7 @@ impl ArchiveStore for SqliteStore {
             if remaining == 0 {
                 break;
             }
-            let remaining = i64::try_from(remaining).unwrap_or(i64::MAX);
+            let remaining = sql_int(remaining);
             let rows = stmt
                 .query_map(params![corp_id, lo, hi, remaining], |row| {
                     Ok(FailedRecord {
@@ -577,14 +632,14 @@ impl ArchiveStore for SqliteStore {
     }
 
     fn resolve_failures(
-        &mut self,
+        &self,
         corp_id: &str,
         results: &[(String, Outcome)],
         now_ms: i64,
     ) -> Result<ResolveStats, StoreError> {
+        let mut conn = self.lock();
         let path = &self.path;
-        let tx = self
-            .conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err(path, "starting to resolve failures"))?;
         let mut stats = ResolveStats::default();
@@ -596,6 +651,7 @@ impl ArchiveStore for SqliteStore {
                 .prepare_cached(INSERT_MESSAGE)
                 .map_err(err(path, "inserting into messages"))?;
             let mut links = Links::new(&tx, path)?;
+            let mut feed = FeedHead::read(&tx, path, corp_id)?;
             let mut insert_jobs = tx
                 .prepare_cached(media::INSERT_JOB)
                 .map_err(err(path, "inserting into media_jobs"))?;
@@ -624,6 +680,7 @@ impl ArchiveStore for SqliteStore {
                         store_message(
                             &mut insert_message,
                             &mut links,
+                            &mut feed,
                             &mut insert_jobs,
                             path,
                             NewMessage {
@@ -661,21 +718,162 @@ impl ArchiveStore for SqliteStore {
                     }
                 }
             }
+            feed.write(&tx, path, corp_id)?;
         }
         tx.commit()
             .map_err(err(path, "committing resolved failures"))?;
         Ok(stats)
     }
+}
+
+impl ArchiveReader for SqliteReader {
+    fn cursor(&self, corp_id: &str) -> Result<u64, StoreError> {
+        let conn = self.read_conn()?;
+        read_cursor(&conn, corp_id).map_err(err(&self.path, "reading the cursor"))
+    }
+
+    fn feed(
+        &self,
+        corp_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.read_conn()?;
+        read::feed(&conn, corp_id, after, limit).map_err(err(&self.path, "reading the change feed"))
+    }
+
+    fn feed_head(&self, corp_id: &str) -> Result<u64, StoreError> {
+        let conn = self.read_conn()?;
+        read_feed_head(&conn, corp_id)
+            .map(count)
+            .map_err(err(&self.path, "reading the feed head"))
+    }
+
+    fn follower_position(&self, corp_id: &str, follower: &str) -> Result<u64, StoreError> {
+        let conn = self.read_conn()?;
+        read_follower_position(&conn, corp_id, follower)
+            .map(count)
+            .map_err(err(&self.path, "reading a follower's position"))
+    }
 
     fn stats(&self, corp_id: &str) -> Result<Stats, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading stats";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         read_stats(&tx, corp_id).map_err(err(&self.path, OP))
     }
 
+    fn quarantined_items(
+        &self,
+        corp_id: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredQuarantine>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading quarantined items";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        let mut out = Vec::new();
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredQuarantine> {
+            Ok(StoredQuarantine {
+                seq: r.get::<_, Option<i64>>(0)?.map(seq_from_sql),
+                kind: r.get(1)?,
+                reason: r.get(2)?,
+                raw_len: count(r.get(3)?),
+                cursor_seq: seq_from_sql(r.get(4)?),
+                first_seen_at_ms: r.get(5)?,
+                last_seen_at_ms: r.get(6)?,
+                times_seen: count(r.get(7)?),
+            })
+        };
+        const COLUMNS: &str = "seq, kind, reason, length(raw), cursor_seq, first_seen_at_ms, \
+             last_seen_at_ms, times_seen";
+        let ranged = format!(
+            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3 \
+             ORDER BY seq, id LIMIT ?4"
+        );
+        let unseq = format!(
+            "SELECT {COLUMNS} FROM quarantined_items WHERE corp_id = ?1 AND seq IS NULL \
+             ORDER BY id LIMIT ?2"
+        );
+        let read = || -> rusqlite::Result<()> {
+            for (lo, hi) in U64_ORDER {
+                let remaining = sql_int(limit.saturating_sub(out.len()));
+                for r in tx
+                    .prepare_cached(&ranged)?
+                    .query_map(params![corp_id, lo, hi, remaining], row)?
+                {
+                    out.push(r?);
+                }
+            }
+            let remaining = sql_int(limit.saturating_sub(out.len()));
+            for r in tx
+                .prepare_cached(&unseq)?
+                .query_map(params![corp_id, remaining], row)?
+            {
+                out.push(r?);
+            }
+            Ok(())
+        };
+        let mut read = read;
+        read().map_err(err(&self.path, OP))?;
+        Ok(out)
+    }
+
+    fn max_record_seq(&self, corp_id: &str) -> Result<Option<u64>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading the largest seq";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        let mut best = None;
+        for (lo, hi) in U64_ORDER {
+            let max: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT max(seq) FROM records WHERE corp_id = ?1 AND seq BETWEEN ?2 AND ?3",
+                )
+                .and_then(|mut s| s.query_row(params![corp_id, lo, hi], |r| r.get(0)))
+                .map_err(err(&self.path, OP))?;
+            if let Some(m) = max {
+                best = Some(seq_from_sql(m));
+            }
+        }
+        Ok(best)
+    }
+
+    fn sample_records(
+        &self,
+        corp_id: &str,
+        newest: usize,
+    ) -> Result<Vec<ChatDataItem>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading a sample of the stored records";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        let newest = sql_int(newest);
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, msgid, publickey_ver, encrypt_random_key, encrypt_chat_msg \
+                 FROM records WHERE rowid IN ( \
+                   SELECT rowid FROM records WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT ?2) \
+                 OR rowid IN ( \
+                   SELECT max(r) FROM (SELECT rowid AS r, publickey_ver AS v FROM records \
+                     WHERE corp_id = ?1 ORDER BY rowid DESC LIMIT 10000) GROUP BY v) \
+                 ORDER BY rowid DESC",
+            )
+            .map_err(err(&self.path, OP))?;
+        stmt.query_map(params![corp_id, newest], |row| {
+            Ok(ChatDataItem {
+                seq: seq_from_sql(row.get(0)?),
+                msgid: row.get(1)?,
+                publickey_ver: row.get(2)?,
+                encrypt_random_key: row.get(3)?,
+                encrypt_chat_msg: row.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(err(&self.path, OP))
+    }
+
     fn record_ids(&self, corp_id: &str) -> Result<Vec<(u64, String)>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading record ids";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         let mut stmt = tx
             .prepare_cached(SELECT_RECORD_IDS)
             .map_err(err(&self.path, OP))?;
@@ -694,8 +892,9 @@ impl ArchiveStore for SqliteStore {
     }
 
     fn plaintext(&self, corp_id: &str, msgid: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading a plaintext";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         let read = |sql: &str| -> rusqlite::Result<Option<Option<Vec<u8>>>> {
             tx.prepare_cached(sql)?
                 .query_row(params![corp_id, msgid], |row| row.get(0))
@@ -717,8 +916,9 @@ impl ArchiveStore for SqliteStore {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "listing conversations";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         read::conversations(&tx, corp_id, limit, offset).map_err(err(&self.path, OP))
     }
 
@@ -729,28 +929,31 @@ impl ArchiveStore for SqliteStore {
         after: Option<(i64, u64)>,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading a conversation";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         read::conversation_messages(&tx, corp_id, key, after, limit).map_err(err(&self.path, OP))
     }
 
     fn message(&self, corp_id: &str, msgid: &str) -> Result<Option<StoredMessage>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading a message";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         read::message(&tx, corp_id, msgid).map_err(err(&self.path, OP))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        self.conn
-            .query_row("SELECT 1", [], |_| Ok(()))
+        let conn = self.read_conn()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))
             .map_err(err(&self.path, "answering a ping"))
     }
 
     fn seq_gaps(&self, corp_id: &str, limit: usize) -> Result<Vec<(u64, u64)>, StoreError> {
+        let conn = self.read_conn()?;
         // Seqs are stored as the i64 of the same bits, so u64 order is the non-negative range
         // followed by the negative one: gaps inside each, plus the one between them.
         const OP: &str = "reading seq gaps";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         let mut out = Vec::new();
         let mut last_below: Option<u64> = None;
         let read = |out: &mut Vec<(u64, u64)>,
@@ -778,7 +981,7 @@ impl ArchiveStore for SqliteStore {
                         out.push((below + 1, min - 1));
                     }
                 }
-                let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
+                let remaining = sql_int(limit.saturating_sub(out.len()));
                 for r in gaps.query_map(params![corp_id, lo, hi, remaining], |r| {
                     Ok((seq_from_sql(r.get(0)?), seq_from_sql(r.get(1)?)))
                 })? {
@@ -795,8 +998,8 @@ impl ArchiveStore for SqliteStore {
     }
 
     fn daily_counts(&self, corp_id: &str) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
+        let conn = self.read_conn()?;
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT date(msgtime / 1000 + 8 * 3600, 'unixepoch') AS day, count(*)
                  FROM messages WHERE corp_id = ?1 AND msgtime > 0
@@ -812,58 +1015,10 @@ impl ArchiveStore for SqliteStore {
             .map_err(err(&self.path, "counting messages per day"))
     }
 
-    fn claim_media_jobs(
-        &mut self,
-        corp_id: &str,
-        now_ms: i64,
-        retention_edge_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<MediaJob>, StoreError> {
-        media::claim(
-            &mut self.conn,
-            &self.path,
-            corp_id,
-            now_ms,
-            retention_edge_ms,
-            limit,
-        )
-    }
-
-    fn record_media_results(
-        &mut self,
-        corp_id: &str,
-        results: &[MediaJobResult],
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        media::record(&mut self.conn, &self.path, corp_id, results, now_ms)
-    }
-
-    fn requeue_interrupted_media_jobs(
-        &mut self,
-        corp_id: &str,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        media::requeue_interrupted(&self.conn, &self.path, corp_id, now_ms)
-    }
-
-    fn retry_media_jobs(
-        &mut self,
-        corp_id: &str,
-        include_permanent: bool,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        media::retry(
-            &mut self.conn,
-            &self.path,
-            corp_id,
-            include_permanent,
-            now_ms,
-        )
-    }
-
     fn media_stats(&self, corp_id: &str) -> Result<MediaStats, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading media stats";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         media::stats(&tx, corp_id).map_err(err(&self.path, OP))
     }
 
@@ -874,22 +1029,152 @@ impl ArchiveStore for SqliteStore {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<MediaJob>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "listing media jobs";
-        media::jobs(&self.conn, corp_id, state, after_id, limit).map_err(err(&self.path, OP))
+        media::jobs(&conn, corp_id, state, after_id, limit).map_err(err(&self.path, OP))
     }
 
     fn message_media(&self, corp_id: &str, msgid: &str) -> Result<Vec<MessageMedia>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading a message's media";
-        media::message_media(&self.conn, corp_id, msgid).map_err(err(&self.path, OP))
+        media::message_media(&conn, corp_id, msgid).map_err(err(&self.path, OP))
     }
-    fn discover_names(
-        &mut self,
+
+    fn rooms(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<RoomEntry>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "listing rooms";
+        names::rooms(&conn, corp_id, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn room(&self, corp_id: &str, roomid: &str) -> Result<Option<RoomDetail>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading a room";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        names::room(&tx, corp_id, roomid).map_err(err(&self.path, OP))
+    }
+
+    fn people(
+        &self,
+        corp_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<PersonEntry>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "listing people";
+        names::people(&conn, corp_id, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn person(&self, corp_id: &str, id: &str) -> Result<Option<PersonEntry>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading a person";
+        names::person(&conn, corp_id, id).map_err(err(&self.path, OP))
+    }
+
+    fn name_stats(&self, corp_id: &str) -> Result<NameStats, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading name stats";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        names::stats(&tx, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn display_names(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+        roomid: Option<&str>,
+    ) -> Result<Vec<DisplayName>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading display names";
+        let tx = snapshot(&conn, &self.path, OP)?;
+        names::display_names(&tx, corp_id, ids, roomid).map_err(err(&self.path, OP))
+    }
+
+    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading the permit list";
+        names::permit_users(&conn, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading when the permit list was checked";
+        names::permit_checked_at(&conn, corp_id).map_err(err(&self.path, OP))
+    }
+
+    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading consent";
+        names::consents(&conn, corp_id, id).map_err(err(&self.path, OP))
+    }
+}
+
+impl MediaQueue for SqliteStore {
+    fn claim_media_jobs(
+        &self,
         corp_id: &str,
         now_ms: i64,
+        retention_edge_ms: i64,
         limit: usize,
+    ) -> Result<Vec<MediaJob>, StoreError> {
+        let mut conn = self.lock();
+        media::claim(
+            &mut conn,
+            &self.path,
+            corp_id,
+            now_ms,
+            retention_edge_ms,
+            limit,
+        )
+    }
+
+    fn record_media_results(
+        &self,
+        corp_id: &str,
+        results: &[MediaJobResult],
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        media::record(&mut conn, &self.path, corp_id, results, now_ms)
+    }
+
+    fn requeue_interrupted_media_jobs(
+        &self,
+        corp_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        media::requeue_interrupted(&conn, &self.path, corp_id, now_ms)
+    }
+
+    fn retry_media_jobs(
+        &self,
+        corp_id: &str,
+        include_permanent: bool,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.lock();
+        media::retry(&mut conn, &self.path, corp_id, include_permanent, now_ms)
+    }
+}
+
+impl Directory for SqliteStore {
+    fn record_discovered(
+        &self,
+        corp_id: &str,
+        found: &Discovery,
+        through: u64,
+        now_ms: i64,
     ) -> Result<DiscoverStats, StoreError> {
-        self.write("discovering names", |tx| {
-            names::discover(tx, corp_id, now_ms, limit)
+        let mut conn = self.lock();
+        write(&mut conn, &self.path, "recording discovered names", |tx| {
+            let stats = names::record_discovered(tx, corp_id, found, now_ms)?;
+            write_follower_position(tx, corp_id, names::FOLLOWER, through, now_ms)?;
+            Ok(stats)
         })
     }
 
@@ -899,24 +1184,26 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<RoomEntry>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading due rooms";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         names::due_rooms(&tx, corp_id, now_ms, limit).map_err(err(&self.path, OP))
     }
 
     fn record_room(
-        &mut self,
+        &self,
         corp_id: &str,
         roomid: &str,
         resolution: &RoomResolution,
         now_ms: i64,
         next_check_ms: i64,
     ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
         const OP: &str = "recording a room";
         if PartyKind::of(roomid).is_none() {
             return Err(names::empty_id(OP, "the roomid"));
         }
-        self.write(OP, |tx| {
+        write(&mut conn, &self.path, OP, |tx| {
             names::record_room(tx, corp_id, roomid, resolution, now_ms, next_check_ms)
         })
     }
@@ -927,106 +1214,56 @@ impl ArchiveStore for SqliteStore {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<PersonEntry>, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading due people";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         names::due_people(&tx, corp_id, now_ms, limit).map_err(err(&self.path, OP))
     }
 
     fn record_person(
-        &mut self,
+        &self,
         corp_id: &str,
         id: &str,
         resolution: &PersonResolution,
         now_ms: i64,
         next_check_ms: i64,
     ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
         const OP: &str = "recording a person";
         let Some(kind) = PartyKind::of(id) else {
             return Err(names::empty_id(OP, "the id"));
         };
-        self.write(OP, |tx| {
+        write(&mut conn, &self.path, OP, |tx| {
             names::record_person(tx, corp_id, id, kind, resolution, now_ms, next_check_ms)
         })
     }
 
-    fn rooms(
-        &self,
-        corp_id: &str,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<RoomEntry>, StoreError> {
-        const OP: &str = "listing rooms";
-        names::rooms(&self.conn, corp_id, limit, offset).map_err(err(&self.path, OP))
-    }
-
-    fn room(&self, corp_id: &str, roomid: &str) -> Result<Option<RoomDetail>, StoreError> {
-        const OP: &str = "reading a room";
-        let tx = self.snapshot(OP)?;
-        names::room(&tx, corp_id, roomid).map_err(err(&self.path, OP))
-    }
-
-    fn people(
-        &self,
-        corp_id: &str,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<PersonEntry>, StoreError> {
-        const OP: &str = "listing people";
-        names::people(&self.conn, corp_id, limit, offset).map_err(err(&self.path, OP))
-    }
-
-    fn person(&self, corp_id: &str, id: &str) -> Result<Option<PersonEntry>, StoreError> {
-        const OP: &str = "reading a person";
-        names::person(&self.conn, corp_id, id).map_err(err(&self.path, OP))
-    }
-
-    fn name_stats(&self, corp_id: &str) -> Result<NameStats, StoreError> {
-        const OP: &str = "reading name stats";
-        let tx = self.snapshot(OP)?;
-        names::stats(&tx, corp_id).map_err(err(&self.path, OP))
-    }
-
-    fn display_names(
-        &self,
-        corp_id: &str,
-        ids: &[String],
-        roomid: Option<&str>,
-    ) -> Result<Vec<DisplayName>, StoreError> {
-        const OP: &str = "reading display names";
-        let tx = self.snapshot(OP)?;
-        names::display_names(&tx, corp_id, ids, roomid).map_err(err(&self.path, OP))
-    }
-
     fn recheck_names(
-        &mut self,
+        &self,
         corp_id: &str,
         include_named: bool,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        self.write("making names due again", |tx| {
+        let mut conn = self.lock();
+        write(&mut conn, &self.path, "making names due again", |tx| {
             names::recheck(tx, corp_id, include_named, now_ms)
         })
     }
 
     fn record_permit_users(
-        &mut self,
+        &self,
         corp_id: &str,
         ids: &[String],
         now_ms: i64,
     ) -> Result<PermitChange, StoreError> {
-        self.write("recording the permit list", |tx| {
+        let mut conn = self.lock();
+        write(&mut conn, &self.path, "recording the permit list", |tx| {
             names::record_permit_users(tx, corp_id, ids, now_ms)
         })
     }
 
-    fn permit_users(&self, corp_id: &str) -> Result<Vec<PermitUser>, StoreError> {
-        const OP: &str = "reading the permit list";
-        names::permit_users(&self.conn, corp_id).map_err(err(&self.path, OP))
-    }
-
     fn permit_checked_at(&self, corp_id: &str) -> Result<Option<i64>, StoreError> {
-        const OP: &str = "reading when the permit list was checked";
-        names::permit_checked_at(&self.conn, corp_id).map_err(err(&self.path, OP))
+        self.reader.permit_checked_at(corp_id)
     }
 
     fn due_consent_checks(
@@ -1035,27 +1272,24 @@ impl ArchiveStore for SqliteStore {
         checked_before_ms: i64,
         limit: usize,
     ) -> Result<ConsentDue, StoreError> {
+        let conn = self.read_conn()?;
         const OP: &str = "reading due consent checks";
-        let tx = self.snapshot(OP)?;
+        let tx = snapshot(&conn, &self.path, OP)?;
         names::due_consent_checks(&tx, corp_id, checked_before_ms, limit)
             .map_err(err(&self.path, OP))
     }
 
     fn record_consent(
-        &mut self,
+        &self,
         corp_id: &str,
         checked: &[ConsentSubject],
         statuses: &[Consent],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.write("recording consent", |tx| {
+        let mut conn = self.lock();
+        write(&mut conn, &self.path, "recording consent", |tx| {
             names::record_consent(tx, corp_id, checked, statuses, now_ms)
         })
-    }
-
-    fn consents(&self, corp_id: &str, id: &str) -> Result<Vec<Consent>, StoreError> {
-        const OP: &str = "reading consent";
-        names::consents(&self.conn, corp_id, id).map_err(err(&self.path, OP))
     }
 }
 
@@ -1121,8 +1355,9 @@ fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
     )?;
     let recalled =
         count_of("SELECT count(*) FROM messages WHERE corp_id = ?1 AND recalled_by IS NOT NULL")?;
-    let with_warnings =
-        count_of("SELECT count(*) FROM messages WHERE corp_id = ?1 AND warnings IS NOT NULL")?;
+    let with_warnings = count_of(
+        "SELECT count(*) FROM messages INDEXED BY messages_with_warnings WHERE corp_id = ?1 AND warnings IS NOT NULL",
+    )?;
 
     Ok(Stats {
         records,
@@ -1147,6 +1382,84 @@ fn read_stats(conn: &Connection, corp_id: &str) -> rusqlite::Result<Stats> {
     })
 }
 
+/// The corp's change-feed head during one write transaction: positions are handed out in storage
+/// order and the head is written back before the commit, in the same transaction.
+struct FeedHead {
+    last: i64,
+    read: i64,
+}
+
+impl FeedHead {
+    fn read(tx: &Transaction<'_>, path: &Path, corp_id: &str) -> Result<FeedHead, StoreError> {
+        let last = read_feed_head(tx, corp_id).map_err(err(path, "reading the feed head"))?;
+        Ok(FeedHead { last, read: last })
+    }
+
+    fn next_pos(&mut self) -> i64 {
+        self.last += 1;
+        self.last
+    }
+
+    fn write(&self, tx: &Transaction<'_>, path: &Path, corp_id: &str) -> Result<(), StoreError> {
+        if self.last == self.read {
+            return Ok(());
+        }
+        tx.prepare_cached(
+            "INSERT INTO feed_heads (corp_id, last_pos) VALUES (?1, ?2) \
+             ON CONFLICT (corp_id) DO UPDATE SET last_pos = excluded.last_pos",
+        )
+        .and_then(|mut s| s.execute(params![corp_id, self.last]))
+        .map_err(err(path, "moving the feed head"))?;
+        Ok(())
+    }
+}
+
+/// The last feed position handed out for the corp (0 if none).
+fn read_feed_head(conn: &Connection, corp_id: &str) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT last_pos FROM feed_heads WHERE corp_id = ?1")?
+        .query_row([corp_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The stored position of a follower (0 if none).
+fn read_follower_position(
+    conn: &Connection,
+    corp_id: &str,
+    follower: &str,
+) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT pos FROM follower_positions WHERE corp_id = ?1 AND follower = ?2")?
+        .query_row([corp_id, follower], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Moves a follower's position forward to `pos` (never backwards: a stale pass that finishes
+/// after a newer one cannot make it redo work).
+fn write_follower_position(
+    tx: &Transaction<'_>,
+    corp_id: &str,
+    follower: &str,
+    pos: u64,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO follower_positions (corp_id, follower, pos, updated_at_ms) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (corp_id, follower) DO UPDATE \
+         SET pos = excluded.pos, updated_at_ms = excluded.updated_at_ms \
+         WHERE excluded.pos > follower_positions.pos",
+    )?
+    .execute(params![
+        corp_id,
+        follower,
+        i64::try_from(pos).unwrap_or(i64::MAX),
+        now_ms
+    ])?;
+    Ok(())
+}
+
 /// A decrypted message on its way into the `messages` table.
 struct NewMessage<'a> {
     corp_id: &'a str,
@@ -1166,6 +1479,7 @@ struct NewMessage<'a> {
 fn store_message(
     insert: &mut CachedStatement<'_>,
     links: &mut Links<'_>,
+    feed: &mut FeedHead,
     insert_jobs: &mut CachedStatement<'_>,
     path: &Path,
     m: NewMessage<'_>,
@@ -1179,17 +1493,11 @@ fn store_message(
         derived,
         now_ms,
     } = m;
-    let recalled = links.recall_waiting_for(corp_id, msgid)?;
-    let quote_of = match &derived.quote {
-        Some(quote) => links.find_quoted(
-            corp_id,
-            msgid,
-            &derived.conversation,
-            envelope.msgtime,
-            quote,
-        )?,
-        None => None,
-    };
+    let NewLinks {
+        recalled_by: recalled,
+        quote_of,
+    } = rules::links_for(links, corp_id, msgid, envelope.msgtime, derived)?;
+    let feed_pos = feed.next_pos();
     let tolist = serde_json::Value::from(envelope.tolist.clone()).to_string();
     let quote = derived.quote.as_ref();
     insert
@@ -1218,11 +1526,10 @@ fn store_message(
             quote_of,
             derived.text,
             warnings_to_sql(&derived.warnings),
+            feed_pos,
         ])
         .map_err(err(path, "inserting into messages"))?;
-    if let Some(target) = &derived.recall_of {
-        links.mark_recalled(corp_id, target, msgid, envelope.msgtime)?;
-    }
+    rules::mark_what_it_recalls(links, corp_id, msgid, envelope.msgtime, derived)?;
     // Its media jobs in the same transaction: a stored message never lacks them.
     media::insert_jobs(
         insert_jobs,
@@ -1233,6 +1540,11 @@ fn store_message(
         &derived.media,
         now_ms,
     )
+}
+
+/// `usize` limits and offsets as SQL integers (anything beyond `i64::MAX` means "all").
+fn sql_int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Warnings as stored: a JSON array of strings, NULL when there are none (so "has warnings" is

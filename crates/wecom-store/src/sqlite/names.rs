@@ -2,22 +2,22 @@
 //! what the resolver recorded (rooms with members and name history, people), display names, the
 //! archive scope (permit list) and consent.
 //!
-//! None of this runs in `commit_page`: discovery catches up afterwards from a per-corp rowid
-//! watermark, so syncing pays nothing for names.
+//! None of this runs in `commit_page`: discovery follows the change feed afterwards (the ids are
+//! found by [`Discovery::from_messages`]), so syncing pays nothing for names.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use wecom_model::ConversationKey;
 
-use super::count;
+use super::{count, sql_int};
 use crate::StoreError;
 use crate::names::{
-    Consent, ConsentDue, ConsentStatus, ConsentSubject, DiscoverStats, DisplayName, DisplaySource,
-    NameState, NameStats, PartyKind, PermitChange, PermitUser, PersonEntry, PersonResolution,
-    Resolution, RoomDetail, RoomEntry, RoomKind, RoomMember, RoomNameChange, RoomResolution,
-    fallback_label,
+    Consent, ConsentDue, ConsentStatus, ConsentSubject, DiscoverStats, Discovery, DisplayName,
+    DisplaySource, NameState, NameStats, PartyKind, PermitChange, PermitUser, PersonEntry,
+    PersonResolution, Resolution, RoomDetail, RoomEntry, RoomKind, RoomMember, RoomNameChange,
+    RoomResolution, fallback_label,
 };
 
 macro_rules! from_sql_text {
@@ -34,11 +34,6 @@ macro_rules! from_sql_text {
 }
 
 from_sql_text!(PartyKind, RoomKind, NameState, ConsentStatus);
-
-/// `usize` limits and offsets as SQL integers (anything beyond `i64::MAX` means "all").
-fn sql_int(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 /// A room's conversation key as stored in `messages.conversation` (the same escaping as
 /// [`ConversationKey`]'s string form), computed in SQL so listings count a room's messages from
@@ -116,23 +111,8 @@ pub(super) fn empty_id(op: &'static str, what: &str) -> StoreError {
 // ---------------------------------------------------------------------------------------------
 // Discovery
 
-/// The largest messages rowid discovery has looked at for the corp (0 before the first call).
-fn watermark(conn: &Connection, corp_id: &str) -> rusqlite::Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT after_rowid FROM name_discovery WHERE corp_id = ?1")?
-        .query_row([corp_id], |row| row.get(0))
-        .optional()?
-        .unwrap_or(0))
-}
-
-/// Messages after a watermark, in storage order. `+corp_id` keeps the planner off the
-/// (corp_id, msgid) index, which would read every message of the corp and sort them: the rowid
-/// range is the part that is small.
-pub(super) const SELECT_UNSCANNED: &str = "SELECT rowid, from_id, tolist, roomid FROM messages \
-     WHERE rowid > ?2 AND +corp_id = ?1 ORDER BY rowid LIMIT ?3";
-
 /// A stored tolist (a JSON array of strings, written by `store_message`). One that does not read
-/// counts as empty rather than failing: discovery must not stop forever at one damaged row.
+/// counts as empty rather than failing: a damaged row must not stop the consent check.
 fn parse_tolist(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
@@ -141,58 +121,22 @@ fn is_external(id: &str) -> bool {
     PartyKind::of(id) == Some(PartyKind::External)
 }
 
-pub(super) fn discover(
+/// The follower name names discovery keeps its feed position under.
+pub(super) const FOLLOWER: &str = "names";
+
+/// Adds the entries of what discovery found (see [`crate::Directory::record_discovered`]).
+pub(super) fn record_discovered(
     tx: &Transaction<'_>,
     corp_id: &str,
+    found: &Discovery,
     now_ms: i64,
-    limit: usize,
 ) -> rusqlite::Result<DiscoverStats> {
-    let after = watermark(tx, corp_id)?;
-    let rows: Vec<(i64, String, String, String)> = tx
-        .prepare_cached(SELECT_UNSCANNED)?
-        .query_map(params![corp_id, after, sql_int(limit)], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
     let mut stats = DiscoverStats {
-        scanned: rows.len() as u64,
+        scanned: found.messages,
         ..DiscoverStats::default()
     };
-    if limit == 0 {
-        return Ok(stats);
-    }
-    let new_after = if rows.len() < limit {
-        // Every message of the corp after the watermark was read, so nothing up to the newest
-        // rowid of the whole table is left: other corps' messages are not read again next time.
-        tx.query_row("SELECT coalesce(max(rowid), 0) FROM messages", [], |row| {
-            row.get::<_, i64>(0)
-        })?
-        .max(after)
-    } else {
-        rows.last().map_or(after, |r| r.0)
-    };
-
-    let mut rooms = BTreeSet::new();
-    let mut rooms_with_external = BTreeSet::new();
-    let mut people: BTreeMap<String, PartyKind> = BTreeMap::new();
-    for (_, from, tolist, roomid) in &rows {
-        let tolist = parse_tolist(tolist);
-        let ids = std::iter::once(from.as_str()).chain(tolist.iter().map(String::as_str));
-        let mut external = false;
-        for id in ids {
-            if let Some(kind) = PartyKind::of(id) {
-                external |= kind == PartyKind::External;
-                people.entry(id.to_owned()).or_insert(kind);
-            }
-        }
-        if PartyKind::of(roomid).is_some() {
-            rooms.insert(roomid.as_str());
-            if external {
-                rooms_with_external.insert(roomid.as_str());
-            }
-        }
-    }
-
+    let (rooms, rooms_with_external, people) =
+        (&found.rooms, &found.rooms_with_external, &found.people);
     {
         let mut insert_room = tx.prepare_cached(
             "INSERT INTO rooms (corp_id, roomid, state, owner, notice, member_count, attempts, \
@@ -206,13 +150,13 @@ pub(super) fn discover(
             "UPDATE rooms SET has_external = 1 WHERE corp_id = ?1 AND roomid = ?2 \
              AND has_external = 0",
         )?;
-        for roomid in &rooms {
+        for roomid in rooms {
             if insert_room.execute(params![corp_id, roomid, now_ms])? > 0 {
                 stats.rooms_new += 1;
                 delete_person.execute(params![corp_id, roomid])?;
             }
         }
-        for roomid in &rooms_with_external {
+        for roomid in rooms_with_external {
             mark_external.execute(params![corp_id, roomid])?;
         }
         let mut insert_person = tx.prepare_cached(
@@ -222,16 +166,11 @@ pub(super) fn discover(
              WHERE NOT EXISTS (SELECT 1 FROM rooms WHERE corp_id = ?1 AND roomid = ?2) \
              ON CONFLICT DO NOTHING",
         )?;
-        for (id, kind) in &people {
+        for (id, kind) in people {
             stats.people_new +=
                 insert_person.execute(params![corp_id, id, kind.as_str(), now_ms])? as u64;
         }
     }
-    tx.prepare_cached(
-        "INSERT INTO name_discovery (corp_id, after_rowid) VALUES (?1, ?2) \
-         ON CONFLICT (corp_id) DO UPDATE SET after_rowid = excluded.after_rowid",
-    )?
-    .execute(params![corp_id, new_after])?;
     Ok(stats)
 }
 
@@ -859,10 +798,10 @@ pub(super) fn due_consent_checks(
     for roomid in known.query_map([corp_id], |row| row.get::<_, String>(0))? {
         subjects.insert(room(roomid?));
     }
-    let after = watermark(conn, corp_id)?;
+    let after = super::read_follower_position(conn, corp_id, FOLLOWER)?;
     let mut unscanned = conn.prepare_cached(
         "SELECT from_id, tolist, roomid FROM messages \
-         WHERE rowid > ?2 AND +corp_id = ?1 AND roomid <> ''",
+         WHERE corp_id = ?1 AND feed_pos > ?2 AND roomid <> ''",
     )?;
     let rows = unscanned.query_map(params![corp_id, after], |row| {
         Ok((

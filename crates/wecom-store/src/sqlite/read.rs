@@ -1,13 +1,13 @@
 //! Reading the archive by conversation and by message: the queries behind
-//! [`ArchiveStore::conversations`](crate::ArchiveStore::conversations),
-//! [`conversation_messages`](crate::ArchiveStore::conversation_messages) and
-//! [`message`](crate::ArchiveStore::message).
+//! [`ArchiveReader::conversations`](crate::ArchiveReader::conversations),
+//! [`conversation_messages`](crate::ArchiveReader::conversation_messages),
+//! [`message`](crate::ArchiveReader::message) and [`feed`](crate::ArchiveReader::feed).
 
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use wecom_model::ConversationKey;
 
-use super::{count, seq_from_sql, seq_to_sql};
+use super::{count, seq_from_sql, seq_to_sql, sql_int};
 use crate::store::{ConversationSummary, StoredMessage};
 
 /// Senders listed per conversation.
@@ -29,7 +29,8 @@ macro_rules! select_messages {
         concat!(
             "SELECT m.seq, m.msgid, m.action, m.from_id, m.tolist, m.roomid, m.msgtime, \
              m.msgtype, m.conversation, m.text, m.external, m.updown_stream, m.recall_of, \
-             m.recalled_by, r.from_id, m.recalled_at_ms, m.quote_of, m.warnings, m.json \
+             m.recalled_by, r.from_id, m.recalled_at_ms, m.quote_of, m.warnings, m.json, \
+             m.feed_pos \
              FROM messages m \
              LEFT JOIN messages r ON r.corp_id = m.corp_id AND r.msgid = m.recalled_by ",
             $($tail),+
@@ -55,7 +56,7 @@ pub(super) fn conversations(
 ) -> rusqlite::Result<Vec<ConversationSummary>> {
     let mut list: Vec<ConversationSummary> = conn
         .prepare_cached(SELECT_CONVERSATIONS)?
-        .query_map(params![corp_id, to_sql(limit), to_sql(offset)], |row| {
+        .query_map(params![corp_id, sql_int(limit), sql_int(offset)], |row| {
             let key: String = row.get(0)?;
             let parsed = ConversationKey::parse(&key);
             Ok(ConversationSummary {
@@ -81,6 +82,28 @@ pub(super) fn conversations(
     Ok(list)
 }
 
+/// The change feed: messages after a position, in position order (the `messages_feed` index).
+pub(super) const SELECT_FEED: &str =
+    select_messages!("WHERE m.corp_id = ?1 AND m.feed_pos > ?2 ORDER BY m.feed_pos LIMIT ?3");
+
+pub(super) fn feed(
+    conn: &Connection,
+    corp_id: &str,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredMessage>> {
+    conn.prepare_cached(SELECT_FEED)?
+        .query_map(
+            params![
+                corp_id,
+                i64::try_from(after).unwrap_or(i64::MAX),
+                sql_int(limit)
+            ],
+            stored_message,
+        )?
+        .collect()
+}
+
 pub(super) fn conversation_messages(
     conn: &Connection,
     corp_id: &str,
@@ -88,7 +111,7 @@ pub(super) fn conversation_messages(
     after: Option<(i64, u64)>,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredMessage>> {
-    let limit = to_sql(limit);
+    let limit = sql_int(limit);
     match after {
         None => conn
             .prepare_cached(SELECT_PAGE)?
@@ -139,6 +162,8 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             Some(text) => json_strings(&text, 17)?,
         },
         json: row.get(18)?,
+        // Set for every message since schema 6 (existing ones numbered by the migration).
+        feed_pos: row.get::<_, Option<i64>>(19)?.map_or(0, count),
     })
 }
 
@@ -147,9 +172,4 @@ fn stored_message(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
 pub(super) fn json_strings(text: &str, idx: usize) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
-}
-
-/// A count or offset as SQL sees it; beyond `i64::MAX` is "no limit" anyway.
-fn to_sql(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -2,6 +2,7 @@
 //! SQLite store has (opening foreign files, migrations, pragmas, mid-commit failures).
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::Connection;
 use tempfile::TempDir;
@@ -11,7 +12,10 @@ use super::migrate::{MIGRATIONS, latest_version};
 use crate::conformance::{
     self, CORP, T0, archive_quote, chat, failed, recall, record, text, unparsed, wechat_quote,
 };
-use crate::{ArchiveStore, Derived, IngestedRecord, Outcome, PageCommit, StoreErrorKind, stage};
+use crate::{
+    ArchiveReader, ArchiveWriter, Derived, IngestedRecord, Outcome, PageCommit, Roles,
+    StoreErrorKind, stage,
+};
 
 fn temp_dir() -> TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -21,66 +25,88 @@ fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path).expect("open store")
 }
 
-#[test]
-fn in_memory_store_conforms() {
-    conformance::run_all(&mut || SqliteStore::open_in_memory().expect("in-memory store"));
+/// An in-memory archive with a fault injector (see [`conformance::Faulty`]).
+fn faulty_in_memory() -> conformance::Faulty {
+    faulty(
+        Arc::new(SqliteStore::open_in_memory().expect("in-memory store")),
+        None,
+    )
 }
 
-#[test]
-fn on_disk_store_conforms() {
+/// A file archive in a folder of its own with a fault injector.
+fn faulty_on_disk() -> conformance::Faulty {
     let dir = temp_dir();
-    let mut n = 0;
-    conformance::run_all(&mut || {
-        n += 1;
-        open(&dir.path().join(format!("archive-{n}.db")))
-    });
+    let store = Arc::new(open(&dir.path().join("archive.db")));
+    faulty(store, Some(dir))
 }
 
 /// Makes the database itself fail when the message of `msgid` is inserted, as a full disk or an I/O
-/// error would; a temporary trigger lives only on this connection.
-fn fail_on(store: &mut SqliteStore, msgid: &str) {
-    store
-        .conn
-        .execute_batch(&format!(
-            "CREATE TEMP TRIGGER fail_on_{msgid} BEFORE INSERT ON main.messages \
-             WHEN NEW.msgid = '{msgid}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-        ))
-        .expect("install failing trigger");
+/// error would; a temporary trigger lives only on the writer connection.
+fn faulty(store: Arc<SqliteStore>, dir: Option<TempDir>) -> conformance::Faulty {
+    let writer = Arc::clone(&store);
+    let fail_on = move |msgid: &str| {
+        writer
+            .conn()
+            .execute_batch(&format!(
+                "CREATE TEMP TRIGGER fail_on_{msgid} BEFORE INSERT ON main.messages \
+                 WHEN NEW.msgid = '{msgid}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ))
+            .expect("install failing trigger");
+    };
+    let roles = store.roles();
+    let fixture = match dir {
+        Some(dir) => conformance::Fixture::keeping(roles, dir),
+        None => roles.into(),
+    };
+    (fixture, Box::new(fail_on))
 }
 
-#[test]
-fn in_memory_store_is_atomic() {
-    conformance::run_atomicity(
-        &mut || SqliteStore::open_in_memory().expect("in-memory store"),
-        &mut fail_on,
-    );
-}
-
-#[test]
-fn on_disk_store_is_atomic() {
+/// A file archive in a folder of its own, removed with the fixture.
+fn fresh_on_disk() -> conformance::Fixture {
     let dir = temp_dir();
-    let mut n = 0;
-    conformance::run_atomicity(
-        &mut || {
-            n += 1;
-            open(&dir.path().join(format!("archive-{n}.db")))
-        },
-        &mut fail_on,
-    );
+    let roles = Arc::new(open(&dir.path().join("archive.db"))).roles();
+    conformance::Fixture::keeping(roles, dir)
 }
 
-#[test]
-fn on_disk_store_keeps_everything_across_reopen() {
-    let dir = temp_dir();
-    let path = dir.path().join("archive.db");
-    conformance::run_reopen(&mut || open(&path));
+/// The same file on every call with the same `n`, in one folder for the whole test process.
+fn reopened(n: u32) -> Roles {
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(temp_dir);
+    Arc::new(open(&dir.path().join(format!("reopen-{n}.db")))).roles()
+}
+
+/// The whole conformance suite, one test per check, on an in-memory archive.
+mod in_memory {
+    use super::*;
+
+    const REOPEN: fn(u32) -> Roles = |n| reopened(n);
+
+    crate::conformance_suite! {
+        fresh: || Arc::new(SqliteStore::open_in_memory().expect("in-memory store")).roles(),
+        faulty: faulty_in_memory,
+        reopen: REOPEN,
+    }
+}
+
+/// The whole conformance suite, one test per check, on archive files (readers on their own
+/// read-only connections).
+mod on_disk {
+    use super::*;
+
+    const REOPEN: fn(u32) -> Roles = |n| reopened(n + 100);
+
+    crate::conformance_suite! {
+        fresh: fresh_on_disk,
+        faulty: faulty_on_disk,
+        reopen: REOPEN,
+    }
 }
 
 #[test]
 fn open_creates_missing_parent_directories() {
     let dir = temp_dir();
     let path = dir.path().join("a/b/archive.db");
-    open(&path).ping().expect("ping");
+    open(&path).reader().ping().expect("ping");
     assert!(path.is_file());
 }
 
@@ -170,7 +196,7 @@ fn durability_pragmas_are_set() {
     let store = open(&dir.path().join("archive.db"));
     let pragma = |name: &str| -> String {
         store
-            .conn
+            .conn()
             .pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
             .map(|v| format!("{v:?}"))
             .expect("pragma")
@@ -186,7 +212,7 @@ fn durability_pragmas_are_set() {
 
 #[test]
 fn seq_is_stored_as_its_bit_pattern() {
-    let mut store = SqliteStore::open_in_memory().expect("store");
+    let store = SqliteStore::open_in_memory().expect("store");
     let page = PageCommit {
         records: vec![
             failed(196, "small", stage::NO_KEY, 10007),
@@ -197,7 +223,7 @@ fn seq_is_stored_as_its_bit_pattern() {
     };
     store.commit_page(CORP, &page).expect("commit");
     let raw: Vec<i64> = store
-        .conn
+        .conn()
         .prepare("SELECT seq FROM records ORDER BY msgid")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .expect("raw seqs");
@@ -207,9 +233,9 @@ fn seq_is_stored_as_its_bit_pattern() {
 
 #[test]
 fn errors_name_what_was_being_done() {
-    let mut store = SqliteStore::open_in_memory().expect("store");
+    let store = SqliteStore::open_in_memory().expect("store");
     store
-        .conn
+        .conn()
         .execute_batch("DROP TABLE cursors")
         .expect("break the schema");
     let error = store
@@ -228,7 +254,7 @@ fn errors_name_what_was_being_done() {
 
 #[test]
 fn a_damaged_value_is_reported_as_corrupt() {
-    let mut store = SqliteStore::open_in_memory().expect("store");
+    let store = SqliteStore::open_in_memory().expect("store");
     store
         .commit_page(
             CORP,
@@ -241,7 +267,7 @@ fn a_damaged_value_is_reported_as_corrupt() {
         .expect("commit");
     // A code no i32 can hold cannot have come from this store.
     store
-        .conn
+        .conn()
         .execute("UPDATE failures SET code = 1 << 40", [])
         .expect("damage");
     let error = store.failed_records(CORP, 10).expect_err("out of range");
@@ -257,18 +283,18 @@ proptest::proptest! {
         seqs in proptest::collection::btree_set(proptest::num::u64::ANY, 1..20),
         bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
     ) {
-        let mut store = SqliteStore::open_in_memory().expect("store");
+        let store = SqliteStore::open_in_memory().expect("store");
         let records = seqs
             .iter()
             .map(|&seq| unparsed(seq, &format!("m{seq}"), &bytes))
             .collect();
         let cursor = seqs.iter().copied().max().unwrap_or_default();
         store.commit_page(CORP, &PageCommit { records, cursor, quarantined: Vec::new()  }).expect("commit");
-        let ids: Vec<u64> = store.record_ids(CORP).expect("ids").into_iter().map(|(s, _)| s).collect();
+        let ids: Vec<u64> = store.reader().record_ids(CORP).expect("ids").into_iter().map(|(s, _)| s).collect();
         proptest::prop_assert_eq!(ids, seqs.iter().copied().collect::<Vec<_>>());
-        proptest::prop_assert_eq!(store.cursor(CORP).expect("cursor"), cursor);
+        proptest::prop_assert_eq!(store.reader().cursor(CORP).expect("cursor"), cursor);
         for seq in &seqs {
-            let stored = store.plaintext(CORP, &format!("m{seq}")).expect("plaintext");
+            let stored = store.reader().plaintext(CORP, &format!("m{seq}")).expect("plaintext");
             proptest::prop_assert_eq!(stored.as_deref(), Some(&bytes[..]));
         }
         let outcome = text(0, "m", 1, "x").outcome;
@@ -448,7 +474,10 @@ fn v1_corpus() -> Vec<IngestedRecord> {
 }
 
 fn count_sql(store: &SqliteStore, sql: &str) -> i64 {
-    store.conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    store
+        .conn()
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
 }
 
 /// Everything readable through the trait about `corp_id`, for comparing two stores.
@@ -462,13 +491,19 @@ fn everything(
     Vec<Option<crate::StoredMessage>>,
 ) {
     (
-        store.stats(corp_id).expect("stats"),
+        store.reader().stats(corp_id).expect("stats"),
         store
+            .reader()
             .conversations(corp_id, 1000, 0)
             .expect("conversations"),
         records
             .iter()
-            .map(|r| store.message(corp_id, &r.item.msgid).expect("message"))
+            .map(|r| {
+                store
+                    .reader()
+                    .message(corp_id, &r.item.msgid)
+                    .expect("message")
+            })
             .collect(),
     )
 }
@@ -500,8 +535,12 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
     );
     {
         let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
-        insert_v1(&store.conn, CORP, &records);
-        insert_v1(&store.conn, "wwother", &[records[0].clone(), hand.clone()]);
+        insert_v1(&store.conn(), CORP, &records);
+        insert_v1(
+            &store.conn(),
+            "wwother",
+            &[records[0].clone(), hand.clone()],
+        );
         assert_eq!(
             count_sql(&store, "SELECT max(version) FROM schema_migrations"),
             1
@@ -522,7 +561,7 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
     );
 
     // Exactly what a store of this build holds after committing the same records.
-    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    let fresh = SqliteStore::open_in_memory().expect("store");
     let page = PageCommit {
         cursor: records.iter().map(|r| r.item.seq).max().unwrap_or_default(),
         records: records.clone(),
@@ -544,7 +583,13 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
         "26 in time order, one before its original"
     );
     assert_eq!(stats.conversations, 2);
-    let m = |id: &str| upgraded.message(CORP, id).expect("message").expect(id);
+    let m = |id: &str| {
+        upgraded
+            .reader()
+            .message(CORP, id)
+            .expect("message")
+            .expect(id)
+    };
     assert_eq!(m("m3").recalled_by.as_deref(), Some("r7"));
     assert_eq!(m("m_late").recalled_by.as_deref(), Some("r_early"));
     assert_eq!(m("m13").quote_of.as_deref(), Some("m9"));
@@ -556,6 +601,7 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
     );
 
     let hand = upgraded
+        .reader()
         .message("wwother", "hand")
         .expect("message")
         .expect("hand");
@@ -565,10 +611,17 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
         "{:?}",
         hand.warnings
     );
-    assert_eq!(upgraded.stats("wwother").expect("stats").conversations, 2);
+    assert_eq!(
+        upgraded
+            .reader()
+            .stats("wwother")
+            .expect("stats")
+            .conversations,
+        2
+    );
 
     // The upgraded archive keeps working, links included.
-    let mut upgraded = upgraded;
+    let upgraded = upgraded;
     upgraded
         .commit_page(
             CORP,
@@ -591,7 +644,11 @@ fn a_schema_1_archive_is_upgraded_by_deriving_every_message_again() {
 }
 
 fn m_of(store: &SqliteStore, msgid: &str) -> crate::StoredMessage {
-    store.message(CORP, msgid).expect("message").expect(msgid)
+    store
+        .reader()
+        .message(CORP, msgid)
+        .expect("message")
+        .expect(msgid)
 }
 
 #[test]
@@ -601,13 +658,13 @@ fn an_interrupted_upgrade_resumes_on_the_next_open() {
     let records = v1_corpus();
     {
         let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
-        insert_v1(&store.conn, CORP, &records);
+        insert_v1(&store.conn(), CORP, &records);
         // The upgrade fails when it reaches a message of the second batch, as a crash or a full
         // disk would stop it.
         store
-            .conn
+            .conn()
             .execute_batch(
-                "CREATE TRIGGER interrupt AFTER UPDATE ON messages WHEN NEW.msgid = 'm700' \
+                "CREATE TRIGGER interrupt AFTER UPDATE OF conversation ON messages WHEN NEW.msgid = 'm700' \
                  BEGIN SELECT RAISE(ABORT, 'interrupted'); END",
             )
             .expect("trigger");
@@ -637,7 +694,7 @@ fn an_interrupted_upgrade_resumes_on_the_next_open() {
     }
 
     let upgraded = open(&path);
-    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    let fresh = SqliteStore::open_in_memory().expect("store");
     fresh
         .commit_page(
             CORP,
@@ -659,8 +716,8 @@ fn hot_queries_use_their_indexes() {
     use super::{derive, links, read};
     let store = SqliteStore::open_in_memory().expect("store");
     let plan = |sql: &str| -> String {
-        let mut stmt = store
-            .conn
+        let conn = store.conn();
+        let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("explain");
         let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
@@ -690,7 +747,7 @@ fn hot_queries_use_their_indexes() {
             "COVERING INDEX messages_recalled",
         ),
         (
-            "SELECT count(*) FROM messages WHERE corp_id = ?1 AND warnings IS NOT NULL",
+            "SELECT count(*) FROM messages INDEXED BY messages_with_warnings WHERE corp_id = ?1 AND warnings IS NOT NULL",
             "INDEX messages_with_warnings",
         ),
     ];
@@ -709,8 +766,8 @@ fn hot_media_queries_use_their_indexes() {
     use super::media;
     let store = SqliteStore::open_in_memory().expect("store");
     let plan = |sql: &str| -> String {
-        let mut stmt = store
-            .conn
+        let conn = store.conn();
+        let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("explain");
         let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
@@ -747,10 +804,11 @@ fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
     ];
     {
         let store = SqliteStore::open_with_max_migration(&path, 1).expect("v1 archive");
-        insert_v1(&store.conn, CORP, &records);
+        insert_v1(&store.conn(), CORP, &records);
     }
     let jobs = |store: &SqliteStore| -> Vec<(String, String, String, i64, crate::MediaJobState)> {
         store
+            .reader()
             .media_jobs(CORP, None, 0, 100)
             .expect("jobs")
             .into_iter()
@@ -758,7 +816,7 @@ fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
             .collect()
     };
     let upgraded = open(&path);
-    let mut fresh = SqliteStore::open_in_memory().expect("store");
+    let fresh = SqliteStore::open_in_memory().expect("store");
     fresh
         .commit_page(
             CORP,
@@ -778,7 +836,7 @@ fn an_archive_written_before_the_queue_gets_the_jobs_of_its_messages() {
 
     // As if the backfill had stopped before recording its progress: it runs again, adds nothing.
     upgraded
-        .conn
+        .conn()
         .execute(
             "INSERT INTO media_backfill (id, after_rowid) VALUES (1, 0)",
             [],
@@ -795,8 +853,8 @@ fn names_queries_use_their_indexes() {
     use super::names;
     let store = SqliteStore::open_in_memory().expect("store");
     let plan = |sql: &str| -> String {
-        let mut stmt = store
-            .conn
+        let conn = store.conn();
+        let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("explain");
         let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
@@ -813,10 +871,10 @@ fn names_queries_use_their_indexes() {
         )
     };
     for (sql, index) in [
-        // Discovery reads only the messages after its watermark.
+        // Followers read only the messages after their feed position.
         (
-            names::SELECT_UNSCANNED.to_owned(),
-            "USING INTEGER PRIMARY KEY (rowid>?)",
+            super::read::SELECT_FEED.to_owned(),
+            "INDEX messages_feed (corp_id=? AND feed_pos>?)",
         ),
         (
             names::SELECT_PAIRS.to_owned(),
@@ -869,29 +927,25 @@ fn an_archive_written_before_names_discovers_its_old_messages() {
     let dir = temp_dir();
     let path = dir.path().join("v3.db");
     {
-        let mut store = SqliteStore::open_with_max_migration(&path, 3).expect("v3 archive");
-        store
-            .commit_page(
-                CORP,
-                &PageCommit {
-                    records: vec![
-                        chat(1, "m1", "alice", &["bob"], "", T0, "x"),
-                        failed(2, "m2", stage::NO_KEY, 10007),
-                        chat(
-                            3,
-                            "m3",
-                            "bob",
-                            &["alice", "carol"],
-                            "wrOldRoom",
-                            T0 + 2,
-                            "x",
-                        ),
-                    ],
-                    cursor: 3,
-                    quarantined: Vec::new(),
-                },
-            )
-            .expect("commit");
+        let store = SqliteStore::open_with_max_migration(&path, 3).expect("v3 archive");
+        // Written as that build wrote it (this build's commit writes today's schema).
+        insert_v1(
+            &store.conn(),
+            CORP,
+            &[
+                chat(1, "m1", "alice", &["bob"], "", T0, "x"),
+                failed(2, "m2", stage::NO_KEY, 10007),
+                chat(
+                    3,
+                    "m3",
+                    "bob",
+                    &["alice", "carol"],
+                    "wrOldRoom",
+                    T0 + 2,
+                    "x",
+                ),
+            ],
+        );
         assert_eq!(
             count_sql(
                 &store,
@@ -900,17 +954,21 @@ fn an_archive_written_before_names_discovers_its_old_messages() {
             0
         );
     }
-    let mut store = open(&path);
+    let store = open(&path);
     assert_eq!(
         count_sql(&store, "SELECT max(version) FROM schema_migrations"),
         latest_version()
     );
-    let found = store.discover_names(CORP, T0, 100).expect("discover");
+    let found = conformance::discover_step(&*store.reader(), &store, CORP, T0, 100);
     assert_eq!(
         (found.scanned, found.rooms_new, found.people_new),
         (2, 1, 3)
     );
-    let room = store.room(CORP, "wrOldRoom").expect("room").expect("known");
+    let room = store
+        .reader()
+        .room(CORP, "wrOldRoom")
+        .expect("room")
+        .expect("known");
     assert_eq!(room.entry.messages, 1);
 
     // The failure decrypts after the upgrade: found by the next discovery despite its low seq.
@@ -918,19 +976,25 @@ fn an_archive_written_before_names_discovers_its_old_messages() {
     store
         .resolve_failures(CORP, &[("m2".to_owned(), late)], T0)
         .expect("resolve");
-    let found = store.discover_names(CORP, T0 + 1, 100).expect("discover");
+    let found = conformance::discover_step(&*store.reader(), &store, CORP, T0 + 1, 100);
     assert_eq!(
         (found.scanned, found.rooms_new, found.people_new),
         (1, 0, 1)
     );
-    assert!(store.person(CORP, "dave").expect("person").is_some());
+    assert!(
+        store
+            .reader()
+            .person(CORP, "dave")
+            .expect("person")
+            .is_some()
+    );
 }
 
 #[test]
 fn a_read_only_store_reads_beside_a_writer_and_never_writes() {
     let dir = temp_dir();
     let path = dir.path().join("archive.db");
-    let mut writer = open(&path);
+    let writer = open(&path);
     let page = PageCommit {
         records: vec![text(1, "m1", T0, "hello")],
         quarantined: Vec::new(),
@@ -939,26 +1003,84 @@ fn a_read_only_store_reads_beside_a_writer_and_never_writes() {
     writer.commit_page(CORP, &page).expect("commit");
     // The writer holds a write transaction while the reader opens and reads.
     writer
-        .conn
+        .conn()
         .execute_batch("BEGIN IMMEDIATE")
         .expect("hold the write lock");
     let reader = SqliteStore::open_read_only(&path).expect("read-only open beside a writer");
     assert_eq!(reader.cursor(CORP).expect("cursor"), 1);
     assert_eq!(reader.stats(CORP).expect("stats").records, 1);
-    writer.conn.execute_batch("COMMIT").expect("release");
-    let mut reader = reader;
+    writer.conn().execute_batch("COMMIT").expect("release");
+    // A reader has no write methods; below the trait, its connections refuse writes too.
     let error = reader
+        .read_conn()
+        .expect("a reader connection")
+        .execute("DELETE FROM cursors", [])
+        .expect_err("a read-only connection cannot write");
+    assert!(error.to_string().contains("readonly"), "{error}");
+    assert_eq!(writer.reader().cursor(CORP).expect("cursor"), 1);
+}
+
+/// A reader is never blocked by a write transaction: while a page commit holds the writer (its
+/// transaction open, rows written but not committed), reads on other threads complete and see
+/// the last committed state.
+#[test]
+fn readers_are_not_blocked_by_a_long_write_transaction() {
+    let dir = temp_dir();
+    let store = Arc::new(open(&dir.path().join("archive.db")));
+    store
         .commit_page(
             CORP,
             &PageCommit {
-                records: vec![text(2, "m2", T0, "x")],
+                records: vec![text(1, "m1", T0, "hello")],
                 quarantined: Vec::new(),
-                cursor: 2,
+                cursor: 1,
             },
         )
-        .expect_err("a read-only store cannot write");
-    assert_eq!(error.kind(), StoreErrorKind::PermissionDenied, "{error}");
-    assert_eq!(writer.cursor(CORP).expect("cursor"), 1);
+        .expect("commit");
+    let roles = Arc::clone(&store).roles();
+    // The "long" write: the writer's connection is held with an open write transaction.
+    let writer = store.conn();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE; \
+             UPDATE cursors SET seq = 99; \
+             INSERT INTO records (corp_id, seq, msgid, publickey_ver, encrypt_random_key, \
+               encrypt_chat_msg, fetched_at_ms) VALUES ('wwconformance0001', 2, 'm2', 1, '', '', 0);",
+        )
+        .expect("an open write transaction");
+    let (done, finished) = std::sync::mpsc::channel();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let reader = Arc::clone(&roles.reader);
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let seen = (
+                    reader.cursor(CORP).expect("cursor"),
+                    reader.stats(CORP).expect("stats").records,
+                    reader
+                        .conversations(CORP, 10, 0)
+                        .expect("conversations")
+                        .len(),
+                );
+                done.send(seen).expect("report");
+            })
+        })
+        .collect();
+    // Generous: this detects a reader that waits for the writer (it would wait forever, since
+    // the write transaction stays open until every reader reported), not a speed.
+    for _ in 0..4 {
+        let seen = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a reader finished while the write transaction was open");
+        assert_eq!(seen.0, 1, "the reader sees the committed cursor");
+        assert_eq!(seen.1, 1, "the reader sees only committed records");
+        assert_eq!(seen.2, 1, "the reader lists the committed conversation");
+    }
+    writer.execute_batch("ROLLBACK").expect("rollback");
+    drop(writer);
+    for reader in readers {
+        reader.join().expect("reader thread");
+    }
 }
 
 #[test]
@@ -983,7 +1105,7 @@ fn a_read_only_open_of_a_folder_without_shm_reads_the_file_as_it_is() {
     // immutable open is forced here through the URI helper, then compared with a normal read.
     let dir = temp_dir();
     let path = dir.path().join("we ird?#%.db");
-    let mut writer = open(&path);
+    let writer = open(&path);
     let page = PageCommit {
         records: vec![text(1, "m1", T0, "hello")],
         quarantined: Vec::new(),
