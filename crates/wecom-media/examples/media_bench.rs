@@ -6,7 +6,7 @@
 //! whole process including the emulator), then objects per second for many small images at the
 //! configured concurrency and at 1, for comparison.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
@@ -16,7 +16,7 @@ use wecom_crypto::PrivateKey;
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, MediaKind, MediaSpec};
 use wecom_media::{MediaOptions, MediaReport, SharedStore, drain_media};
 use wecom_model::parse_envelope;
-use wecom_store::{ArchiveStore, Derived, IngestedRecord, Outcome, PageCommit, SqliteStore};
+use wecom_store::{ArchiveWriter, Derived, IngestedRecord, Outcome, PageCommit, SqliteStore};
 use wecom_wire::ChatDataItem;
 
 const CORP: &str = "wwmediabench00001";
@@ -112,7 +112,7 @@ async fn round(
     concurrency: usize,
 ) -> Result<(MediaReport, Duration), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let mut sqlite = SqliteStore::open(&dir.path().join("archive.db"))?;
+    let sqlite = SqliteStore::open(&dir.path().join("archive.db"))?;
     let now = now_ms();
     let records = specs
         .iter()
@@ -129,7 +129,7 @@ async fn round(
             },
         )?;
     }
-    let store: SharedStore = Arc::new(Mutex::new(sqlite));
+    let store: SharedStore = Arc::new(sqlite);
     let blobs = Arc::new(FsBlobStore::open(dir.path().join("media"))?);
     let mut opts = MediaOptions::new(CORP);
     opts.concurrency = concurrency;

@@ -4,7 +4,7 @@
 //! never expires a job by the clock: only WeCom's answer does.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -13,15 +13,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use wecom_blob::BlobStore;
 use wecom_store::{
-    ArchiveStore, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, StoreError,
+    MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaQueue, StoreError,
 };
 use wecom_wire::MediaSource;
 
 use crate::job::{self, Ctx, Processed, code};
 use crate::{MediaOptions, now_ms};
 
-/// The archive store as the sync engine shares it (`wecom_sync::SharedStore` is this type).
-pub type SharedStore = Arc<Mutex<dyn ArchiveStore>>;
+/// The archive's media queue, as the workers share it.
+pub type SharedStore = Arc<dyn MediaQueue>;
 
 /// How long a daemon waits after the store failed before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(5);
@@ -178,18 +178,13 @@ impl MediaWorkers {
     /// Runs `f` on the store on a blocking thread.
     async fn store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn ArchiveStore, &str) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn MediaQueue, &str) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, MediaWorkerError> {
         let store = Arc::clone(&self.store);
         let corp = self.ctx.opts.corp_id.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| MediaWorkerError::Internal("archive store lock poisoned".into()))?;
-            f(&mut *guard, &corp).map_err(MediaWorkerError::Store)
-        })
-        .await
-        .map_err(|e| MediaWorkerError::Internal(format!("store task: {e}")))?
+        wecom_store::blocking(move || f(&*store, &corp))
+            .await
+            .map_err(MediaWorkerError::Store)
     }
 }
 

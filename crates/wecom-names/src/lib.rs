@@ -1,7 +1,7 @@
 //! Names for every room and person of the archive, who is archived, and who agreed.
 //!
 //! The [`NameResolver`] works beside the sync, never in its way: it finds the ids of newly stored
-//! messages in the store (`discover_names`), asks WeCom's HTTP APIs about each id that is due,
+//! messages in the store (following the change feed), asks WeCom's HTTP APIs about each id that is due,
 //! records what it learned (one transaction per id) and schedules the next check:
 //!
 //! - a room is tried as an internal group (`msgaudit/groupchat/get`, archive secret), then as a
@@ -30,13 +30,20 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 use wecom_client::{ApiClient, ApiError, ApiErrorKind};
+use wecom_store::names::Discovery;
 use wecom_store::names::{ConsentSubject, PermitChange, Resolution};
-use wecom_store::{ArchiveStore, StoreError};
+use wecom_store::{ArchiveReader, Directory, StoreError};
 use wecom_wire::directory::DirectoryApi;
 use wecom_wire::errcode;
 
-/// The archive store as the sync engine shares it (`wecom_sync::SharedStore` is this type).
-pub type SharedStore = Arc<std::sync::Mutex<dyn ArchiveStore>>;
+/// The archive's directory (names, scope, consent), as the resolver writes it.
+pub type SharedStore = Arc<dyn Directory>;
+
+/// The follower name discovery keeps its change-feed position under.
+pub const FOLLOWER: &str = "names";
+
+/// Feed messages read per discovery step.
+const DISCOVERY_BATCH: usize = 5000;
 
 /// When things are checked again.
 #[derive(Debug, Clone)]
@@ -134,6 +141,7 @@ const CONSENT_PER_PASS: usize = 2000;
 /// Resolves names, scope and consent for one corp.
 pub struct NameResolver {
     store: SharedStore,
+    reader: Arc<dyn ArchiveReader>,
     api: Arc<ApiClient>,
     opts: NameOptions,
     /// APIs switched off, until when.
@@ -157,9 +165,16 @@ pub(crate) enum Verdict<T> {
 }
 
 impl NameResolver {
-    pub fn new(store: SharedStore, api: Arc<ApiClient>, opts: NameOptions) -> NameResolver {
+    /// A resolver writing `store` and following the change feed of `reader` (the same archive).
+    pub fn new(
+        store: SharedStore,
+        reader: Arc<dyn ArchiveReader>,
+        api: Arc<ApiClient>,
+        opts: NameOptions,
+    ) -> NameResolver {
         NameResolver {
             store,
+            reader,
             api,
             opts,
             disabled: Mutex::new(BTreeMap::new()),
@@ -266,17 +281,32 @@ impl NameResolver {
         Ok(report)
     }
 
+    /// Follows the change feed from the `names` position to its end: each step reads up to
+    /// [`DISCOVERY_BATCH`] messages, finds their ids ([`Discovery::from_messages`]) and records
+    /// them with the position of the last message in one transaction, so a crash at any point
+    /// neither skips nor repeats a step in effect.
     async fn discover(&self, report: &mut NameReport) -> Result<(), NameError> {
         loop {
-            let now = now_ms();
-            let found = self
-                .store(move |s, corp| s.discover_names(corp, now, 5000))
-                .await?;
-            report.rooms_discovered += found.rooms_new;
-            report.people_discovered += found.people_new;
-            if found.scanned == 0 {
+            let reader = Arc::clone(&self.reader);
+            let corp = self.opts.corp_id.clone();
+            let step = wecom_store::blocking(move || {
+                let after = reader.follower_position(&corp, FOLLOWER)?;
+                let messages = reader.feed(&corp, after, DISCOVERY_BATCH)?;
+                Ok(messages
+                    .last()
+                    .map(|last| (last.feed_pos, Discovery::from_messages(&messages))))
+            })
+            .await
+            .map_err(NameError::Store)?;
+            let Some((through, found)) = step else {
                 return Ok(());
-            }
+            };
+            let now = now_ms();
+            let stats = self
+                .store(move |s, corp| s.record_discovered(corp, &found, through, now))
+                .await?;
+            report.rooms_discovered += stats.rooms_new;
+            report.people_discovered += stats.people_new;
         }
     }
 
@@ -649,18 +679,13 @@ impl NameResolver {
     /// Runs `f` on the store on a blocking thread.
     async fn store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn ArchiveStore, &str) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Directory, &str) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, NameError> {
         let store = Arc::clone(&self.store);
         let corp = self.opts.corp_id.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| NameError::Internal("archive store lock poisoned".into()))?;
-            f(&mut *guard, &corp).map_err(NameError::Store)
-        })
-        .await
-        .map_err(|e| NameError::Internal(format!("store task: {e}")))?
+        wecom_store::blocking(move || f(&*store, &corp))
+            .await
+            .map_err(NameError::Store)
     }
 }
 

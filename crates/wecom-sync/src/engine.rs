@@ -2,20 +2,20 @@
 //! RSA work and the SQLite commit overlap. Each page is committed with its cursor in one
 //! transaction, strictly in fetch order.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use wecom_crypto::KeyRing;
-use wecom_store::{ArchiveStore, PageCommit, StoreError};
+use wecom_store::{ArchiveWriter, PageCommit, StoreError};
 use wecom_wire::{ArchiveSource, ChatDataItem, ChatPage, QuarantinedItem, SourceError};
 
 use crate::decrypt::decrypt_page;
 
-/// The archive store, shared between the engine's blocking commit steps and other readers.
-pub type SharedStore = Arc<Mutex<dyn ArchiveStore>>;
+/// The archive writer the engine commits through (shared; the store serialises its writes).
+pub type SharedStore = Arc<dyn ArchiveWriter>;
 
 /// How one sync run behaves.
 #[derive(Debug, Clone)]
@@ -248,7 +248,7 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
     let cursor_before = {
         let store = store.clone();
         let corp = corp.clone();
-        blocking(move || Ok::<_, SyncError>(lock(&store)?.cursor(&corp)?)).await??
+        wecom_store::blocking(move || store.cursor(&corp)).await?
     };
     debug!(corp_id = %corp, cursor = cursor_before, "sync starting");
 
@@ -387,11 +387,9 @@ pub async fn sync_until_caught_up<S: ArchiveSource>(
                 let store = store.clone();
                 let corp = corp.clone();
                 let cursor = commit.cursor;
-                let stats = blocking(move || {
-                    Ok::<_, SyncError>(lock(&store)?.commit_page(&corp, &commit)?)
-                })
-                .await
-                .and_then(|r| r);
+                let stats = wecom_store::blocking(move || store.commit_page(&corp, &commit))
+                    .await
+                    .map_err(SyncError::Store);
                 let stats = match stats {
                     Ok(stats) => stats,
                     Err(e) => {
@@ -477,15 +475,8 @@ enum FetchError {
     ReplayOnly { attempts: u32 },
 }
 
-pub(crate) fn lock(
-    store: &SharedStore,
-) -> Result<std::sync::MutexGuard<'_, dyn ArchiveStore + 'static>, SyncError> {
-    store
-        .lock()
-        .map_err(|_| SyncError::Internal("store lock poisoned by an earlier panic".into()))
-}
-
-/// Runs CPU-bound or blocking work off the async runtime's threads.
+/// Runs CPU-bound work (decryption) off the async runtime's threads; store calls go through
+/// [`wecom_store::blocking`].
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, SyncError> {

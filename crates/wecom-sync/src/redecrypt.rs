@@ -7,7 +7,7 @@ use wecom_crypto::KeyRing;
 use wecom_store::Outcome;
 
 use crate::decrypt::{decrypt_item, now_ms};
-use crate::engine::{SharedStore, SyncError, blocking, lock};
+use crate::engine::{SharedStore, SyncError, blocking};
 
 /// Batch size of one resolve transaction.
 const BATCH: usize = 1000;
@@ -32,8 +32,7 @@ pub async fn redecrypt(
     let failed = {
         let store = store.clone();
         let corp = corp.clone();
-        blocking(move || Ok::<_, SyncError>(lock(&store)?.failed_records(&corp, usize::MAX)?))
-            .await??
+        wecom_store::blocking(move || store.failed_records(&corp, usize::MAX)).await?
     };
     let mut report = RedecryptReport::default();
     let mut batches = Vec::new();
@@ -67,10 +66,7 @@ pub async fn redecrypt(
         }
         let store = store.clone();
         let corp = corp.clone();
-        blocking(move || {
-            Ok::<_, SyncError>(lock(&store)?.resolve_failures(&corp, &results, now_ms())?)
-        })
-        .await??;
+        wecom_store::blocking(move || store.resolve_failures(&corp, &results, now_ms())).await?;
     }
     Ok(report)
 }

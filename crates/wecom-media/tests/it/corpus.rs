@@ -53,8 +53,7 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
         let spec = &specs[&job.sdkfileid];
         let media = s
             .store
-            .lock()
-            .expect("lock")
+            .reader
             .message_media(CORP, &job.msgid)
             .expect("message media");
         let entry = media
@@ -87,12 +86,7 @@ async fn a_synced_corpus_ends_with_every_object_verified_and_stored() {
         stored.insert((object.sha256.clone(), object.size));
     }
 
-    let stats = s
-        .store
-        .lock()
-        .expect("lock")
-        .media_stats(CORP)
-        .expect("stats");
+    let stats = s.store.reader.media_stats(CORP).expect("stats");
     assert_eq!(stats.total as usize, references);
     assert_eq!(stats.done as usize, references);
     assert_eq!(

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use wecom_blob::FsBlobStore;
 use wecom_emulator::{MediaFault, MediaFaultRule, MediaKind};
 use wecom_media::drain_media;
-use wecom_store::{ArchiveStore, MediaJobState, SqliteStore};
+use wecom_store::{ArchiveReader, MediaJobState, SqliteStore};
 
 use crate::{CORP, client, files_below, open_store, options, setup};
 
@@ -32,7 +32,7 @@ async fn child_drains_media() {
     let store = open_store(Path::new(db));
     let blobs = Arc::new(FsBlobStore::open(blobs).expect("blobs"));
     let report = drain_media(
-        store,
+        store.media,
         Arc::new(client(base)),
         blobs,
         options(),
@@ -107,7 +107,7 @@ async fn a_download_killed_midway_completes_after_restart_without_orphans() {
         "stale .part removed"
     );
     let report = drain_media(
-        store.clone(),
+        store.media.clone(),
         s.client.clone(),
         blobs,
         options(),
@@ -117,7 +117,7 @@ async fn a_download_killed_midway_completes_after_restart_without_orphans() {
     .expect("drain");
     assert_eq!((report.requeued, report.done), (1, 1), "{report:?}");
 
-    let concrete = SqliteStore::open(&db).expect("reopen");
+    let concrete = SqliteStore::open(&db).expect("reopen").reader();
     let jobs = concrete.media_jobs(CORP, None, 0, 100).expect("jobs");
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];

@@ -69,8 +69,7 @@ async fn an_md5_that_never_matches_is_recorded_with_the_bytes_in_quarantine() {
 
     let media = s
         .store
-        .lock()
-        .expect("lock")
+        .reader
         .message_media(CORP, "bad-md5")
         .expect("media");
     let object = media[0]
@@ -92,12 +91,7 @@ async fn an_md5_that_never_matches_is_recorded_with_the_bytes_in_quarantine() {
     let bytes = std::fs::read(root.join(&object.key)).expect("kept for inspection");
     assert!(bytes == wecom_emulator::media_bytes(&spec));
 
-    let stats = s
-        .store
-        .lock()
-        .expect("lock")
-        .media_stats(CORP)
-        .expect("stats");
+    let stats = s.store.reader.media_stats(CORP).expect("stats");
     assert_eq!(
         (
             stats.failed_permanent,
@@ -111,8 +105,7 @@ async fn an_md5_that_never_matches_is_recorded_with_the_bytes_in_quarantine() {
     // An operator retry starts the md5 budget afresh.
     let n = s
         .store
-        .lock()
-        .expect("lock")
+        .media
         .retry_media_jobs(CORP, true, now_ms())
         .expect("retry");
     assert_eq!(n, 1);
@@ -259,12 +252,7 @@ async fn broken_answers_fail_the_job_for_a_later_attempt_then_it_completes() {
         assert!(job.next_attempt_at_ms <= now_ms() + 3_600_000, "{msgid}");
     }
     assert_eq!(files_below(&root, &root), Vec::<String>::new());
-    let stats = s
-        .store
-        .lock()
-        .expect("lock")
-        .media_stats(CORP)
-        .expect("stats");
+    let stats = s.store.reader.media_stats(CORP).expect("stats");
     assert_eq!(stats.failed_retryable, 2);
     assert!(stats.next_attempt_at_ms.is_some_and(|t| t > now_ms()));
 
@@ -273,8 +261,7 @@ async fn broken_answers_fail_the_job_for_a_later_attempt_then_it_completes() {
     s.emulator.clear_media_faults();
     let n = s
         .store
-        .lock()
-        .expect("lock")
+        .media
         .retry_media_jobs(CORP, false, now_ms())
         .expect("retry");
     assert_eq!(n, 2);
@@ -321,12 +308,7 @@ async fn an_empty_md5sum_is_not_checked_but_the_size_is() {
         (job.state, job.md5_expected.as_str()),
         (MediaJobState::Done, "")
     );
-    let media = s
-        .store
-        .lock()
-        .expect("lock")
-        .message_media(CORP, "no-md5")
-        .expect("media");
+    let media = s.store.reader.message_media(CORP, "no-md5").expect("media");
     let object = media[0].object.clone().expect("object");
     assert_eq!((object.md5, object.size), (spec.actual_md5(), 2000));
     assert_eq!(object.content_type, "image/gif");

@@ -19,10 +19,10 @@ use wecom_blob::{BlobStore, FsBlobStore};
 use wecom_client::{ClientConfig, NativeClient, RetryPolicy};
 use wecom_crypto::{KeyRing, PrivateKey};
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, MediaSpec};
-use wecom_media::{MediaOptions, MediaReport, SharedStore, drain_media};
+use wecom_media::{MediaOptions, MediaReport, drain_media};
 use wecom_model::parse_envelope;
 use wecom_store::{
-    Derived, IngestedRecord, MediaJob, MediaJobState, Outcome, PageCommit, SqliteStore,
+    Derived, IngestedRecord, MediaJob, MediaJobState, Outcome, PageCommit, Roles, SqliteStore,
 };
 use wecom_wire::{
     BoxFuture, ChatDataItem, MediaChunkSink, MediaFetchError, MediaFetched, MediaSource,
@@ -47,7 +47,7 @@ pub struct Setup {
     pub client: Arc<NativeClient>,
     pub keys: Arc<KeyRing>,
     pub dir: TempDir,
-    pub store: SharedStore,
+    pub store: Roles,
     pub blobs: Arc<FsBlobStore>,
     stop: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -106,8 +106,8 @@ pub fn client(base: &str) -> NativeClient {
     NativeClient::new(c).expect("client")
 }
 
-pub fn open_store(path: &Path) -> SharedStore {
-    Arc::new(Mutex::new(SqliteStore::open(path).expect("archive")))
+pub fn open_store(path: &Path) -> Roles {
+    Arc::new(SqliteStore::open(path).expect("archive")).roles()
 }
 
 /// Defaults, except that a transiently failed job is not due again within a test.
@@ -122,7 +122,7 @@ impl Setup {
     pub async fn sync(&self) -> wecom_sync::SyncReport {
         wecom_sync::sync_until_caught_up(
             self.client.as_ref(),
-            self.store.clone(),
+            self.store.writer.clone(),
             self.keys.clone(),
             &wecom_sync::SyncOptions::new(CORP),
             &CancellationToken::new(),
@@ -144,7 +144,7 @@ impl Setup {
         opts: MediaOptions,
     ) -> MediaReport {
         drain_media(
-            self.store.clone(),
+            self.store.media.clone(),
             source,
             blobs,
             opts,
@@ -156,8 +156,7 @@ impl Setup {
 
     pub fn jobs(&self) -> Vec<MediaJob> {
         self.store
-            .lock()
-            .expect("lock")
+            .reader
             .media_jobs(CORP, None, 0, 1_000_000)
             .expect("jobs")
     }
@@ -166,8 +165,7 @@ impl Setup {
     pub fn job(&self, msgid: &str) -> MediaJob {
         let media = self
             .store
-            .lock()
-            .expect("lock")
+            .reader
             .message_media(CORP, msgid)
             .expect("message media");
         assert_eq!(media.len(), 1, "{msgid}: {media:?}");
@@ -203,14 +201,7 @@ impl Setup {
 
 static NEXT_SEQ: AtomicUsize = AtomicUsize::new(10_000_000);
 
-pub fn post_file(
-    store: &SharedStore,
-    msgid: &str,
-    msgtime: i64,
-    sdkfileid: &str,
-    md5: &str,
-    size: u64,
-) {
+pub fn post_file(store: &Roles, msgid: &str, msgtime: i64, sdkfileid: &str, md5: &str, size: u64) {
     let json = serde_json::json!({
         "msgid": msgid, "action": "send", "from": "zhangsan", "tolist": ["lisi"], "roomid": "",
         "msgtime": msgtime, "msgtype": "file",
@@ -222,7 +213,7 @@ pub fn post_file(
     let derived = Derived::from_envelope(&envelope);
     assert_eq!(derived.media.len(), 1, "{derived:?}");
     let seq = NEXT_SEQ.fetch_add(1, Ordering::Relaxed) as u64;
-    let mut store = store.lock().expect("lock");
+    let store = &store.writer;
     let cursor = store.cursor(CORP).expect("cursor");
     let page = PageCommit {
         records: vec![IngestedRecord {

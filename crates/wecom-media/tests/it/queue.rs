@@ -171,7 +171,7 @@ async fn cancelling_gives_the_jobs_back_and_publishes_nothing() {
             .for_fileid(&spec.fileid),
     );
     let workers = MediaWorkers::new(
-        s.store.clone(),
+        s.store.media.clone(),
         s.client.clone(),
         s.blobs.clone(),
         options(),
@@ -221,8 +221,7 @@ async fn a_cancelled_download_keeps_the_jobs_attempts_and_records_no_failure() {
     );
     s.emulator.clear_media_faults();
     s.store
-        .lock()
-        .expect("lock")
+        .media
         .retry_media_jobs(CORP, false, now_ms())
         .expect("retry");
     // Slow chunks: the cancellation lands mid-download.
@@ -232,7 +231,7 @@ async fn a_cancelled_download_keeps_the_jobs_attempts_and_records_no_failure() {
     );
     let requests = s.emulator.media_request_count();
     let workers = MediaWorkers::new(
-        s.store.clone(),
+        s.store.media.clone(),
         s.client.clone(),
         s.blobs.clone(),
         options(),
@@ -318,7 +317,7 @@ async fn a_failure_caused_by_the_cancellation_gives_the_job_back() {
         inner: s.client.clone(),
         stop: cancel.clone(),
     });
-    let workers = MediaWorkers::new(s.store.clone(), source, s.blobs.clone(), options());
+    let workers = MediaWorkers::new(s.store.media.clone(), source, s.blobs.clone(), options());
     let report = workers.drain(&cancel).await.expect("drain");
     assert_eq!((report.released, report.failed), (1, 0), "{report:?}");
     let job = s.job("stopped");
@@ -335,7 +334,7 @@ async fn a_running_daemon_downloads_new_jobs_when_woken() {
     let mut opts = options();
     opts.poll = Duration::from_secs(3600);
     let workers = Arc::new(MediaWorkers::new(
-        s.store.clone(),
+        s.store.media.clone(),
         s.client.clone(),
         s.blobs.clone(),
         opts,
@@ -356,7 +355,7 @@ async fn a_running_daemon_downloads_new_jobs_when_woken() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the daemon did not finish: {:?}",
-            s.store.lock().expect("lock").media_stats(CORP)
+            s.store.reader.media_stats(CORP)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

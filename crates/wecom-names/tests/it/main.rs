@@ -4,7 +4,7 @@
 //! expired tokens).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 use wecom_client::{ApiClient, ApiConfig, ClientConfig, NativeClient, RetryPolicy};
 use wecom_crypto::{KeyRing, PrivateKey};
 use wecom_emulator::{ApiFault, ApiFaultRule, CorpusSpec, Emulator, EmulatorConfig};
-use wecom_names::{NameOptions, NameReport, NameResolver, SharedStore};
+use wecom_names::{NameOptions, NameReport, NameResolver};
 use wecom_store::names::{ConsentStatus, ConsentSubject, NameState, PartyKind, RoomKind};
-use wecom_store::{ArchiveStore, SqliteStore};
+use wecom_store::{ArchiveReader, Roles, SqliteStore};
 use wecom_sync::{SyncOptions, sync_until_caught_up};
 use wecom_wire::directory::DirectoryApi;
 
@@ -23,7 +23,7 @@ const CORP: &str = "wwnamestest000001";
 struct Setup {
     emulator: Emulator,
     base: String,
-    store: SharedStore,
+    store: Roles,
     _dir: TempDir,
     stop: CancellationToken,
 }
@@ -58,16 +58,15 @@ async fn setup(messages: usize, tweak: impl FnOnce(&mut EmulatorConfig)) -> Setu
         stop.clone().cancelled_owned(),
     ));
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: SharedStore = Arc::new(Mutex::new(
-        SqliteStore::open(&dir.path().join("archive.db")).expect("archive"),
-    ));
+    let store =
+        Arc::new(SqliteStore::open(&dir.path().join("archive.db")).expect("archive")).roles();
     let mut ring = KeyRing::new();
     ring.insert(1, key);
     let client =
         NativeClient::new(ClientConfig::new(&base, CORP, emulator.secret())).expect("client");
     sync_until_caught_up(
         &client,
-        store.clone(),
+        store.writer.clone(),
         Arc::new(ring),
         &SyncOptions::new(CORP),
         &CancellationToken::new(),
@@ -105,15 +104,15 @@ impl Setup {
         opts.max_backoff = Duration::from_millis(2);
         tweak(&mut opts);
         NameResolver::new(
-            self.store.clone(),
+            self.store.directory.clone(),
+            self.store.reader.clone(),
             Arc::new(ApiClient::new(api).expect("api client")),
             opts,
         )
     }
 
-    fn with_store<T>(&self, f: impl FnOnce(&dyn ArchiveStore) -> T) -> T {
-        let guard = self.store.lock().expect("store");
-        f(&*guard)
+    fn with_store<T>(&self, f: impl FnOnce(&dyn ArchiveReader) -> T) -> T {
+        f(&*self.store.reader)
     }
 
     /// The roomids and the people ids of the synced records.

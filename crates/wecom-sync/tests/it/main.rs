@@ -1,7 +1,7 @@
 //! The sync engine against a real emulator on a loopback port and a real SQLite store.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -9,7 +9,7 @@ use wecom_client::{ClientConfig, NativeClient, RetryPolicy};
 use wecom_crypto::{KeyRing, PrivateKey};
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, Fault};
 use wecom_model::{ConversationKey, Envelope, parse_envelope, quote_matches, understand};
-use wecom_store::{ArchiveStore, SqliteStore};
+use wecom_store::{ArchiveReader, SqliteReader, SqliteStore};
 use wecom_sync::{SharedStore, SyncError, SyncOptions, redecrypt, sync_until_caught_up};
 
 mod store_faults;
@@ -91,13 +91,13 @@ impl Setup {
     }
 }
 
-fn store() -> (SharedStore, Arc<Mutex<SqliteStore>>) {
-    let s = Arc::new(Mutex::new(SqliteStore::open_in_memory().expect("store")));
-    (s.clone(), s)
+fn store() -> (SharedStore, Arc<SqliteReader>) {
+    let s = Arc::new(SqliteStore::open_in_memory().expect("store"));
+    (s.clone(), s.reader())
 }
 
-fn ids(store: &Arc<Mutex<SqliteStore>>) -> Vec<(u64, String)> {
-    store.lock().expect("lock").record_ids(CORP).expect("ids")
+fn ids(store: &SqliteReader) -> Vec<(u64, String)> {
+    store.record_ids(CORP).expect("ids")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +119,7 @@ async fn interrupted_runs_resume_to_exactly_the_served_records() {
     .await
     .expect("partial sync");
     assert_eq!((r.pages, r.records, r.cursor_after), (3, 300, 300));
-    assert_eq!(ids(&concrete).len(), 300);
+    assert_eq!(ids(&*concrete).len(), 300);
 
     opts.max_pages = None;
     let r = sync_until_caught_up(
@@ -142,15 +142,11 @@ async fn interrupted_runs_resume_to_exactly_the_served_records() {
         .into_iter()
         .map(|r| (r.seq, r.msgid))
         .collect();
-    assert_eq!(ids(&concrete), expected);
+    assert_eq!(ids(&*concrete), expected);
 
     // Exact plaintext bytes, as the emulator encrypted them.
     for rec in s.emulator.records().iter().step_by(97) {
-        let got = concrete
-            .lock()
-            .expect("lock")
-            .plaintext(CORP, &rec.msgid)
-            .expect("read");
+        let got = concrete.plaintext(CORP, &rec.msgid).expect("read");
         assert_eq!(
             got.as_deref(),
             Some(rec.plaintext.as_bytes()),
@@ -214,10 +210,7 @@ async fn a_failing_source_keeps_every_committed_page_and_the_cursor_after_it() {
         }
         other => panic!("unexpected error {other}"),
     }
-    assert_eq!(
-        concrete.lock().expect("lock").cursor(CORP).expect("cursor"),
-        500
-    );
+    assert_eq!(concrete.cursor(CORP).expect("cursor"), 500);
     let r = sync_until_caught_up(
         &s.client,
         shared,
@@ -248,7 +241,7 @@ async fn missing_keys_become_failures_that_redecrypt_resolves() {
     .await
     .expect("sync");
     assert_eq!((r.records, r.failed), (300, 100));
-    let stats = concrete.lock().expect("lock").stats(CORP).expect("stats");
+    let stats = concrete.stats(CORP).expect("stats");
     assert_eq!(stats.failed_by_code.get(&10007), Some(&100));
 
     let report = redecrypt(shared.clone(), s.ring(&[1]), CORP)
@@ -266,11 +259,11 @@ async fn missing_keys_become_failures_that_redecrypt_resolves() {
         (report.attempted, report.fixed, report.still_failing),
         (100, 100, 0)
     );
-    let stats = concrete.lock().expect("lock").stats(CORP).expect("stats");
+    let stats = concrete.stats(CORP).expect("stats");
     assert_eq!((stats.decrypted, stats.failed), (300, 0));
     // Messages stored by redecrypt are linked like those of a sync: recalls whose record or
     // original failed at first are marked now.
-    let recalls = assert_recalls_are_marked(&concrete.lock().expect("lock"), &s.emulator.records());
+    let recalls = assert_recalls_are_marked(&concrete, &s.emulator.records());
     assert!(recalls > 0);
     s.shutdown().await;
 }
@@ -278,12 +271,12 @@ async fn missing_keys_become_failures_that_redecrypt_resolves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_key_for_a_version_is_a_stored_failure_not_a_skip() {
     let s = setup(50, None).await;
-    let (shared, concrete) = store();
+    let (shared, _) = store();
     let mut ring = KeyRing::new();
     ring.insert(1, PrivateKey::generate_rsa2048().expect("keygen"));
     let r = sync_until_caught_up(
         &s.client,
-        shared,
+        shared.clone(),
         Arc::new(ring),
         &SyncOptions::new(CORP),
         &CancellationToken::new(),
@@ -292,11 +285,7 @@ async fn a_wrong_key_for_a_version_is_a_stored_failure_not_a_skip() {
     .await
     .expect("sync");
     assert_eq!((r.records, r.failed), (50, 50));
-    let failed = concrete
-        .lock()
-        .expect("lock")
-        .failed_records(CORP, 100)
-        .expect("failures");
+    let failed = shared.failed_records(CORP, 100).expect("failures");
     assert_eq!(failed.len(), 50);
     assert!(
         failed
@@ -495,7 +484,7 @@ fn envelopes(records: &[wecom_emulator::PlainRecord]) -> Vec<Envelope> {
 
 /// Every recall record's target is stored, kept, and marked with who recalled it and when.
 /// Returns the number of recalls.
-fn assert_recalls_are_marked(store: &SqliteStore, records: &[wecom_emulator::PlainRecord]) -> u64 {
+fn assert_recalls_are_marked(store: &SqliteReader, records: &[wecom_emulator::PlainRecord]) -> u64 {
     let mut recalls = 0;
     for envelope in envelopes(records) {
         let Some(target) = understand(&envelope).recall_of else {
@@ -543,12 +532,12 @@ async fn a_synced_corpus_is_linked_and_listed_by_conversation() {
     .await
     .expect("sync");
     assert_eq!((r.records, r.failed), (3000, 0));
-    check_linked_corpus(&concrete.lock().expect("lock"), &s.emulator.records());
+    check_linked_corpus(&concrete, &s.emulator.records());
     s.shutdown().await;
 }
 
 /// The checks of [`a_synced_corpus_is_linked_and_listed_by_conversation`] on the synced store.
-fn check_linked_corpus(store: &SqliteStore, records: &[wecom_emulator::PlainRecord]) {
+fn check_linked_corpus(store: &SqliteReader, records: &[wecom_emulator::PlainRecord]) {
     let envelopes = envelopes(records);
 
     // Conversations: exactly the corpus's, with every message in one of them.
@@ -671,15 +660,11 @@ mod hostile {
         let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
         assert_eq!(r.cursor_after, 45);
         assert_eq!(r.quarantined, 1);
-        let archived = ids(&concrete);
+        let archived = ids(&*concrete);
         // Seq 1 came unreadable and is kept raw; every other record is archived.
         assert_eq!(archived.len(), 44);
         assert_eq!(archived[0].0, 2);
-        let q = concrete
-            .lock()
-            .expect("lock")
-            .quarantined_items(CORP, 10)
-            .expect("q");
+        let q = concrete.quarantined_items(CORP, 10).expect("q");
         assert_eq!(q.len(), 1);
         assert_eq!((q[0].seq, q[0].kind.as_str()), (Some(1), "unparseable"));
 
@@ -687,7 +672,7 @@ mod hostile {
         s.emulator.inject(Fault::ItemWithoutMsgid, 1);
         let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
         assert_eq!((r.cursor_after, r.quarantined), (50, 1));
-        assert_eq!(ids(&concrete).len(), 48);
+        assert_eq!(ids(&*concrete).len(), 48);
         s.shutdown().await;
     }
 
@@ -699,7 +684,7 @@ mod hostile {
         let r = sync(&s, &shared, &opts(10)).await.expect("sync");
         assert_eq!(r.cursor_after, 30, "later records still arrive");
         assert_eq!(r.quarantined, 1);
-        assert_eq!(ids(&concrete).len(), 30);
+        assert_eq!(ids(&*concrete).len(), 30);
 
         // A jump beyond max_seq_jump from a non-zero cursor: quarantined, the sync stops there.
         s.emulator.append(5);
@@ -718,17 +703,10 @@ mod hostile {
         );
         let r = sync(&s, &shared, &o).await.expect("sync");
         assert_eq!(r.cursor_after, 35, "the next sync gets the real records");
-        let q = concrete
-            .lock()
-            .expect("lock")
-            .quarantined_items(CORP, 10)
-            .expect("q");
+        let q = concrete.quarantined_items(CORP, 10).expect("q");
         let kinds: Vec<&str> = q.iter().map(|q| q.kind.as_str()).collect();
         assert_eq!(kinds, ["seq_jump", "implausible_seq"]);
-        assert_eq!(
-            concrete.lock().expect("lock").cursor(CORP).expect("cursor"),
-            35
-        );
+        assert_eq!(concrete.cursor(CORP).expect("cursor"), 35);
         s.shutdown().await;
     }
 
@@ -791,7 +769,7 @@ mod hostile {
             }
             other => panic!("unexpected {other}"),
         }
-        assert!(ids(&concrete).is_empty());
+        assert!(ids(&*concrete).is_empty());
         // Retried like other protocol errors: one bad answer is absorbed.
         s.emulator.inject(Fault::ExtraItems(1), 1);
         let r = sync(&s, &shared, &opts(10)).await.expect("retried");

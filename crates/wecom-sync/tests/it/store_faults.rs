@@ -3,11 +3,11 @@
 //! channel — and the next sync resumes from the last committed page when the fault is gone.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use wecom_store::{ArchiveStore, SqliteStore, StoreErrorKind};
+use wecom_store::{ArchiveReader, SqliteReader, SqliteStore, StoreErrorKind};
 use wecom_sync::{RunnerOptions, SharedStore, SyncError, SyncOptions, sync_until_caught_up};
 
 use super::{CORP, Runner, setup, wait_for};
@@ -36,11 +36,9 @@ fn page_limit_10() -> SyncOptions {
     opts
 }
 
-fn file_store(dir: &Path) -> (SharedStore, Arc<Mutex<SqliteStore>>) {
-    let s = Arc::new(Mutex::new(
-        SqliteStore::open(&dir.join("archive.db")).expect("store"),
-    ));
-    (s.clone(), s)
+fn file_store(dir: &Path) -> (SharedStore, Arc<SqliteReader>) {
+    let s = Arc::new(SqliteStore::open(&dir.join("archive.db")).expect("store"));
+    (s.clone(), s.reader())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,10 +77,7 @@ async fn a_commit_that_fails_ends_every_stage_and_the_next_sync_resumes() {
         other => panic!("expected a commit failure, got {other:?}"),
     }
     held.release();
-    assert_eq!(
-        concrete.lock().expect("lock").cursor(CORP).expect("cursor"),
-        0
-    );
+    assert_eq!(concrete.cursor(CORP).expect("cursor"), 0);
 
     let r = sync_until_caught_up(
         &s.client,
