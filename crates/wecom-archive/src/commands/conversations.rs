@@ -10,7 +10,7 @@ use wecom_store::{ConversationSummary, StoredMessage};
 
 use super::{lock, open_reader, thousands};
 use crate::cli::ConversationsCommand;
-use crate::config::CorpConfig;
+use wecom_daemon::config::CorpConfig;
 
 pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {

@@ -8,7 +8,7 @@ use wecom_store::StoredQuarantine;
 
 use super::{Writers, lock, open_reader, thousands};
 use crate::cli::CursorCommand;
-use crate::config::CorpConfig;
+use wecom_daemon::config::CorpConfig;
 
 /// Quarantined items listed by `cursor show`.
 const SHOWN: usize = 20;

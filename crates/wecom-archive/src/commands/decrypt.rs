@@ -11,7 +11,7 @@ use wecom_crypto::decrypt_data;
 use wecom_wire::ChatDataItem;
 
 use crate::cli::DecryptArgs;
-use crate::config::Config;
+use wecom_daemon::config::Config;
 use crate::keys::read_key_dir;
 
 pub fn run(

@@ -12,7 +12,7 @@ use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 use super::source::{Source, SourceOverrides};
 use super::{lock, open_reader, runtime};
 use crate::cli::SourceArgs;
-use crate::config::{Config, CorpConfig, SourceKind};
+use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 use crate::keys::{load_key_ring, read_key_dir};
 use wecom_crypto::{RecordError, decrypt_record};
 

@@ -38,7 +38,7 @@ use wecom_store::{LockError, SqliteStore, WriterLock};
 use wecom_sync::SharedStore;
 
 use crate::cli::{BenchCommand, Cli, Command};
-use crate::config::Config;
+use wecom_daemon::config::Config;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env: HashMap<String, String> = std::env::vars().collect();

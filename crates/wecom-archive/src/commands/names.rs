@@ -14,7 +14,7 @@ use wecom_sync::SharedStore;
 use super::conversations::china_time;
 use super::{Writers, lock, open_reader, thousands};
 use crate::cli::{PeopleCommand, RoomsCommand};
-use crate::config::{Config, CorpConfig};
+use wecom_daemon::config::{Config, CorpConfig};
 
 /// The resolver for a corp, or `None` with the reason when names are off or cannot be asked for.
 pub fn resolver(

@@ -22,7 +22,7 @@ use super::figures::{CorpView, DaemonObserver, refresh_figures};
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime};
 use crate::cli::RunArgs;
-use crate::config::{Config, CorpConfig};
+use wecom_daemon::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 /// How long shutdown waits for runners to finish their page before giving up on them.

@@ -10,7 +10,7 @@ use wecom_wire::{
     SourceError,
 };
 
-use crate::config::{Config, CorpConfig, SourceKind};
+use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 
 /// `--source` and `--sdk-library` on `sync` and `run`.
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ use wecom_wire::MediaSource;
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime, thousands};
 use crate::cli::SyncArgs;
-use crate::config::{Config, CorpConfig};
+use wecom_daemon::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::Result<ExitCode> {
