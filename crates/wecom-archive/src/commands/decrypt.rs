@@ -11,8 +11,8 @@ use wecom_crypto::decrypt_data;
 use wecom_wire::ChatDataItem;
 
 use crate::cli::DecryptArgs;
-use wecom_daemon::config::Config;
 use crate::keys::read_key_dir;
+use wecom_daemon::config::Config;
 
 pub fn run(
     config_path: &Path,

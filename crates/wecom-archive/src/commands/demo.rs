@@ -15,8 +15,8 @@ use super::stats::render;
 use super::sync::sync_once;
 use super::{lock, open_store, runtime, thousands};
 use crate::cli::DemoArgs;
-use wecom_daemon::config::Config;
 use crate::keys::load_key_ring;
+use wecom_daemon::config::Config;
 
 const DEMO_CORP: &str = "wwdemo00000000001";
 const DEMO_SECRET: &str = "demo-archive-secret";

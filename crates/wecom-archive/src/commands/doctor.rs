@@ -12,9 +12,9 @@ use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 use super::source::{Source, SourceOverrides};
 use super::{lock, open_reader, runtime};
 use crate::cli::SourceArgs;
-use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 use crate::keys::{load_key_ring, read_key_dir};
 use wecom_crypto::{RecordError, decrypt_record};
+use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 
 struct Report {
     failed: usize,

@@ -11,8 +11,8 @@ use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, LiveConfig};
 
 use super::runtime;
 use crate::cli::EmulatorArgs;
-use wecom_daemon::config::{ConfigFile, CorpSection};
 use crate::keys::write_key;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 
 /// Private keys for the emulator's key versions: version 1, and version 2 when rotating.
 pub fn generate_keys(rotate: bool) -> anyhow::Result<Vec<(u32, PrivateKey)>> {

@@ -6,8 +6,8 @@ use anyhow::{Context, bail};
 use wecom_crypto::PrivateKey;
 
 use crate::cli::InitArgs;
-use wecom_daemon::config::{ConfigFile, CorpSection};
 use crate::keys::write_key;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.dir.join("wecom-archive.toml");

@@ -22,8 +22,8 @@ use super::figures::{CorpView, DaemonObserver, refresh_figures};
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime};
 use crate::cli::RunArgs;
-use wecom_daemon::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
+use wecom_daemon::config::{Config, CorpConfig};
 
 /// How long shutdown waits for runners to finish their page before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

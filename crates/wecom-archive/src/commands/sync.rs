@@ -19,8 +19,8 @@ use wecom_wire::MediaSource;
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime, thousands};
 use crate::cli::SyncArgs;
-use wecom_daemon::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
+use wecom_daemon::config::{Config, CorpConfig};
 
 pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     struct Target<'a> {

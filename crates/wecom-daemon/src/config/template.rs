@@ -133,7 +133,12 @@ pub const KEY_DOCS: &[KeyDoc] = &[
         "Optional proxy for every request: http://host:port, socks5h://host:port (credentials below).",
         "\"socks5h://127.0.0.1:1080\"",
     ),
-    optional("corp", "proxy_username", "The proxy's user name.", "\"user\""),
+    optional(
+        "corp",
+        "proxy_username",
+        "The proxy's user name.",
+        "\"user\"",
+    ),
     optional(
         "corp",
         "proxy_password",
@@ -419,7 +424,12 @@ impl ConfigFile {
                 }
                 Some(toml::Value::Array(tables)) => {
                     for table in tables.iter().filter_map(toml::Value::as_table) {
-                        render_table(&mut out, &format!("[[{}]]", section.section), section, table);
+                        render_table(
+                            &mut out,
+                            &format!("[[{}]]", section.section),
+                            section,
+                            table,
+                        );
                     }
                 }
                 _ => {}
@@ -433,7 +443,10 @@ impl ConfigFile {
 /// then any key without a comment.
 fn render_table(out: &mut String, header: &str, section: &SectionDoc, table: &toml::Table) {
     let _ = writeln!(out, "\n{header}");
-    comment(out, section.doc);
+    if !section.doc.is_empty() {
+        comment(out, section.doc);
+        out.push('\n');
+    }
     let docs = KEY_DOCS.iter().filter(|d| d.section == section.section);
     for doc in docs.clone() {
         comment(out, doc.doc);
@@ -580,7 +593,10 @@ mod tests {
         assert_eq!(documented.len(), KEY_DOCS.len(), "a key documented twice");
         let undocumented: Vec<_> = written.difference(&documented).collect();
         let unknown: Vec<_> = documented.difference(&written).collect();
-        assert!(undocumented.is_empty(), "keys without a doc: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "keys without a doc: {undocumented:?}"
+        );
         assert!(unknown.is_empty(), "docs naming no key: {unknown:?}");
         assert!(KEY_DOCS.iter().all(|d| !d.doc.trim().is_empty()));
         let sections: BTreeSet<&str> = SECTION_DOCS.iter().map(|s| s.section).collect();
@@ -621,7 +637,8 @@ mod tests {
 
         let full = every_key_set();
         let text = round_trip(&full);
-        assert!(text.contains("secret = \"s\\\"x\\\\y\"\n"), "{text}");
+        // Written as a literal string, which needs no escapes.
+        assert!(text.contains("secret = 's\"x\\y'\n"), "{text}");
         assert!(text.contains("callback_token = \"QDG6eK\"\n"), "{text}");
         assert!(!text.contains("# proxy = "), "{text}");
 

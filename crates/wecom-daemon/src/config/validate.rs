@@ -88,7 +88,10 @@ impl ConfigFile {
                 proxy_password: c.proxy_password,
                 timeout_secs: c.timeout_secs,
                 keys_dir: resolve(base, &keys_dir),
-                archive_path: resolve(base, c.archive_path.as_deref().unwrap_or(&self.archive.path)),
+                archive_path: resolve(
+                    base,
+                    c.archive_path.as_deref().unwrap_or(&self.archive.path),
+                ),
                 callback,
                 sdk_library: c.sdk_library.map(|p| resolve(base, &p)),
                 sdk_proxy: c.sdk_proxy,
@@ -190,7 +193,7 @@ fn check_corp_id(id: &str) -> Result<(), ConfigError> {
     if id.trim().is_empty() {
         return Err(ConfigError::EmptyCorpId);
     }
-    let shown = wecom_wire::text::escape_controls(id);
+    let shown = wecom_wire::text::escape_controls(id).into_owned();
     if id.len() > 64 {
         return Err(ConfigError::CorpIdTooLong {
             shown,
