@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use base64::Engine;
 use wecom_crypto::decrypt_data;
+use wecom_daemon::config::Config;
 use wecom_wire::ChatDataItem;
 
 use crate::cli::DecryptArgs;
 use crate::keys::read_key_dir;
-use wecom_daemon::config::Config;
 
 pub fn run(
     config_path: &Path,

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
+use wecom_daemon::config::Config;
 use wecom_emulator::Emulator;
 
 use super::emulator::{client_config_file, emulator_config, generate_keys, write_client_config};
@@ -16,7 +17,6 @@ use super::sync::sync_once;
 use super::{lock, open_store, runtime, thousands};
 use crate::cli::DemoArgs;
 use crate::keys::load_key_ring;
-use wecom_daemon::config::Config;
 
 const DEMO_CORP: &str = "wwdemo00000000001";
 const DEMO_SECRET: &str = "demo-archive-secret";

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wecom_crypto::PrivateKey;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, LiveConfig};
 
 use super::runtime;
 use crate::cli::EmulatorArgs;
 use crate::keys::write_key;
-use wecom_daemon::config::{ConfigFile, CorpSection};
 
 /// Private keys for the emulator's key versions: version 1, and version 2 when rotating.
 pub fn generate_keys(rotate: bool) -> anyhow::Result<Vec<(u32, PrivateKey)>> {

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use wecom_crypto::PrivateKey;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 
 use crate::cli::InitArgs;
 use crate::keys::write_key;
-use wecom_daemon::config::{ConfigFile, CorpSection};
 
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let config_path = args.dir.join("wecom-archive.toml");

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use wecom_daemon::config::CorpConfig;
 
 use crate::cli::KeysCommand;
 use crate::keys::{read_key_dir, read_private_key, write_key};
-use wecom_daemon::config::CorpConfig;
 
 pub fn run(corp: &CorpConfig, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {

@@ -3,6 +3,22 @@
 
 use std::path::PathBuf;
 
+/// What kind of problem a [`ConfigError`] is, for callers that act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    /// The file cannot be read.
+    Unreadable,
+    /// The file is not valid TOML of this schema, or a setting in it (or in the environment)
+    /// is wrong.
+    Invalid,
+    /// The corp asked for is not configured, or none was asked for among several.
+    Selection,
+    /// A secret a command needs is missing.
+    MissingSecret,
+    /// A runtime object could not be built (the media store, the worker's path, rendering).
+    Setup,
+}
+
 /// A configuration that cannot be read, parsed, validated or turned into runtime settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -162,4 +178,38 @@ pub enum ConfigError {
     /// A value that cannot be written as TOML (not expected of this schema).
     #[error("cannot write the configuration as TOML")]
     Template(#[source] toml::ser::Error),
+}
+
+impl ConfigError {
+    /// The kind of problem (for a validation error wrapped with its file, the inner one's).
+    pub fn kind(&self) -> ConfigErrorKind {
+        match self {
+            ConfigError::Read { .. } => ConfigErrorKind::Unreadable,
+            ConfigError::InFile { source, .. } => source.kind(),
+            ConfigError::UnknownCorp { .. } | ConfigError::SeveralCorps { .. } => {
+                ConfigErrorKind::Selection
+            }
+            ConfigError::NoSecret { .. } => ConfigErrorKind::MissingSecret,
+            ConfigError::WorkerPath(_)
+            | ConfigError::S3(_)
+            | ConfigError::MediaDir { .. }
+            | ConfigError::Template(_) => ConfigErrorKind::Setup,
+            ConfigError::Parse { .. }
+            | ConfigError::NoCorp
+            | ConfigError::EmptyCorpId
+            | ConfigError::CorpIdTooLong { .. }
+            | ConfigError::CorpIdCharacters { .. }
+            | ConfigError::DuplicateCorp { .. }
+            | ConfigError::ZeroTimeout { .. }
+            | ConfigError::HalfCallback { .. }
+            | ConfigError::CallbackAesKey { .. }
+            | ConfigError::PageLimit(_)
+            | ConfigError::ZeroSeqJump
+            | ConfigError::MaxResponseMb(_)
+            | ConfigError::Zero { .. }
+            | ConfigError::NamesRate
+            | ConfigError::S3Incomplete
+            | ConfigError::UnknownBackend(_) => ConfigErrorKind::Invalid,
+        }
+    }
 }

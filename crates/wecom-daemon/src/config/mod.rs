@@ -13,7 +13,7 @@ pub mod schema;
 pub mod template;
 pub mod validate;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigErrorKind};
 pub use overrides::ENV_OVERRIDES;
 pub use schema::{
     ArchiveSection, CallbackSettings, Config, ConfigFile, CorpConfig, CorpSection,

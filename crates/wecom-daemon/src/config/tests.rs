@@ -83,7 +83,11 @@ fn env_overrides_the_file() {
     let c = Config::load(&p, &env).expect("load");
     assert_eq!(c.corp(None).expect("corp").secret, "from-env");
     let c = Config::load(&p, &HashMap::new()).expect("load");
-    assert!(c.client_config(c.corp(None).expect("corp")).is_err());
+    let e = c
+        .client_config(c.corp(None).expect("corp"))
+        .expect_err("no secret");
+    assert_eq!(e.kind(), ConfigErrorKind::MissingSecret);
+    assert!(chain(&e).contains("WECOM_ARCHIVE_SECRET"), "{}", chain(&e));
 }
 
 #[test]
@@ -172,10 +176,17 @@ fn bad_names_settings_are_refused() {
 fn errors_name_the_file_and_the_problem() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope.toml");
-    let e = chain(&Config::load(&missing, &HashMap::new()).expect_err("missing"));
-    assert!(e.contains("nope.toml"), "{e}");
+    let err = Config::load(&missing, &HashMap::new()).expect_err("missing");
+    assert_eq!(err.kind(), ConfigErrorKind::Unreadable);
+    let e = chain(&err);
+    assert!(
+        e.contains("nope.toml") && e.contains("wecom-archive init"),
+        "{e}"
+    );
     let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\nsurprise = 1\n");
-    let e = chain(&Config::load(&p, &HashMap::new()).expect_err("unknown key"));
+    let err = Config::load(&p, &HashMap::new()).expect_err("unknown key");
+    assert_eq!(err.kind(), ConfigErrorKind::Invalid);
+    let e = chain(&err);
     assert!(e.contains("c.toml") && e.contains("surprise"), "{e}");
     let p = write(dir.path(), "[corp\n");
     let e = chain(&Config::load(&p, &HashMap::new()).expect_err("garbled"));
@@ -184,8 +195,16 @@ fn errors_name_the_file_and_the_problem() {
         dir.path(),
         "[corp]\ncorp_id = \"ww1\"\n[sync]\npage_limit = 5000\n",
     );
-    let e = chain(&Config::load(&p, &HashMap::new()).expect_err("limit"));
-    assert!(e.contains("page_limit"), "{e}");
+    let err = Config::load(&p, &HashMap::new()).expect_err("limit");
+    assert_eq!(err.kind(), ConfigErrorKind::Invalid);
+    let e = chain(&err);
+    assert!(
+        e.starts_with(&format!(
+            "configuration file {}: [sync] page_limit 5000",
+            p.display()
+        )),
+        "{e}"
+    );
 }
 
 #[test]
@@ -226,7 +245,9 @@ fn several_corps_get_their_own_keys_secrets_and_selection() {
     assert_eq!(b.archive_path, dir.path().join("b.db"));
     assert_eq!(b.secret, "b-from-env");
     assert!(b.callback.is_some() && a.callback.is_none());
-    assert!(chain(&c.corp(None).expect_err("ambiguous")).contains("--corp"));
+    let ambiguous = c.corp(None).expect_err("ambiguous");
+    assert_eq!(ambiguous.kind(), ConfigErrorKind::Selection);
+    assert!(chain(&ambiguous).contains("--corp"));
     assert!(c.corp(Some("wwC")).is_err());
     assert_eq!(c.selected(None).expect("all").len(), 2);
     let p = write(
