@@ -123,7 +123,7 @@ pub enum KeysCommand {
 pub struct SourceArgs {
     /// `native` (our client) or `sdk` (the vendor library); overrides each corp's `source`.
     #[arg(long)]
-    pub source: Option<crate::config::SourceKind>,
+    pub source: Option<wecom_daemon::config::SourceKind>,
     /// Path of libWeWorkFinanceSdk_C.so for `--source sdk`.
     #[arg(long)]
     pub sdk_library: Option<PathBuf>,

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use serde_json::json;
+use wecom_daemon::config::CorpConfig;
 use wecom_store::names::{ConsentStatus, ConsentSubject, DisplayName, DisplaySource};
 use wecom_store::{ConversationSummary, StoredMessage};
 
 use super::{lock, open_reader, thousands};
 use crate::cli::ConversationsCommand;
-use crate::config::CorpConfig;
 
 pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {

@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use serde_json::json;
+use wecom_daemon::config::CorpConfig;
 use wecom_store::StoredQuarantine;
 
 use super::{Writers, lock, open_reader, thousands};
 use crate::cli::CursorCommand;
-use crate::config::CorpConfig;
 
 /// Quarantined items listed by `cursor show`.
 const SHOWN: usize = 20;

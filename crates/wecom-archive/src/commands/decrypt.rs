@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use base64::Engine;
 use wecom_crypto::decrypt_data;
+use wecom_daemon::config::Config;
 use wecom_wire::ChatDataItem;
 
 use crate::cli::DecryptArgs;
-use crate::config::Config;
 use crate::keys::read_key_dir;
 
 pub fn run(

@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
+use wecom_daemon::config::Config;
 use wecom_emulator::Emulator;
 
-use super::emulator::{emulator_config, generate_keys, write_client_config};
+use super::emulator::{client_config_file, emulator_config, generate_keys, write_client_config};
 use super::stats::render;
 use super::sync::sync_once;
 use super::{lock, open_store, runtime, thousands};
 use crate::cli::DemoArgs;
-use crate::config::Config;
 use crate::keys::load_key_ring;
 
 const DEMO_CORP: &str = "wwdemo00000000001";
@@ -68,8 +68,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             stop_server.clone().cancelled_owned(),
         ));
 
-        write_client_config(
-            &config_path,
+        let mut file = client_config_file(
             DEMO_CORP,
             &super::emulator::EmulatorSecrets {
                 archive: DEMO_SECRET,
@@ -77,22 +76,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 customer: customer_secret.as_deref(),
             },
             &base_url,
-            &keys,
             None,
             None,
-        )?;
-        let text = std::fs::read_to_string(&config_path)?;
-        std::fs::write(
-            &config_path,
-            // The demo corpus covers more days than the default 5-day window: its media are all
-            // fetched all the same (the window only orders the work; WeCom's 301048 alone
-            // expires a job). The emulator is local: no need to spare its API quota.
-            text.replacen(
-                "max_calls_per_second = 10\n",
-                "max_calls_per_second = 1000\n",
-                1,
-            ),
-        )?;
+        );
+        // The demo corpus covers more days than the default 5-day window: its media are all
+        // fetched all the same (the window only orders the work; WeCom's 301048 alone expires a
+        // job). The emulator is local: no need to spare its API quota.
+        file.names.max_calls_per_second = 1000.0;
+        write_client_config(&config_path, &file, &keys)?;
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let corp = config.corp(None)?;
@@ -229,7 +220,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 /// holds a name history. `(roomid, old name, new name)`.
 async fn rename_one_room(
     config: &Config,
-    corp: &crate::config::CorpConfig,
+    corp: &wecom_daemon::config::CorpConfig,
     emulator: &Emulator,
     store: wecom_sync::SharedStore,
 ) -> anyhow::Result<Option<(String, String, String)>> {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use wecom_client::{ApiClient, ApiError, ApiErrorKind};
+use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 use wecom_wire::directory::{CustomerGroupListRequest, SecretKind};
 use wecom_wire::text::{Escaped, redact_url};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
@@ -12,7 +13,6 @@ use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 use super::source::{Source, SourceOverrides};
 use super::{lock, open_reader, runtime};
 use crate::cli::SourceArgs;
-use crate::config::{Config, CorpConfig, SourceKind};
 use crate::keys::{load_key_ring, read_key_dir};
 use wecom_crypto::{RecordError, decrypt_record};
 

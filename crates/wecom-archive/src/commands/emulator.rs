@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wecom_crypto::PrivateKey;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 use wecom_emulator::{CorpusSpec, Emulator, EmulatorConfig, LiveConfig};
 
 use super::runtime;
 use crate::cli::EmulatorArgs;
-use crate::config::ConfigTemplate;
 use crate::keys::write_key;
 
 /// Private keys for the emulator's key versions: version 1, and version 2 when rotating.
@@ -82,15 +82,36 @@ pub struct EmulatorSecrets<'a> {
     pub customer: Option<&'a str>,
 }
 
-/// Writes a client configuration for an emulator at `base_url`, with its keys in `keys/` beside it.
-pub fn write_client_config(
-    config_path: &Path,
+/// A client configuration for an emulator at `base_url`: its corp and secrets, the callback's
+/// token and key when the emulator sends callbacks, the proxy the vendor library reaches it
+/// through, and short retry delays (the emulator is local).
+pub fn client_config_file(
     corp_id: &str,
     secrets: &EmulatorSecrets<'_>,
     base_url: &str,
-    keys: &[(u32, PrivateKey)],
     callback: Option<(&str, &str)>,
     sdk_proxy: Option<&str>,
+) -> ConfigFile {
+    let mut corp = CorpSection::new(corp_id);
+    corp.secret = secrets.archive.to_owned();
+    corp.contacts_secret = secrets.contacts.map(str::to_owned);
+    corp.customer_secret = secrets.customer.map(str::to_owned);
+    corp.base_url = base_url.to_owned();
+    if let Some((token, key)) = callback {
+        corp.callback_token = Some(token.to_owned());
+        corp.callback_aes_key = Some(key.to_owned());
+    }
+    corp.sdk_proxy = sdk_proxy.map(str::to_owned);
+    let mut file = ConfigFile::new(corp);
+    file.sync.retry_base_delay_ms = 200;
+    file
+}
+
+/// Writes `file` as a commented configuration at `config_path`, with `keys` in `keys/` beside it.
+pub fn write_client_config(
+    config_path: &Path,
+    file: &ConfigFile,
+    keys: &[(u32, PrivateKey)],
 ) -> anyhow::Result<()> {
     let dir = config_path
         .parent()
@@ -105,37 +126,7 @@ pub fn write_client_config(
     for (v, k) in keys {
         write_key(&keys_dir, *v, k)?;
     }
-    let text = ConfigTemplate {
-        corp_id,
-        secret: secrets.archive,
-        contacts_secret: secrets.contacts,
-        customer_secret: secrets.customer,
-        base_url,
-        archive_path: "archive.db",
-        keys_dir: "keys",
-        retry_base_delay_ms: 200,
-    }
-    .render();
-    let text = match callback {
-        Some((token, key)) => text.replacen(
-            "# callback_token = \"...\"\n# callback_aes_key = \"...43 characters...\"\n",
-            &format!(
-                "callback_token = {}\ncallback_aes_key = {}\n",
-                toml_quote(token),
-                toml_quote(key)
-            ),
-            1,
-        ),
-        None => text,
-    };
-    let text = match sdk_proxy {
-        Some(proxy) => text.replacen(
-            "# sdk_proxy = \"http://127.0.0.1:3128\"\n",
-            &format!("sdk_proxy = {}\n", toml_quote(proxy)),
-            1,
-        ),
-        None => text,
-    };
+    let text = file.render_template()?;
     // It holds the archive secret (and the others): readable by the owner only.
     crate::files::write_private(config_path, &text)
         .with_context(|| format!("cannot write {}", config_path.display()))
@@ -199,8 +190,7 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
                 .callback_token
                 .as_deref()
                 .zip(args.callback_aes_key.as_deref());
-            write_client_config(
-                path,
+            let file = client_config_file(
                 &args.corp_id,
                 &EmulatorSecrets {
                     archive: &args.secret,
@@ -208,10 +198,10 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
                     customer: customer_secret.as_deref(),
                 },
                 &base_url,
-                &keys,
                 callback,
                 Some(&proxy_url),
-            )?;
+            );
+            write_client_config(path, &file, &keys)?;
             println!(
                 "wrote client configuration {} (keys in {})",
                 path.display(),
@@ -248,8 +238,4 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<ExitCode> {
             .context("emulator proxy failed")
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn toml_quote(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
 }

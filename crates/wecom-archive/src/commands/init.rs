@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use wecom_crypto::PrivateKey;
+use wecom_daemon::config::{ConfigFile, CorpSection};
 
 use crate::cli::InitArgs;
-use crate::config::ConfigTemplate;
 use crate::keys::write_key;
 
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
@@ -22,20 +22,11 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let key = PrivateKey::generate_rsa2048().context("cannot generate an RSA-2048 key")?;
     let keys_dir = args.dir.join("keys");
     let key_path = write_key(&keys_dir, args.key_version, &key)?;
-    let text = ConfigTemplate {
-        corp_id: args
-            .corp_id
-            .as_deref()
-            .unwrap_or("ww_REPLACE_WITH_YOUR_CORP_ID"),
-        secret: "",
-        contacts_secret: None,
-        customer_secret: None,
-        base_url: wecom_client::WECOM_BASE_URL,
-        archive_path: "archive.db",
-        keys_dir: "keys",
-        retry_base_delay_ms: 500,
-    }
-    .render();
+    let corp_id = args
+        .corp_id
+        .as_deref()
+        .unwrap_or("ww_REPLACE_WITH_YOUR_CORP_ID");
+    let text = ConfigFile::new(CorpSection::new(corp_id)).render_template()?;
     // Secrets go into it: readable by the owner only.
     crate::files::write_private(&config_path, &text)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use wecom_daemon::config::CorpConfig;
 
 use crate::cli::KeysCommand;
-use crate::config::CorpConfig;
 use crate::keys::{read_key_dir, read_private_key, write_key};
 
 pub fn run(corp: &CorpConfig, cmd: KeysCommand) -> anyhow::Result<ExitCode> {

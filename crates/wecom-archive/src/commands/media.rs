@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
+use wecom_daemon::config::{Config, CorpConfig};
 use wecom_store::MediaJobState;
 
 use super::stats::{media_json, media_location, render_media};
 use super::{Writers, lock, open_reader};
 use crate::cli::MediaCommand;
-use crate::config::{Config, CorpConfig};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -34,11 +34,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use wecom_daemon::config::Config;
 use wecom_store::{LockError, SqliteStore, WriterLock};
 use wecom_sync::SharedStore;
 
 use crate::cli::{BenchCommand, Cli, Command};
-use crate::config::Config;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env: HashMap<String, String> = std::env::vars().collect();

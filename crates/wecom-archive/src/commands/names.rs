@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wecom_client::ApiClient;
+use wecom_daemon::config::{Config, CorpConfig};
 use wecom_names::{NameReport, NameResolver};
 use wecom_store::names::{Consent, NameStats, PersonEntry, RoomEntry, fallback_label};
 use wecom_sync::SharedStore;
@@ -14,7 +15,6 @@ use wecom_sync::SharedStore;
 use super::conversations::china_time;
 use super::{Writers, lock, open_reader, thousands};
 use crate::cli::{PeopleCommand, RoomsCommand};
-use crate::config::{Config, CorpConfig};
 
 /// The resolver for a corp, or `None` with the reason when names are off or cannot be asked for.
 pub fn resolver(

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use wecom_callback::CallbackCrypto;
 use wecom_crypto::KeyRing;
+use wecom_daemon::config::{Config, CorpConfig};
 use wecom_media::MediaWorkers;
 use wecom_server::{CallbackEndpoint, Observer, ServerConfig, router, serve};
 use wecom_sync::{RunnerHandle, RunnerOptions, SharedStore, SyncOptions, run_corp};
@@ -22,7 +23,6 @@ use super::figures::{CorpView, DaemonObserver, refresh_figures};
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime};
 use crate::cli::RunArgs;
-use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 /// How long shutdown waits for runners to finish their page before giving up on them.

@@ -4,13 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use wecom_client::NativeClient;
+use wecom_daemon::config::{Config, CorpConfig, SourceKind};
 use wecom_sdk::SdkSource;
 use wecom_wire::{
     ArchiveSource, BoxFuture, ChatPage, MediaChunkSink, MediaFetchError, MediaFetched, MediaSource,
     SourceError,
 };
-
-use crate::config::{Config, CorpConfig, SourceKind};
 
 /// `--source` and `--sdk-library` on `sync` and `run`.
 #[derive(Debug, Clone, Default)]

@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use serde_json::json;
+use wecom_daemon::config::{Config, CorpConfig};
 use wecom_store::Stats;
 
 use super::{lock, open_reader, thousands};
 use crate::cli::StatsArgs;
-use crate::config::{Config, CorpConfig};
 use wecom_store::MediaStats;
 use wecom_wire::text::Escaped;
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use wecom_blob::BlobStore;
 use wecom_crypto::KeyRing;
+use wecom_daemon::config::{Config, CorpConfig};
 use wecom_media::MediaWorkers;
 use wecom_sync::{
     Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all,
@@ -19,7 +20,6 @@ use wecom_wire::MediaSource;
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime, thousands};
 use crate::cli::SyncArgs;
-use crate::config::{Config, CorpConfig};
 use crate::keys::load_key_ring;
 
 pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::Result<ExitCode> {
