@@ -2,7 +2,7 @@
 //! the same run.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -11,10 +11,10 @@ use wecom_client::{ClientConfig, NativeClient};
 use wecom_crypto::KeyRing;
 use wecom_emulator::Emulator;
 use wecom_store::SqliteStore;
-use wecom_sync::{SharedStore, SyncOptions, sync_until_caught_up};
+use wecom_sync::{SyncOptions, sync_until_caught_up};
 
 use super::emulator::{emulator_config, generate_keys};
-use super::{lock, runtime, thousands};
+use super::{runtime, thousands};
 
 pub fn ingest(
     messages: usize,
@@ -59,7 +59,7 @@ pub fn ingest(
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db = dir.join("archive.db");
     let result = (|| {
-        let store: SharedStore = Arc::new(Mutex::new(SqliteStore::open(&db)?));
+        let store = Arc::new(SqliteStore::open(&db)?).roles();
         let mut ring = KeyRing::new();
         for (v, k) in &keys {
             ring.insert(
@@ -87,7 +87,7 @@ pub fn ingest(
             let started = Instant::now();
             let report = sync_until_caught_up(
                 &client,
-                store.clone(),
+                store.writer.clone(),
                 ring,
                 &opts,
                 &CancellationToken::new(),
@@ -107,7 +107,7 @@ pub fn ingest(
             }
             Ok::<_, anyhow::Error>(elapsed)
         })?;
-        let stats = lock(&store)?.stats("wwbench0000000001")?;
+        let stats = store.reader.stats("wwbench0000000001")?;
         if stats.decrypted != messages as u64 {
             bail!(
                 "archive holds {} decrypted messages, expected {messages}",

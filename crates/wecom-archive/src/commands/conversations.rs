@@ -9,7 +9,7 @@ use wecom_daemon::config::CorpConfig;
 use wecom_store::names::{ConsentStatus, ConsentSubject, DisplayName, DisplaySource};
 use wecom_store::{ConversationSummary, StoredMessage};
 
-use super::{lock, open_reader, thousands};
+use super::{open_reader, thousands};
 use crate::cli::ConversationsCommand;
 
 pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
@@ -27,7 +27,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
             json,
         } => {
             let (list, names) = {
-                let guard = lock(&store)?;
+                let guard = &store;
                 let list = guard.conversations(&corp.corp_id, *limit, *offset)?;
                 // One lookup for every room and sender on the page.
                 let ids: Vec<String> = list
@@ -106,7 +106,7 @@ pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<Exit
                 None => None,
             };
             let (page, names, declined) = {
-                let guard = lock(&store)?;
+                let guard = &store;
                 let page = guard.conversation_messages(&corp.corp_id, key, cursor, *limit)?;
                 let senders: Vec<String> = page
                     .iter()

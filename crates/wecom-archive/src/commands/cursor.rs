@@ -7,7 +7,7 @@ use serde_json::json;
 use wecom_daemon::config::CorpConfig;
 use wecom_store::StoredQuarantine;
 
-use super::{Writers, lock, open_reader, thousands};
+use super::{Writers, open_reader, thousands};
 use crate::cli::CursorCommand;
 
 /// Quarantined items listed by `cursor show`.
@@ -29,7 +29,7 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
     }
     let store = open_reader(&corp.archive_path)?;
     let (cursor, max_seq, stats, items) = {
-        let guard = lock(&store)?;
+        let guard = &store;
         (
             guard.cursor(&corp.corp_id)?,
             guard.max_record_seq(&corp.corp_id)?,
@@ -107,7 +107,7 @@ fn set(corp: &CorpConfig, seq: u64, force: bool) -> anyhow::Result<ExitCode> {
     // A writer like `sync`: one at a time, told who holds the archive otherwise (exit 4).
     let mut writers = Writers::default();
     let store = writers.open(&corp.archive_path)?;
-    let change = lock(&store)?.set_cursor(&corp.corp_id, seq, force)?;
+    let change = store.writer.set_cursor(&corp.corp_id, seq, force)?;
     let previous = change.previous;
     if !change.moved {
         anyhow::bail!(

@@ -14,7 +14,7 @@ use wecom_emulator::Emulator;
 use super::emulator::{client_config_file, emulator_config, generate_keys, write_client_config};
 use super::stats::render;
 use super::sync::sync_once;
-use super::{lock, open_store, runtime, thousands};
+use super::{open_store, runtime, thousands};
 use crate::cli::DemoArgs;
 use crate::keys::load_key_ring;
 
@@ -119,7 +119,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     let store = open_store(&config.corp(None)?.archive_path)?;
     let (ids, stats, media, names) = {
-        let guard = lock(&store)?;
+        let guard = &store.reader;
         (
             guard.record_ids(DEMO_CORP)?,
             guard.stats(DEMO_CORP)?,
@@ -222,10 +222,10 @@ async fn rename_one_room(
     config: &Config,
     corp: &wecom_daemon::config::CorpConfig,
     emulator: &Emulator,
-    store: wecom_sync::SharedStore,
+    store: wecom_store::Roles,
 ) -> anyhow::Result<Option<(String, String, String)>> {
     let room = {
-        let guard = lock(&store)?;
+        let guard = &store.reader;
         guard
             .rooms(DEMO_CORP, 1000, 0)?
             .into_iter()
@@ -240,8 +240,8 @@ async fn rename_one_room(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    lock(&store)?.recheck_names(DEMO_CORP, true, now)?;
-    super::names::resolve_once(config, corp, store, &CancellationToken::new()).await;
+    store.directory.recheck_names(DEMO_CORP, true, now)?;
+    super::names::resolve_once(config, corp, &store, &CancellationToken::new()).await;
     Ok(Some((room.roomid, old, new)))
 }
 

@@ -11,7 +11,7 @@ use wecom_wire::text::{Escaped, redact_url};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 
 use super::source::{Source, SourceOverrides};
-use super::{lock, open_reader, runtime};
+use super::{open_reader, runtime};
 use crate::cli::SourceArgs;
 use crate::keys::{load_key_ring, read_key_dir};
 use wecom_crypto::{RecordError, decrypt_record};
@@ -139,7 +139,7 @@ fn check_cursor(corp: &CorpConfig, s: &wecom_store::Stats, max_jump: u64, r: &mu
     let cursor = s.cursor_seq;
     let fix_cmd = format!("wecom-archive cursor show --corp {}", corp.corp_id);
     let checked = open_reader(&corp.archive_path).and_then(|store| {
-        let guard = lock(&store)?;
+        let guard = &store;
         Ok((
             guard.max_record_seq(&corp.corp_id)?,
             guard.quarantined_items(&corp.corp_id, 100_000)?,
@@ -205,7 +205,7 @@ fn check_stored_records(corp: &CorpConfig, r: &mut Report) {
         return;
     };
     let sample = match open_reader(&corp.archive_path)
-        .and_then(|s| Ok(lock(&s)?.sample_records(&corp.corp_id, SAMPLE_NEWEST)?))
+        .and_then(|s| Ok(s.sample_records(&corp.corp_id, SAMPLE_NEWEST)?))
     {
         Ok(sample) => sample,
         Err(e) => {
@@ -415,7 +415,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
 
     // Archive.
     if corp.archive_path.exists() {
-        match open_reader(&corp.archive_path).and_then(|s| Ok(lock(&s)?.stats(&corp.corp_id)?)) {
+        match open_reader(&corp.archive_path).and_then(|s| Ok(s.stats(&corp.corp_id)?)) {
             Ok(s) => {
                 r.ok(
                     "archive",

@@ -12,9 +12,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use wecom_server::{CorpSnapshot, Observer};
+use wecom_store::ArchiveReader;
 use wecom_store::names::NameStats;
 use wecom_store::{MediaStats, Stats, StoreError, StoreErrorKind};
-use wecom_sync::{RunnerHandle, SharedStore};
+use wecom_sync::RunnerHandle;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -43,7 +44,7 @@ struct Cached {
 /// One corp as the daemon's observer sees it.
 pub(super) struct CorpView {
     pub corp_id: String,
-    pub store: SharedStore,
+    pub store: Arc<dyn ArchiveReader>,
     pub handle: Arc<RunnerHandle>,
     /// Vendor-library worker restarts (0 for the native source); must be cheap.
     pub worker_restarts: Box<dyn Fn() -> u64 + Send + Sync>,
@@ -56,7 +57,7 @@ pub(super) struct CorpView {
 impl CorpView {
     pub fn new(
         corp_id: String,
-        store: SharedStore,
+        store: Arc<dyn ArchiveReader>,
         handle: Arc<RunnerHandle>,
         worker_restarts: Box<dyn Fn() -> u64 + Send + Sync>,
         paths: Vec<(PathBuf, &'static str)>,
@@ -141,12 +142,8 @@ impl DaemonObserver {
     pub fn refresh(&self) {
         for view in &self.corps {
             let computed_at_ms = now_ms();
-            let result = view
-                .store
-                .lock()
-                .map_err(|_| "the archive's lock is poisoned: restart the daemon".to_owned())
-                .and_then(|s| {
-                    let figures = s
+            let s = &view.store;
+            let result = s
                         .ping()
                         .and_then(|()| {
                             Ok(Figures {
@@ -159,9 +156,7 @@ impl DaemonObserver {
                         .map_err(|e| {
                             warn!(corp_id = %view.corp_id, error = %e, "cannot read the archive's figures for metrics");
                             short_reason(&e)
-                        })?;
-                    Ok(figures)
-                });
+                        });
             let mut cached = view.cached.lock().unwrap_or_else(PoisonError::into_inner);
             match result {
                 Ok(f) => {
@@ -317,12 +312,12 @@ mod tests {
 
     use super::*;
 
-    fn observer(dir: &std::path::Path) -> (Arc<DaemonObserver>, SharedStore) {
-        let store = wecom_store::SqliteStore::open(&dir.join("archive.db")).expect("open archive");
-        let store: SharedStore = Arc::new(Mutex::new(store));
+    fn observer(dir: &std::path::Path) -> (Arc<DaemonObserver>, wecom_store::Roles) {
+        let store = wecom_store::open(&wecom_store::StoreLocation::Sqlite(dir.join("archive.db")))
+            .expect("open archive");
         let view = CorpView::new(
             "wwcorp".to_owned(),
-            store.clone(),
+            store.reader.clone(),
             RunnerHandle::new(),
             Box::new(|| 7),
             vec![(dir.join("archive.db"), "the archive")],
@@ -339,10 +334,12 @@ mod tests {
     #[test]
     fn a_scrape_answers_from_memory_while_the_archive_is_held() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (observer, store) = observer(dir.path());
+        let (observer, _store) = observer(dir.path());
         observer.refresh();
-        // A long commit holds the archive; a scrape must not wait for it.
-        let held = store.lock().expect("lock");
+        // A long write holds the archive; a scrape must not wait for it.
+        let held = rusqlite::Connection::open(dir.path().join("archive.db")).expect("open");
+        held.execute_batch("BEGIN EXCLUSIVE")
+            .expect("hold the archive");
         let (tx, rx) = mpsc::channel();
         let o = observer.clone();
         let scraper = std::thread::spawn(move || {

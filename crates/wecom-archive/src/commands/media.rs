@@ -6,7 +6,7 @@ use wecom_daemon::config::{Config, CorpConfig};
 use wecom_store::MediaJobState;
 
 use super::stats::{media_json, media_location, render_media};
-use super::{Writers, lock, open_reader};
+use super::{Writers, open_reader};
 use crate::cli::MediaCommand;
 
 fn now_ms() -> i64 {
@@ -26,7 +26,7 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
         MediaCommand::Status { json } => {
             let store = open_reader(&corp.archive_path)?;
             let (m, failed) = {
-                let g = lock(&store)?;
+                let g = &store;
                 (
                     g.media_stats(&corp.corp_id)?,
                     g.media_jobs(&corp.corp_id, Some(MediaJobState::FailedPermanent), 0, 20)?,
@@ -61,7 +61,9 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
         MediaCommand::Retry { failed } => {
             let mut writers = Writers::default();
             let store = writers.open(&corp.archive_path)?;
-            let n = lock(&store)?.retry_media_jobs(&corp.corp_id, *failed, now_ms())?;
+            let n = store
+                .media
+                .retry_media_jobs(&corp.corp_id, *failed, now_ms())?;
             println!(
                 "{n} media job(s) are due again; the next `sync` or the running daemon downloads them"
             );

@@ -31,12 +31,11 @@ mod sync;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
 use wecom_daemon::config::Config;
-use wecom_store::{LockError, SqliteStore, WriterLock};
-use wecom_sync::SharedStore;
+use wecom_store::{ArchiveReader, LockError, Roles, StoreLocation, WriterLock};
 
 use crate::cli::{BenchCommand, Cli, Command};
 
@@ -117,12 +116,11 @@ pub const EXIT_ARCHIVE_LOCKED: u8 = 4;
 
 /// Opens an archive for writing, creating it if needed. Only with its [`WriterLock`] held (see
 /// [`Writers`]); `demo` and `bench` use archives of their own.
-fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
-    let store = SqliteStore::open(path).map_err(|e| {
+fn open_store(path: &Path) -> anyhow::Result<Roles> {
+    wecom_store::open(&StoreLocation::Sqlite(path.to_owned())).map_err(|e| {
         let holders = holders_if_busy(&e, path);
         anyhow::anyhow!("cannot open archive {}: {e}{holders}", path.display())
-    })?;
-    Ok(Arc::new(Mutex::new(store)))
+    })
 }
 
 /// For a "database locked" error, who holds the archive open (empty otherwise, or when unknown).
@@ -136,10 +134,9 @@ fn holders_if_busy(error: &wecom_store::StoreError, path: &Path) -> String {
 
 /// Opens an existing archive for reading only: no lock is taken and nothing is written, so it
 /// works beside a running writer and on a read-only mount.
-fn open_reader(path: &Path) -> anyhow::Result<SharedStore> {
-    let store = SqliteStore::open_read_only(path)
-        .with_context(|| format!("cannot read archive {}", path.display()))?;
-    Ok(Arc::new(Mutex::new(store)))
+fn open_reader(path: &Path) -> anyhow::Result<Arc<dyn ArchiveReader>> {
+    wecom_store::open_reader(&StoreLocation::Sqlite(path.to_owned()))
+        .with_context(|| format!("cannot read archive {}", path.display()))
 }
 
 /// The writer locks a writing command holds, one per archive file (corps may share one), for as
@@ -153,7 +150,7 @@ impl Writers {
     /// Takes the archive's writer lock (once per file) and opens it for writing. Another holder
     /// is a [`wecom_store::LockError::Held`] naming it, which ends the command with
     /// [`EXIT_ARCHIVE_LOCKED`].
-    pub fn open(&mut self, archive: &Path) -> anyhow::Result<SharedStore> {
+    pub fn open(&mut self, archive: &Path) -> anyhow::Result<Roles> {
         let lock_path = wecom_store::lock_path(archive);
         if !self.held.iter().any(|l| l.path() == lock_path) {
             match WriterLock::acquire(archive) {
@@ -167,14 +164,6 @@ impl Writers {
         }
         open_store(archive)
     }
-}
-
-fn lock(
-    store: &SharedStore,
-) -> anyhow::Result<std::sync::MutexGuard<'_, dyn wecom_store::ArchiveStore + 'static>> {
-    store
-        .lock()
-        .map_err(|_| anyhow::anyhow!("archive lock poisoned"))
 }
 
 /// `12345` → `12,345`, for summaries people read.

@@ -10,17 +10,17 @@ use wecom_client::ApiClient;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_names::{NameReport, NameResolver};
 use wecom_store::names::{Consent, NameStats, PersonEntry, RoomEntry, fallback_label};
-use wecom_sync::SharedStore;
+use wecom_store::{ArchiveReader, Roles};
 
 use super::conversations::china_time;
-use super::{Writers, lock, open_reader, thousands};
+use super::{Writers, open_reader, thousands};
 use crate::cli::{PeopleCommand, RoomsCommand};
 
 /// The resolver for a corp, or `None` with the reason when names are off or cannot be asked for.
 pub fn resolver(
     config: &Config,
     corp: &CorpConfig,
-    store: SharedStore,
+    store: &Roles,
 ) -> anyhow::Result<Option<NameResolver>> {
     if !config.names.enabled {
         return Ok(None);
@@ -28,7 +28,8 @@ pub fn resolver(
     let api = ApiClient::new(config.api_config(corp)?)
         .with_context(|| format!("corp {}: the naming API client", corp.corp_id))?;
     Ok(Some(NameResolver::new(
-        store,
+        store.directory.clone(),
+        store.reader.clone(),
         Arc::new(api),
         config.name_options(corp),
     )))
@@ -38,7 +39,7 @@ pub fn resolver(
 pub async fn resolve_once(
     config: &Config,
     corp: &CorpConfig,
-    store: SharedStore,
+    store: &Roles,
     cancel: &CancellationToken,
 ) -> Option<NameReport> {
     let resolver = match resolver(config, corp, store) {
@@ -72,7 +73,7 @@ pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let changed = lock(&store)?.recheck_names(&corp.corp_id, all, now)?;
+    let changed = store.directory.recheck_names(&corp.corp_id, all, now)?;
     safe_println!(
         "corp {}: {} rooms and people to check again",
         corp.corp_id,
@@ -81,10 +82,10 @@ pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<
     let report = super::runtime()?.block_on(resolve_once(
         config,
         corp,
-        store.clone(),
+        &store,
         &CancellationToken::new(),
     ));
-    let stats = lock(&store)?.name_stats(&corp.corp_id)?;
+    let stats = store.reader.name_stats(&corp.corp_id)?;
     print!("{}", render_names(&stats));
     Ok(match report {
         Some(r) if !r.rate_limited && !r.unreachable => ExitCode::SUCCESS,
@@ -171,7 +172,7 @@ fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
 }
 
 /// For the read-only commands (`rooms`, `people`).
-fn open_existing(corp: &CorpConfig) -> anyhow::Result<SharedStore> {
+fn open_existing(corp: &CorpConfig) -> anyhow::Result<Arc<dyn ArchiveReader>> {
     require_archive(corp)?;
     open_reader(&corp.archive_path)
 }
@@ -245,7 +246,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
             offset,
             json,
         } => {
-            let list = lock(&store)?.rooms(&corp.corp_id, *limit, *offset)?;
+            let list = store.rooms(&corp.corp_id, *limit, *offset)?;
             if *json {
                 let items: Vec<_> = list.iter().map(room_json).collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
@@ -275,7 +276,7 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
         }
         RoomsCommand::Show { roomid, json } => {
             let (detail, consents, names) = {
-                let guard = lock(&store)?;
+                let guard = &store;
                 let Some(detail) = guard.room(&corp.corp_id, roomid)? else {
                     bail!("room {roomid} is not in the archive");
                 };
@@ -380,7 +381,7 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
             offset,
             json,
         } => {
-            let list = lock(&store)?.people(&corp.corp_id, *limit, *offset)?;
+            let list = store.people(&corp.corp_id, *limit, *offset)?;
             if *json {
                 let items: Vec<_> = list.iter().map(person_json).collect();
                 println!("{}", serde_json::to_string_pretty(&items)?);
@@ -418,7 +419,7 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
         }
         PeopleCommand::Show { id, json } => {
             let (person, consents, scope, scope_checked) = {
-                let guard = lock(&store)?;
+                let guard = &store;
                 let Some(person) = guard.person(&corp.corp_id, id)? else {
                     bail!("{id} is not in the archive");
                 };

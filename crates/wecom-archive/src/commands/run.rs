@@ -16,7 +16,8 @@ use wecom_crypto::KeyRing;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_media::MediaWorkers;
 use wecom_server::{CallbackEndpoint, Observer, ServerConfig, router, serve};
-use wecom_sync::{RunnerHandle, RunnerOptions, SharedStore, SyncOptions, run_corp};
+use wecom_store::Roles;
+use wecom_sync::{RunnerHandle, RunnerOptions, SyncOptions, run_corp};
 use wecom_wire::MediaSource;
 
 use super::figures::{CorpView, DaemonObserver, refresh_figures};
@@ -30,7 +31,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 struct Corp {
     config: CorpConfig,
-    store: SharedStore,
+    store: Roles,
     keys: Arc<KeyRing>,
     client: Arc<Source>,
     handle: Arc<RunnerHandle>,
@@ -171,7 +172,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                     }
                     CorpView::new(
                         c.config.corp_id.clone(),
-                        c.store.clone(),
+                        c.store.reader.clone(),
                         c.handle.clone(),
                         Box::new(move || client.worker_restarts()),
                         paths,
@@ -211,7 +212,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
         let blobs = if config.media.enabled { Some(config.open_blobs()?) } else { None };
         for c in &corps {
             let (client, store, keys, handle, cancel) =
-                (c.client.clone(), c.store.clone(), c.keys.clone(), c.handle.clone(), cancel.clone());
+                (c.client.clone(), c.store.writer.clone(), c.keys.clone(), c.handle.clone(), cancel.clone());
             let mut opts = SyncOptions::new(&c.config.corp_id);
             opts.page_limit = config.sync.page_limit;
             opts.decrypt_threads = config.decrypt_threads();
@@ -223,7 +224,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                 let mut media = config.media_options(&c.config);
                 // Media progress shows in /metrics without waiting for the refresh timer.
                 media.after_record.push(refresh.clone());
-                let workers = MediaWorkers::new(c.store.clone(), source, blobs.clone(), media);
+                let workers = MediaWorkers::new(c.store.media.clone(), source, blobs.clone(), media);
                 // New records wake the media workers at once instead of at their next poll.
                 pacing.after_sync.push(workers.waker().notify());
                 let cancel = cancel.clone();
@@ -235,7 +236,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
                 });
             }
             // Names follow new records too; a naming API that is down only delays them.
-            match super::names::resolver(config, &c.config, c.store.clone()) {
+            match super::names::resolver(config, &c.config, &c.store) {
                 Ok(Some(mut resolver)) => {
                     resolver.notify_after_pass(refresh.clone());
                     pacing.after_sync.push(resolver.waker());

@@ -6,7 +6,7 @@ use serde_json::json;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_store::Stats;
 
-use super::{lock, open_reader, thousands};
+use super::{open_reader, thousands};
 use crate::cli::StatsArgs;
 use wecom_store::MediaStats;
 use wecom_wire::text::Escaped;
@@ -20,7 +20,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
     }
     let store = open_reader(&corp.archive_path)?;
     let (stats, media, gaps, days, names) = {
-        let guard = lock(&store)?;
+        let guard = &store;
         (
             guard.stats(&corp.corp_id)?,
             guard.media_stats(&corp.corp_id)?,

@@ -12,10 +12,11 @@ use wecom_crypto::KeyRing;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_media::MediaWorkers;
 use wecom_sync::{
-    Progress, SharedStore, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all,
-    sync_until_caught_up,
+    Progress, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all, sync_until_caught_up,
 };
 use wecom_wire::MediaSource;
+
+use wecom_store::Roles;
 
 use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime, thousands};
@@ -26,7 +27,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
     struct Target<'a> {
         corp: &'a CorpConfig,
         keys: Arc<KeyRing>,
-        store: SharedStore,
+        store: Roles,
     }
     let mut targets = Vec::new();
     // Held until the command ends: one writer per archive.
@@ -242,7 +243,7 @@ pub async fn sync_once(
     config: &Config,
     corp: &CorpConfig,
     overrides: &SourceOverrides,
-    store: SharedStore,
+    store: Roles,
     keys: Arc<KeyRing>,
     limit: u32,
     cancel: &CancellationToken,
@@ -277,7 +278,7 @@ pub async fn sync_once(
     };
     let result = sync_until_caught_up(
         client.as_ref(),
-        store.clone(),
+        store.writer.clone(),
         keys,
         &opts,
         cancel,
@@ -290,7 +291,7 @@ pub async fn sync_once(
         Some(blobs) if !cancel.is_cancelled() => {
             let source: Arc<dyn MediaSource> = client.clone();
             let workers = MediaWorkers::new(
-                store.clone(),
+                store.media.clone(),
                 source,
                 blobs.clone(),
                 config.media_options(corp),
@@ -307,7 +308,7 @@ pub async fn sync_once(
     }
     // Names of the rooms and people seen so far; an API that is down only delays them.
     if names && !cancel.is_cancelled() {
-        super::names::resolve_once(config, corp, store, cancel).await;
+        super::names::resolve_once(config, corp, &store, cancel).await;
     }
     match result {
         Ok(report) => Ok(report),
@@ -364,7 +365,7 @@ pub async fn sync_once(
 /// The media line of a sync, and what is left waiting to retry: a fault (a full disk, a server
 /// that failed) leaves jobs due later, and after the recovery the operator learns how many and
 /// when the next one is due.
-async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &SharedStore) {
+async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &Roles) {
     if m.started > 0 || m.failed > 0 || m.expired > 0 || m.deferred > 0 {
         println!(
             "corp {corp_id}: media {} downloaded ({} already stored, {} bytes), {} to retry later, {} deferred (storage), {} failed, {} expired (WeCom answered 301048)",
@@ -378,15 +379,9 @@ async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &Shared
         );
     }
     let corp = corp_id.to_owned();
-    let store = store.clone();
-    let stats = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .map_err(|_| anyhow::anyhow!("archive lock poisoned"))
-            .and_then(|s| Ok(s.media_stats(&corp)?))
-    })
-    .await;
-    let Ok(Ok(stats)) = stats else {
+    let reader = store.reader.clone();
+    let stats = wecom_store::blocking(move || reader.media_stats(&corp)).await;
+    let Ok(stats) = stats else {
         return;
     };
     if let Some(line) = waiting_line(stats.failed_retryable, stats.next_attempt_at_ms, now_ms()) {
@@ -459,7 +454,7 @@ pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {
     let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
     let mut writers = Writers::default();
     let store = writers.open(&corp.archive_path)?;
-    let report = runtime()?.block_on(redecrypt_all(store, keys, &corp.corp_id))?;
+    let report = runtime()?.block_on(redecrypt_all(store.writer, keys, &corp.corp_id))?;
     println!(
         "redecrypt: {} failed records retried, {} now decrypted, {} still failing",
         thousands(report.attempted),
