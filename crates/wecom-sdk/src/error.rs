@@ -45,7 +45,7 @@ pub struct SdkSourceError {
     message: String,
     /// Plaintext offset of the media chunk that failed (0 elsewhere).
     offset: u64,
-    sink: Option<MediaSinkError>,
+    sink: Option<Box<MediaSinkError>>,
 }
 
 impl SdkSourceError {
@@ -86,7 +86,7 @@ impl SdkSourceError {
 
     pub(crate) fn sink(error: MediaSinkError, offset: u64) -> SdkSourceError {
         let mut e = SdkSourceError::new(SdkErrorKind::Sink, error.to_string()).at(offset);
-        e.sink = Some(error);
+        e.sink = Some(Box::new(error));
         e
     }
 
@@ -135,7 +135,7 @@ impl SdkSourceError {
 
     /// The sink's own error, for [`SdkErrorKind::Sink`].
     pub fn into_sink_error(self) -> Option<MediaSinkError> {
-        self.sink
+        self.sink.map(|e| *e)
     }
 
     /// The error in the archive-source vocabulary.
@@ -184,6 +184,6 @@ impl fmt::Display for SdkSourceError {
 
 impl std::error::Error for SdkSourceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.sink.as_ref().map(|s| s as _)
+        self.sink.as_deref().map(|s| s as _)
     }
 }

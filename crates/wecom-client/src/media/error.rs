@@ -48,7 +48,7 @@ pub struct MediaError {
     offset: u64,
     /// How the object is named in messages: never the whole sdkfileid.
     file: String,
-    sink: Option<MediaSinkError>,
+    sink: Option<Box<MediaSinkError>>,
 }
 
 impl MediaError {
@@ -103,7 +103,7 @@ impl MediaError {
 
     pub(crate) fn sink(error: MediaSinkError) -> MediaError {
         let mut e = MediaError::new(MediaErrorKind::Sink, error.to_string());
-        e.sink = Some(error);
+        e.sink = Some(Box::new(error));
         e
     }
 
@@ -162,7 +162,7 @@ impl MediaError {
 
     /// The sink's own error, for a [`MediaErrorKind::Sink`].
     pub fn into_sink_error(self) -> Option<MediaSinkError> {
-        self.sink
+        self.sink.map(|e| *e)
     }
 }
 
@@ -190,6 +190,6 @@ impl fmt::Display for MediaError {
 
 impl std::error::Error for MediaError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.sink.as_ref().map(|s| s as _)
+        self.sink.as_deref().map(|s| s as _)
     }
 }
