@@ -30,7 +30,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};
 use serde::Serialize;
 use tracing::{debug, warn};
 use wecom_crypto::SdkFileId;
-use wecom_wire::{MediaChunkSink, PROTOCOL_VERSION, SdkCode, errcode, file_hint};
+use wecom_wire::{MediaChunkSink, MediaFetched, PROTOCOL_VERSION, SdkCode, errcode, file_hint};
 
 pub use chunk::CHUNK as MEDIA_CHUNK;
 pub use error::{MediaError, MediaErrorKind};
@@ -56,6 +56,18 @@ pub struct MediaDownload {
     pub chunks: u32,
     /// Chunk requests that failed and were repeated.
     pub retries: u32,
+}
+
+/// The seam's view of a finished download (the ciphertext size stays behind).
+impl From<MediaDownload> for MediaFetched {
+    fn from(done: MediaDownload) -> MediaFetched {
+        MediaFetched {
+            plaintext_len: done.plaintext_len,
+            md5: done.md5,
+            chunks: done.chunks,
+            retries: done.retries,
+        }
+    }
 }
 
 /// The downloaded bytes are not what the message describes.

@@ -610,8 +610,14 @@ async fn method_not_allowed(req: Request) -> Response {
 /// then fails, which makes hyper close the connection mid-body.
 fn truncated(body: Vec<u8>) -> Response {
     let full = body.len();
+    cut(body, full)
+}
+
+/// A response announcing `announced` bytes that carries the first half of them (at most all of
+/// `body`) and fails.
+pub(crate) fn cut(body: Vec<u8>, announced: usize) -> Response {
     let mut head = body;
-    head.truncate(full / 2);
+    head.truncate(announced / 2);
     let mut response = Response::new(Body::new(CutBody {
         head: Some(Bytes::from(head)),
         pause: None,
@@ -622,7 +628,7 @@ fn truncated(body: Vec<u8>) -> Response {
     );
     response
         .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
     response
 }
 

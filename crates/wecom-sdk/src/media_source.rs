@@ -16,16 +16,10 @@ impl MediaSource for SdkSource {
         sink: &'a mut dyn MediaChunkSink,
     ) -> BoxFuture<'a, Result<MediaFetched, MediaFetchError>> {
         Box::pin(async move {
-            let done = self
-                .download_media(sdkfileid, sink)
+            self.download_media(sdkfileid, sink)
                 .await
-                .map_err(|e| fetch_error(&e, sdkfileid))?;
-            Ok(MediaFetched {
-                plaintext_len: done.plaintext_len,
-                md5: done.md5,
-                chunks: done.chunks,
-                retries: done.retries,
-            })
+                .map(MediaFetched::from)
+                .map_err(|e| fetch_error(&e, sdkfileid))
         })
     }
 }
