@@ -152,7 +152,130 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use wecom_wire::SourceErrorKind;
+
     use super::*;
+
+    /// Counts what the loop asks of its caller.
+    #[derive(Default)]
+    struct Counting {
+        retries: Vec<u32>,
+        rejected: Cell<u32>,
+    }
+
+    impl RetryHooks<SourceError> for &mut Counting {
+        fn tokens_rejected(&self) -> SourceError {
+            SourceError::new(SourceErrorKind::Api { errcode: 40014 }, false, "rejected")
+        }
+
+        async fn before_retry(&mut self, _: &SourceError, attempt: u32, _: Duration) {
+            self.retries.push(attempt);
+        }
+
+        fn token_rejected(&self) {
+            self.rejected.set(self.rejected.get() + 1);
+        }
+    }
+
+    fn quick(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        }
+    }
+
+    fn tokens() -> TokenCache {
+        let base = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
+        TokenCache::new(&base, "ww1".into(), "s".into(), 1 << 20)
+    }
+
+    fn busy() -> SourceError {
+        SourceError::new(SourceErrorKind::Api { errcode: -1 }, true, "busy")
+    }
+
+    /// Plays `script` one answer per attempt and counts the attempts.
+    async fn run(
+        policy: RetryPolicy,
+        script: Vec<Result<u32, Attempt<SourceError>>>,
+        hooks: &mut Counting,
+    ) -> (Result<u32, SourceError>, usize) {
+        let calls = Cell::new(0usize);
+        let script = std::cell::RefCell::new(script.into_iter());
+        let result = with_retries(
+            &policy,
+            &tokens(),
+            || {
+                calls.set(calls.get() + 1);
+                let next = script.borrow_mut().next().expect("an answer per attempt");
+                std::future::ready(next)
+            },
+            hooks,
+        )
+        .await;
+        (result, calls.get())
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_is_fetched_again_without_spending_an_attempt() {
+        let mut hooks = Counting::default();
+        let script = vec![
+            Err(Attempt::TokenRejected),
+            Err(Attempt::TokenRejected),
+            Ok(7),
+        ];
+        let (result, calls) = run(quick(1), script, &mut hooks).await;
+        assert_eq!(result.expect("third call succeeds"), 7);
+        assert_eq!(calls, 3);
+        assert_eq!(hooks.rejected.get(), MAX_TOKEN_REFRESHES);
+        assert!(hooks.retries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn fresh_tokens_rejected_past_the_budget_end_the_call() {
+        let mut hooks = Counting::default();
+        let script = (0..=MAX_TOKEN_REFRESHES)
+            .map(|_| Err(Attempt::TokenRejected))
+            .collect();
+        let (result, calls) = run(quick(8), script, &mut hooks).await;
+        let e = result.expect_err("rejected");
+        assert_eq!(e.message, "rejected");
+        assert_eq!(calls, MAX_TOKEN_REFRESHES as usize + 1);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_up_to_the_budget_then_say_so() {
+        let mut hooks = Counting::default();
+        let script = (0..3).map(|_| Err(Attempt::Failed(busy()))).collect();
+        let (result, calls) = run(quick(3), script, &mut hooks).await;
+        let e = result.expect_err("gave up");
+        assert_eq!(calls, 3);
+        assert_eq!(hooks.retries, [1, 2]);
+        assert_eq!(e.message, "busy (gave up after 3 attempts)");
+
+        let mut hooks = Counting::default();
+        let script = vec![Err(Attempt::Failed(busy())), Ok(1)];
+        let (result, calls) = run(quick(3), script, &mut hooks).await;
+        assert_eq!(result.expect("second attempt"), 1);
+        assert_eq!(calls, 2);
+    }
+
+    #[tokio::test]
+    async fn final_failures_end_the_call_at_once_unchanged() {
+        let mut hooks = Counting::default();
+        let final_error = SourceError::new(SourceErrorKind::Api { errcode: 48002 }, false, "no");
+        let (result, calls) = run(
+            quick(5),
+            vec![Err(Attempt::Failed(final_error))],
+            &mut hooks,
+        )
+        .await;
+        assert_eq!(result.expect_err("final").message, "no");
+        assert_eq!(calls, 1);
+        assert!(hooks.retries.is_empty());
+    }
 
     #[test]
     fn delays_grow_and_stay_capped() {
