@@ -360,20 +360,10 @@ impl CorpusGenerator {
         size: u64,
         msgtime: i64,
     ) -> MediaSpec {
-        let (fileid, authkey, aeskey) = ids::media_identity(&mut self.rng, msgtime);
+        let identity = ids::media_identity(&mut self.rng, msgtime);
         let content_seed = self.rng.random();
         let blank_md5 = kind == MediaKind::MeetingVoiceCall || self.rng.random_bool(0.03);
-        let mut spec = MediaSpec {
-            sdkfileid: ids::sdkfileid(&fileid, &authkey, &aeskey),
-            fileid,
-            authkey,
-            aeskey,
-            kind,
-            format,
-            size,
-            md5: String::new(),
-            content_seed,
-        };
+        let mut spec = ids::media_spec(identity, kind, format, size, content_seed);
         if !blank_md5 {
             spec.md5 = spec.actual_md5();
         }
