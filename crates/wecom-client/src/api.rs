@@ -24,7 +24,7 @@ use wecom_wire::{SourceError, SourceErrorKind, errcode};
 
 use crate::config::{ConfigError, validate_base_url};
 use crate::http::{TokenCache, api_error, build_http, read_body, status_error, transport_error};
-use crate::native::MAX_TOKEN_REFRESHES;
+use crate::retry::{self, Attempt, RetryError, RetryHooks};
 use crate::{ProxyConfig, RetryPolicy};
 
 /// Most pairs one `check_single_agree` request carries; callers split longer lists.
@@ -190,12 +190,6 @@ impl Pacer {
     }
 }
 
-/// How one attempt failed.
-enum Attempt {
-    TokenRejected,
-    Failed(ApiError),
-}
-
 /// Calls the naming, scope and consent APIs of one corp.
 pub struct ApiClient {
     http: reqwest::Client,
@@ -245,10 +239,7 @@ impl ApiClient {
             base,
             corp_id: config.corp_id,
             tokens,
-            retry: RetryPolicy {
-                max_attempts: config.retry.max_attempts.max(1),
-                ..config.retry
-            },
+            retry: config.retry.at_least_once(),
             pacer: Pacer::new(config.max_calls_per_second),
             max_body,
         })
@@ -433,7 +424,7 @@ impl ApiClient {
     }
 
     /// One API call with the retry loop: transient failures are retried with backoff, a rejected
-    /// token is fetched again (at most [`MAX_TOKEN_REFRESHES`] times), a rate limit also slows
+    /// token is fetched again (at most `MAX_TOKEN_REFRESHES` times), a rate limit also slows
     /// every later call of the corp.
     async fn call<T: DeserializeOwned>(
         &self,
@@ -449,48 +440,20 @@ impl ApiClient {
                 format!("no {} secret is configured", api.secret().label()),
             ));
         };
-        let mut attempt = 0u32;
-        let mut refreshes = 0u32;
-        loop {
-            attempt += 1;
-            self.pacer.wait().await;
-            match self.attempt(api, tokens, body.as_deref(), query).await {
-                Ok(value) => return Ok(value),
-                Err(Attempt::TokenRejected) if refreshes < MAX_TOKEN_REFRESHES => {
-                    refreshes += 1;
-                    attempt -= 1;
-                    debug!(
-                        api = api.name(),
-                        "access token rejected; fetching a new one"
-                    );
-                    tokens.invalidate().await;
-                }
-                Err(Attempt::TokenRejected) => {
-                    return Err(ApiError::new(
-                        api,
-                        ApiErrorKind::Api {
-                            errcode: errcode::INVALID_ACCESS_TOKEN,
-                        },
-                        false,
-                        "the server keeps rejecting fresh access tokens",
-                    ));
-                }
-                Err(Attempt::Failed(e)) if e.retryable && attempt < self.retry.max_attempts => {
-                    let delay = self.retry.delay(attempt);
-                    if e.errcode() == Some(errcode::RATE_LIMITED) {
-                        self.pacer.hold(delay).await;
-                    }
-                    warn!(api = api.name(), error = %e, attempt, delay_ms = delay.as_millis() as u64, "API call failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(Attempt::Failed(mut e)) => {
-                    if e.retryable {
-                        e.message = format!("{} (gave up after {attempt} attempts)", e.message);
-                    }
-                    return Err(e);
-                }
-            }
-        }
+        let body = body.as_deref();
+        retry::with_retries(
+            &self.retry,
+            tokens,
+            move || async move {
+                self.pacer.wait().await;
+                self.attempt(api, tokens, body, query).await
+            },
+            ApiRetry {
+                api,
+                pacer: &self.pacer,
+            },
+        )
+        .await
     }
 
     async fn attempt<T: DeserializeOwned>(
@@ -499,7 +462,7 @@ impl ApiClient {
         tokens: &TokenCache,
         body: Option<&[u8]>,
         query: Option<(&str, &str)>,
-    ) -> Result<T, Attempt> {
+    ) -> Result<T, Attempt<ApiError>> {
         let failed = |e: SourceError| Attempt::Failed(ApiError::from_source(api, e));
         let token = tokens.get(&self.http).await.map_err(failed)?;
         let mut url = self.base.join(api.path()).map_err(|e| {
@@ -553,6 +516,51 @@ impl ApiClient {
             return Err(failed(api_error(status.errcode, &status.errmsg, &what)));
         }
         serde_json::from_slice(&bytes).map_err(invalid)
+    }
+}
+
+/// What the directory APIs add to the retry loop: the API's name in logs, and a rate limit that
+/// also slows every later call of the corp.
+struct ApiRetry<'a> {
+    api: DirectoryApi,
+    pacer: &'a Pacer,
+}
+
+impl RetryError for ApiError {
+    fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    fn gave_up(mut self, attempts: u32) -> Self {
+        retry::note_gave_up(self.retryable, &mut self.message, attempts);
+        self
+    }
+}
+
+impl RetryHooks<ApiError> for ApiRetry<'_> {
+    fn tokens_rejected(&self) -> ApiError {
+        ApiError::new(
+            self.api,
+            ApiErrorKind::Api {
+                errcode: errcode::INVALID_ACCESS_TOKEN,
+            },
+            false,
+            "the server keeps rejecting fresh access tokens",
+        )
+    }
+
+    async fn before_retry(&mut self, error: &ApiError, attempt: u32, delay: Duration) {
+        if error.errcode() == Some(errcode::RATE_LIMITED) {
+            self.pacer.hold(delay).await;
+        }
+        warn!(api = self.api.name(), %error, attempt, delay_ms = delay.as_millis() as u64, "API call failed; retrying");
+    }
+
+    fn token_rejected(&self) {
+        debug!(
+            api = self.api.name(),
+            "access token rejected; fetching a new one"
+        );
     }
 }
 

@@ -5,19 +5,18 @@
 //! rooms and people and explain its scope ([`ApiClient`]), with a token cache per secret.
 
 mod api;
-mod backoff;
 mod config;
 mod http;
 mod media;
 mod native;
+mod retry;
 
 pub use api::{ApiClient, ApiConfig, ApiError, ApiErrorKind, MAX_AGREE_PAIRS};
 
-pub use backoff::RetryPolicy;
 pub use config::{ClientConfig, ConfigError, ProxyConfig, WECOM_BASE_URL};
 pub use http::DEFAULT_MAX_RESPONSE_BYTES;
 pub use media::{
-    FnSink, MEDIA_CHUNK, MediaDownload, MediaError, MediaErrorKind, MediaMismatch, MediaSink,
-    SinkError, WriteSink,
+    FnSink, MEDIA_CHUNK, MediaDownload, MediaError, MediaErrorKind, MediaMismatch, WriteSink,
 };
 pub use native::NativeClient;
+pub use retry::RetryPolicy;

@@ -23,22 +23,23 @@ mod error;
 mod sink;
 mod source;
 
+use std::time::Duration;
+
 use md5::{Digest, Md5};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};
 use serde::Serialize;
 use tracing::{debug, warn};
 use wecom_crypto::SdkFileId;
-use wecom_wire::{PROTOCOL_VERSION, SdkCode, errcode};
+use wecom_wire::{MediaChunkSink, MediaFetched, PROTOCOL_VERSION, SdkCode, errcode, file_hint};
 
 pub use chunk::CHUNK as MEDIA_CHUNK;
-pub use error::{MediaError, MediaErrorKind, SinkError};
-pub use sink::{FnSink, MediaSink, WriteSink};
+pub use error::{MediaError, MediaErrorKind};
+pub use sink::{FnSink, WriteSink};
 
 use crate::NativeClient;
+use crate::retry::{Attempt, RetryError, RetryHooks};
 use chunk::{ContentRange, MAX_RESPONSE, MediaReply};
 
-/// How many times one chunk may fetch a fresh token because the server rejected the cached one.
-const MAX_TOKEN_REFRESHES: u32 = 2;
 const IP_NOT_ALLOWED: i64 = 301_042;
 const DATA_EXPIRED: i64 = 301_048;
 
@@ -55,6 +56,18 @@ pub struct MediaDownload {
     pub chunks: u32,
     /// Chunk requests that failed and were repeated.
     pub retries: u32,
+}
+
+/// The seam's view of a finished download (the ciphertext size stays behind).
+impl From<MediaDownload> for MediaFetched {
+    fn from(done: MediaDownload) -> MediaFetched {
+        MediaFetched {
+            plaintext_len: done.plaintext_len,
+            md5: done.md5,
+            chunks: done.chunks,
+            retries: done.retries,
+        }
+    }
 }
 
 /// The downloaded bytes are not what the message describes.
@@ -105,22 +118,39 @@ struct Chunk {
     data: Vec<u8>,
 }
 
-enum AttemptError {
-    TokenRejected,
-    Failed(MediaError),
+/// What a media chunk adds to the retry loop: the object's hint and the offset in logs, and a
+/// count of the retries.
+struct ChunkRetry<'a> {
+    hint: &'a str,
+    offset: u64,
+    retries: &'a mut u32,
 }
 
-impl From<MediaError> for AttemptError {
-    fn from(e: MediaError) -> Self {
-        AttemptError::Failed(e)
+impl RetryError for MediaError {
+    fn is_retryable(&self) -> bool {
+        MediaError::is_retryable(self)
+    }
+
+    fn gave_up(self, attempts: u32) -> Self {
+        MediaError::gave_up(self, attempts)
     }
 }
 
-/// How an sdkfileid appears in messages and logs: a short prefix and the length, never the whole
-/// handle (it grants access to the object).
-pub(crate) fn file_hint(sdkfileid: &str) -> String {
-    let prefix: String = sdkfileid.chars().take(8).collect();
-    format!("{prefix}…({} chars)", sdkfileid.len())
+impl RetryHooks<MediaError> for ChunkRetry<'_> {
+    fn tokens_rejected(&self) -> MediaError {
+        MediaError::new(
+            MediaErrorKind::Api {
+                errcode: errcode::INVALID_ACCESS_TOKEN,
+            },
+            "the server keeps rejecting fresh access tokens",
+        )
+        .with_retryable(false)
+    }
+
+    async fn before_retry(&mut self, error: &MediaError, attempt: u32, delay: Duration) {
+        *self.retries += 1;
+        warn!(%error, file = %self.hint, offset = self.offset, attempt, delay_ms = delay.as_millis() as u64, "media chunk failed; retrying");
+    }
 }
 
 impl NativeClient {
@@ -132,10 +162,10 @@ impl NativeClient {
     ///
     /// On error the sink may hold a prefix of the object: discard it. Compare the result with the
     /// message using [`MediaDownload::verify`].
-    pub async fn download_media<S: MediaSink>(
+    pub async fn download_media(
         &self,
         sdkfileid: &str,
-        sink: &mut S,
+        sink: &mut dyn MediaChunkSink,
     ) -> Result<MediaDownload, MediaError> {
         let hint = file_hint(sdkfileid);
         let id = SdkFileId::decode(sdkfileid).map_err(|e| {
@@ -235,38 +265,15 @@ impl NativeClient {
         hint: &str,
         retries: &mut u32,
     ) -> Result<Chunk, MediaError> {
-        let mut attempt = 0u32;
-        let mut refreshes = 0u32;
-        loop {
-            attempt += 1;
-            match self.try_chunk(body, start, end, total).await {
-                Ok(chunk) => return Ok(chunk),
-                Err(AttemptError::TokenRejected) if refreshes < MAX_TOKEN_REFRESHES => {
-                    refreshes += 1;
-                    attempt -= 1;
-                    debug!("access token rejected by the server; fetching a new one");
-                    self.invalidate_token().await;
-                }
-                Err(AttemptError::TokenRejected) => {
-                    return Err(MediaError::new(
-                        MediaErrorKind::Api {
-                            errcode: errcode::INVALID_ACCESS_TOKEN,
-                        },
-                        "the server keeps rejecting fresh access tokens",
-                    )
-                    .with_retryable(false));
-                }
-                Err(AttemptError::Failed(e))
-                    if e.is_retryable() && attempt < self.retry.max_attempts =>
-                {
-                    *retries += 1;
-                    let delay = self.retry.delay(attempt);
-                    warn!(error = %e, file = %hint, offset = start, attempt, delay_ms = delay.as_millis() as u64, "media chunk failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(AttemptError::Failed(e)) => return Err(e.gave_up(attempt)),
-            }
-        }
+        self.with_retries(
+            || self.try_chunk(body, start, end, total),
+            ChunkRetry {
+                hint,
+                offset: start,
+                retries,
+            },
+        )
+        .await
     }
 
     /// One request for ciphertext bytes `start..=end`, checked against what was asked.
@@ -276,7 +283,7 @@ impl NativeClient {
         start: u64,
         end: u64,
         total: Option<u64>,
-    ) -> Result<Chunk, AttemptError> {
+    ) -> Result<Chunk, Attempt<MediaError>> {
         let token = self.token().await.map_err(MediaError::from_source)?;
         let mut url = self
             .endpoint("cgi-bin/message/getchatmediadata")
@@ -326,7 +333,7 @@ impl NativeClient {
         })?;
         if reply.errcode != 0 {
             if errcode::token_must_refresh(reply.errcode) {
-                return Err(AttemptError::TokenRejected);
+                return Err(Attempt::TokenRejected);
             }
             let kind = match reply.errcode {
                 IP_NOT_ALLOWED => MediaErrorKind::IpNotAllowed,
@@ -379,14 +386,6 @@ fn transport_error(e: reqwest::Error) -> MediaError {
 mod tests {
     use super::*;
     use crate::ClientConfig;
-
-    #[test]
-    fn hints_never_show_the_whole_sdkfileid() {
-        let id = "CiwzMDY5MDIwMTAyMDQ2MjMwNjAyMDEwMDAyMDQ0ZmZmZmZm";
-        let hint = file_hint(id);
-        assert_eq!(hint, format!("CiwzMDY5…({} chars)", id.len()));
-        assert_eq!(file_hint("数据"), "数据…(6 chars)");
-    }
 
     #[test]
     fn verify_compares_md5_case_insensitively_and_skips_an_empty_one() {

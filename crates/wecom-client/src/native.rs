@@ -1,7 +1,10 @@
-//! The native client proper: token cache, the getchatdata exchange, and the retry loop around it.
+//! The native client proper: token cache, the getchatdata exchange, run in the client's retry loop.
+
+use std::future::Future;
+use std::time::Duration;
 
 use reqwest::Url;
-use tracing::{debug, warn};
+use tracing::warn;
 use wecom_wire::{
     ArchiveSource, ChatDataRequest, ChatPage, MAX_LIMIT, PROTOCOL_VERSION, SourceError,
     SourceErrorKind, encrypt_sign, errcode, parse_chat_data_reply,
@@ -10,9 +13,7 @@ use wecom_wire::{
 use crate::RetryPolicy;
 use crate::config::{ClientConfig, ConfigError, validate_base_url};
 use crate::http::{TokenCache, api_error, build_http, read_body, status_error, transport_error};
-
-/// How many times one call may fetch a fresh token because the server rejected the cached one.
-pub(crate) const MAX_TOKEN_REFRESHES: u32 = 2;
+use crate::retry::{self, Attempt, RetryError, RetryHooks};
 
 /// A WeCom archive client that needs no vendor library.
 pub struct NativeClient {
@@ -22,19 +23,6 @@ pub struct NativeClient {
     token: TokenCache,
     /// Cap on a getchatdata or gettoken body.
     max_body: u64,
-}
-
-/// The outcome of one attempt, before the retry policy is applied.
-enum AttemptError {
-    /// The server rejected the token (40001/40014/42001): fetch a new one and try again at once.
-    TokenRejected,
-    Failed(SourceError),
-}
-
-impl From<SourceError> for AttemptError {
-    fn from(e: SourceError) -> Self {
-        AttemptError::Failed(e)
-    }
 }
 
 impl NativeClient {
@@ -50,16 +38,26 @@ impl NativeClient {
             token: TokenCache::new(&base, config.corp_id, config.secret, max_body),
             max_body,
             base,
-            retry: RetryPolicy {
-                max_attempts: config.retry.max_attempts.max(1),
-                ..config.retry
-            },
+            retry: config.retry.at_least_once(),
         })
     }
 
     /// Drops the cached token so the next call fetches a new one.
     pub async fn invalidate_token(&self) {
         self.token.invalidate().await;
+    }
+
+    /// Runs `attempt` in the client's retry loop with its token cache.
+    pub(crate) async fn with_retries<T, E, Fut>(
+        &self,
+        attempt: impl FnMut() -> Fut,
+        hooks: impl RetryHooks<E>,
+    ) -> Result<T, E>
+    where
+        E: RetryError,
+        Fut: Future<Output = Result<T, Attempt<E>>>,
+    {
+        retry::with_retries(&self.retry, &self.token, attempt, hooks).await
     }
 
     /// A valid access token, fetched when missing or close to expiry.
@@ -77,7 +75,11 @@ impl NativeClient {
         })
     }
 
-    async fn try_fetch(&self, after_seq: u64, limit: u32) -> Result<ChatPage, AttemptError> {
+    async fn try_fetch(
+        &self,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<ChatPage, Attempt<SourceError>> {
         let token = self.token().await?;
         let mut url = self.endpoint("cgi-bin/message/getchatdata")?;
         url.query_pairs_mut().append_pair("access_token", &token);
@@ -120,7 +122,7 @@ impl NativeClient {
         })?;
         if parsed.errcode != 0 {
             if errcode::token_must_refresh(parsed.errcode) {
-                return Err(AttemptError::TokenRejected);
+                return Err(Attempt::TokenRejected);
             }
             return Err(api_error(parsed.errcode, &parsed.errmsg, "getchatdata").into());
         }
@@ -137,42 +139,30 @@ impl ArchiveSource for NativeClient {
                 format!("limit {limit} is outside 1..={MAX_LIMIT}"),
             ));
         }
-        let mut attempt = 0u32;
-        let mut refreshes = 0u32;
-        loop {
-            attempt += 1;
-            match self.try_fetch(after_seq, limit).await {
-                Ok(page) => return Ok(page),
-                Err(AttemptError::TokenRejected) if refreshes < MAX_TOKEN_REFRESHES => {
-                    refreshes += 1;
-                    attempt -= 1;
-                    debug!("access token rejected by the server; fetching a new one");
-                    self.invalidate_token().await;
-                }
-                Err(AttemptError::TokenRejected) => {
-                    return Err(SourceError::new(
-                        SourceErrorKind::Api {
-                            errcode: errcode::INVALID_ACCESS_TOKEN,
-                        },
-                        false,
-                        "the server keeps rejecting fresh access tokens",
-                    ));
-                }
-                Err(AttemptError::Failed(e))
-                    if e.retryable && attempt < self.retry.max_attempts =>
-                {
-                    let delay = self.retry.delay(attempt);
-                    warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, after_seq, "getchatdata failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(AttemptError::Failed(mut e)) => {
-                    if e.retryable {
-                        e.message = format!("{} (gave up after {attempt} attempts)", e.message);
-                    }
-                    return Err(e);
-                }
-            }
-        }
+        self.with_retries(|| self.try_fetch(after_seq, limit), PageRetry { after_seq })
+            .await
+    }
+}
+
+/// What getchatdata adds to the retry loop.
+struct PageRetry {
+    after_seq: u64,
+}
+
+impl RetryHooks<SourceError> for PageRetry {
+    fn tokens_rejected(&self) -> SourceError {
+        SourceError::new(
+            SourceErrorKind::Api {
+                errcode: errcode::INVALID_ACCESS_TOKEN,
+            },
+            false,
+            "the server keeps rejecting fresh access tokens",
+        )
+    }
+
+    async fn before_retry(&mut self, error: &SourceError, attempt: u32, delay: Duration) {
+        let after_seq = self.after_seq;
+        warn!(%error, attempt, delay_ms = delay.as_millis() as u64, after_seq, "getchatdata failed; retrying");
     }
 }
 

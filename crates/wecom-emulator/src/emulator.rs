@@ -526,7 +526,7 @@ impl Emulator {
     pub fn add_media(&self, size: u64, kind: MediaKind) -> MediaSpec {
         let n = self.inner.media_added.fetch_add(1, Ordering::Relaxed);
         let mut rng = ChaCha8Rng::seed_from_u64(self.inner.seed ^ 0xADD_3ED1A ^ n.rotate_left(32));
-        let (fileid, authkey, aeskey) = crate::corpus::media_identity(&mut rng, 1_699_232_400_000);
+        let identity = crate::corpus::media_identity(&mut rng, 1_699_232_400_000);
         let format = match kind {
             MediaKind::Image => MediaFormat::Jpeg,
             MediaKind::Voice | MediaKind::MeetingVoiceCall => MediaFormat::Amr,
@@ -534,17 +534,7 @@ impl Emulator {
             MediaKind::Emotion => MediaFormat::Gif,
             MediaKind::File | MediaKind::VoipDocShare => MediaFormat::Binary,
         };
-        let mut spec = MediaSpec {
-            sdkfileid: crate::corpus::sdkfileid(&fileid, &authkey, &aeskey),
-            fileid,
-            authkey,
-            aeskey,
-            kind,
-            format,
-            size,
-            md5: String::new(),
-            content_seed: rng.random(),
-        };
+        let mut spec = crate::corpus::media_spec(identity, kind, format, size, rng.random());
         spec.md5 = spec.actual_md5();
         self.register_media(spec.clone());
         spec

@@ -69,6 +69,7 @@
 //! endpoint with a self-signed `qyapi.weixin.qq.com` certificate generated at start, in front of
 //! the same router; hand the library `proxy = "http://127.0.0.1:PORT"`. Details in `proxy.rs`.
 
+mod accept;
 mod callback;
 pub mod corpus;
 mod directory_state;

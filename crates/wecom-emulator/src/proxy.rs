@@ -27,12 +27,12 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
+use crate::accept::Tasks;
 use crate::emulator::Emulator;
-use crate::server::{SHUTDOWN_GRACE, router, serve_connection};
+use crate::server::{router, serve_connection};
 
 /// The only host the tunnels lead to.
 pub const WECOM_HOST: &str = "qyapi.weixin.qq.com";
@@ -121,17 +121,19 @@ pub async fn serve_proxy_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router(emulator);
-    accept_loop(listener, shutdown, move |stream, peer, stop| {
-        tunnel(
-            stream,
-            peer,
-            router.clone(),
-            identity.clone(),
-            options.clone(),
-            stop,
-        )
-    })
-    .await
+    Tasks::new()
+        .accept_until("proxy", listener, shutdown, move |stream, peer, stop| {
+            tunnel(
+                stream,
+                peer,
+                router.clone(),
+                identity.clone(),
+                options.clone(),
+                stop,
+            )
+        })
+        .await;
+    Ok(())
 }
 
 /// Serves HTTPS directly on `listener` (no proxy), presenting `identity`: for a library routed
@@ -144,53 +146,11 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router(emulator);
-    accept_loop(listener, shutdown, move |stream, peer, stop| {
-        serve_tls_stream(stream, peer, router.clone(), identity.clone(), stop)
-    })
-    .await
-}
-
-async fn accept_loop<F, Fut>(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    handle: F,
-) -> std::io::Result<()>
-where
-    F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    tasks.spawn(handle(stream, peer, stop_rx.clone()));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "proxy accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Err(error) = joined {
-                    tracing::warn!(%error, "proxy task failed");
-                }
-            }
-        }
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
-    }
+    Tasks::new()
+        .accept_until("tls", listener, shutdown, move |stream, peer, stop| {
+            serve_tls_stream(stream, peer, router.clone(), identity.clone(), stop)
+        })
+        .await;
     Ok(())
 }
 

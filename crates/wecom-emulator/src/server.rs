@@ -33,10 +33,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
 use wecom_wire::directory::SecretKind;
 use wecom_wire::{ChatDataItem, ChatDataRequest, ChatDataResponse, MAX_LIMIT, encrypt_sign};
 
+use crate::accept::Tasks;
 use crate::emulator::{Emulator, Fault, LiveConfig, TokenCheck};
 
 /// Largest request body accepted; larger ones get 413.
@@ -45,9 +45,6 @@ pub const MAX_BODY: usize = 1 << 20;
 /// Oversized bodies are read and discarded up to this size before answering 413; beyond it the
 /// connection is simply closed.
 const DRAIN_LIMIT: usize = 64 << 20;
-
-/// How long in-flight requests may run after shutdown before their connections are cut.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// WeCom errcodes the emulator answers with. 40058 is WeCom's generic "invalid parameter"; what the
 /// real server says for a bad `limit` or `encrypt_sign` is unknown.
@@ -169,49 +166,22 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router(emulator.clone());
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = JoinSet::new();
+    let mut tasks = Tasks::new();
     if let Some(live) = emulator.live() {
-        tasks.spawn(live_appender(emulator.clone(), live, stop_rx.clone()));
+        tasks.spawn(live_appender(emulator.clone(), live, tasks.stop()));
     }
     if let Some(callback) = emulator.callback_config() {
         tasks.spawn(crate::callback::sender(
             emulator.clone(),
             callback,
-            stop_rx.clone(),
+            tasks.stop(),
         ));
     }
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    tasks.spawn(serve_connection(stream, peer, router.clone(), stop_rx.clone()));
-                }
-                Err(error) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Err(error) = joined {
-                    tracing::warn!(%error, "emulator task failed");
-                }
-            }
-        }
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
-    }
+    tasks
+        .accept_until("emulator", listener, shutdown, move |stream, peer, stop| {
+            serve_connection(stream, peer, router.clone(), stop)
+        })
+        .await;
     Ok(())
 }
 
@@ -640,8 +610,14 @@ async fn method_not_allowed(req: Request) -> Response {
 /// then fails, which makes hyper close the connection mid-body.
 fn truncated(body: Vec<u8>) -> Response {
     let full = body.len();
+    cut(body, full)
+}
+
+/// A response announcing `announced` bytes that carries the first half of them (at most all of
+/// `body`) and fails.
+pub(crate) fn cut(body: Vec<u8>, announced: usize) -> Response {
     let mut head = body;
-    head.truncate(full / 2);
+    head.truncate(announced / 2);
     let mut response = Response::new(Body::new(CutBody {
         head: Some(Bytes::from(head)),
         pause: None,
@@ -652,7 +628,7 @@ fn truncated(body: Vec<u8>) -> Response {
     );
     response
         .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
     response
 }
 

@@ -72,7 +72,7 @@ impl MediaChunkSink for BlobSink {
     fn write<'a>(&'a mut self, plaintext: &'a [u8]) -> BoxFuture<'a, Result<(), MediaSinkError>> {
         Box::pin(async move {
             let Some(writer) = self.writer.as_mut() else {
-                return Err(MediaSinkError("the upload was already closed".into()));
+                return Err(MediaSinkError::new("the upload was already closed"));
             };
             match writer.write_chunk(plaintext).await {
                 Ok(()) => {
@@ -84,7 +84,7 @@ impl MediaChunkSink for BlobSink {
                 Err(e) => {
                     let message = e.to_string();
                     self.failed = Some(e);
-                    Err(MediaSinkError(message))
+                    Err(MediaSinkError::new(message))
                 }
             }
         })

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use wecom_wire::Backoff;
 
 /// The retention window assumed by default: five days, a guess the reference itself calls
 /// unconfirmed (数据与智能专区 data lives 90 days). It orders the work and drives the time-to-loss
@@ -62,19 +62,9 @@ impl MediaOptions {
 
     /// The delay after failed attempt number `attempt` (1-based): `retry_base * 2^(attempt-1)`,
     /// capped at `retry_max`, drawn uniformly from its upper half so that jobs failing together
-    /// do not retry in lockstep.
+    /// do not retry in lockstep ([`Backoff`]).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(30);
-        let ceiling = self
-            .retry_base
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.retry_max)
-            .min(self.retry_max);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        if nanos < 2 {
-            return ceiling;
-        }
-        Duration::from_nanos(rand::rng().random_range(nanos / 2..=nanos))
+        Backoff::new(self.retry_base, self.retry_max).delay(attempt)
     }
 }
 

@@ -27,6 +27,6 @@ pub use media::{MediaKind, MediaRef};
 pub use message::{Message, understand};
 pub use payload::Payload;
 pub use quote::{Quote, QuoteFormat, parse_quote, quote_matches};
-pub use read::{MAX_DEPTH, item_msgtype, item_time_ms};
+pub use read::{MAX_DEPTH, MSGTYPES, item_msgtype, item_time_ms};
 pub use sanitize::{escape_control_chars, repair_json_escapes};
 pub use warning::ParseWarning;

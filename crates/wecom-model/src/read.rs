@@ -19,8 +19,10 @@ const ENVELOPE_KEYS: &[&str] = &[
     "msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype",
 ];
 
-/// Every msgtype with a typed payload.
-const KNOWN: &[&str] = &[
+/// Every msgtype with a typed payload, as WeCom spells it (reference §3.3, plus `revoke`, which
+/// recalls carry): the one list of message types. `switch` records have no msgtype of their own
+/// and any other msgtype is kept as [`Payload::Unknown`](crate::Payload::Unknown).
+pub const MSGTYPES: &[&str] = &[
     "text",
     "image",
     "revoke",
@@ -55,7 +57,7 @@ const KNOWN: &[&str] = &[
 ];
 
 pub(crate) fn is_known(msgtype: &str) -> bool {
-    KNOWN.contains(&msgtype)
+    MSGTYPES.contains(&msgtype)
 }
 
 /// Where a record's payload object may live: keys accepted silently (documented shapes), then keys

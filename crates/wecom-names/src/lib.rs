@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -33,6 +32,7 @@ use wecom_client::{ApiClient, ApiError, ApiErrorKind};
 use wecom_store::names::Discovery;
 use wecom_store::names::{ConsentSubject, PermitChange, Resolution};
 use wecom_store::{ArchiveReader, Directory, StoreError};
+use wecom_wire::Backoff;
 use wecom_wire::directory::DirectoryApi;
 use wecom_wire::errcode;
 
@@ -663,17 +663,9 @@ impl NameResolver {
     }
 
     /// The delay before checking an id again after `attempts` consecutive failures (1-based),
-    /// doubled each time, capped, drawn from its upper half.
+    /// doubled each time, capped, drawn from its upper half ([`Backoff`]); at least 1 ms.
     pub(crate) fn backoff(&self, attempts: u32) -> i64 {
-        let exp = attempts.saturating_sub(1).min(20);
-        let ceiling = self
-            .opts
-            .retry_base
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.opts.max_backoff)
-            .min(self.opts.max_backoff);
-        let ms = millis(ceiling).max(2);
-        rand::rng().random_range(ms / 2..=ms)
+        millis(Backoff::new(self.opts.retry_base, self.opts.max_backoff).delay(attempts)).max(1)
     }
 
     /// Runs `f` on the store on a blocking thread.

@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-use wecom_client::SinkError;
-use wecom_wire::{SdkCode, SourceError, SourceErrorKind, errcode};
+use wecom_wire::{MediaSinkError, SdkCode, SourceError, SourceErrorKind, errcode};
 
 /// The kind of an [`SdkSourceError`], to match on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +45,7 @@ pub struct SdkSourceError {
     message: String,
     /// Plaintext offset of the media chunk that failed (0 elsewhere).
     offset: u64,
-    sink: Option<SinkError>,
+    sink: Option<Box<MediaSinkError>>,
 }
 
 impl SdkSourceError {
@@ -85,9 +84,9 @@ impl SdkSourceError {
         self
     }
 
-    pub(crate) fn sink(error: SinkError, offset: u64) -> SdkSourceError {
+    pub(crate) fn sink(error: MediaSinkError, offset: u64) -> SdkSourceError {
         let mut e = SdkSourceError::new(SdkErrorKind::Sink, error.to_string()).at(offset);
-        e.sink = Some(error);
+        e.sink = Some(Box::new(error));
         e
     }
 
@@ -135,8 +134,8 @@ impl SdkSourceError {
     }
 
     /// The sink's own error, for [`SdkErrorKind::Sink`].
-    pub fn into_sink_error(self) -> Option<SinkError> {
-        self.sink
+    pub fn into_sink_error(self) -> Option<MediaSinkError> {
+        self.sink.map(|e| *e)
     }
 
     /// The error in the archive-source vocabulary.
@@ -185,6 +184,6 @@ impl fmt::Display for SdkSourceError {
 
 impl std::error::Error for SdkSourceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.sink.as_ref().map(|s| s as _)
+        self.sink.as_deref().map(|s| s as _)
     }
 }

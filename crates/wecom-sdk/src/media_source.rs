@@ -1,7 +1,6 @@
 //! [`MediaSource`] for the vendor library: the media workers' seam (`wecom_wire`), over
 //! [`SdkSource::download_media`], so the binary can hand the workers either source.
 
-use wecom_client::{MediaSink, SinkError};
 use wecom_wire::{
     BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSource,
     SdkCode,
@@ -10,15 +9,6 @@ use wecom_wire::{
 use crate::error::{SdkErrorKind, SdkSourceError};
 use crate::source::SdkSource;
 
-/// Lets a `&mut dyn MediaChunkSink` stand where `download_media` wants a sized [`MediaSink`].
-struct DynSink<'a>(&'a mut dyn MediaChunkSink);
-
-impl MediaSink for DynSink<'_> {
-    async fn write(&mut self, plaintext: &[u8]) -> Result<(), SinkError> {
-        self.0.write(plaintext).await.map_err(SinkError::new)
-    }
-}
-
 impl MediaSource for SdkSource {
     fn download<'a>(
         &'a self,
@@ -26,16 +16,10 @@ impl MediaSource for SdkSource {
         sink: &'a mut dyn MediaChunkSink,
     ) -> BoxFuture<'a, Result<MediaFetched, MediaFetchError>> {
         Box::pin(async move {
-            let done = self
-                .download_media(sdkfileid, &mut DynSink(sink))
+            self.download_media(sdkfileid, sink)
                 .await
-                .map_err(|e| fetch_error(&e, sdkfileid))?;
-            Ok(MediaFetched {
-                plaintext_len: done.plaintext_len,
-                md5: done.md5,
-                chunks: done.chunks,
-                retries: done.retries,
-            })
+                .map(MediaFetched::from)
+                .map_err(|e| fetch_error(&e, sdkfileid))
         })
     }
 }

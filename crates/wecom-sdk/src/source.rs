@@ -9,10 +9,11 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
-use wecom_client::{MediaDownload, MediaSink, RetryPolicy};
+use wecom_client::{MediaDownload, RetryPolicy};
 use wecom_crypto::{SdkFileId, SdkFileIdError};
 use wecom_wire::{
-    ArchiveSource, ChatDataReply, ChatPage, MAX_LIMIT, SdkCode, SourceError, errcode,
+    ArchiveSource, ChatDataReply, ChatPage, MAX_LIMIT, MediaChunkSink, SdkCode, SourceError,
+    errcode,
 };
 
 use crate::config::{SdkConfig, WorkerMode};
@@ -311,10 +312,10 @@ impl SdkSource {
     ///
     /// Sdkfileids the library would abort the process on (`"="`, `"A="`…) are refused here with
     /// 10005. On error the sink may hold a prefix of the object: discard it.
-    pub async fn download_media<S: MediaSink>(
+    pub async fn download_media(
         &self,
         sdkfileid: &str,
-        sink: &mut S,
+        sink: &mut dyn MediaChunkSink,
     ) -> Result<MediaDownload, SdkSourceError> {
         if let Err(SdkFileIdError::Base64 {
             real_library_crashes: true,

@@ -1,6 +1,8 @@
 //! The vocabulary every other crate speaks: WeCom's wire shapes, the vendor SDK's return codes, the
-//! archive-source seam and the media-source seam. No I/O and no policy live here.
+//! archive-source seam, the media-source seam and the one backoff computation every retry waits
+//! by. No I/O and no policy live here.
 
+pub mod backoff;
 mod code;
 pub mod directory;
 mod json;
@@ -9,6 +11,7 @@ mod page;
 mod source;
 pub mod text;
 
+pub use backoff::Backoff;
 pub use code::SdkCode;
 pub use json::{
     ChatDataItem, ChatDataRequest, ChatDataResponse, TokenResponse, encrypt_sign, errcode,

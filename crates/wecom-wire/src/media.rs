@@ -16,17 +16,71 @@ use crate::SdkCode;
 /// A boxed, sendable future, as the media traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Receives an object's plaintext in order, one chunk at a time. An error stops the download;
+/// Receives an object's plaintext in order, one chunk (at most 512 KiB) at a time: the one media
+/// sink of the project, used by every source (the native client, the vendor library) and handed
+/// in by every caller (the media workers' blob sink, tests, tools). An error stops the download;
 /// whatever the sink already holds is then a prefix to discard.
 pub trait MediaChunkSink: Send {
     fn write<'a>(&'a mut self, plaintext: &'a [u8]) -> BoxFuture<'a, Result<(), MediaSinkError>>;
 }
 
-/// Why a [`MediaChunkSink`] refused a chunk. The sink keeps any richer error of its own (a blob
-/// store's, say) and reads it back after the download failed; this carries only the text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct MediaSinkError(pub String);
+/// Why a [`MediaChunkSink`] refused a chunk: a message, and the sink's own error when it gave
+/// one ([`MediaSinkError::from_error`]), for the caller to read back (downcast) after the
+/// download failed.
+#[derive(Debug)]
+pub struct MediaSinkError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl MediaSinkError {
+    /// A refusal that carries only its text.
+    pub fn new(message: impl Into<String>) -> MediaSinkError {
+        MediaSinkError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A refusal carrying the sink's own error (its text is the message).
+    pub fn from_error(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> MediaSinkError {
+        let error = error.into();
+        MediaSinkError {
+            message: error.to_string(),
+            source: Some(error),
+        }
+    }
+
+    /// What the sink said.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The sink's own error, when it gave one.
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
+}
+
+impl From<std::io::Error> for MediaSinkError {
+    fn from(e: std::io::Error) -> MediaSinkError {
+        MediaSinkError::from_error(e)
+    }
+}
+
+impl fmt::Display for MediaSinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for MediaSinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|s| &**s as _)
+    }
+}
 
 /// Collects the object in memory (small objects, tests).
 impl MediaChunkSink for Vec<u8> {
@@ -183,6 +237,22 @@ mod tests {
     fn the_traits_are_dyn_compatible() {
         fn takes(_: Option<&dyn MediaSource>, _: Option<&mut dyn MediaChunkSink>) {}
         takes(None, None);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk full")]
+    struct DiskFull;
+
+    #[test]
+    fn a_sink_error_keeps_the_sinks_own_error() {
+        let e = MediaSinkError::from_error(DiskFull);
+        assert_eq!(e.to_string(), "disk full");
+        assert!(std::error::Error::source(&e).is_some());
+        let own = e.into_source().expect("source");
+        assert!(own.downcast::<DiskFull>().is_ok());
+        let text = MediaSinkError::new("closed");
+        assert_eq!(text.message(), "closed");
+        assert!(text.into_source().is_none());
     }
 
     #[test]

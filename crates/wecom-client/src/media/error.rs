@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use wecom_wire::{SdkCode, SourceError, SourceErrorKind};
+use wecom_wire::{MediaSinkError, SdkCode, SourceError, SourceErrorKind};
 
 /// The kind of a [`MediaError`], to match on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct MediaError {
     offset: u64,
     /// How the object is named in messages: never the whole sdkfileid.
     file: String,
-    sink: Option<SinkError>,
+    sink: Option<Box<MediaSinkError>>,
 }
 
 impl MediaError {
@@ -101,9 +101,9 @@ impl MediaError {
         self
     }
 
-    pub(crate) fn sink(error: SinkError) -> MediaError {
+    pub(crate) fn sink(error: MediaSinkError) -> MediaError {
         let mut e = MediaError::new(MediaErrorKind::Sink, error.to_string());
-        e.sink = Some(error);
+        e.sink = Some(Box::new(error));
         e
     }
 
@@ -161,8 +161,8 @@ impl MediaError {
     }
 
     /// The sink's own error, for a [`MediaErrorKind::Sink`].
-    pub fn into_sink_error(self) -> Option<SinkError> {
-        self.sink
+    pub fn into_sink_error(self) -> Option<MediaSinkError> {
+        self.sink.map(|e| *e)
     }
 }
 
@@ -190,39 +190,6 @@ impl fmt::Display for MediaError {
 
 impl std::error::Error for MediaError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.sink.as_ref().map(|s| s as _)
-    }
-}
-
-/// Why a [`MediaSink`](super::MediaSink) refused bytes: any error of the caller's.
-#[derive(Debug)]
-pub struct SinkError(Box<dyn std::error::Error + Send + Sync>);
-
-impl SinkError {
-    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> SinkError {
-        SinkError(error.into())
-    }
-
-    /// The caller's error, to downcast.
-    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
-        self.0
-    }
-}
-
-impl From<std::io::Error> for SinkError {
-    fn from(e: std::io::Error) -> SinkError {
-        SinkError(Box::new(e))
-    }
-}
-
-impl fmt::Display for SinkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for SinkError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.sink.as_deref().map(|s| s as _)
     }
 }

@@ -1,33 +1,21 @@
-//! Where downloaded plaintext goes: an async sink, so the caller can write to a blob store while
-//! the next chunk is fetched only after the last one is safely handed over.
-
-use std::future::Future;
+//! Ready-made [`MediaChunkSink`]s for callers of [`NativeClient::download_media`]
+//! (crate::NativeClient): an [`AsyncWrite`] and a synchronous closure. (`Vec<u8>` is one too.)
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-use super::SinkError;
-
-/// Receives a media object's plaintext in order, one chunk (at most 512 KiB) at a time. An error
-/// stops the download; whatever the sink already holds is then a prefix to discard.
-pub trait MediaSink: Send {
-    fn write(&mut self, plaintext: &[u8]) -> impl Future<Output = Result<(), SinkError>> + Send;
-}
-
-/// Collects the object in memory (small objects, tests).
-impl MediaSink for Vec<u8> {
-    fn write(&mut self, plaintext: &[u8]) -> impl Future<Output = Result<(), SinkError>> + Send {
-        self.extend_from_slice(plaintext);
-        std::future::ready(Ok(()))
-    }
-}
+use wecom_wire::{BoxFuture, MediaChunkSink, MediaSinkError};
 
 /// Writes into any [`AsyncWrite`] (a file, a pipe); flushing and syncing are the caller's.
 #[derive(Debug)]
 pub struct WriteSink<W>(pub W);
 
-impl<W: AsyncWrite + Unpin + Send> MediaSink for WriteSink<W> {
-    async fn write(&mut self, plaintext: &[u8]) -> Result<(), SinkError> {
-        self.0.write_all(plaintext).await.map_err(SinkError::from)
+impl<W: AsyncWrite + Unpin + Send> MediaChunkSink for WriteSink<W> {
+    fn write<'a>(&'a mut self, plaintext: &'a [u8]) -> BoxFuture<'a, Result<(), MediaSinkError>> {
+        Box::pin(async move {
+            self.0
+                .write_all(plaintext)
+                .await
+                .map_err(MediaSinkError::from)
+        })
     }
 }
 
@@ -35,8 +23,8 @@ impl<W: AsyncWrite + Unpin + Send> MediaSink for WriteSink<W> {
 #[derive(Debug)]
 pub struct FnSink<F>(pub F);
 
-impl<F: FnMut(&[u8]) -> Result<(), SinkError> + Send> MediaSink for FnSink<F> {
-    fn write(&mut self, plaintext: &[u8]) -> impl Future<Output = Result<(), SinkError>> + Send {
-        std::future::ready((self.0)(plaintext))
+impl<F: FnMut(&[u8]) -> Result<(), MediaSinkError> + Send> MediaChunkSink for FnSink<F> {
+    fn write<'a>(&'a mut self, plaintext: &'a [u8]) -> BoxFuture<'a, Result<(), MediaSinkError>> {
+        Box::pin(std::future::ready((self.0)(plaintext)))
     }
 }

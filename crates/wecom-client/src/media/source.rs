@@ -5,20 +5,11 @@ use wecom_wire::{
     BoxFuture, MediaChunkSink, MediaFetchError, MediaFetchErrorKind, MediaFetched, MediaSource,
 };
 
-use super::{MediaError, MediaErrorKind, MediaSink, SinkError};
+use super::{MediaError, MediaErrorKind};
 use crate::NativeClient;
 
 /// WeCom's errcode for an unknown fileid (or a wrong authkey).
 const UNKNOWN_FILEID: i64 = 301_010;
-
-/// Lets a `&mut dyn MediaChunkSink` stand where `download_media` wants a sized [`MediaSink`].
-struct DynSink<'a>(&'a mut dyn MediaChunkSink);
-
-impl MediaSink for DynSink<'_> {
-    async fn write(&mut self, plaintext: &[u8]) -> Result<(), SinkError> {
-        self.0.write(plaintext).await.map_err(SinkError::new)
-    }
-}
 
 impl MediaSource for NativeClient {
     fn download<'a>(
@@ -27,16 +18,10 @@ impl MediaSource for NativeClient {
         sink: &'a mut dyn MediaChunkSink,
     ) -> BoxFuture<'a, Result<MediaFetched, MediaFetchError>> {
         Box::pin(async move {
-            let done = self
-                .download_media(sdkfileid, &mut DynSink(sink))
+            self.download_media(sdkfileid, sink)
                 .await
-                .map_err(fetch_error)?;
-            Ok(MediaFetched {
-                plaintext_len: done.plaintext_len,
-                md5: done.md5,
-                chunks: done.chunks,
-                retries: done.retries,
-            })
+                .map(MediaFetched::from)
+                .map_err(fetch_error)
         })
     }
 }

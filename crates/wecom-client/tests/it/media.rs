@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 use wecom_client::{
     ClientConfig, FnSink, MEDIA_CHUNK, MediaErrorKind, MediaMismatch, NativeClient, RetryPolicy,
-    SinkError, WriteSink,
+    WriteSink,
 };
 use wecom_crypto::SdkFileId;
 use wecom_emulator::{Emulator, MediaFault, MediaFaultRule, MediaKind, MediaSpec, media_bytes};
-use wecom_wire::SdkCode;
+use wecom_wire::{MediaSinkError, SdkCode};
 
 use crate::{CORP, SECRET, client, emulator};
 
@@ -421,7 +421,7 @@ async fn a_sink_error_stops_the_download_cleanly() {
     let mut sink = FnSink(|_: &[u8]| {
         calls += 1;
         if calls == 2 {
-            Err(SinkError::new(DiskFull))
+            Err(MediaSinkError::from_error(DiskFull))
         } else {
             Ok(())
         }
@@ -437,7 +437,8 @@ async fn a_sink_error_stops_the_download_cleanly() {
     assert!(
         e.into_sink_error()
             .expect("sink error")
-            .into_inner()
+            .into_source()
+            .expect("the sink's own error")
             .downcast::<DiskFull>()
             .is_ok()
     );

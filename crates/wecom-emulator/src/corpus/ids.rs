@@ -5,6 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
+use crate::media::{MediaFormat, MediaKind, MediaSpec};
+
 /// A msgid in one of the two styles seen in real archives: `15775510700152506326_1603875615`
 /// (a u64 and the send time in seconds, sometimes ms) or `CAQQluDa4QUY0On2rYSAgAMgzPrShAE=`
 /// (base64 of a small protobuf; 23 bytes give 32 characters with one `=`).
@@ -52,6 +54,27 @@ pub(crate) fn media_identity(rng: &mut ChaCha8Rng, msgtime_ms: i64) -> (String, 
     let mut key = [0u8; 16];
     rng.fill_bytes(&mut key);
     (fileid, authkey, hex::encode(key))
+}
+
+/// A media object named by `identity` (from [`media_identity`]), its md5 not stated yet.
+pub(crate) fn media_spec(
+    (fileid, authkey, aeskey): (String, String, String),
+    kind: MediaKind,
+    format: MediaFormat,
+    size: u64,
+    content_seed: u64,
+) -> MediaSpec {
+    MediaSpec {
+        sdkfileid: sdkfileid(&fileid, &authkey, &aeskey),
+        fileid,
+        authkey,
+        aeskey,
+        kind,
+        format,
+        size,
+        md5: String::new(),
+        content_seed,
+    }
 }
 
 pub(crate) fn sdkfileid(fileid: &str, authkey: &str, aeskey: &str) -> String {

@@ -19,7 +19,7 @@ pub use directory::{
     Consent, Directory, Employee, ExternalContact, ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES,
     Robot, WECHAT_ROOM_INDICES,
 };
-pub(crate) use ids::{media_identity, sdkfileid};
+pub(crate) use ids::{media_identity, media_spec};
 
 use crate::media::MediaSpec;
 use json::Obj;

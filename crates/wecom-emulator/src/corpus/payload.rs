@@ -360,20 +360,10 @@ impl CorpusGenerator {
         size: u64,
         msgtime: i64,
     ) -> MediaSpec {
-        let (fileid, authkey, aeskey) = ids::media_identity(&mut self.rng, msgtime);
+        let identity = ids::media_identity(&mut self.rng, msgtime);
         let content_seed = self.rng.random();
         let blank_md5 = kind == MediaKind::MeetingVoiceCall || self.rng.random_bool(0.03);
-        let mut spec = MediaSpec {
-            sdkfileid: ids::sdkfileid(&fileid, &authkey, &aeskey),
-            fileid,
-            authkey,
-            aeskey,
-            kind,
-            format,
-            size,
-            md5: String::new(),
-            content_seed,
-        };
+        let mut spec = ids::media_spec(identity, kind, format, size, content_seed);
         if !blank_md5 {
             spec.md5 = spec.actual_md5();
         }
@@ -859,26 +849,9 @@ impl ForcedSize {
     }
 }
 
+/// China time (UTC+8) of a millisecond timestamp, as WeCom writes it in payloads.
 fn china_datetime(ms: i64) -> String {
-    let secs = ms.div_euclid(1000) + 8 * 3600;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    wecom_wire::text::datetime(ms.div_euclid(1000) + 8 * 3600)
 }
 
 #[cfg(test)]

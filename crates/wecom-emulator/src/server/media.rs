@@ -14,7 +14,6 @@
 //! - every successful answer closes its connection (`Connection: close`), as the vendor library
 //!   opens one per request anyway.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -24,7 +23,7 @@ use serde::Deserialize;
 use wecom_wire::directory::SecretKind;
 
 use super::{
-    BodyRead, ConnControl, Takeover, api_error, code, html, peer_of, query_params, read_body,
+    BodyRead, ConnControl, Takeover, api_error, code, cut, html, peer_of, query_params, read_body,
     token_refusal, too_large,
 };
 use crate::emulator::{Emulator, MediaFault};
@@ -246,22 +245,4 @@ fn raw_reply(range_line: Option<(&str, String)>, json: Vec<u8>, truncate: bool) 
     reply.extend_from_slice(head.as_bytes());
     reply.extend_from_slice(body);
     reply
-}
-
-/// A response announcing `announced` bytes that carries the first half of `body` and fails.
-fn cut(body: Vec<u8>, announced: usize) -> Response {
-    let mut head = body;
-    head.truncate(announced / 2);
-    let mut response = Response::new(Body::new(super::CutBody {
-        head: Some(bytes::Bytes::from(head)),
-        pause: None,
-    }));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
-    response
 }

@@ -10,41 +10,6 @@ use wecom_emulator::{
 
 use crate::corpus_5000;
 
-/// Every msgtype of reference §3.3 (plus `revoke`, which recalls carry).
-const MSGTYPES: &[&str] = &[
-    "text",
-    "image",
-    "revoke",
-    "agree",
-    "disagree",
-    "voice",
-    "video",
-    "card",
-    "location",
-    "emotion",
-    "file",
-    "link",
-    "weapp",
-    "chatrecord",
-    "todo",
-    "vote",
-    "collect",
-    "redpacket",
-    "meeting",
-    "meeting_notification",
-    "docmsg",
-    "markdown",
-    "news",
-    "calendar",
-    "mixed",
-    "meeting_voice_call",
-    "voip_doc_share",
-    "external_redpacket",
-    "sphfeed",
-    "voiptext",
-    "qydiskfile",
-];
-
 /// Parses a plaintext the way a client must: raw control characters escaped first.
 fn json(record: &PlainRecord) -> Value {
     let escaped = wecom_model::escape_control_chars(record.plaintext.as_bytes());
@@ -95,7 +60,10 @@ fn every_message_type_and_shape_appears_in_5000_records() {
         .iter()
         .filter_map(|r| r.msgtype.as_deref())
         .collect();
-    let missing: Vec<&&str> = MSGTYPES.iter().filter(|t| !seen.contains(**t)).collect();
+    let missing: Vec<&&str> = wecom_model::MSGTYPES
+        .iter()
+        .filter(|t| !seen.contains(**t))
+        .collect();
     assert!(missing.is_empty(), "missing msgtypes: {missing:?}");
     let actions: BTreeSet<&str> = corpus.records.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(actions, BTreeSet::from(["recall", "send", "switch"]));

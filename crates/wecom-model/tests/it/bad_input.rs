@@ -305,41 +305,14 @@ fn nesting_beyond_the_limit_is_kept_raw() {
 
 // ---- never panics -------------------------------------------------------------------------
 
-const MSGTYPES: &[&str] = &[
-    "text",
-    "image",
-    "revoke",
-    "agree",
-    "disagree",
-    "voice",
-    "video",
-    "card",
-    "location",
-    "emotion",
-    "file",
-    "link",
-    "weapp",
-    "chatrecord",
-    "todo",
-    "vote",
-    "collect",
-    "redpacket",
-    "external_redpacket",
-    "meeting",
-    "meeting_notification",
-    "docmsg",
-    "markdown",
-    "news",
-    "calendar",
-    "mixed",
-    "meeting_voice_call",
-    "voip_doc_share",
-    "sphfeed",
-    "voiptext",
-    "qydiskfile",
-    "unknown_x",
-    "",
-];
+/// Every typed msgtype, an unknown one and an empty one.
+fn msgtypes() -> Vec<&'static str> {
+    wecom_model::MSGTYPES
+        .iter()
+        .copied()
+        .chain(["unknown_x", ""])
+        .collect()
+}
 
 const KEYS: &[&str] = &[
     "content",
@@ -385,7 +358,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
             .map(Value::Number)),
         "[a-z0-9\u{0}-\u{1f}\"\\\\：:「」“”\n-]{0,16}".prop_map(Value::String),
-        proptest::sample::select(MSGTYPES).prop_map(|s| Value::String(s.to_owned())),
+        proptest::sample::select(msgtypes()).prop_map(|s| Value::String(s.to_owned())),
         proptest::sample::select(vec![
             "ChatRecordText",
             "ChatRecordMixed",
@@ -416,7 +389,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 
 fn arb_record() -> impl Strategy<Value = Value> {
     (
-        proptest::sample::select(MSGTYPES),
+        proptest::sample::select(msgtypes()),
         proptest::sample::select(vec!["send", "recall", "switch", "other"]),
         proptest::sample::select(vec!["", "info", "doc", "redpacket", "vote", "agree"]),
         arb_json(),

@@ -1220,3 +1220,25 @@ fn weapp() {
     "#]],
     );
 }
+
+/// The one list of message types and the typed payloads agree: every listed msgtype is read into
+/// its own payload (not `Unknown`) that names the same msgtype, and an unlisted one is not.
+#[test]
+fn every_listed_msgtype_has_its_typed_payload() {
+    for &msgtype in wecom_model::MSGTYPES {
+        let json = format!(
+            r#"{{"msgid":"m1","action":"send","from":"zhangsan","tolist":["lisi"],"roomid":"","msgtime":1,"msgtype":"{msgtype}","{msgtype}":{{}},"info":{{}},"doc":{{}},"redpacket":{{}}}}"#
+        );
+        let m = read(&json);
+        assert!(
+            !matches!(m.payload, wecom_model::Payload::Unknown(_)),
+            "{msgtype}: {:?}",
+            m.payload
+        );
+        assert_eq!(m.payload.msgtype(), msgtype);
+    }
+    let m = read(
+        r#"{"msgid":"m1","action":"send","from":"a","tolist":["b"],"roomid":"","msgtime":1,"msgtype":"not_a_type"}"#,
+    );
+    assert!(matches!(m.payload, wecom_model::Payload::Unknown(_)));
+}
