@@ -5,7 +5,7 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use wecom_model::parse_envelope;
 use wecom_store::{
-    ArchiveStore, Derived, Failure, IngestedRecord, Outcome, PageCommit, SqliteStore, stage,
+    ArchiveWriter, Derived, Failure, IngestedRecord, Outcome, PageCommit, SqliteStore, stage,
 };
 use wecom_wire::ChatDataItem;
 
@@ -118,7 +118,7 @@ fn linked_page(first_seq: u64) -> PageCommit {
 
 fn commit_page(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = SqliteStore::open(&dir.path().join("bench.db")).expect("open");
+    let store = SqliteStore::open(&dir.path().join("bench.db")).expect("open");
     let mut next = 1;
     let mut group = c.benchmark_group("sqlite");
     group.throughput(Throughput::Elements(PAGE));
@@ -134,7 +134,7 @@ fn commit_page(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    let mut store = SqliteStore::open(&dir.path().join("bench-linked.db")).expect("open");
+    let store = SqliteStore::open(&dir.path().join("bench-linked.db")).expect("open");
     let mut next = 1;
     group.bench_function("commit_page_1000_linked_on_disk", |b| {
         b.iter_batched(

@@ -9,8 +9,11 @@
 use std::time::Instant;
 
 use wecom_model::parse_envelope;
-use wecom_store::names::{PersonInfo, Resolution, RoomInfo, RoomKind};
-use wecom_store::{ArchiveStore, Derived, IngestedRecord, Outcome, PageCommit, SqliteStore};
+use wecom_store::names::{Discovery, PersonInfo, Resolution, RoomInfo, RoomKind};
+use wecom_store::{
+    ArchiveReader, ArchiveWriter, Derived, Directory, IngestedRecord, Outcome, PageCommit,
+    SqliteStore,
+};
 use wecom_wire::ChatDataItem;
 
 const CORP: &str = "wwnamesbench00001";
@@ -78,7 +81,8 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = SqliteStore::open(&dir.path().join("archive.db")).expect("archive");
+    let store = SqliteStore::open(&dir.path().join("archive.db")).expect("archive");
+    let reader = store.reader();
 
     let started = Instant::now();
     let mut seq = 1;
@@ -103,12 +107,16 @@ fn main() {
     let started = Instant::now();
     let (mut rooms, mut people) = (0, 0);
     loop {
-        let found = store.discover_names(CORP, now, 5000).expect("discover");
+        // One discovery step as the name resolver takes it (`wecom-names`).
+        let after = reader.follower_position(CORP, "names").expect("position");
+        let messages = reader.feed(CORP, after, 5000).expect("feed");
+        let Some(last) = messages.last() else { break };
+        let found = Discovery::from_messages(&messages);
+        let found = store
+            .record_discovered(CORP, &found, last.feed_pos, now)
+            .expect("discover");
         rooms += found.rooms_new;
         people += found.people_new;
-        if found.scanned == 0 {
-            break;
-        }
     }
     let discover = started.elapsed();
 
@@ -160,7 +168,7 @@ fn main() {
 
     let ids: Vec<String> = (0..1000).map(|i| employee(i * 13)).collect();
     let started = Instant::now();
-    let shown = store
+    let shown = reader
         .display_names(CORP, &ids, Some(&room(0)))
         .expect("display names");
     let display = started.elapsed();

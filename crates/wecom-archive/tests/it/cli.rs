@@ -155,7 +155,7 @@ fn decrypt_chatdata_names_the_key_version_tried() {
     // Fetch a version-2 record as the wire shows it and ask for a diagnosis without key 2.
     let item = wecom_store::SqliteStore::open(&dir.path().join("archive.db"))
         .and_then(|s| {
-            use wecom_store::ArchiveStore;
+            use wecom_store::ArchiveWriter;
             s.failed_records(CORP, 1)
         })
         .expect("failed records")

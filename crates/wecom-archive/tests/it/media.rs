@@ -1,7 +1,7 @@
 //! Media through the real binary (issue 11, item 15): media are given up only on WeCom's word, and
 //! a full media disk is reported once, costs no attempt and heals by itself.
 
-use wecom_store::{ArchiveStore, MediaJobState, SqliteStore};
+use wecom_store::{ArchiveReader, MediaJobState, SqliteStore};
 
 use crate::support::{CORP, TestEmulator, Tmpfs, now_ms, run, stats, stderr, stdout};
 
@@ -72,7 +72,7 @@ fn a_full_media_disk_is_one_summary_line_charges_no_attempt_and_heals_after_spac
     assert!(out.contains("jobs waiting to retry"), "{out}");
 
     let db = dir.path().join("archive.db");
-    let jobs = SqliteStore::open(&db)
+    let jobs = SqliteStore::open_read_only(&db)
         .expect("archive")
         .media_jobs(CORP, None, 0, 100_000)
         .expect("jobs");
@@ -103,7 +103,7 @@ fn a_full_media_disk_is_one_summary_line_charges_no_attempt_and_heals_after_spac
     );
     let media = &stats(&config)["media"];
     assert_eq!(media["done"], total as u64, "{media}");
-    let jobs = SqliteStore::open(&db)
+    let jobs = SqliteStore::open_read_only(&db)
         .expect("archive")
         .media_jobs(CORP, None, 0, 100_000)
         .expect("jobs");

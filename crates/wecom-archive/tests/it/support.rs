@@ -204,8 +204,8 @@ pub fn stats(config: &Path) -> serde_json::Value {
 
 /// (seq, msgid) of every record in the archive.
 pub fn archived_ids(db: &Path) -> Vec<(u64, String)> {
-    use wecom_store::ArchiveStore;
-    let store = wecom_store::SqliteStore::open(db).expect("open archive");
+    use wecom_store::ArchiveReader;
+    let store = wecom_store::SqliteStore::open_read_only(db).expect("open archive");
     store.record_ids(CORP).expect("record ids")
 }
 
