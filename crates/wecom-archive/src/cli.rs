@@ -357,6 +357,15 @@ pub enum BenchCommand {
         #[arg(long)]
         decrypt_threads: Option<usize>,
     },
+    /// Read latencies (a conversation page, the conversation list) while pages commit, against
+    /// the same reads on the idle archive, and the ingest rate beside the reads.
+    Read {
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+        /// Seconds spent measuring the RSA baseline.
+        #[arg(long, default_value_t = 3.0)]
+        rsa_seconds: f64,
+    },
 }
 
 /// Logging goes to stderr, so that stdout carries only command output.

@@ -94,6 +94,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rsa_seconds,
             decrypt_threads,
         }) => bench::ingest(messages, rsa_seconds, decrypt_threads),
+        Command::Bench(BenchCommand::Read {
+            messages,
+            rsa_seconds,
+        }) => bench::read(messages, rsa_seconds),
     }
 }
 

@@ -167,6 +167,17 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    /// Closes the idle read-only connections before the writer, so the writer's connection is the
+    /// last one and SQLite checkpoints the write-ahead log into the database file when it closes
+    /// (a read-only connection cannot, and a log left behind would hold every page of the run).
+    fn drop(&mut self) {
+        if let ReadSource::Pool { idle, .. } = &self.reader.source {
+            lock(idle).clear();
+        }
+    }
+}
+
 impl std::fmt::Debug for SqliteReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteReader")

@@ -1120,3 +1120,29 @@ fn a_read_only_open_of_a_folder_without_shm_reads_the_file_as_it_is() {
         .expect("read through the escaped URI");
     assert_eq!(seq, 1);
 }
+
+/// Readers close before the writer, so the writer checkpoints the write-ahead log into the file
+/// when the store is dropped: nothing of a run is left only in the log.
+#[test]
+fn dropping_the_store_checkpoints_the_log_after_reads() {
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let roles = Arc::new(open(&path)).roles();
+    roles
+        .writer
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![text(1, "m1", T0, "hello")],
+                quarantined: Vec::new(),
+                cursor: 1,
+            },
+        )
+        .expect("commit");
+    assert_eq!(roles.reader.stats(CORP).expect("stats").records, 1);
+    drop(roles);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "the log was not checkpointed");
+}
