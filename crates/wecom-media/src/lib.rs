@@ -31,8 +31,7 @@ mod workers;
 pub use job::code;
 pub use options::{DEFAULT_RETENTION, MediaOptions};
 pub use workers::{
-    MediaReport, MediaWaker, MediaWorkerError, MediaWorkers, SharedStore, drain_media,
-    run_media_workers,
+    MediaReport, MediaWorkerError, MediaWorkers, SharedStore, drain_media, run_media_workers,
 };
 
 /// Unix milliseconds now.

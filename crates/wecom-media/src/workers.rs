@@ -7,13 +7,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 use wecom_blob::BlobStore;
 use wecom_store::{
-    MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaQueue, StoreError,
+    Follower, FollowerWaker, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaQueue,
+    StoreError,
 };
 use wecom_wire::MediaSource;
 
@@ -75,22 +75,7 @@ pub struct MediaReport {
 pub struct MediaWorkers {
     store: SharedStore,
     ctx: Arc<Ctx>,
-    wake: Arc<Notify>,
-}
-
-/// Wakes idle workers at once (after a sync committed new messages) instead of at the next poll.
-#[derive(Debug, Clone)]
-pub struct MediaWaker(Arc<Notify>);
-
-impl MediaWaker {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-
-    /// The underlying notification, for `wecom_sync::RunnerOptions::after_sync`.
-    pub fn notify(&self) -> Arc<Notify> {
-        Arc::clone(&self.0)
-    }
+    wake: FollowerWaker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +106,7 @@ impl MediaWorkers {
                 backend: described.kind,
                 location: described.location,
             }),
-            wake: Arc::new(Notify::new()),
+            wake: FollowerWaker::new(),
         }
     }
 
@@ -129,8 +114,10 @@ impl MediaWorkers {
         &self.ctx.opts
     }
 
-    pub fn waker(&self) -> MediaWaker {
-        MediaWaker(Arc::clone(&self.wake))
+    /// Wakes idle workers at once (after a sync committed new messages) instead of at the next
+    /// poll.
+    pub fn waker(&self) -> FollowerWaker {
+        self.wake.clone()
     }
 
     /// Processes every due job until none is left (jobs rescheduled for later stay queued), then
@@ -141,7 +128,7 @@ impl MediaWorkers {
     }
 
     /// Keeps downloading until cancelled: due jobs at once, then whatever becomes due, polling
-    /// every `poll` and woken by [`MediaWaker::wake`]. Store failures are logged and retried; the
+    /// every `poll` and woken by [`MediaWorkers::waker`]. Store failures are logged and retried; the
     /// workers never stop on their own.
     pub async fn run(&self, cancel: &CancellationToken) -> Result<MediaReport, MediaWorkerError> {
         self.run_mode(Mode::Daemon, cancel).await
@@ -287,7 +274,7 @@ impl Dispatcher<'_> {
         let poll = self.opts().poll;
         tokio::select! {
             () = self.cancel.cancelled() => {}
-            () = self.w.wake.notified(), if idle_worker => {}
+            () = self.w.wake.woken(), if idle_worker => {}
             () = tokio::time::sleep(poll), if idle_worker => {}
             joined = self.tasks.join_next_with_id() => {
                 if let Some(joined) = joined {
@@ -304,7 +291,7 @@ impl Dispatcher<'_> {
     async fn wait(&self, d: Duration) {
         tokio::select! {
             () = self.cancel.cancelled() => {}
-            () = self.w.wake.notified() => {}
+            () = self.w.wake.woken() => {}
             () = tokio::time::sleep(d) => {}
         }
     }
@@ -506,4 +493,29 @@ pub async fn run_media_workers(
     MediaWorkers::new(store, source, blobs, opts)
         .run(cancel)
         .await
+}
+
+/// The media workers follow the archive through its job queue: jobs are created with their
+/// messages, so a pass is "until no job is due".
+impl Follower for MediaWorkers {
+    type Report = MediaReport;
+    type Error = MediaWorkerError;
+
+    fn name(&self) -> &'static str {
+        "media"
+    }
+
+    async fn pass(&self, cancel: &CancellationToken) -> Result<MediaReport, MediaWorkerError> {
+        self.drain(cancel).await
+    }
+
+    async fn run(&self, cancel: &CancellationToken) {
+        if let Err(e) = MediaWorkers::run(self, cancel).await {
+            error!(corp_id = %self.ctx.opts.corp_id, error = %e, "media workers stopped");
+        }
+    }
+
+    fn waker(&self) -> FollowerWaker {
+        MediaWorkers::waker(self)
+    }
 }

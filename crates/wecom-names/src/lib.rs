@@ -31,7 +31,7 @@ use tracing::{debug, error, info, warn};
 use wecom_client::{ApiClient, ApiError, ApiErrorKind};
 use wecom_store::names::Discovery;
 use wecom_store::names::{ConsentSubject, PermitChange, Resolution};
-use wecom_store::{ArchiveReader, Directory, StoreError};
+use wecom_store::{ArchiveReader, Directory, Follower, FollowerWaker, StoreError};
 use wecom_wire::Backoff;
 use wecom_wire::directory::DirectoryApi;
 use wecom_wire::errcode;
@@ -148,7 +148,7 @@ pub struct NameResolver {
     disabled: Mutex<BTreeMap<DirectoryApi, Instant>>,
     /// APIs switched off since the pass began, for its report.
     newly_disabled: Mutex<Vec<&'static str>>,
-    wake: Arc<Notify>,
+    wake: FollowerWaker,
 }
 
 /// How one API call ended, as the resolver sees it.
@@ -179,7 +179,7 @@ impl NameResolver {
             opts,
             disabled: Mutex::new(BTreeMap::new()),
             newly_disabled: Mutex::new(Vec::new()),
-            wake: Arc::new(Notify::new()),
+            wake: FollowerWaker::new(),
         }
     }
 
@@ -193,8 +193,8 @@ impl NameResolver {
     }
 
     /// Wakes the daemon for an early pass (after a sync stored new messages).
-    pub fn waker(&self) -> Arc<Notify> {
-        Arc::clone(&self.wake)
+    pub fn waker(&self) -> FollowerWaker {
+        self.wake.clone()
     }
 
     /// Keeps names current until cancelled: a pass at once, then one per wake-up or poll interval.
@@ -225,7 +225,7 @@ impl NameResolver {
             };
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = self.wake.notified() => {}
+                () = self.wake.woken() => {}
                 () = tokio::time::sleep(pause) => {}
             }
         }
@@ -678,6 +678,28 @@ impl NameResolver {
         wecom_store::blocking(move || f(&*store, &corp))
             .await
             .map_err(NameError::Store)
+    }
+}
+
+/// The resolver follows the change feed (discovery) and its own check schedule.
+impl Follower for NameResolver {
+    type Report = NameReport;
+    type Error = NameError;
+
+    fn name(&self) -> &'static str {
+        "names"
+    }
+
+    async fn pass(&self, cancel: &CancellationToken) -> Result<NameReport, NameError> {
+        NameResolver::pass(self, cancel).await
+    }
+
+    async fn run(&self, cancel: &CancellationToken) {
+        NameResolver::run(self, cancel).await;
+    }
+
+    fn waker(&self) -> FollowerWaker {
+        NameResolver::waker(self)
     }
 }
 

@@ -29,6 +29,7 @@
 
 mod blocking;
 mod error;
+mod follow;
 mod location;
 mod lock;
 mod media;
@@ -42,6 +43,7 @@ pub mod conformance;
 
 pub use blocking::blocking;
 pub use error::{StoreError, StoreErrorKind};
+pub use follow::{Follower, FollowerWaker};
 pub use location::{Roles, StoreLocation, open, open_reader};
 pub use lock::{LockError, LockErrorKind, LockHolder, WriterLock, lock_holder, lock_path};
 pub use media::{

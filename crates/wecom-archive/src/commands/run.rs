@@ -239,7 +239,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             match super::names::resolver(config, &c.config, &c.store) {
                 Ok(Some(mut resolver)) => {
                     resolver.notify_after_pass(refresh.clone());
-                    pacing.after_sync.push(resolver.waker());
+                    pacing.after_sync.push(resolver.waker().notify());
                     let cancel = cancel.clone();
                     tasks.spawn(async move { resolver.run(&cancel).await });
                 }
