@@ -5,15 +5,27 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use wecom_store::names::NameStats;
-use wecom_store::{ArchiveReader, MediaStats, StoreError};
+use wecom_store::{ArchiveReader, MediaStats, Stats, StoreError};
 
 /// How many seq holes [`archive_stats`] reads, and how many of them it lists.
 const GAPS_READ: usize = 1000;
 const GAPS_LISTED: usize = 20;
 
-/// One corp's archive in figures ([`archive_stats`]).
+/// One corp's archive in figures ([`archive_stats`]): the `stats` document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArchiveStats {
+    #[serde(flatten)]
+    pub counts: ArchiveCounts,
+    pub media: MediaView,
+    pub names: NamesView,
+    pub seq_gaps: SeqGapsView,
+    /// Decrypted messages per day (China time, `YYYY-MM-DD`), oldest first.
+    pub per_day: BTreeMap<String, u64>,
+}
+
+/// Records, decryption and quarantine in figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveCounts {
     pub corp_id: String,
     /// Encrypted records stored.
     pub records: u64,
@@ -35,11 +47,30 @@ pub struct ArchiveStats {
     /// Items kept raw in quarantine, in all and by kind.
     pub quarantined: u64,
     pub quarantined_by_kind: BTreeMap<String, u64>,
-    pub media: MediaView,
-    pub names: NamesView,
-    pub seq_gaps: SeqGapsView,
-    /// Decrypted messages per day (China time, `YYYY-MM-DD`).
-    pub per_day: BTreeMap<String, u64>,
+}
+
+impl ArchiveCounts {
+    /// The counts of `s`, the figures of `corp_id`.
+    pub fn new(corp_id: &str, s: &Stats) -> ArchiveCounts {
+        ArchiveCounts {
+            corp_id: corp_id.to_owned(),
+            records: s.records,
+            decrypted: s.decrypted,
+            failed: s.failed,
+            failed_by_code: s.failed_by_code.clone(),
+            distinct_msgids: s.distinct_msgids,
+            cursor_seq: s.cursor_seq,
+            by_msgtype: s.by_msgtype.clone(),
+            by_action: s.by_action.clone(),
+            first_msgtime: s.first_msgtime,
+            last_msgtime: s.last_msgtime,
+            quarantined: s
+                .quarantined_by_kind
+                .values()
+                .fold(0, |a, n| a.saturating_add(*n)),
+            quarantined_by_kind: s.quarantined_by_kind.clone(),
+        }
+    }
 }
 
 /// The media queue and the stored objects.
@@ -158,25 +189,13 @@ pub fn archive_stats(
     corp_id: &str,
     media_dir: &str,
 ) -> Result<ArchiveStats, StoreError> {
-    let s = reader.stats(corp_id)?;
+    let counts = ArchiveCounts::new(corp_id, &reader.stats(corp_id)?);
     let media = reader.media_stats(corp_id)?;
     let gaps = reader.seq_gaps(corp_id, GAPS_READ)?;
     let days = reader.daily_counts(corp_id)?;
     let names = reader.name_stats(corp_id)?;
     Ok(ArchiveStats {
-        corp_id: corp_id.to_owned(),
-        records: s.records,
-        decrypted: s.decrypted,
-        failed: s.failed,
-        failed_by_code: s.failed_by_code,
-        distinct_msgids: s.distinct_msgids,
-        cursor_seq: s.cursor_seq,
-        by_msgtype: s.by_msgtype,
-        by_action: s.by_action,
-        first_msgtime: s.first_msgtime,
-        last_msgtime: s.last_msgtime,
-        quarantined: s.quarantined_by_kind.values().sum(),
-        quarantined_by_kind: s.quarantined_by_kind,
+        counts,
         media: MediaView::new(&media, media_dir),
         names: NamesView::from(&names),
         seq_gaps: SeqGapsView::new(&gaps),
