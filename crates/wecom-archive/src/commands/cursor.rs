@@ -3,15 +3,10 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
 use wecom_daemon::config::CorpConfig;
-use wecom_store::StoredQuarantine;
 
 use super::{Writers, open_reader, thousands};
 use crate::cli::CursorCommand;
-
-/// Quarantined items listed by `cursor show`.
-const SHOWN: usize = 20;
 
 pub fn run(corp: &CorpConfig, cmd: &CursorCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -28,44 +23,15 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let store = open_reader(&corp.archive_path)?;
-    let (cursor, max_seq, stats, items) = {
-        let guard = &store;
-        (
-            guard.cursor(&corp.corp_id)?,
-            guard.max_record_seq(&corp.corp_id)?,
-            guard.stats(&corp.corp_id)?,
-            guard.quarantined_items(&corp.corp_id, 10_000)?,
-        )
-    };
-    let quarantined: u64 = stats.quarantined_by_kind.values().sum();
-    let ahead: Vec<&StoredQuarantine> = items
-        .iter()
-        .filter(|q| q.seq.is_none_or(|s| s > cursor))
-        .collect();
+    let status = wecom_views::cursor_status(&*store, &corp.corp_id)?;
     if as_json {
-        let v = json!({
-            "corp_id": corp.corp_id,
-            "cursor": cursor,
-            "max_archived_seq": max_seq,
-            "quarantined": quarantined,
-            "quarantined_above_cursor": ahead.len(),
-            "quarantined_items": items.iter().take(SHOWN).map(|q| json!({
-                "seq": q.seq,
-                "kind": q.kind,
-                "reason": q.reason,
-                "bytes": q.raw_len,
-                "cursor_when_seen": q.cursor_seq,
-                "times_seen": q.times_seen,
-                "first_seen_ms": q.first_seen_at_ms,
-                "last_seen_ms": q.last_seen_at_ms,
-            })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("corp {}", corp.corp_id);
+    let cursor = status.cursor;
+    println!("corp {}", status.corp_id);
     println!("  cursor                {cursor}");
-    match max_seq {
+    match status.max_archived_seq {
         Some(m) => println!("  largest archived seq  {m}"),
         None => println!("  largest archived seq  (no records yet)"),
     }
@@ -74,15 +40,15 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
             "  the cursor is 2^63 or more, beyond any real archive: a server's broken answer moved it \
              there and nothing newer can be fetched; set it back with \
              `wecom-archive cursor set --seq {} --force`",
-            max_seq.unwrap_or(0)
+            status.max_archived_seq.unwrap_or(0)
         );
     }
     println!(
         "  quarantined items     {} ({} above the cursor or without a seq)",
-        thousands(quarantined),
-        ahead.len()
+        thousands(status.quarantined),
+        status.quarantined_above_cursor
     );
-    for q in items.iter().take(SHOWN) {
+    for q in &status.quarantined_items {
         let seq = q
             .seq
             .map_or_else(|| "(no seq)".to_owned(), |s| s.to_string());
@@ -90,11 +56,11 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
             "    seq {seq:<20} {:<16} seen {}x, {} bytes: {}",
             q.kind,
             q.times_seen,
-            q.raw_len,
+            q.bytes,
             printable(&q.reason)
         );
     }
-    if !ahead.is_empty() {
+    if status.quarantined_above_cursor > 0 {
         println!(
             "  the sync cannot move past quarantined items by itself; if their seqs are real, \
              move the cursor with `wecom-archive cursor set --seq N`"

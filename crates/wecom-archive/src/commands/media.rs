@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_store::MediaJobState;
 
-use super::stats::{media_json, media_location, render_media};
+use super::stats::{media_location, render_media_view};
 use super::{Writers, open_reader};
 use crate::cli::MediaCommand;
 
@@ -25,29 +25,24 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
     match cmd {
         MediaCommand::Status { json } => {
             let store = open_reader(&corp.archive_path)?;
-            let (m, failed) = {
-                let g = &store;
-                (
-                    g.media_stats(&corp.corp_id)?,
-                    g.media_jobs(&corp.corp_id, Some(MediaJobState::FailedPermanent), 0, 20)?,
-                )
-            };
-            let location = media_location(config);
-            let oldest_age_secs = m
-                .oldest_pending_msgtime_ms
-                .map(|t| (now_ms() - t).max(0) / 1000);
+            let status = wecom_views::media_status(
+                &*store,
+                &corp.corp_id,
+                &media_location(config),
+                now_ms(),
+            )?;
             if *json {
-                let mut v = media_json(&m, &location);
-                v["oldest_pending_age_seconds"] = serde_json::json!(oldest_age_secs);
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                print!("{}", render_media(&m, &location));
-                if let Some(age) = oldest_age_secs {
+                print!("{}", render_media_view(&status.media));
+                if let Some(age) = status.oldest_pending_age_seconds {
                     println!(
                         "    oldest pending job: message {:.1} hours old",
                         age as f64 / 3600.0
                     );
                 }
+                let failed =
+                    store.media_jobs(&corp.corp_id, Some(MediaJobState::FailedPermanent), 0, 20)?;
                 for j in failed {
                     println!(
                         "    failed: msgid {} {} — {}",

@@ -4,13 +4,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wecom_client::ApiClient;
 use wecom_daemon::config::{Config, CorpConfig};
 use wecom_names::{NameReport, NameResolver};
-use wecom_store::names::{Consent, NameStats, PersonEntry, RoomEntry, fallback_label};
+use wecom_store::names::{ConsentStatus, NameStats, PartyKind, fallback_label};
 use wecom_store::{ArchiveReader, Roles};
+use wecom_views::NamesView;
 
 use super::conversations::china_time;
 use super::{Writers, open_reader, thousands};
@@ -128,23 +128,12 @@ fn print_report(corp_id: &str, r: &NameReport) {
     );
 }
 
-pub fn names_json(n: &NameStats) -> serde_json::Value {
-    json!({
-        "rooms_total": n.rooms_total,
-        "rooms_named": n.rooms_named,
-        "rooms_unresolvable": n.rooms_unresolvable,
-        "rooms_unchecked": n.rooms_unchecked,
-        "people_total": n.people_total,
-        "people_named": n.people_named,
-        "people_unresolvable": n.people_unresolvable,
-        "people_unchecked": n.people_unchecked,
-        "permit_users": n.permit_users,
-        "consent_agree": n.consent_agree,
-        "consent_disagree": n.consent_disagree,
-    })
+/// Names, scope and consent figures as text.
+pub fn render_names(n: &NameStats) -> String {
+    render_names_view(&NamesView::from(n))
 }
 
-pub fn render_names(n: &NameStats) -> String {
+pub fn render_names_view(n: &NamesView) -> String {
     format!(
         "names:\n  rooms        {} named of {} ({} unresolvable, {} not checked yet)\n  people       {} named of {} ({} unresolvable, {} not checked yet)\n  scope        {} users archived; consent {} agreed, {} disagreed\n",
         thousands(n.rooms_named),
@@ -177,57 +166,6 @@ fn open_existing(corp: &CorpConfig) -> anyhow::Result<Arc<dyn ArchiveReader>> {
     open_reader(&corp.archive_path)
 }
 
-fn room_json(r: &RoomEntry) -> serde_json::Value {
-    json!({
-        "roomid": r.roomid,
-        "state": r.state.as_str(),
-        "kind": r.kind.map(|k| k.as_str()),
-        "name": r.name,
-        "owner": r.owner,
-        "created_at": r.created_at,
-        "notice": r.notice,
-        "members": r.member_count,
-        "messages": r.messages,
-        "errcode": r.errcode,
-        "error": r.error,
-        "checked_at_ms": r.checked_at_ms,
-        "next_check_ms": r.next_check_ms,
-    })
-}
-
-fn person_json(p: &PersonEntry) -> serde_json::Value {
-    json!({
-        "id": p.id,
-        "kind": p.kind.as_str(),
-        "state": p.state.as_str(),
-        "name": p.name,
-        "corp_name": p.corp_name,
-        "position": p.position,
-        "external_type": p.external_type,
-        "creator": p.creator,
-        "errcode": p.errcode,
-        "error": p.error,
-        "checked_at_ms": p.checked_at_ms,
-        "next_check_ms": p.next_check_ms,
-    })
-}
-
-fn consent_json(c: &Consent) -> serde_json::Value {
-    let (kind, userid, roomid) = match &c.subject {
-        wecom_store::names::ConsentSubject::Pair { userid, .. } => ("pair", userid.as_str(), ""),
-        wecom_store::names::ConsentSubject::Room { roomid } => ("room", "", roomid.as_str()),
-    };
-    json!({
-        "subject": kind,
-        "userid": userid,
-        "roomid": roomid,
-        "external_userid": c.external_userid,
-        "status": c.status.as_str(),
-        "status_change_time": c.status_change_time,
-        "checked_at_ms": c.checked_at_ms,
-    })
-}
-
 /// `name (state)` for listings: the name, or what is known about why there is none.
 fn label(name: Option<&str>, id: &str, state: &str, error: Option<&str>) -> String {
     match (name, error) {
@@ -246,25 +184,19 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
             offset,
             json,
         } => {
-            let list = store.rooms(&corp.corp_id, *limit, *offset)?;
+            let list = wecom_views::rooms(&*store, &corp.corp_id, *limit, *offset)?;
             if *json {
-                let items: Vec<_> = list.iter().map(room_json).collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(ExitCode::SUCCESS);
             }
             for r in &list {
                 safe_println!(
                     "{:<30}  {:<8} {:>4} members {:>7} msgs  {}",
                     r.roomid,
-                    r.kind.map_or("?", |k| k.as_str()),
-                    r.member_count,
+                    r.kind.as_deref().unwrap_or("?"),
+                    r.members,
                     thousands(r.messages),
-                    label(
-                        r.name.as_deref(),
-                        &r.roomid,
-                        r.state.as_str(),
-                        r.error.as_deref()
-                    )
+                    label(r.name.as_deref(), &r.roomid, &r.state, r.error.as_deref())
                 );
             }
             if list.is_empty() && *offset == 0 {
@@ -275,64 +207,22 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
             }
         }
         RoomsCommand::Show { roomid, json } => {
-            let (detail, consents, names) = {
-                let guard = &store;
-                let Some(detail) = guard.room(&corp.corp_id, roomid)? else {
-                    bail!("room {roomid} is not in the archive");
-                };
-                let ids: Vec<String> = detail.members.iter().map(|m| m.id.clone()).collect();
-                let names = guard.display_names(&corp.corp_id, &ids, Some(roomid))?;
-                (detail, guard.consents(&corp.corp_id, roomid)?, names)
+            let Some(detail) = wecom_views::room(&*store, &corp.corp_id, roomid)? else {
+                bail!("room {roomid} is not in the archive");
             };
             if *json {
-                let members: Vec<_> = detail
-                    .members
-                    .iter()
-                    .zip(&names)
-                    .map(|(m, n)| {
-                        json!({
-                            "id": m.id,
-                            "kind": m.kind.as_str(),
-                            "display_name": n.text,
-                            "join_time": m.join_time,
-                            "join_scene": m.join_scene,
-                            "inviter": m.inviter,
-                            "group_nickname": m.group_nickname,
-                            "is_admin": m.is_admin,
-                        })
-                    })
-                    .collect();
-                let history: Vec<_> = detail
-                    .history
-                    .iter()
-                    .map(|h| json!({"name": h.name, "observed_at_ms": h.observed_at_ms}))
-                    .collect();
-                let consents: Vec<_> = consents.iter().map(consent_json).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({
-                        "room": room_json(&detail.entry),
-                        "members": members,
-                        "name_history": history,
-                        "consent": consents,
-                    }))?
-                );
+                println!("{}", serde_json::to_string_pretty(&detail)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let r = &detail.entry;
+            let r = &detail.room;
             safe_println!(
                 "{}  {}",
                 r.roomid,
-                label(
-                    r.name.as_deref(),
-                    &r.roomid,
-                    r.state.as_str(),
-                    r.error.as_deref()
-                )
+                label(r.name.as_deref(), &r.roomid, &r.state, r.error.as_deref())
             );
             safe_println!(
                 "  kind {}, owner {}, created {}, {} messages",
-                r.kind.map_or("unknown", |k| k.as_str()),
+                r.kind.as_deref().unwrap_or("unknown"),
                 if r.owner.is_empty() { "?" } else { &r.owner },
                 r.created_at
                     .map_or_else(|| "?".to_owned(), |t| china_time(t.saturating_mul(1000))),
@@ -344,27 +234,27 @@ pub fn rooms(corp: &CorpConfig, cmd: &RoomsCommand) -> anyhow::Result<ExitCode> 
             if let Some(e) = &r.error {
                 safe_println!("  last check: {e}");
             }
-            if detail.history.len() > 1 {
+            if detail.name_history.len() > 1 {
                 safe_println!("  names over time:");
-                for h in &detail.history {
+                for h in &detail.name_history {
                     safe_println!("    {}  {}", china_time(h.observed_at_ms), h.name);
                 }
             }
             safe_println!("  members ({}):", detail.members.len());
-            for (m, n) in detail.members.iter().zip(&names) {
+            for m in &detail.members {
                 safe_println!(
                     "    {:<34} {:<9} {}{}",
                     m.id,
-                    m.kind.as_str(),
-                    n.text,
+                    m.kind,
+                    m.display_name,
                     if m.is_admin { "  (admin)" } else { "" }
                 );
             }
-            for c in &consents {
+            for c in &detail.consent {
                 safe_println!(
                     "  consent: {} {} since {}",
                     c.external_userid,
-                    c.status.as_str(),
+                    c.status,
                     china_time(c.status_change_time.saturating_mul(1000))
                 );
             }
@@ -381,28 +271,22 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
             offset,
             json,
         } => {
-            let list = store.people(&corp.corp_id, *limit, *offset)?;
+            let list = wecom_views::people(&*store, &corp.corp_id, *limit, *offset)?;
             if *json {
-                let items: Vec<_> = list.iter().map(person_json).collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(ExitCode::SUCCESS);
             }
             for p in &list {
                 let extra = if p.corp_name.is_empty() {
-                    p.position.clone()
+                    &p.position
                 } else {
-                    p.corp_name.clone()
+                    &p.corp_name
                 };
                 safe_println!(
                     "{:<34} {:<9} {}{}",
                     p.id,
-                    p.kind.as_str(),
-                    label(
-                        p.name.as_deref(),
-                        &p.id,
-                        p.state.as_str(),
-                        p.error.as_deref()
-                    ),
+                    p.kind,
+                    label(p.name.as_deref(), &p.id, &p.state, p.error.as_deref()),
                     if extra.is_empty() {
                         String::new()
                     } else {
@@ -418,41 +302,25 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
             }
         }
         PeopleCommand::Show { id, json } => {
-            let (person, consents, scope, scope_checked) = {
-                let guard = &store;
-                let Some(person) = guard.person(&corp.corp_id, id)? else {
-                    bail!("{id} is not in the archive");
-                };
-                let scope = guard
-                    .permit_users(&corp.corp_id)?
-                    .into_iter()
-                    .find(|u| u.userid == *id);
-                let checked = guard.permit_checked_at(&corp.corp_id)?;
-                (person, guard.consents(&corp.corp_id, id)?, scope, checked)
+            let Some(detail) = wecom_views::person(&*store, &corp.corp_id, id)? else {
+                bail!("{id} is not in the archive");
             };
             if *json {
-                let consents: Vec<_> = consents.iter().map(consent_json).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({
-                        "person": person_json(&person),
-                        "in_archive_scope": scope.as_ref().map(|s| s.in_scope),
-                        "consent": consents,
-                    }))?
-                );
+                println!("{}", serde_json::to_string_pretty(&detail)?);
                 return Ok(ExitCode::SUCCESS);
             }
+            let person = &detail.person;
             safe_println!(
                 "{}  {}",
                 person.id,
                 label(
                     person.name.as_deref(),
                     &person.id,
-                    person.state.as_str(),
+                    &person.state,
                     person.error.as_deref()
                 )
             );
-            safe_println!("  kind {}", person.kind.as_str());
+            safe_println!("  kind {}", person.kind);
             if !person.corp_name.is_empty() {
                 safe_println!("  corp {}", person.corp_name);
             }
@@ -465,30 +333,27 @@ pub fn people(corp: &CorpConfig, cmd: &PeopleCommand) -> anyhow::Result<ExitCode
             if let Some(e) = &person.error {
                 safe_println!("  last check: {e}");
             }
-            match &scope {
-                Some(s) if s.in_scope => safe_println!("  in the archive scope"),
-                Some(_) => safe_println!(
+            match detail.in_archive_scope {
+                Some(true) => safe_println!("  in the archive scope"),
+                Some(false) => safe_println!(
                     "  no longer in the archive scope: their chats with others outside it are not archived"
                 ),
-                None if scope_checked.is_none() => {}
-                None if person.kind == wecom_store::names::PartyKind::Internal => safe_println!(
+                None if detail.scope_checked_at_ms.is_none() => {}
+                None if person.kind == PartyKind::Internal.as_str() => safe_println!(
                     "  not in the archive scope (as last fetched): only chats with archived members are kept"
                 ),
                 None => {}
             }
-            for c in &consents {
-                let with = match &c.subject {
-                    wecom_store::names::ConsentSubject::Pair { userid, .. } => {
-                        format!("with {userid}")
-                    }
-                    wecom_store::names::ConsentSubject::Room { roomid } => {
-                        format!("in room {roomid}")
-                    }
+            for c in &detail.consent {
+                let with = if c.subject == "pair" {
+                    format!("with {}", c.userid)
+                } else {
+                    format!("in room {}", c.roomid)
                 };
                 safe_println!(
                     "  consent {with}: {}{}",
-                    c.status.as_str(),
-                    if c.status == wecom_store::names::ConsentStatus::Disagree {
+                    c.status,
+                    if c.status == ConsentStatus::Disagree.as_str() {
                         " — this conversation is not archived"
                     } else {
                         ""

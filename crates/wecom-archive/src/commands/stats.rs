@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
 use wecom_daemon::config::{Config, CorpConfig};
-use wecom_store::Stats;
+use wecom_store::{MediaStats, Stats};
+use wecom_views::{ArchiveCounts, ArchiveStats, MediaView};
+use wecom_wire::text::Escaped;
 
 use super::{open_reader, thousands};
 use crate::cli::StatsArgs;
-use wecom_store::MediaStats;
-use wecom_wire::text::Escaped;
 
 pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {
@@ -19,81 +18,53 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
         );
     }
     let store = open_reader(&corp.archive_path)?;
-    let (stats, media, gaps, days, names) = {
-        let guard = &store;
-        (
-            guard.stats(&corp.corp_id)?,
-            guard.media_stats(&corp.corp_id)?,
-            guard.seq_gaps(&corp.corp_id, 1000)?,
-            guard.daily_counts(&corp.corp_id)?,
-            guard.name_stats(&corp.corp_id)?,
-        )
-    };
-    let media_dir = media_location(config);
+    let view = wecom_views::archive_stats(&*store, &corp.corp_id, &media_location(config))?;
     if args.json {
-        let mut v = stats_json(&corp.corp_id, &stats);
-        v["media"] = media_json(&media, &media_dir);
-        v["names"] = super::names::names_json(&names);
-        v["seq_gaps"] = json!({
-            "count": gaps.len(),
-            "missing_seqs": gaps.iter().map(|(a, b)| b - a + 1).sum::<u64>(),
-            "ranges": gaps.iter().take(20).map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
-        });
-        v["per_day"] = days
-            .iter()
-            .map(|(d, n)| (d.clone(), json!(n)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&view)?);
     } else {
-        print!("{}", render(&corp.corp_id, &stats));
-        print!("{}", render_media(&media, &media_dir));
-        print!("{}", super::names::render_names(&names));
-        if gaps.is_empty() {
-            println!("  completeness: no holes in the archived seqs");
-        } else {
-            println!(
-                "  completeness: {} hole(s) in the archived seqs ({} seqs; normal for records outside the archive scope), first: {}",
-                gaps.len(),
-                gaps.iter().map(|(a, b)| b - a + 1).sum::<u64>(),
-                gaps.iter()
-                    .take(5)
-                    .map(|(a, b)| format!("{a}–{b}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        if !days.is_empty() {
-            println!("  messages per day (China time)");
-            for (d, n) in &days {
-                println!("    {d}  {:>8}", thousands(*n));
-            }
-        }
+        print!("{}", render_stats(&view));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats_json(corp_id: &str, s: &Stats) -> serde_json::Value {
-    json!({
-        "corp_id": corp_id,
-        "records": s.records,
-        "decrypted": s.decrypted,
-        "failed": s.failed,
-        "failed_by_code": s.failed_by_code.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "distinct_msgids": s.distinct_msgids,
-        "cursor_seq": s.cursor_seq,
-        "by_msgtype": s.by_msgtype,
-        "by_action": s.by_action,
-        "first_msgtime": s.first_msgtime,
-        "last_msgtime": s.last_msgtime,
-        "quarantined": s.quarantined_by_kind.values().sum::<u64>(),
-        "quarantined_by_kind": s.quarantined_by_kind,
-    })
+/// The `stats` document as text.
+fn render_stats(v: &ArchiveStats) -> String {
+    let mut out = render_counts(&v.counts);
+    out.push_str(&render_media_view(&v.media));
+    out.push_str(&super::names::render_names_view(&v.names));
+    let gaps = &v.seq_gaps;
+    if gaps.count == 0 {
+        out.push_str("  completeness: no holes in the archived seqs\n");
+    } else {
+        out.push_str(&format!(
+            "  completeness: {} hole(s) in the archived seqs ({} seqs; normal for records outside the archive scope), first: {}\n",
+            gaps.count,
+            gaps.missing_seqs,
+            gaps.ranges
+                .iter()
+                .take(5)
+                .map(|(a, b)| format!("{a}–{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !v.per_day.is_empty() {
+        out.push_str("  messages per day (China time)\n");
+        for (d, n) in &v.per_day {
+            out.push_str(&format!("    {d}  {:>8}\n", thousands(*n)));
+        }
+    }
+    out
 }
 
+/// Records, decryption and quarantine of `s` as text.
 pub fn render(corp_id: &str, s: &Stats) -> String {
+    render_counts(&ArchiveCounts::new(corp_id, s))
+}
+
+fn render_counts(s: &ArchiveCounts) -> String {
     let mut out = String::new();
-    out.push_str(&format!("corp {corp_id}\n"));
+    out.push_str(&format!("corp {}\n", s.corp_id));
     out.push_str(&format!(
         "  records stored (encrypted)  {}\n",
         thousands(s.records)
@@ -117,15 +88,14 @@ pub fn render(corp_id: &str, s: &Stats) -> String {
         thousands(s.distinct_msgids)
     ));
     out.push_str(&format!("  cursor (last seq)           {}\n", s.cursor_seq));
-    let quarantined: u64 = s.quarantined_by_kind.values().sum();
     out.push_str(&format!(
         "  quarantined items (raw)     {}\n",
-        thousands(quarantined)
+        thousands(s.quarantined)
     ));
     for (kind, n) in &s.quarantined_by_kind {
         out.push_str(&format!("    {kind:<24}{:>8}\n", thousands(*n)));
     }
-    if quarantined > 0 {
+    if s.quarantined > 0 {
         out.push_str("    (see `wecom-archive cursor show`)\n");
     }
     if !s.by_action.is_empty() {
@@ -161,31 +131,18 @@ pub fn media_location(config: &Config) -> String {
     }
 }
 
-pub fn media_json(m: &MediaStats, media_dir: &str) -> serde_json::Value {
-    json!({
-        "total": m.total,
-        "done": m.done,
-        "pending": m.pending + m.downloading,
-        "downloading": m.downloading,
-        "failed": m.failed_retryable + m.failed_permanent,
-        "failed_retryable": m.failed_retryable,
-        "failed_permanent": m.failed_permanent,
-        "expired": m.expired,
-        "failed_by_code": m.failed_by_code,
-        "objects": m.objects,
-        "bytes": m.bytes,
-        "quarantined_objects": m.quarantined_objects,
-        "oldest_pending_msgtime": m.oldest_pending_msgtime_ms,
-        "media_dir": media_dir,
-    })
+/// The media figures of `m` (objects at `media_dir`) as text.
+pub fn render_media(m: &MediaStats, media_dir: &str) -> String {
+    render_media_view(&MediaView::new(m, media_dir))
 }
 
-pub fn render_media(m: &MediaStats, media_dir: &str) -> String {
+pub fn render_media_view(m: &MediaView) -> String {
     let mut out = format!(
-        "  media ({media_dir})\n    jobs {}  done {}  pending {}  to retry {}  failed {}  expired {}\n    objects {} ({} bytes), quarantined {}\n",
+        "  media ({})\n    jobs {}  done {}  pending {}  to retry {}  failed {}  expired {}\n    objects {} ({} bytes), quarantined {}\n",
+        m.media_dir,
         thousands(m.total),
         thousands(m.done),
-        thousands(m.pending + m.downloading),
+        thousands(m.pending),
         thousands(m.failed_retryable),
         thousands(m.failed_permanent),
         thousands(m.expired),
