@@ -313,17 +313,17 @@ pub fn discovery_works_in_batches(make: super::Make<'_>) {
             })
             .collect::<Vec<_>>()
     };
-    let mut whole = make();
-    commit(&mut whole, CORP, records());
-    let all = discover(&mut whole, CORP, NOW, 1000);
+    let whole = make();
+    commit(&whole, CORP, records());
+    let all = discover(&whole, CORP, NOW, 1000);
     assert_eq!(all, discovered(7, 3, 10));
 
-    let mut batched = make();
-    commit(&mut batched, CORP, records());
+    let batched = make();
+    commit(&batched, CORP, records());
     let mut total = DiscoverStats::default();
     let mut calls = Vec::new();
     loop {
-        let got = discover(&mut batched, CORP, NOW, 3);
+        let got = discover(&batched, CORP, NOW, 3);
         calls.push(got.scanned);
         if got.scanned == 0 {
             break;
@@ -344,12 +344,12 @@ pub fn discovery_works_in_batches(make: super::Make<'_>) {
     );
     // A limit of 0 looks at nothing and loses nothing.
     commit(
-        &mut batched,
+        &batched,
         CORP,
         vec![chat(8, "b8", "frank", &["user1"], "", T0 + 8, "x")],
     );
-    assert_eq!(discover(&mut batched, CORP, NOW, 0), discovered(0, 0, 0));
-    assert_eq!(discover(&mut batched, CORP, NOW, 10), discovered(1, 0, 1));
+    assert_eq!(discover(&batched, CORP, NOW, 0), discovered(0, 0, 0));
+    assert_eq!(discover(&batched, CORP, NOW, 10), discovered(1, 0, 1));
 }
 
 pub fn a_roomid_is_never_a_person(make: super::Make<'_>) {

@@ -119,7 +119,7 @@ async fn interrupted_runs_resume_to_exactly_the_served_records() {
     .await
     .expect("partial sync");
     assert_eq!((r.pages, r.records, r.cursor_after), (3, 300, 300));
-    assert_eq!(ids(&*concrete).len(), 300);
+    assert_eq!(ids(&concrete).len(), 300);
 
     opts.max_pages = None;
     let r = sync_until_caught_up(
@@ -142,7 +142,7 @@ async fn interrupted_runs_resume_to_exactly_the_served_records() {
         .into_iter()
         .map(|r| (r.seq, r.msgid))
         .collect();
-    assert_eq!(ids(&*concrete), expected);
+    assert_eq!(ids(&concrete), expected);
 
     // Exact plaintext bytes, as the emulator encrypted them.
     for rec in s.emulator.records().iter().step_by(97) {
@@ -660,7 +660,7 @@ mod hostile {
         let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
         assert_eq!(r.cursor_after, 45);
         assert_eq!(r.quarantined, 1);
-        let archived = ids(&*concrete);
+        let archived = ids(&concrete);
         // Seq 1 came unreadable and is kept raw; every other record is archived.
         assert_eq!(archived.len(), 44);
         assert_eq!(archived[0].0, 2);
@@ -672,7 +672,7 @@ mod hostile {
         s.emulator.inject(Fault::ItemWithoutMsgid, 1);
         let r = sync(&s, &shared, &opts(10)).await.expect("sync goes on");
         assert_eq!((r.cursor_after, r.quarantined), (50, 1));
-        assert_eq!(ids(&*concrete).len(), 48);
+        assert_eq!(ids(&concrete).len(), 48);
         s.shutdown().await;
     }
 
@@ -684,7 +684,7 @@ mod hostile {
         let r = sync(&s, &shared, &opts(10)).await.expect("sync");
         assert_eq!(r.cursor_after, 30, "later records still arrive");
         assert_eq!(r.quarantined, 1);
-        assert_eq!(ids(&*concrete).len(), 30);
+        assert_eq!(ids(&concrete).len(), 30);
 
         // A jump beyond max_seq_jump from a non-zero cursor: quarantined, the sync stops there.
         s.emulator.append(5);
@@ -769,7 +769,7 @@ mod hostile {
             }
             other => panic!("unexpected {other}"),
         }
-        assert!(ids(&*concrete).is_empty());
+        assert!(ids(&concrete).is_empty());
         // Retried like other protocol errors: one bad answer is absorbed.
         s.emulator.inject(Fault::ExtraItems(1), 1);
         let r = sync(&s, &shared, &opts(10)).await.expect("retried");
