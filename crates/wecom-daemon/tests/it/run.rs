@@ -30,6 +30,29 @@ async fn unreachable_corp(dir: &std::path::Path) -> Config {
     Config::load(&path, &HashMap::new()).expect("load config")
 }
 
+/// A plan for the one corp of `config`, its archive opened here.
+fn plan<'a>(
+    config: &'a Config,
+    overrides: SourceOverrides,
+    on_started: Box<dyn FnOnce(std::net::SocketAddr) + Send + 'a>,
+) -> RunPlan<'a> {
+    let corp = config.corp(None).expect("corp").clone();
+    let store =
+        wecom_store::open(&StoreLocation::Sqlite(corp.archive_path.clone())).expect("archive");
+    RunPlan {
+        config,
+        corps: vec![DaemonCorp {
+            config: corp,
+            store,
+            keys: Arc::new(KeyRing::default()),
+        }],
+        overrides,
+        poll_interval: Duration::from_secs(3600),
+        fd_limit: None,
+        on_started: Some(on_started),
+    }
+}
+
 /// One HTTP/1.1 request with `Connection: close`: the status and the body.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -59,26 +82,16 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 async fn run_serves_on_the_given_listener_and_returns_after_shutdown() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = unreachable_corp(dir.path()).await;
-    let corp = config.corp(None).expect("corp").clone();
-    let store =
-        wecom_store::open(&StoreLocation::Sqlite(corp.archive_path.clone())).expect("archive");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let (started_tx, started_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let plan = RunPlan {
-        config: &config,
-        corps: vec![DaemonCorp {
-            config: corp,
-            store,
-            keys: Arc::new(KeyRing::default()),
-        }],
-        overrides: SourceOverrides::default(),
-        poll_interval: Duration::from_secs(3600),
-        fd_limit: None,
-        on_started: Some(Box::new(move |addr| {
+    let plan = plan(
+        &config,
+        SourceOverrides::default(),
+        Box::new(move |addr| {
             let _ = started_tx.send(addr);
-        })),
-    };
+        }),
+    );
     let client = async {
         let addr = started_rx.await.expect("the daemon started");
         let health = get(addr, "/healthz").await;
@@ -101,26 +114,13 @@ async fn run_serves_on_the_given_listener_and_returns_after_shutdown() {
 async fn a_corp_whose_source_cannot_be_set_up_keeps_the_daemon_from_starting() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = unreachable_corp(dir.path()).await;
-    let corp = config.corp(None).expect("corp").clone();
-    let store =
-        wecom_store::open(&StoreLocation::Sqlite(corp.archive_path.clone())).expect("archive");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let plan = RunPlan {
-        config: &config,
-        corps: vec![DaemonCorp {
-            config: corp,
-            store,
-            keys: Arc::new(KeyRing::default()),
-        }],
-        // The vendor library without a path to it.
-        overrides: SourceOverrides {
-            source: Some(wecom_daemon::config::SourceKind::Sdk),
-            sdk_library: None,
-        },
-        poll_interval: Duration::from_secs(3600),
-        fd_limit: None,
-        on_started: Some(Box::new(|_| panic!("must not start"))),
+    // The vendor library without a path to it.
+    let overrides = SourceOverrides {
+        source: Some(wecom_daemon::config::SourceKind::Sdk),
+        sdk_library: None,
     };
+    let plan = plan(&config, overrides, Box::new(|_| panic!("must not start")));
     let e = wecom_daemon::run(plan, listener, std::future::pending())
         .await
         .expect_err("no library, no daemon");
