@@ -40,37 +40,51 @@ pub enum DaemonError {
     /// The corp's client settings are invalid.
     #[error("[corp {corp_id}] settings: {cause}")]
     ClientSettings {
+        /// The corp concerned.
         corp_id: String,
+        /// Why.
         cause: wecom_client::ConfigError,
     },
     /// `source = "sdk"` without a library path.
     #[error(
         "corp {corp_id}: source \"sdk\" needs sdk_library in its [corp] section or --sdk-library"
     )]
-    NoSdkLibrary { corp_id: String },
+    NoSdkLibrary {
+        /// The corp concerned.
+        corp_id: String,
+    },
     /// The vendor library could not be loaded or its workers started.
     #[error("corp {corp_id}: vendor library {}: {cause}", library.display())]
     VendorLibrary {
+        /// The corp concerned.
         corp_id: String,
+        /// The library path tried.
         library: PathBuf,
+        /// Why.
         cause: wecom_sdk::SdkSourceError,
     },
     /// The callback token or key cannot be used.
     #[error("corp {corp_id}: callback settings: {cause}")]
     Callback {
+        /// The corp concerned.
         corp_id: String,
+        /// Why.
         cause: wecom_callback::CallbackError,
     },
     /// The naming API client cannot be built from the settings.
     #[error("corp {corp_id}: the naming API client: {cause}")]
     NamesClient {
+        /// The corp concerned.
         corp_id: String,
+        /// Why.
         cause: wecom_client::ConfigError,
     },
     /// A names pass failed (names never fail a sync: callers report it and go on).
     #[error("corp {corp_id}: names: {cause}")]
     Names {
+        /// The corp concerned.
         corp_id: String,
+        /// Why.
         cause: wecom_names::NameError,
     },
     /// Fetching a page failed; everything up to `cursor` is committed.
@@ -78,7 +92,9 @@ pub enum DaemonError {
         "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
     )]
     Fetch {
+        /// What failed.
         error: SourceError,
+        /// The cursor: everything up to it is committed.
         cursor: u64,
         /// What the pull did before it stopped.
         partial: Box<SyncReport>,
@@ -88,7 +104,9 @@ pub enum DaemonError {
         "sync stopped: the archive could not store a page: {error}{holders}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
     )]
     Commit {
+        /// What failed.
         error: StoreError,
+        /// The cursor: everything up to it is committed.
         cursor: u64,
         /// Who else holds the archive open, when it was locked (see [`crate::holders`]).
         holders: String,
@@ -100,8 +118,11 @@ pub enum DaemonError {
         "sync stopped: the server keeps returning only records already archived (seq ≤ {cursor}) after {attempts} requests, so nothing newer can be fetched. Check the corp's archive service with WeCom, and whether the cursor is right (`wecom-archive cursor show --corp {corp_id}`)"
     )]
     ReplayOnly {
+        /// The corp concerned.
         corp_id: String,
+        /// The cursor: everything up to it is committed.
         cursor: u64,
+        /// Requests made before giving up.
         attempts: u32,
         /// What the pull did before it stopped.
         partial: Box<SyncReport>,
