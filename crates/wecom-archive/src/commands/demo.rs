@@ -17,6 +17,7 @@ use super::sync::sync_once;
 use super::{open_store, runtime, thousands};
 use crate::cli::DemoArgs;
 use crate::keys::load_key_ring;
+use wecom_daemon::{SourceOverrides, SyncPlan};
 
 const DEMO_CORP: &str = "wwdemo00000000001";
 const DEMO_SECRET: &str = "demo-archive-secret";
@@ -90,19 +91,19 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let blobs = config.open_blobs()?;
         let store = open_store(&corp.archive_path)?;
         let ring = Arc::new(load_key_ring(&corp.keys_dir)?);
-        let result = sync_once(
-            &config,
+        let progress = super::sync::progress_printer();
+        let plan = SyncPlan {
+            config: &config,
             corp,
-            &super::source::SourceOverrides::default(),
-            store.clone(),
-            ring,
-            config.sync.page_limit,
-            &CancellationToken::new(),
-            true,
-            Some(&blobs),
-            true,
-        )
-        .await;
+            overrides: &SourceOverrides::default(),
+            store: store.clone(),
+            keys: ring,
+            limit: config.sync.page_limit,
+            progress: Some(&progress),
+            media: Some(blobs),
+            names: true,
+        };
+        let result = sync_once(plan, &CancellationToken::new()).await;
         // A room renamed in WeCom after it was named: the refresh records the new name and keeps
         // the old one (here the refresh is made due at once instead of after `refresh_hours`).
         let renamed = match &result {

@@ -10,11 +10,11 @@ use wecom_wire::directory::{CustomerGroupListRequest, SecretKind};
 use wecom_wire::text::{Escaped, redact_url};
 use wecom_wire::{ArchiveSource, SdkCode, SourceError, SourceErrorKind};
 
-use super::source::{Source, SourceOverrides};
 use super::{open_reader, runtime};
 use crate::cli::SourceArgs;
 use crate::keys::{load_key_ring, read_key_dir};
 use wecom_crypto::{RecordError, decrypt_record};
+use wecom_daemon::{Source, SourceOverrides};
 
 struct Report {
     failed: usize,

@@ -17,14 +17,11 @@ mod decrypt;
 mod demo;
 mod doctor;
 mod emulator;
-mod figures;
-mod holders;
 mod init;
 mod keys;
 mod media;
 mod names;
 mod run;
-mod source;
 mod stats;
 mod sync;
 
@@ -130,7 +127,7 @@ fn open_store(path: &Path) -> anyhow::Result<Roles> {
 /// For a "database locked" error, who holds the archive open (empty otherwise, or when unknown).
 fn holders_if_busy(error: &wecom_store::StoreError, path: &Path) -> String {
     if error.kind() == wecom_store::StoreErrorKind::Busy {
-        holders::describe(path)
+        wecom_daemon::holders::describe(path)
     } else {
         String::new()
     }

@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use tokio_util::sync::CancellationToken;
-use wecom_client::ApiClient;
 use wecom_daemon::config::{Config, CorpConfig};
-use wecom_names::{NameReport, NameResolver};
+use wecom_names::NameReport;
 use wecom_store::names::{ConsentStatus, NameStats, PartyKind, fallback_label};
 use wecom_store::{ArchiveReader, Roles};
 use wecom_views::NamesView;
@@ -16,25 +15,6 @@ use super::conversations::china_time;
 use super::{Writers, open_reader, thousands};
 use crate::cli::{PeopleCommand, RoomsCommand};
 
-/// The resolver for a corp, or `None` with the reason when names are off or cannot be asked for.
-pub fn resolver(
-    config: &Config,
-    corp: &CorpConfig,
-    store: &Roles,
-) -> anyhow::Result<Option<NameResolver>> {
-    if !config.names.enabled {
-        return Ok(None);
-    }
-    let api = ApiClient::new(config.api_config(corp)?)
-        .with_context(|| format!("corp {}: the naming API client", corp.corp_id))?;
-    Ok(Some(NameResolver::new(
-        store.directory.clone(),
-        store.reader.clone(),
-        Arc::new(api),
-        config.name_options(corp),
-    )))
-}
-
 /// One pass after a sync. Names never fail a sync: problems are printed and left for next time.
 pub async fn resolve_once(
     config: &Config,
@@ -42,21 +22,30 @@ pub async fn resolve_once(
     store: &Roles,
     cancel: &CancellationToken,
 ) -> Option<NameReport> {
-    let resolver = match resolver(config, corp, store) {
-        Ok(Some(r)) => r,
-        Ok(None) => return None,
-        Err(e) => {
-            eprintln!("warning: corp {}: names: {e:#}", corp.corp_id);
-            return None;
-        }
-    };
-    match resolver.pass(cancel).await {
-        Ok(report) => {
-            print_report(&corp.corp_id, &report);
+    report_names(
+        &corp.corp_id,
+        wecom_daemon::names::resolve_once(config, corp, store, cancel).await,
+    )
+}
+
+/// Prints a names pass's report, or its problem as a warning (names never fail a command).
+pub fn report_names(
+    corp_id: &str,
+    pass: Result<Option<NameReport>, wecom_daemon::DaemonError>,
+) -> Option<NameReport> {
+    match pass {
+        Ok(Some(report)) => {
+            print_report(corp_id, &report);
             Some(report)
         }
+        Ok(None) => None,
+        // The pass's error already names the corp and names.
+        Err(e @ wecom_daemon::DaemonError::Names { .. }) => {
+            eprintln!("warning: {e}");
+            None
+        }
         Err(e) => {
-            eprintln!("warning: corp {}: names: {e}", corp.corp_id);
+            eprintln!("warning: corp {corp_id}: names: {e}");
             None
         }
     }

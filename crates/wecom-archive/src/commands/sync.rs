@@ -7,18 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use tokio_util::sync::CancellationToken;
-use wecom_blob::BlobStore;
 use wecom_crypto::KeyRing;
 use wecom_daemon::config::{Config, CorpConfig};
-use wecom_media::MediaWorkers;
-use wecom_sync::{
-    Progress, SyncError, SyncOptions, SyncReport, redecrypt as redecrypt_all, sync_until_caught_up,
-};
-use wecom_wire::MediaSource;
+use wecom_daemon::{SourceOverrides, SyncPlan};
+use wecom_store::{MediaStats, Roles};
+use wecom_sync::{Progress, SyncReport, redecrypt as redecrypt_all};
 
-use wecom_store::Roles;
-
-use super::source::{Source, SourceOverrides};
 use super::{Writers, runtime, thousands};
 use crate::cli::SyncArgs;
 use crate::keys::load_key_ring;
@@ -62,25 +56,24 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         // SIGINT and SIGTERM both finish the page in flight, give claimed media jobs back and end
         // with 128 + the signal's number; a second signal ends the process at once.
         let signals = Interrupt::listen(cancel.clone())?;
+        let progress = progress_printer();
         let work = async {
             let mut outcome = Outcome::default();
             loop {
                 // One corp failing never stops the others.
                 for t in &targets {
-                    match sync_once(
+                    let plan = SyncPlan {
                         config,
-                        t.corp,
-                        &overrides,
-                        t.store.clone(),
-                        t.keys.clone(),
+                        corp: t.corp,
+                        overrides: &overrides,
+                        store: t.store.clone(),
+                        keys: t.keys.clone(),
                         limit,
-                        &cancel,
-                        true,
-                        blobs.as_ref(),
-                        !args.no_names,
-                    )
-                    .await
-                    {
+                        progress: Some(&progress),
+                        media: blobs.clone(),
+                        names: !args.no_names,
+                    };
+                    match sync_once(plan, &cancel).await {
                         Ok(report) => {
                             outcome.decrypt_failures += report.failed;
                             print_report(&t.corp.corp_id, &report);
@@ -237,30 +230,10 @@ impl Interrupt {
     }
 }
 
-/// One pull until caught up, printing a progress line every two seconds when `progress` is set.
-#[allow(clippy::too_many_arguments)]
-pub async fn sync_once(
-    config: &Config,
-    corp: &CorpConfig,
-    overrides: &SourceOverrides,
-    store: Roles,
-    keys: Arc<KeyRing>,
-    limit: u32,
-    cancel: &CancellationToken,
-    progress: bool,
-    media: Option<&Arc<dyn BlobStore>>,
-    names: bool,
-) -> anyhow::Result<SyncReport> {
-    let client = Arc::new(Source::open(config, corp, overrides).await?);
-    let mut opts = SyncOptions::new(&corp.corp_id);
-    opts.page_limit = limit;
-    opts.decrypt_threads = config.decrypt_threads();
-    opts.max_seq_jump = config.sync.max_seq_jump;
+/// A progress line on stderr at most every two seconds.
+pub fn progress_printer() -> impl Fn(&Progress) + Sync {
     let last = Mutex::new(Instant::now());
-    let printer = |p: &Progress| {
-        if !progress {
-            return;
-        }
+    move |p: &Progress| {
         let Ok(mut last) = last.lock() else { return };
         if last.elapsed() >= Duration::from_secs(2) {
             *last = Instant::now();
@@ -275,97 +248,44 @@ pub async fn sync_once(
                 p.cursor
             );
         }
-    };
-    let result = sync_until_caught_up(
-        client.as_ref(),
-        store.writer.clone(),
-        keys,
-        &opts,
-        cancel,
-        &printer,
-    )
-    .await;
-    // Media of everything committed so far, also when the pull stopped early: it expires on
-    // WeCom's side, so it is fetched whenever it can be.
-    let media_result = match media {
-        Some(blobs) if !cancel.is_cancelled() => {
-            let source: Arc<dyn MediaSource> = client.clone();
-            let workers = MediaWorkers::new(
-                store.media.clone(),
-                source,
-                blobs.clone(),
-                config.media_options(corp),
-            );
-            Some(workers.drain(cancel).await)
-        }
-        _ => None,
-    };
-    client.shutdown().await;
-    match media_result {
-        Some(Ok(m)) => print_media(&corp.corp_id, &m, &store).await,
+    }
+}
+
+/// One pull of one corp with a progress line ([`wecom_daemon::sync_once`]), its media and names
+/// lines printed; the pull's report comes back for the caller to print, or its error (after the
+/// partial report, when the pull did anything).
+pub async fn sync_once(
+    plan: SyncPlan<'_>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<SyncReport> {
+    let corp_id = plan.corp.corp_id.clone();
+    let outcome = wecom_daemon::sync_once(plan, cancel).await?;
+    match &outcome.media {
+        Some(Ok(m)) => print_media(&corp_id, m, outcome.media_waiting.as_ref()),
         None => {}
-        Some(Err(e)) => eprintln!("error: corp {}: media: {e}", corp.corp_id),
+        Some(Err(e)) => eprintln!("error: corp {corp_id}: media: {e}"),
     }
-    // Names of the rooms and people seen so far; an API that is down only delays them.
-    if names && !cancel.is_cancelled() {
-        super::names::resolve_once(config, corp, &store, cancel).await;
+    if let Some(names) = outcome.names {
+        super::names::report_names(&corp_id, names);
     }
-    match result {
+    match outcome.pull {
         Ok(report) => Ok(report),
-        Err(SyncError::Source {
-            error,
-            cursor,
-            partial,
-        }) => {
-            if partial.records > 0 {
-                print_report(&corp.corp_id, &partial);
+        Err(e) => {
+            if let Some(partial) = e.partial() {
+                let replays_only = matches!(e, wecom_daemon::DaemonError::ReplayOnly { .. });
+                if partial.records > 0 || (replays_only && partial.replayed > 0) {
+                    print_report(&corp_id, partial);
+                }
             }
-            Err(anyhow::anyhow!(
-                "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
-            ))
+            Err(e.into())
         }
-        Err(SyncError::Commit {
-            error,
-            cursor,
-            partial,
-        }) => {
-            if partial.records > 0 {
-                print_report(&corp.corp_id, &partial);
-            }
-            // Reading /proc is blocking file I/O: off the runtime's threads.
-            let holders = if error.kind() == wecom_store::StoreErrorKind::Busy {
-                let path = corp.archive_path.clone();
-                tokio::task::spawn_blocking(move || super::holders::describe(&path))
-                    .await
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            Err(anyhow::anyhow!(
-                "sync stopped: the archive could not store a page: {error}{holders}. Everything up to seq {cursor} is committed; fix the cause, then run `sync` again to resume from there"
-            ))
-        }
-        Err(SyncError::ReplayOnly {
-            cursor,
-            attempts,
-            partial,
-        }) => {
-            if partial.records > 0 || partial.replayed > 0 {
-                print_report(&corp.corp_id, &partial);
-            }
-            Err(anyhow::anyhow!(
-                "sync stopped: the server keeps returning only records already archived (seq ≤ {cursor}) after {attempts} requests, so nothing newer can be fetched. Check the corp's archive service with WeCom, and whether the cursor is right (`wecom-archive cursor show --corp {}`)",
-                corp.corp_id
-            ))
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
 /// The media line of a sync, and what is left waiting to retry: a fault (a full disk, a server
 /// that failed) leaves jobs due later, and after the recovery the operator learns how many and
 /// when the next one is due.
-async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &Roles) {
+fn print_media(corp_id: &str, m: &wecom_media::MediaReport, waiting: Option<&MediaStats>) {
     if m.started > 0 || m.failed > 0 || m.expired > 0 || m.deferred > 0 {
         println!(
             "corp {corp_id}: media {} downloaded ({} already stored, {} bytes), {} to retry later, {} deferred (storage), {} failed, {} expired (WeCom answered 301048)",
@@ -378,10 +298,7 @@ async fn print_media(corp_id: &str, m: &wecom_media::MediaReport, store: &Roles)
             thousands(m.expired)
         );
     }
-    let corp = corp_id.to_owned();
-    let reader = store.reader.clone();
-    let stats = wecom_store::blocking(move || reader.media_stats(&corp)).await;
-    let Ok(stats) = stats else {
+    let Some(stats) = waiting else {
         return;
     };
     if let Some(line) = waiting_line(stats.failed_retryable, stats.next_attempt_at_ms, now_ms()) {

@@ -17,6 +17,8 @@ use wecom_store::names::NameStats;
 use wecom_store::{MediaStats, Stats, StoreError, StoreErrorKind};
 use wecom_sync::RunnerHandle;
 
+use crate::rules::{at_risk_since, readiness, time_to_loss};
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -42,9 +44,12 @@ struct Cached {
 }
 
 /// One corp as the daemon's observer sees it.
-pub(super) struct CorpView {
+pub struct CorpView {
+    /// The corp's id.
     pub corp_id: String,
+    /// Its archive, read only.
     pub store: Arc<dyn ArchiveReader>,
+    /// Its runner's status.
     pub handle: Arc<RunnerHandle>,
     /// Vendor-library worker restarts (0 for the native source); must be cheap.
     pub worker_restarts: Box<dyn Fn() -> u64 + Send + Sync>,
@@ -55,6 +60,7 @@ pub(super) struct CorpView {
 }
 
 impl CorpView {
+    /// A corp with no figures computed yet.
     pub fn new(
         corp_id: String,
         store: Arc<dyn ArchiveReader>,
@@ -74,8 +80,10 @@ impl CorpView {
 }
 
 /// The daemon's [`Observer`]: reads only memory.
-pub(super) struct DaemonObserver {
+pub struct DaemonObserver {
+    /// Every corp the daemon runs.
     pub corps: Vec<CorpView>,
+    /// WeCom's retention window, for the time to loss.
     pub retention: Duration,
 }
 
@@ -99,41 +107,6 @@ fn short_reason(e: &StoreError) -> String {
         StoreErrorKind::Io => "i/o error on the archive: check the disk".to_owned(),
         _ => "the archive could not be read: see the log".to_owned(),
     }
-}
-
-/// Replaces the known paths in `text`, then any other absolute path, by short words.
-fn scrub_paths(text: &str, paths: &[(PathBuf, &'static str)]) -> String {
-    let mut out = text.to_owned();
-    let mut known: Vec<(String, &str)> = paths
-        .iter()
-        .map(|(p, w)| (p.display().to_string(), *w))
-        .filter(|(p, _)| p.len() > 1)
-        .collect();
-    // Longest first, so a file is replaced before its folder.
-    known.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-    for (p, words) in known {
-        out = out.replace(&p, words);
-    }
-    out.split(' ')
-        .map(|word| {
-            let bare = word.trim_start_matches(['(', '"', '\'', '`']);
-            if bare.starts_with('/') && bare.len() > 1 {
-                let lead = &word[..word.len() - bare.len()];
-                let tail: String = bare
-                    .chars()
-                    .rev()
-                    .take_while(|c| matches!(c, ')' | '"' | '\'' | '`' | ':' | ',' | ';' | '.'))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("{lead}<path>{tail}")
-            } else {
-                word.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl DaemonObserver {
@@ -218,42 +191,13 @@ impl DaemonObserver {
             snap.records_total = stats.records;
             snap.records_by_type = stats.by_msgtype;
             snap.decrypt_failures_by_code = stats.failed_by_code;
-            // Everything older than the last catch-up is archived; what is not fetched yet is
-            // at most as old as that moment (or, before any catch-up, the newest archived message).
-            // A pending media object is at risk from its message's time on.
-            let safe_until = match (
-                status.last_caught_up_ms.or(stats.last_msgtime),
-                oldest_media,
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            snap.time_to_loss_seconds =
-                safe_until.map(|t| self.retention.as_secs_f64() - (now - t).max(0) as f64 / 1000.0);
+            snap.time_to_loss_seconds = time_to_loss(
+                at_risk_since(status.last_caught_up_ms, stats.last_msgtime, oldest_media),
+                self.retention,
+                now,
+            );
         }
-        if let Some(reason) = error {
-            snap.not_ready = Some(format!("archive unreachable: {reason}"));
-        } else if status.store_failing {
-            // A storage failure is never network noise: not ready from the first one.
-            snap.not_ready = Some(format!(
-                "the archive cannot store records: {}",
-                scrub_paths(
-                    status.last_error.as_deref().unwrap_or("unknown error"),
-                    &view.paths
-                )
-            ));
-        } else if status.consecutive_failures >= 3 {
-            snap.not_ready = Some(format!(
-                "{} syncs failed in a row: {}",
-                status.consecutive_failures,
-                scrub_paths(
-                    status.last_error.as_deref().unwrap_or("unknown error"),
-                    &view.paths
-                )
-            ));
-        } else if status.last_caught_up_ms.is_none() {
-            snap.not_ready = Some("not caught up yet".to_owned());
-        }
+        snap.not_ready = readiness(&status, error.as_deref(), &view.paths).err();
         snap
     }
 }
@@ -275,7 +219,7 @@ const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 /// Keeps the figures fresh until cancelled: at once, after every `wake` (a sync stored records,
 /// media results were recorded, a names pass ended; at most one per [`MIN_REFRESH_GAP`]) and every
 /// `interval`. Each refresh runs on a blocking thread.
-pub(super) async fn refresh_figures(
+pub async fn refresh_figures(
     observer: Arc<DaemonObserver>,
     wake: Arc<Notify>,
     interval: Duration,
@@ -369,17 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn readiness_reasons_carry_no_paths() {
-        let paths = vec![
-            (PathBuf::from("/srv/wecom/archive.db"), "the archive"),
-            (PathBuf::from("/srv/wecom"), "the archive's folder"),
-        ];
-        let text = "committing records after seq 5 failed: disk full at /srv/wecom/archive.db: nothing of this commit was written; free space, then try again (No space left on device (os error 28)) and cannot open (/var/lib/other/file.pem)";
-        let scrubbed = scrub_paths(text, &paths);
-        assert_eq!(
-            scrubbed,
-            "committing records after seq 5 failed: disk full at the archive: nothing of this commit was written; free space, then try again (No space left on device (os error 28)) and cannot open (<path>)"
-        );
+    fn store_errors_are_told_without_paths() {
         let e = StoreError::DiskFull {
             path: PathBuf::from("/srv/wecom/archive.db"),
             op: "commit",

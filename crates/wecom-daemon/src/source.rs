@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use wecom_client::NativeClient;
-use wecom_daemon::config::{Config, CorpConfig, SourceKind};
+
+use crate::DaemonError;
+use crate::config::{Config, CorpConfig, SourceKind};
 use wecom_sdk::SdkSource;
 use wecom_wire::{
     ArchiveSource, BoxFuture, ChatPage, MediaChunkSink, MediaFetchError, MediaFetched, MediaSource,
@@ -14,7 +15,9 @@ use wecom_wire::{
 /// `--source` and `--sdk-library` on `sync` and `run`.
 #[derive(Debug, Clone, Default)]
 pub struct SourceOverrides {
+    /// Overrides the corp's `source`.
     pub source: Option<SourceKind>,
+    /// Overrides the corp's `sdk_library`.
     pub sdk_library: Option<PathBuf>,
 }
 
@@ -22,7 +25,9 @@ pub struct SourceOverrides {
 /// difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Source {
+    /// The HTTP client speaking the archive protocol itself.
     Native(NativeClient),
+    /// The vendor library, run in worker processes.
     Sdk(SdkSource),
 }
 
@@ -33,31 +38,31 @@ impl Source {
         config: &Config,
         corp: &CorpConfig,
         o: &SourceOverrides,
-    ) -> anyhow::Result<Source> {
+    ) -> Result<Source, DaemonError> {
         match o.source.unwrap_or(corp.source) {
             SourceKind::Native => Ok(Source::Native(
-                NativeClient::new(config.client_config(corp)?)
-                    .with_context(|| format!("[corp {}] settings", corp.corp_id))?,
+                NativeClient::new(config.client_config(corp)?).map_err(|cause| {
+                    DaemonError::ClientSettings {
+                        corp_id: corp.corp_id.clone(),
+                        cause,
+                    }
+                })?,
             )),
             SourceKind::Sdk => {
-                let library = o.sdk_library.clone().or_else(|| corp.sdk_library.clone()).with_context(|| {
-                    format!("corp {}: source \"sdk\" needs sdk_library in its [corp] section or --sdk-library", corp.corp_id)
-                })?;
-                let sdk =
-                    SdkSource::new(config.sdk_config(corp, &library)?).with_context(|| {
-                        format!(
-                            "corp {}: vendor library {}",
-                            corp.corp_id,
-                            library.display()
-                        )
+                let library = o
+                    .sdk_library
+                    .clone()
+                    .or_else(|| corp.sdk_library.clone())
+                    .ok_or_else(|| DaemonError::NoSdkLibrary {
+                        corp_id: corp.corp_id.clone(),
                     })?;
-                sdk.start().await.with_context(|| {
-                    format!(
-                        "corp {}: vendor library {}",
-                        corp.corp_id,
-                        library.display()
-                    )
-                })?;
+                let vendor = |cause| DaemonError::VendorLibrary {
+                    corp_id: corp.corp_id.clone(),
+                    library: library.clone(),
+                    cause,
+                };
+                let sdk = SdkSource::new(config.sdk_config(corp, &library)?).map_err(vendor)?;
+                sdk.start().await.map_err(vendor)?;
                 Ok(Source::Sdk(sdk))
             }
         }
