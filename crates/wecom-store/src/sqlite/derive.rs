@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::links::Links;
+use super::summary::Summaries;
 use super::{err, warnings_to_sql};
 use crate::StoreError;
 use crate::rules::{self, LinkLookup, NewLinks, StoredEnvelope};
@@ -37,7 +38,13 @@ struct Underived {
 }
 
 /// Derives and links every message that has no derived columns yet; returns how many there were.
-pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, StoreError> {
+/// `schema` is the version the archive was migrated to: from [`super::summary::SINCE_VERSION`] on,
+/// each derived message is counted into its conversation's summary too.
+pub(super) fn derive_pending(
+    conn: &mut Connection,
+    path: &Path,
+    schema: i64,
+) -> Result<u64, StoreError> {
     const OP: &str = "deriving stored messages";
     // A read first, so opening an upgraded archive takes no write lock for this.
     let pending = conn
@@ -79,6 +86,11 @@ pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, 
         {
             let mut update = tx.prepare_cached(UPDATE_DERIVED).map_err(err(path, OP))?;
             let mut links = Links::new(&tx, path)?;
+            let mut summaries = if schema >= super::summary::SINCE_VERSION {
+                Some(Summaries::new(&tx, path)?)
+            } else {
+                None
+            };
             for row in &rows {
                 let derived = rules::derive_again(&row.envelope);
                 let (corp_id, msgid) = (row.corp_id.as_str(), row.envelope.msgid.as_str());
@@ -111,6 +123,9 @@ pub(super) fn derive_pending(conn: &mut Connection, path: &Path) -> Result<u64, 
                     links.mark_recalled(corp_id, msgid, &by, at)?;
                 }
                 rules::mark_what_it_recalls(&mut links, corp_id, msgid, msgtime, &derived)?;
+                if let Some(summaries) = &mut summaries {
+                    summaries.count(corp_id, &derived.conversation, &row.envelope.from, msgtime)?;
+                }
             }
         }
         tx.commit().map_err(err(path, OP))?;

@@ -54,6 +54,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "feed",
         sql: include_str!("../../migrations/0006_feed.sql"),
     },
+    // Conversation summaries kept with every stored message, for a list that reads no messages.
+    Migration {
+        version: 7,
+        name: "conversation_summaries",
+        sql: include_str!("../../migrations/0007_conversation_summaries.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.

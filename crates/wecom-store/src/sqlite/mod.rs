@@ -13,6 +13,7 @@ mod media;
 mod migrate;
 mod names;
 mod read;
+mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +43,7 @@ use crate::store::{
     StoredMessage, StoredQuarantine,
 };
 use links::Links;
+use summary::Summaries;
 
 /// How long a statement waits for another connection's write lock before failing with `Busy`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -315,7 +317,7 @@ impl SqliteStore {
         migrate::migrate(&mut conn, &path, schema)?;
         if schema >= derive::SINCE_VERSION {
             // Also after an upgrade that was interrupted: the rows left are still pending.
-            derive::derive_pending(&mut conn, &path)?;
+            derive::derive_pending(&mut conn, &path, schema)?;
         }
         if schema >= media::SINCE_VERSION {
             // Also after an interrupted backfill: it resumes where it stopped.
@@ -456,6 +458,7 @@ impl ArchiveWriter for SqliteStore {
                 .map_err(err(path, "inserting into messages"))?;
             let mut links = Links::new(&tx, path)?;
             let mut feed = FeedHead::read(&tx, path, corp_id)?;
+            let mut summaries = Summaries::new(&tx, path)?;
             let mut insert_jobs = tx
                 .prepare_cached(media::INSERT_JOB)
                 .map_err(err(path, "inserting into media_jobs"))?;
@@ -492,6 +495,7 @@ impl ArchiveWriter for SqliteStore {
                         &mut insert_message,
                         &mut links,
                         &mut feed,
+                        &mut summaries,
                         &mut insert_jobs,
                         path,
                         NewMessage {
@@ -663,6 +667,7 @@ impl ArchiveWriter for SqliteStore {
                 .map_err(err(path, "inserting into messages"))?;
             let mut links = Links::new(&tx, path)?;
             let mut feed = FeedHead::read(&tx, path, corp_id)?;
+            let mut summaries = Summaries::new(&tx, path)?;
             let mut insert_jobs = tx
                 .prepare_cached(media::INSERT_JOB)
                 .map_err(err(path, "inserting into media_jobs"))?;
@@ -692,6 +697,7 @@ impl ArchiveWriter for SqliteStore {
                             &mut insert_message,
                             &mut links,
                             &mut feed,
+                            &mut summaries,
                             &mut insert_jobs,
                             path,
                             NewMessage {
@@ -1491,6 +1497,7 @@ fn store_message(
     insert: &mut CachedStatement<'_>,
     links: &mut Links<'_>,
     feed: &mut FeedHead,
+    summaries: &mut Summaries<'_>,
     insert_jobs: &mut CachedStatement<'_>,
     path: &Path,
     m: NewMessage<'_>,
@@ -1541,6 +1548,12 @@ fn store_message(
         ])
         .map_err(err(path, "inserting into messages"))?;
     rules::mark_what_it_recalls(links, corp_id, msgid, envelope.msgtime, derived)?;
+    summaries.count(
+        corp_id,
+        &derived.conversation,
+        &envelope.from,
+        envelope.msgtime,
+    )?;
     // Its media jobs in the same transaction: a stored message never lacks them.
     media::insert_jobs(
         insert_jobs,

@@ -13,14 +13,13 @@ use crate::store::{ConversationSummary, StoredMessage};
 /// Senders listed per conversation.
 const MAX_SENDERS: i64 = 20;
 
-/// Both the per-conversation counts and the senders come from the `messages_conversation` index
-/// alone (see 0002_message_model.sql), so listing never reads message rows.
-pub(super) const SELECT_CONVERSATIONS: &str = "SELECT conversation, count(*), min(msgtime), max(msgtime) \
-     FROM messages WHERE corp_id = ?1 AND conversation IS NOT NULL \
-     GROUP BY conversation ORDER BY max(msgtime) DESC, conversation LIMIT ?2 OFFSET ?3";
-pub(super) const SELECT_SENDERS: &str = "SELECT from_id FROM messages \
-     WHERE corp_id = ?1 AND conversation = ?2 \
-     GROUP BY from_id ORDER BY count(*) DESC, from_id LIMIT ?3";
+/// The list and its senders come from the conversation summaries kept with every stored message
+/// (0007_conversation_summaries.sql), so listing never reads message rows.
+pub(super) const SELECT_CONVERSATIONS: &str = "SELECT conversation, messages, first_msgtime, \
+     last_msgtime FROM conversations WHERE corp_id = ?1 \
+     ORDER BY last_msgtime DESC, conversation LIMIT ?2 OFFSET ?3";
+pub(super) const SELECT_SENDERS: &str = "SELECT from_id FROM conversation_senders \
+     WHERE corp_id = ?1 AND conversation = ?2 ORDER BY messages DESC, from_id LIMIT ?3";
 
 /// Stored messages with the sender of the recall record that marked them, as [`stored_message`]
 /// reads them, followed by the given `WHERE`/`ORDER BY` text.

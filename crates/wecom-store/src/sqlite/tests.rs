@@ -735,11 +735,8 @@ fn hot_queries_use_their_indexes() {
             links::SELECT_QUOTE_CANDIDATES,
             "INDEX messages_conversation",
         ),
-        (
-            read::SELECT_CONVERSATIONS,
-            "COVERING INDEX messages_conversation",
-        ),
-        (read::SELECT_SENDERS, "COVERING INDEX messages_conversation"),
+        (read::SELECT_CONVERSATIONS, "INDEX conversations_recent"),
+        (read::SELECT_SENDERS, "INDEX conversation_senders_top"),
         (read::SELECT_PAGE, "INDEX messages_conversation"),
         (read::SELECT_PAGE_AFTER, "INDEX messages_conversation"),
         (
