@@ -24,7 +24,7 @@ pub struct RunnerOptions {
     /// Longest wait after failures (the backoff doubles from `min_gap` up to this).
     pub max_backoff: Duration,
     /// Each notified after every sync that stored new records, so work that follows the messages
-    /// (the media workers, `wecom_media::MediaWaker::notify`; the name resolver) starts at once
+    /// (each follower's `wecom_store::FollowerWaker::notify`) starts at once
     /// instead of at its poll.
     pub after_sync: Vec<Arc<Notify>>,
 }

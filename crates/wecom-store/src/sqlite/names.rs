@@ -943,7 +943,7 @@ pub(super) fn consents(
     Ok(out)
 }
 
-/// Makes entries due now (see `ArchiveStore::recheck_names`).
+/// Makes entries due now (see `Directory::recheck_names`).
 pub(super) fn recheck(
     tx: &Transaction<'_>,
     corp_id: &str,
