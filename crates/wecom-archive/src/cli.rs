@@ -365,6 +365,9 @@ pub enum BenchCommand {
         /// Seconds spent measuring the RSA baseline.
         #[arg(long, default_value_t = 3.0)]
         rsa_seconds: f64,
+        /// Threads decrypting a page during the ingest (default: two per core).
+        #[arg(long)]
+        decrypt_threads: Option<usize>,
     },
 }
 

@@ -215,12 +215,16 @@ fn read_until(
     Ok(out)
 }
 
-pub fn read(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
+pub fn read(
+    messages: usize,
+    rsa_seconds: f64,
+    decrypt_threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
     let bench = Bench::prepare(messages, rsa_seconds)?;
     // Half the corpus first: the idle reads run on it, the rest is ingested beside the reads.
     let half_pages = (messages as u64 / 2).div_ceil(1000).max(1);
     println!("ingesting the first half …");
-    let (first, _) = bench.sync(Some(half_pages), None)?;
+    let (first, _) = bench.sync(Some(half_pages), decrypt_threads)?;
     let keys: Vec<String> = bench
         .store
         .reader
@@ -246,7 +250,7 @@ pub fn read(messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
         let stop = stop.clone();
         std::thread::spawn(move || read_until(&*reader, &keys, pace, &stop, 1))
     };
-    let ingest = bench.sync(None, None);
+    let ingest = bench.sync(None, decrypt_threads);
     stop.store(true, Ordering::Relaxed);
     let busy = reader_thread
         .join()

@@ -94,7 +94,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Read {
             messages,
             rsa_seconds,
-        }) => bench::read(messages, rsa_seconds),
+            decrypt_threads,
+        }) => bench::read(messages, rsa_seconds, decrypt_threads),
     }
 }
 
