@@ -199,3 +199,31 @@ fn doctor_passes_on_a_good_setup_and_explains_a_wrong_secret() {
         "{out}"
     );
 }
+
+/// `bench read` runs end to end on a small corpus and prints both sets of figures side by side.
+#[test]
+fn bench_read_prints_idle_and_busy_latencies_and_the_ingest_ratio() {
+    let o = bin()
+        .args([
+            "bench",
+            "read",
+            "--messages",
+            "3000",
+            "--rsa-seconds",
+            "0.2",
+        ])
+        .output()
+        .expect("run bench");
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}{out}", stderr(&o));
+    for line in [
+        "archive: 3,000 messages",
+        "conversation page  idle",
+        "conversation page  busy",
+        "conversation list  idle",
+        "conversation list  busy",
+        "ratio to the RSA limit",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+}
