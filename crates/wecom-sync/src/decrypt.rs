@@ -44,6 +44,17 @@ pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
 }
 
 /// Decrypts a page on up to `threads` threads (the RSA step dominates), keeping record order.
+/// Lowers the calling thread below the rest of the process (the lowest niceness of the normal
+/// scheduling policy on Linux). Never needs privileges; a failure only leaves the priority as it
+/// was.
+fn lower_priority() {
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::debug!(error = ?e, "cannot lower a decryption thread's priority");
+    }
+}
+
 pub fn decrypt_page(
     keys: &KeyRing,
     items: Vec<ChatDataItem>,
@@ -53,14 +64,16 @@ pub fn decrypt_page(
     let fetched_at_ms = now_ms();
     let threads = threads.max(1).min(items.len().max(1));
     let chunk = items.len().div_ceil(threads).max(1);
-    let outcomes: Vec<Outcome> = if threads == 1 {
-        items.iter().map(|i| decrypt_item(keys, i)).collect()
-    } else {
+    // Always on threads of its own, each lowered in priority first: decryption is the bulk of an
+    // ingest and may use every idle core, but a read, a commit or a request must never wait
+    // behind it for a core. (The threads end with the page, so the priority is never restored.)
+    let outcomes: Vec<Outcome> = {
         std::thread::scope(|s| {
             let handles: Vec<_> = items
                 .chunks(chunk)
                 .map(|part| {
                     s.spawn(move || {
+                        lower_priority();
                         part.iter()
                             .map(|i| decrypt_item(keys, i))
                             .collect::<Vec<_>>()
