@@ -123,3 +123,33 @@ pub(crate) fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The niceness of the calling thread, from `/proc` (field 19 of its `stat`).
+    fn niceness() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let (_, fields) = stat.rsplit_once(')').expect("comm");
+        fields
+            .split_whitespace()
+            .nth(16)
+            .and_then(|n| n.parse().ok())
+            .expect("nice field")
+    }
+
+    #[test]
+    fn a_decryption_thread_runs_below_the_rest_of_the_process() {
+        let (before, after) = std::thread::spawn(|| {
+            let before = niceness();
+            lower_priority();
+            (before, niceness())
+        })
+        .join()
+        .expect("thread");
+        assert!(after > before, "niceness {before} → {after}");
+        // The caller's own thread is left as it was.
+        assert_eq!(niceness(), before);
+    }
+}
