@@ -1,7 +1,7 @@
 //! Where an archive lives, and opening it by role.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::{ArchiveReader, ArchiveWriter, Directory, MediaQueue, SqliteStore, StoreError};
@@ -11,21 +11,6 @@ use crate::{ArchiveReader, ArchiveWriter, Directory, MediaQueue, SqliteStore, St
 pub enum StoreLocation {
     /// An SQLite database file (created, with its folders, when opened for writing).
     Sqlite(PathBuf),
-}
-
-impl StoreLocation {
-    /// The location a configuration value names: `sqlite:<path>` or a plain path.
-    pub fn parse(value: &str) -> StoreLocation {
-        let path = value.strip_prefix("sqlite:").unwrap_or(value);
-        StoreLocation::Sqlite(PathBuf::from(path))
-    }
-
-    /// The file, for a location that is one (lock files and file checks live beside it).
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            StoreLocation::Sqlite(path) => Some(path),
-        }
-    }
 }
 
 impl fmt::Display for StoreLocation {
@@ -64,26 +49,5 @@ pub fn open(location: &StoreLocation) -> Result<Roles, StoreError> {
 pub fn open_reader(location: &StoreLocation) -> Result<Arc<dyn ArchiveReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_location_is_a_path_with_or_without_its_scheme() {
-        assert_eq!(
-            StoreLocation::parse("sqlite:/a/b.db"),
-            StoreLocation::Sqlite("/a/b.db".into())
-        );
-        assert_eq!(
-            StoreLocation::parse("data/archive.db"),
-            StoreLocation::Sqlite("data/archive.db".into())
-        );
-        assert_eq!(
-            StoreLocation::parse("/a/b.db").path(),
-            Some(Path::new("/a/b.db"))
-        );
     }
 }
