@@ -123,7 +123,8 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    fn new(m: StoredMessage, from_name: Option<String>) -> MessageView {
+    /// The view of a stored message whose sender is shown as `from_name`.
+    pub fn new(m: StoredMessage, from_name: Option<String>) -> MessageView {
         MessageView {
             seq: m.seq,
             msgid: m.msgid,

@@ -106,6 +106,43 @@ pub fn datetime(secs: i64) -> String {
     )
 }
 
+/// Seconds since 1970-01-01 00:00:00 of midnight on a `YYYY-MM-DD` date, with no zone applied
+/// (subtract the zone's offset for a zone: `- 8 * 3600` for China time); the inverse of
+/// [`datetime`]. `None` unless it is a real date of the years 1970–9999 written exactly so.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(r)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year < 1970 || day < 1 || day > days_in_month {
+        return None;
+    }
+    // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +165,35 @@ mod tests {
         assert_eq!(escape_controls(&once), once);
         assert_eq!(Escaped("a\x1bb").to_string(), "a\\x1bb");
         assert_eq!(format!("[{:>3}]", Escaped("\n")), "[\\n]");
+    }
+
+    #[test]
+    fn dates_parse_back_to_their_seconds() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        for secs in [
+            0_i64,
+            951_782_400,
+            1_700_000_000 / 86_400 * 86_400,
+            4_107_542_400,
+        ] {
+            let shown = datetime(secs);
+            assert_eq!(parse_date(&shown[..10]), Some(secs), "{shown}");
+        }
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800));
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "2026/01/01",
+            "1969-12-31",
+            "２０２６-01-01",
+            "2026-01-01x",
+            "",
+            "+026-01-01",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]
