@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery, TermSetQuery,
@@ -249,6 +249,36 @@ impl Searcher {
             total,
             next_cursor,
         })
+    }
+
+    /// The msgid of every hit of `query` with `filters`, unordered and unpaged (checks, exports).
+    pub fn matching_msgids(
+        &self,
+        query: &str,
+        filters: &Filters,
+    ) -> Result<Vec<String>, SearchError> {
+        let parsed = if query.trim().is_empty() && !filters.is_empty() {
+            ParsedQuery::default()
+        } else {
+            query::parse(query)?
+        };
+        self.reader.reload().map_err(|e| self.index.error(e))?;
+        let searcher = self.reader.searcher();
+        let query = self.build(&parsed, filters, u64::MAX)?;
+        let docs = searcher
+            .search(&query, &DocSetCollector)
+            .map_err(|e| self.index.error(e))?;
+        let mut out = Vec::with_capacity(docs.len());
+        for addr in docs {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.index.error(e))?;
+            if let Some(msgid) = doc
+                .get_first(self.index.fields().msgid)
+                .and_then(|v| v.as_str())
+            {
+                out.push(msgid.to_owned());
+            }
+        }
+        Ok(out)
     }
 
     fn build(
