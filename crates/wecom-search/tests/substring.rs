@@ -1,6 +1,7 @@
 //! Zero false negatives (and no false positives): on generated corpora, every query finds exactly
 //! the messages whose folded text contains the folded query, as a plain substring scan does —
-//! 1- and 2-character queries, Latin case, full-width forms, text across line breaks.
+//! 1- and 2-character queries, Latin case, full-width forms, text across line breaks; and pairs of
+//! queries, both required or one excluded.
 
 mod support;
 
@@ -24,9 +25,14 @@ fn text() -> impl Strategy<Value = String> {
 /// A query: a piece of one of the texts, or letters of the alphabet.
 fn queries(texts: Vec<String>) -> impl Strategy<Value = Vec<String>> {
     let piece = (0..texts.len().max(1), 0usize..40, 1usize..6).prop_map(move |(t, at, n)| {
-        let chars: Vec<char> = texts.get(t).map(|s| s.chars().collect()).unwrap_or_default();
+        let chars: Vec<char> = texts
+            .get(t)
+            .map(|s| s.chars().collect())
+            .unwrap_or_default();
         let start = at.min(chars.len());
-        chars[start..(start + n).min(chars.len())].iter().collect::<String>()
+        chars[start..(start + n).min(chars.len())]
+            .iter()
+            .collect::<String>()
     });
     let random = prop::collection::vec(prop::sample::select(ALPHABET), 1..4)
         .prop_map(|c| c.into_iter().collect::<String>());
@@ -59,6 +65,34 @@ proptest! {
         catch_up(&indexer);
         let searcher = archive.searcher();
         let stored = archive.texts();
+        let usable: Vec<String> = queries
+            .iter()
+            .filter(|q| !normalize(q).trim().is_empty() && !q.contains('"'))
+            .cloned()
+            .collect();
+        let contains = |text: &str, q: &str| normalize(text).contains(&normalize(q));
+        // Pairs: both required, and one required with the other excluded.
+        for pair in usable.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let both: Vec<String> = stored
+                .iter()
+                .filter(|(_, t)| contains(t, a) && contains(t, b))
+                .map(|(id, _)| id.clone())
+                .collect();
+            let found = searcher
+                .matching_msgids(&format!("\"{a}\" \"{b}\""), &Filters::default())
+                .expect("search");
+            prop_assert_eq!(sorted(found), sorted(both), "{:?} AND {:?}", a, b);
+            let without: Vec<String> = stored
+                .iter()
+                .filter(|(_, t)| contains(t, a) && !contains(t, b))
+                .map(|(id, _)| id.clone())
+                .collect();
+            let found = searcher
+                .matching_msgids(&format!("\"{a}\" -\"{b}\""), &Filters::default())
+                .expect("search");
+            prop_assert_eq!(sorted(found), sorted(without), "{:?} NOT {:?}", a, b);
+        }
         for q in queries {
             let folded = normalize(&q);
             if folded.trim().is_empty() || q.contains('"') {

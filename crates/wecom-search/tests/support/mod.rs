@@ -1,4 +1,5 @@
 //! An archive on disk with an index beside it, for the search tests.
+#![allow(dead_code)] // each test crate uses its part
 
 use std::path::PathBuf;
 use std::sync::Arc;
