@@ -194,7 +194,7 @@ impl Searcher {
         self.reader.reload().map_err(|e| self.index.error(e))?;
         let searcher = self.reader.searcher();
         let query = self.build(&parsed, &request.filters, as_of)?;
-        let collected: Vec<(DocAddress, Option<Score>)> = match request.sort {
+        let (collected, total): (Vec<(DocAddress, Option<Score>)>, usize) = match request.sort {
             Sort::Relevance => {
                 let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(
                     |segment: &SegmentReader| {
@@ -202,12 +202,14 @@ impl Searcher {
                         move |doc, score: Score| (score, keys.msgtime(doc), keys.feed_pos(doc))
                     },
                 );
-                let (top, _) = searcher
+                let (top, total) = searcher
                     .search(&query, &(top, Count))
                     .map_err(|e| self.index.error(e))?;
-                top.into_iter()
+                let top = top
+                    .into_iter()
                     .map(|((score, _, _), addr)| (addr, Some(score)))
-                    .collect()
+                    .collect();
+                (top, total)
             }
             Sort::Time => {
                 let top = TopDocs::with_limit(limit).and_offset(offset).order_by(
@@ -216,15 +218,16 @@ impl Searcher {
                         move |doc| (keys.msgtime(doc), keys.feed_pos(doc))
                     },
                 );
-                let top = searcher
-                    .search(&query, &top)
+                let (top, total) = searcher
+                    .search(&query, &(top, Count))
                     .map_err(|e| self.index.error(e))?;
-                top.into_iter().map(|(_, addr)| (addr, None)).collect()
+                (
+                    top.into_iter().map(|(_, addr)| (addr, None)).collect(),
+                    total,
+                )
             }
         };
-        let total = searcher
-            .search(&query, &Count)
-            .map_err(|e| self.index.error(e))? as u64;
+        let total = total as u64;
         let mut found = Vec::with_capacity(collected.len());
         for (addr, score) in collected {
             let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.index.error(e))?;
@@ -278,6 +281,40 @@ impl Searcher {
                 out.push(msgid.to_owned());
             }
         }
+        Ok(out)
+    }
+
+    /// The change-feed position of every hit of `query` with `filters`, ascending, read from the
+    /// index alone (no stored fields, no archive): for checking the index against a scan.
+    pub fn matching_positions(
+        &self,
+        query: &str,
+        filters: &Filters,
+    ) -> Result<Vec<u64>, SearchError> {
+        let parsed = if query.trim().is_empty() && !filters.is_empty() {
+            ParsedQuery::default()
+        } else {
+            query::parse(query)?
+        };
+        self.reader.reload().map_err(|e| self.index.error(e))?;
+        let searcher = self.reader.searcher();
+        let query = self.build(&parsed, filters, u64::MAX)?;
+        let docs = searcher
+            .search(&query, &DocSetCollector)
+            .map_err(|e| self.index.error(e))?;
+        let keys: Vec<SortKeys> = searcher
+            .segment_readers()
+            .iter()
+            .map(SortKeys::of)
+            .collect();
+        let mut out: Vec<u64> = docs
+            .into_iter()
+            .filter_map(|a| {
+                keys.get(a.segment_ord as usize)
+                    .map(|k| k.feed_pos(a.doc_id))
+            })
+            .collect();
+        out.sort_unstable();
         Ok(out)
     }
 

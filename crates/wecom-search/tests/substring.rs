@@ -106,7 +106,15 @@ proptest! {
                 .map(|(id, _)| id.clone())
                 .collect();
             let found = searcher.matching_msgids(&query, &Filters::default()).expect("search");
-            prop_assert_eq!(sorted(found), sorted(expected), "query {:?}", q);
+            prop_assert_eq!(sorted(found), sorted(expected.clone()), "query {:?}", q);
+            // The same hits read from the index alone, as feed positions (here: m<position>).
+            let positions: Vec<String> = searcher
+                .matching_positions(&query, &Filters::default())
+                .expect("search")
+                .into_iter()
+                .map(|p| format!("m{p}"))
+                .collect();
+            prop_assert_eq!(sorted(positions), sorted(expected), "positions of {:?}", q);
             // Unquoted, a term without spaces is the same substring.
             if !folded.contains(' ') && !q.starts_with('-') && !q.contains(':') {
                 let found = searcher.matching_msgids(&q, &Filters::default()).expect("search");

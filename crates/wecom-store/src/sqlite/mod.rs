@@ -396,6 +396,63 @@ impl SqliteReader {
     }
 }
 
+impl SqliteReader {
+    /// The feed positions of the corp's messages whose searchable text SQLite's
+    /// `LIKE '%needle%'` matches (ASCII case-insensitive; `%`, `_` and `\\` in `needle` are
+    /// literal): a scan of every row. The search benchmark's baseline; the archive never
+    /// searches this way.
+    pub fn like_scan(&self, corp_id: &str, needle: &str) -> Result<Vec<u64>, StoreError> {
+        const OP: &str = "scanning message texts";
+        let mut pattern = String::with_capacity(needle.len() + 2);
+        pattern.push('%');
+        for c in needle.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let conn = self.read_conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT feed_pos FROM messages WHERE corp_id = ?1 AND text LIKE ?2 ESCAPE '\\'",
+            )
+            .map_err(err(&self.path, OP))?;
+        let rows = stmt
+            .query_map(params![corp_id, pattern], |r| r.get::<_, i64>(0))
+            .map_err(err(&self.path, OP))?;
+        rows.map(|r| r.map(|p| u64::try_from(p).unwrap_or(0)))
+            .collect::<rusqlite::Result<Vec<u64>>>()
+            .map_err(err(&self.path, OP))
+    }
+
+    /// Hands every message's feed position and searchable text to `f`, in feed order: the plain
+    /// substring scan search is checked against.
+    pub fn scan_texts(
+        &self,
+        corp_id: &str,
+        f: &mut dyn FnMut(u64, &str),
+    ) -> Result<(), StoreError> {
+        const OP: &str = "scanning message texts";
+        let conn = self.read_conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT feed_pos, text FROM messages WHERE corp_id = ?1 ORDER BY feed_pos",
+            )
+            .map_err(err(&self.path, OP))?;
+        let mut rows = stmt.query(params![corp_id]).map_err(err(&self.path, OP))?;
+        while let Some(row) = rows.next().map_err(err(&self.path, OP))? {
+            let pos: i64 = row.get(0).map_err(err(&self.path, OP))?;
+            let text: Option<String> = row.get(1).map_err(err(&self.path, OP))?;
+            f(
+                u64::try_from(pos).unwrap_or(0),
+                text.as_deref().unwrap_or(""),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Opens one read-only connection to the archive at `path`.
 fn open_reader_conn(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
     const OP: &str = "opening a reader";

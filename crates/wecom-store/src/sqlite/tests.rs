@@ -1143,3 +1143,35 @@ fn dropping_the_store_checkpoints_the_log_after_reads() {
     let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
     assert_eq!(left, 0, "the log was not checkpointed");
 }
+
+#[test]
+fn the_like_scan_takes_its_needle_literally() {
+    let dir = temp_dir();
+    let path = dir.path().join("a.db");
+    let store = open(&path);
+    let texts = ["100%保本", "100 保本", "a_b", "axb", "C:\\dir", "保本理财"];
+    let records = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| conformance::text(i as u64 + 1, &format!("m{i}"), 1_700_000_000_000, t))
+        .collect();
+    let page = crate::PageCommit {
+        records,
+        quarantined: vec![],
+        cursor: texts.len() as u64,
+    };
+    crate::ArchiveWriter::commit_page(&store, "c", &page).expect("commit");
+    let reader = SqliteStore::open_read_only(&path).expect("reader");
+    let hits = |needle: &str| reader.like_scan("c", needle).expect("scan");
+    assert_eq!(hits("%保本"), vec![1]);
+    assert_eq!(hits("a_b"), vec![3]);
+    assert_eq!(hits("\\dir"), vec![5]);
+    assert_eq!(hits("保本"), vec![1, 2, 6]);
+    assert_eq!(hits("A_B"), vec![3], "ASCII case-insensitive");
+    let mut all = Vec::new();
+    reader
+        .scan_texts("c", &mut |pos, text| all.push((pos, text.to_owned())))
+        .expect("scan");
+    assert_eq!(all.len(), texts.len());
+    assert_eq!(all[4], (5, "C:\\dir".to_owned()));
+}
