@@ -300,3 +300,64 @@ pub fn read(
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// What `ingest_beside_search` measured.
+pub(super) struct IngestBesideSearch {
+    pub records: u64,
+    pub secs: f64,
+    pub rate: f64,
+    pub ratio: f64,
+    /// Documents the index held when the sync ended, and after its last pass.
+    pub indexed_at_end: u64,
+    pub indexed: u64,
+}
+
+/// Ingests an emulator corpus of `messages` with the search indexer following the archive
+/// continuously beside the sync (a pass, then another as soon as it is caught up), as the
+/// daemon's follower would under a constant stream; the sync's rate against the RSA limit.
+pub(super) fn ingest_beside_search(
+    messages: usize,
+    rsa_seconds: f64,
+) -> anyhow::Result<IngestBesideSearch> {
+    let bench = Bench::prepare(messages, rsa_seconds)?;
+    let index_dir = bench.dir.join("search").join(CORP);
+    let index = wecom_search::SearchIndex::open_or_create(&index_dir, CORP)?;
+    let indexer = Arc::new(wecom_search::Indexer::open(
+        index,
+        bench.store.reader.clone(),
+        wecom_search::IndexerOptions::default(),
+    )?);
+    let stop = CancellationToken::new();
+    let follower = {
+        let indexer = indexer.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            while !stop.is_cancelled() {
+                indexer.catch_up(&CancellationToken::new(), &mut |_| {})?;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(())
+        })
+    };
+    let ingest = bench.sync(None, None);
+    let indexed_at_end = indexer.index().documents()?;
+    stop.cancel();
+    follower
+        .join()
+        .map_err(|_| anyhow::anyhow!("the indexing thread panicked"))??;
+    let (report, elapsed) = ingest?;
+    if report.records != messages as u64 {
+        bail!("bench run incomplete: {} records", report.records);
+    }
+    indexer.catch_up(&CancellationToken::new(), &mut |_| {})?;
+    let indexed = indexer.index().documents()?;
+    let (rate, ratio) = bench.rate(report.records, elapsed);
+    Ok(IngestBesideSearch {
+        records: report.records,
+        secs: elapsed.as_secs_f64(),
+        rate,
+        ratio,
+        indexed_at_end,
+        indexed,
+    })
+}

@@ -11,6 +11,7 @@ macro_rules! safe_println {
 }
 
 mod bench;
+mod bench_search;
 mod conversations;
 mod cursor;
 mod decrypt;
@@ -96,6 +97,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rsa_seconds,
             decrypt_threads,
         }) => bench::read(messages, rsa_seconds, decrypt_threads),
+        Command::Bench(BenchCommand::Search {
+            messages,
+            ingest_messages,
+            rsa_seconds,
+        }) => bench_search::search(messages, ingest_messages, rsa_seconds),
     }
 }
 
