@@ -40,6 +40,31 @@ fn same_seed_same_corpus_other_seed_other_corpus() {
     assert_ne!(a.directory, c.directory);
 }
 
+/// The md5 of every plaintext of a corpus, each followed by a NUL.
+fn digest(records: &[PlainRecord]) -> String {
+    use md5::{Digest, Md5};
+    let mut md5 = Md5::new();
+    for record in records {
+        md5.update(record.plaintext.as_bytes());
+        md5.update([0]);
+    }
+    hex::encode(md5.finalize())
+}
+
+/// Existing seeds must keep producing the corpora tests and archives were built from: the digest
+/// was taken before the text style became a choice, and the default must still match it.
+#[test]
+fn the_default_text_style_leaves_existing_corpora_unchanged() {
+    let corpus = generate(&CorpusSpec::new(42, 3000));
+    assert_eq!(digest(&corpus.records), "b19a142915152843bc6c572320bb0e08");
+    let gapped = generate(&CorpusSpec {
+        seq_gaps: true,
+        ..CorpusSpec::new(7, 1000)
+    });
+    let seqs: u64 = gapped.records.iter().map(|r| r.seq).sum();
+    assert_eq!((digest(&gapped.records), seqs), ("90c51c894b653a508bc090555af32165".to_owned(), 534_613));
+}
+
 #[test]
 fn a_generator_continues_exactly_where_a_corpus_ends() {
     let whole = generate(&CorpusSpec::new(9, 700));
