@@ -11,6 +11,14 @@ macro_rules! safe_println {
 }
 
 mod bench;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "`bench search` will call it; until then only its test does"
+    )
+)]
+mod bench_corpus;
 mod conversations;
 mod cursor;
 mod decrypt;
