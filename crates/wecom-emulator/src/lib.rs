@@ -80,7 +80,8 @@ mod server;
 
 pub use corpus::{
     Consent, Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact,
-    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, Robot, WECHAT_ROOM_INDICES, generate,
+    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, Robot, TextStyle,
+    WECHAT_ROOM_INDICES, generate,
 };
 pub use directory_state::{ApiFault, ApiFaultRule, ApiRequestLog, RENAME_EVERY};
 pub use emulator::{

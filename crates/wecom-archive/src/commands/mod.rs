@@ -11,6 +11,7 @@ macro_rules! safe_println {
 }
 
 mod bench;
+mod bench_corpus;
 mod bench_search;
 mod conversations;
 mod cursor;

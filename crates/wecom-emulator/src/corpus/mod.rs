@@ -9,6 +9,8 @@ mod ids;
 mod json;
 mod payload;
 mod phrases;
+mod text;
+mod vocabulary;
 
 use std::collections::VecDeque;
 
@@ -20,6 +22,7 @@ pub use directory::{
     Robot, WECHAT_ROOM_INDICES,
 };
 pub(crate) use ids::{media_identity, media_spec};
+pub use text::TextStyle;
 
 use crate::media::MediaSpec;
 use json::Obj;
@@ -39,6 +42,9 @@ pub struct CorpusSpec {
     /// default (seq then starts at 1 and increases by 1). The gaps come from their own random
     /// stream, so switching them on changes only the seqs.
     pub seq_gaps: bool,
+    /// What chat messages say: the phrase banks by default (every existing seed's corpus), or
+    /// realistic text for search benchmarks.
+    pub text: TextStyle,
 }
 
 impl CorpusSpec {
@@ -60,6 +66,7 @@ impl Default for CorpusSpec {
             start_ms: 1_699_232_400_000,
             corp_id: "ww4b3c2d1e0f9a8b7c".to_owned(),
             seq_gaps: false,
+            text: TextStyle::Phrases,
         }
     }
 }
@@ -245,6 +252,8 @@ pub struct CorpusGenerator {
     produced: u64,
     /// Sizes still owed to the next fitting media objects (see `payload::ForcedSize`).
     forced_sizes: Vec<payload::ForcedSize>,
+    /// Composes chat text for [`TextStyle::Realistic`]; `None` for the phrase banks.
+    composer: Option<text::Composer>,
 }
 
 impl CorpusGenerator {
@@ -264,6 +273,10 @@ impl CorpusGenerator {
             unseen: WEIGHTS.iter().map(|(k, _)| *k).collect(),
             produced: 0,
             forced_sizes: payload::ForcedSize::ALL.to_vec(),
+            composer: match spec.text {
+                TextStyle::Phrases => None,
+                TextStyle::Realistic => Some(text::Composer::new()),
+            },
         }
     }
 

@@ -3,6 +3,8 @@
 //! markdown/news/voiptext/qydiskfile/meeting_notification under `info`, top-level `voiceid`/`voipid`,
 //! both shapes of `vote`, JSON-string `content` in chatrecord and mixed items, u64 ids.
 
+use std::borrow::Cow;
+
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
@@ -247,36 +249,13 @@ impl CorpusGenerator {
         None
     }
 
-    /// A chat line: usually one or two phrases, sometimes multi-line, long, English, decorated,
-    /// an @mention, a quote of an earlier text of the same conversation, or with a raw control
-    /// character. Returns (content, what later messages may quote).
+    /// A chat line (phrases or composed text, by the corpus's [`super::TextStyle`]), sometimes
+    /// decorated, an @mention, a quote of an earlier text of the same conversation, or with a raw
+    /// control character. Returns (content, what later messages may quote).
     fn text_content(&mut self, ctx: &Ctx<'_>) -> (String, Option<String>) {
-        let mut base = match self.rng.random_range(0..1000) {
-            0..5 => {
-                let n = self.rng.random_range(8..30);
-                (0..n)
-                    .map(|_| word(&mut self.rng, CHAT_LINES))
-                    .collect::<Vec<_>>()
-                    .join(if self.rng.random_bool(0.5) {
-                        "\n"
-                    } else {
-                        "。"
-                    })
-            }
-            5..80 => pick(&mut self.rng, ENGLISH_LINES).to_string(),
-            80..180 => {
-                let n = self.rng.random_range(2..=4);
-                (0..n)
-                    .map(|_| word(&mut self.rng, CHAT_LINES))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            }
-            180..400 => format!(
-                "{}，{}",
-                word(&mut self.rng, CHAT_LINES),
-                word(&mut self.rng, CHAT_LINES)
-            ),
-            _ => word(&mut self.rng, CHAT_LINES).to_string(),
+        let mut base = match &self.composer {
+            Some(composer) => composer.message(&mut self.rng),
+            None => self.phrase_text(),
         };
         if self.rng.random_bool(0.15) {
             base.push_str(word(&mut self.rng, DECORATIONS));
@@ -324,6 +303,46 @@ impl CorpusGenerator {
             }
         }
         (base.clone(), Some(base))
+    }
+
+    /// A chat line from the phrase banks ([`super::TextStyle::Phrases`]): usually one or two
+    /// phrases, sometimes multi-line, long or English.
+    fn phrase_text(&mut self) -> String {
+        match self.rng.random_range(0..1000) {
+            0..5 => {
+                let n = self.rng.random_range(8..30);
+                (0..n)
+                    .map(|_| word(&mut self.rng, CHAT_LINES))
+                    .collect::<Vec<_>>()
+                    .join(if self.rng.random_bool(0.5) {
+                        "\n"
+                    } else {
+                        "。"
+                    })
+            }
+            5..80 => pick(&mut self.rng, ENGLISH_LINES).to_string(),
+            80..180 => {
+                let n = self.rng.random_range(2..=4);
+                (0..n)
+                    .map(|_| word(&mut self.rng, CHAT_LINES))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            180..400 => format!(
+                "{}，{}",
+                word(&mut self.rng, CHAT_LINES),
+                word(&mut self.rng, CHAT_LINES)
+            ),
+            _ => word(&mut self.rng, CHAT_LINES).to_string(),
+        }
+    }
+
+    /// One line of a forwarded chat record or a mixed message.
+    fn chat_line(&mut self) -> Cow<'static, str> {
+        match &self.composer {
+            Some(composer) => Cow::Owned(composer.line(&mut self.rng)),
+            None => Cow::Borrowed(word(&mut self.rng, CHAT_LINES)),
+        }
     }
 
     /// A quoted reply in one of the formats clients produce: the archive's own
@@ -696,7 +715,7 @@ impl CorpusGenerator {
                 let (ty, content) = match (i, self.rng.random_range(0..10)) {
                     (0, _) | (_, 0..4) => {
                         let mut t = Obj::new();
-                        let line = word(&mut self.rng, CHAT_LINES);
+                        let line = self.chat_line();
                         t.str("content", &format!("{line}\n"));
                         ("text", t)
                     }
@@ -739,7 +758,7 @@ impl CorpusGenerator {
                 let (ty, content) = match self.rng.random_range(0..100) {
                     0..60 => {
                         let mut c = Obj::new();
-                        c.str("content", word(&mut self.rng, CHAT_LINES));
+                        c.str("content", &self.chat_line());
                         ("ChatRecordText", c)
                     }
                     60..72 => ("ChatRecordImage", self.image_obj(t, media)),

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 use wecom_emulator::{
-    CorpusGenerator, CorpusSpec, MediaFormat, MediaKind, PlainRecord, generate, media_bytes,
+    CorpusGenerator, CorpusSpec, MediaFormat, MediaKind, PlainRecord, TextStyle, generate,
+    media_bytes,
 };
 
 use crate::corpus_5000;
@@ -38,6 +39,130 @@ fn same_seed_same_corpus_other_seed_other_corpus() {
     assert_eq!(a, b);
     assert_ne!(a.records, c.records);
     assert_ne!(a.directory, c.directory);
+}
+
+/// The md5 of every plaintext of a corpus, each followed by a NUL.
+fn digest(records: &[PlainRecord]) -> String {
+    use md5::{Digest, Md5};
+    let mut md5 = Md5::new();
+    for record in records {
+        md5.update(record.plaintext.as_bytes());
+        md5.update([0]);
+    }
+    hex::encode(md5.finalize())
+}
+
+/// Existing seeds must keep producing the corpora tests and archives were built from: the digest
+/// was taken before the text style became a choice, and the default must still match it.
+#[test]
+fn the_default_text_style_leaves_existing_corpora_unchanged() {
+    let corpus = generate(&CorpusSpec::new(42, 3000));
+    assert_eq!(digest(&corpus.records), "b19a142915152843bc6c572320bb0e08");
+    let gapped = generate(&CorpusSpec {
+        seq_gaps: true,
+        ..CorpusSpec::new(7, 1000)
+    });
+    let seqs: u64 = gapped.records.iter().map(|r| r.seq).sum();
+    assert_eq!(
+        (digest(&gapped.records), seqs),
+        ("90c51c894b653a508bc090555af32165".to_owned(), 534_613)
+    );
+}
+
+fn realistic(seed: u64, messages: usize) -> CorpusSpec {
+    CorpusSpec {
+        text: TextStyle::Realistic,
+        ..CorpusSpec::new(seed, messages)
+    }
+}
+
+#[test]
+fn realistic_text_is_deterministic_and_continues_like_any_corpus() {
+    let a = generate(&realistic(42, 800));
+    assert_eq!(a, generate(&realistic(42, 800)));
+    assert_ne!(a.records, generate(&realistic(43, 800)).records);
+    assert_ne!(a.records, generate(&CorpusSpec::new(42, 800)).records);
+    let mut generator = CorpusGenerator::new(&realistic(42, 0));
+    let mut parts = generator.next_records(300);
+    parts.extend(generator.next_records(500));
+    assert_eq!(parts, a.records);
+}
+
+#[test]
+fn realistic_text_keeps_every_message_type_and_valid_envelopes() {
+    let corpus = generate(&realistic(5, 5000));
+    let seen: BTreeSet<&str> = corpus
+        .records
+        .iter()
+        .filter_map(|r| r.msgtype.as_deref())
+        .collect();
+    let missing: Vec<&&str> = wecom_model::MSGTYPES
+        .iter()
+        .filter(|t| !seen.contains(**t))
+        .collect();
+    assert!(missing.is_empty(), "missing msgtypes: {missing:?}");
+    for record in &corpus.records {
+        let envelope = wecom_model::parse_envelope(record.plaintext.as_bytes())
+            .unwrap_or_else(|e| panic!("seq {}: {e}: {}", record.seq, record.plaintext));
+        assert_eq!(envelope.msgid, record.msgid);
+        let v = json(record);
+        if record.msgtype.as_deref() == Some("text") {
+            assert!(!v["text"]["content"].as_str().expect("content").is_empty());
+        }
+        for key in ["mixed", "chatrecord"] {
+            for item in v[key]["item"].as_array().into_iter().flatten() {
+                let content = item["content"].as_str().expect("content is a string");
+                let _: Value = serde_json::from_str(content).expect("content is JSON");
+            }
+        }
+    }
+}
+
+#[test]
+fn realistic_texts_are_long_english_mixed_and_full_width_too() {
+    let corpus = generate(&realistic(8, 5000));
+    let texts: Vec<String> = corpus
+        .records
+        .iter()
+        .filter(|r| r.msgtype.as_deref() == Some("text"))
+        .map(|r| json(r)["text"]["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let count = |f: &dyn Fn(&String) -> bool| texts.iter().filter(|t| f(t)).count();
+    let long = count(&|t| t.chars().count() >= 200 && t.contains('\n'));
+    assert!(
+        long > texts.len() / 200,
+        "{long} long texts of {}",
+        texts.len()
+    );
+    assert!(
+        count(&|t| t.chars().count() <= 30) > texts.len() / 2,
+        "mostly short"
+    );
+    assert!(count(&|t| t.is_ascii() && t.contains(' ')) > 20, "English");
+    assert!(
+        count(&|t| t.chars().any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c))) > 5,
+        "full-width Latin and digits"
+    );
+    assert!(
+        count(&|t| t.bytes().any(|b| b.is_ascii_uppercase())) > 20,
+        "upper case"
+    );
+    // The phrase banks' whole lines are gone: texts are composed, so they rarely repeat.
+    let distinct: HashSet<&String> = texts.iter().collect();
+    assert!(
+        distinct.len() > texts.len() / 2,
+        "{} distinct",
+        distinct.len()
+    );
+    // Quotes, mentions and raw control characters still occur.
+    assert!(count(&|t| parse_quote(t).is_some()) > 20);
+    assert!(count(&|t| t.starts_with('@')) > 20);
+    assert!(
+        count(&|t| t
+            .chars()
+            .any(|c| (c as u32) < 0x20 && !"\n\r\t".contains(c)))
+            > 0
+    );
 }
 
 #[test]
