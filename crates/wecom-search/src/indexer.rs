@@ -42,7 +42,7 @@ impl Default for IndexerOptions {
             commit_interval: Duration::from_secs(2),
             poll_interval: Duration::from_secs(30),
             heap_bytes: 128 << 20,
-            threads: 1,
+            threads: 2,
         }
     }
 }

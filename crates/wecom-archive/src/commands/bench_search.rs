@@ -59,17 +59,21 @@ struct Row {
     scan_ms: Option<f64>,
 }
 
-pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyhow::Result<ExitCode> {
+pub fn search(
+    messages: usize,
+    ingest_messages: usize,
+    rsa_seconds: f64,
+) -> anyhow::Result<ExitCode> {
     if messages == 0 {
         bail!("--messages must be at least 1");
     }
-    let dir = tempfile::Builder::new()
-        .prefix("wecom-archive-bench-search-")
-        .tempdir()
-        .context("cannot create a temporary folder")?;
+    let dir = TempFolder::new()?;
     let path = dir.path().join("archive.db");
 
-    println!("building an archive of {} realistic messages (no RSA) …", thousands(messages as u64));
+    println!(
+        "building an archive of {} realistic messages (no RSA) …",
+        thousands(messages as u64)
+    );
     let built = build_plain_archive(&path, CORP, messages, 7, &mut |done, total| {
         if done % 100_000 == 0 || done == total {
             eprint!("\r  {} / {}", thousands(done), thousands(total));
@@ -77,7 +81,8 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
     })?;
     eprintln!();
 
-    let reader: Arc<dyn ArchiveReader> = wecom_store::open_reader(&StoreLocation::Sqlite(path.clone()))?;
+    let reader: Arc<dyn ArchiveReader> =
+        wecom_store::open_reader(&StoreLocation::Sqlite(path.clone()))?;
     let index_dir = dir.path().join("search").join(CORP);
     let index = SearchIndex::open_or_create(&index_dir, CORP)?;
     let options = IndexerOptions::default();
@@ -101,36 +106,60 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
     let searcher = Searcher::open(index, reader.clone())?;
     let scanner = SqliteStore::open_read_only(&path)?;
     let first = reader.feed(CORP, 0, 1)?;
-    let sender = first.first().map(|m| m.from.clone()).context("empty archive")?;
+    let sender = first
+        .first()
+        .map(|m| m.from.clone())
+        .context("empty archive")?;
 
     println!("searching ({REPEAT} runs of each query, top 50 by relevance) and scanning …");
     let mut rows = Vec::new();
-    let mut run = |label: &'static str, query: String, filters: Filters, scan: bool| -> anyhow::Result<()> {
-        let request = SearchRequest { query: query.clone(), filters, sort: Sort::Relevance, limit: 50, cursor: None };
-        let mut hits = searcher.search(&request)?.total; // warm-up
-        let mut index_ms = Vec::with_capacity(REPEAT);
-        for _ in 0..REPEAT {
-            let t = Instant::now();
-            hits = searcher.search(&request)?.total;
-            index_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        let scan_ms = if scan {
-            let t = Instant::now();
-            scanner.like_scan(CORP, &query)?;
-            Some(t.elapsed().as_secs_f64() * 1000.0)
-        } else {
-            None
+    let mut run =
+        |label: &'static str, query: String, filters: Filters, scan: bool| -> anyhow::Result<()> {
+            let request = SearchRequest {
+                query: query.clone(),
+                filters,
+                sort: Sort::Relevance,
+                limit: 50,
+                cursor: None,
+            };
+            let mut hits = searcher.search(&request)?.total; // warm-up
+            let mut index_ms = Vec::with_capacity(REPEAT);
+            for _ in 0..REPEAT {
+                let t = Instant::now();
+                hits = searcher.search(&request)?.total;
+                index_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let scan_ms = if scan {
+                let t = Instant::now();
+                scanner.like_scan(CORP, &query)?;
+                Some(t.elapsed().as_secs_f64() * 1000.0)
+            } else {
+                None
+            };
+            rows.push(Row {
+                label,
+                query,
+                hits,
+                index_ms,
+                scan_ms,
+            });
+            Ok(())
         };
-        rows.push(Row { label, query, hits, index_ms, scan_ms });
-        Ok(())
-    };
     for &(label, q) in TERMS {
         run(label, q.to_owned(), Filters::default(), true)?;
     }
     for &(label, q) in COMBINED {
         run(label, q.to_owned(), Filters::default(), false)?;
     }
-    run("term, sender filter", "客户".to_owned(), Filters { from: Some(sender), ..Filters::default() }, false)?;
+    run(
+        "term, sender filter",
+        "客户".to_owned(),
+        Filters {
+            from: Some(sender),
+            ..Filters::default()
+        },
+        false,
+    )?;
 
     println!("checking every single-term query against a plain substring scan …");
     let needles: Vec<String> = TERMS.iter().map(|(_, q)| normalize(q)).collect();
@@ -152,16 +181,28 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
         let want: BTreeSet<u64> = expected[i].iter().copied().collect();
         missed += want.difference(&found_set).count();
         extra += found_set.difference(&want).count();
-        like_missed += scanner.like_scan(CORP, q)?.iter().filter(|p| !found_set.contains(p)).count();
+        like_missed += scanner
+            .like_scan(CORP, q)?
+            .iter()
+            .filter(|p| !found_set.contains(p))
+            .count();
     }
 
-    let mut all: Vec<f64> = rows.iter().flat_map(|r| r.index_ms.iter().copied()).collect();
+    let mut all: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.index_ms.iter().copied())
+        .collect();
     let pct = |v: &mut Vec<f64>, p: f64| -> f64 {
         v.sort_by(f64::total_cmp);
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
     };
     println!();
-    println!("{:<22} {:<14} {:>9} {:>10} {:>10} {:>9}", "query", "", "hits", "index p50", "LIKE scan", "speed-up");
+    println!(
+        "{:<22} {:<14} {:>9} {:>10} {:>10} {:>9}",
+        "query", "", "hits", "index p50", "LIKE scan", "speed-up"
+    );
     let mut ratios = Vec::new();
     for r in &mut rows {
         let p50 = pct(&mut r.index_ms, 0.5);
@@ -193,8 +234,13 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
     let indexed_per_sec = messages as f64 / index_secs.max(1e-9);
 
     println!();
-    println!("archive: {} messages built in {:.1}s (generation {:.1}s, commits {:.1}s)",
-        thousands(built.records), built.total_secs, built.generate_secs, built.commit_secs);
+    println!(
+        "archive: {} messages built in {:.1}s (generation {:.1}s, commits {:.1}s)",
+        thousands(built.records),
+        built.total_secs,
+        built.generate_secs,
+        built.commit_secs
+    );
     println!(
         "search latency, top 50, all {} runs of {} queries: p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms (target p95 ≤ 10 ms)",
         all.len(),
@@ -218,7 +264,10 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
 
     if ingest_messages > 0 {
         println!();
-        println!("ingesting {} RSA-encrypted messages with the indexer following …", thousands(ingest_messages as u64));
+        println!(
+            "ingesting {} RSA-encrypted messages with the indexer following …",
+            thousands(ingest_messages as u64)
+        );
         let i = super::bench::ingest_beside_search(ingest_messages, rsa_seconds)?;
         println!(
             "ingest with indexing beside it: {} messages in {:.2}s = {:.0} messages/s, ratio to the RSA limit {:.2} (target ≥ 0.70); indexed {} when the sync ended, {} after",
@@ -236,4 +285,27 @@ pub fn search(messages: usize, ingest_messages: usize, rsa_seconds: f64) -> anyh
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A folder of this run, removed when the run ends.
+struct TempFolder(std::path::PathBuf);
+
+impl TempFolder {
+    fn new() -> anyhow::Result<TempFolder> {
+        let dir =
+            std::env::temp_dir().join(format!("wecom-archive-bench-search-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(TempFolder(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
