@@ -118,6 +118,22 @@ impl Indexer {
         &self.shared.index
     }
 
+    /// Gives the writer up after the merges it started have finished (a compact index for
+    /// `index rebuild` and benchmarks). Dropping an indexer instead abandons merges in flight,
+    /// which is safe: a merge replaces segments only when it completes. Blocking.
+    pub fn finish(self) -> Result<(), SearchError> {
+        let index = self.shared.index.clone();
+        let Ok(shared) = Arc::try_unwrap(self.shared) else {
+            // A pass still runs on another thread; it ends with the indexer.
+            return Ok(());
+        };
+        let writer = shared
+            .writer
+            .into_inner()
+            .map_err(|_| index.error("an earlier indexing pass panicked"))?;
+        writer.wait_merging_threads().map_err(|e| index.error(e))
+    }
+
     /// Indexes the feed until caught up (or cancelled). Blocking.
     pub fn catch_up(
         &self,

@@ -304,21 +304,30 @@ pub fn read(
 /// What `ingest_beside_search` measured.
 pub(super) struct IngestBesideSearch {
     pub records: u64,
-    pub secs: f64,
-    pub rate: f64,
-    pub ratio: f64,
-    /// Documents the index held when the sync ended, and after its last pass.
+    /// The sync alone: messages/s and the ratio to the RSA limit.
+    pub alone: (f64, f64),
+    /// The same sync with the indexer following beside it.
+    pub beside: (f64, f64),
+    /// Documents the index held when that sync ended, and after its last pass.
     pub indexed_at_end: u64,
     pub indexed: u64,
 }
 
-/// Ingests an emulator corpus of `messages` with the search indexer following the archive
-/// continuously beside the sync (a pass, then another as soon as it is caught up), as the
-/// daemon's follower would under a constant stream; the sync's rate against the RSA limit.
+/// Ingests an emulator corpus of `messages` twice in the same run, into two fresh archives: alone,
+/// then with the search indexer following the archive continuously beside the sync (a pass, then
+/// another as soon as it is caught up), as the daemon's follower would under a constant stream.
 pub(super) fn ingest_beside_search(
     messages: usize,
     rsa_seconds: f64,
 ) -> anyhow::Result<IngestBesideSearch> {
+    let alone = {
+        let bench = Bench::prepare(messages, rsa_seconds)?;
+        let (report, elapsed) = bench.sync(None, None)?;
+        if report.records != messages as u64 {
+            bail!("bench run incomplete: {} records", report.records);
+        }
+        bench.rate(report.records, elapsed)
+    };
     let bench = Bench::prepare(messages, rsa_seconds)?;
     let index_dir = bench.dir.join("search").join(CORP);
     let index = wecom_search::SearchIndex::open_or_create(&index_dir, CORP)?;
@@ -351,12 +360,13 @@ pub(super) fn ingest_beside_search(
     }
     indexer.catch_up(&CancellationToken::new(), &mut |_| {})?;
     let indexed = indexer.index().documents()?;
-    let (rate, ratio) = bench.rate(report.records, elapsed);
+    if let Ok(indexer) = Arc::try_unwrap(indexer) {
+        indexer.finish()?;
+    }
     Ok(IngestBesideSearch {
         records: report.records,
-        secs: elapsed.as_secs_f64(),
-        rate,
-        ratio,
+        alone,
+        beside: bench.rate(report.records, elapsed),
         indexed_at_end,
         indexed,
     })

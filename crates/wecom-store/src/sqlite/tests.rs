@@ -204,6 +204,7 @@ fn durability_pragmas_are_set() {
     assert_eq!(pragma("journal_mode"), r#"Text("wal")"#);
     assert_eq!(pragma("synchronous"), "Integer(2)"); // FULL
     assert_eq!(pragma("foreign_keys"), "Integer(1)");
+    assert_eq!(pragma("cache_size"), "Integer(-65536)");
     assert_eq!(
         pragma("application_id"),
         format!("Integer({})", super::migrate::APPLICATION_ID)
