@@ -317,13 +317,17 @@ pub fn render_figures(f: Option<&SearchFigures>) -> String {
             thousands(f.indexed),
             thousands(f.lag)
         ),
-        None => "  search index: none (`sync` or `run` builds it; `index status` says why)\n"
-            .to_owned(),
+        None => {
+            "  search index: none (`sync` or `run` builds it; `index status` says why)\n".to_owned()
+        }
     }
 }
 
 /// The search line of a `sync`.
-pub fn report_index(corp_id: &str, pass: Result<Option<wecom_search::IndexReport>, wecom_daemon::DaemonError>) {
+pub fn report_index(
+    corp_id: &str,
+    pass: Result<Option<wecom_search::IndexReport>, wecom_daemon::DaemonError>,
+) {
     match pass {
         Ok(Some(r)) => {
             let lag = r.head.saturating_sub(r.position);

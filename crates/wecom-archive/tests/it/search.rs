@@ -57,7 +57,10 @@ fn holds(m: &StoredMessage, word: &str) -> bool {
 
 /// Every hit of a search (`--json --all`), checked to carry the fields scripts rely on.
 fn hits(config: &Path, args: &[&str]) -> Vec<Value> {
-    let o = run(config, &[&["search"][..], args, &["--json", "--all"][..]].concat());
+    let o = run(
+        config,
+        &[&["search"][..], args, &["--json", "--all"][..]].concat(),
+    );
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     let hits: Vec<Value> = stdout(&o)
         .lines()
@@ -113,7 +116,8 @@ fn search_finds_exactly_the_messages_holding_a_word_and_filters_narrow_as_the_ar
         let text = h["text"].as_str().expect("text");
         assert!(text.contains(WORD), "{h}");
         let snippet = h["snippet"]["text"].as_str().expect("snippet");
-        let [start, end] = [0, 1].map(|i| h["snippet"]["highlights"][0][i].as_u64().expect("range"));
+        let [start, end] =
+            [0, 1].map(|i| h["snippet"]["highlights"][0][i].as_u64().expect("range"));
         assert_eq!(&snippet[start as usize..end as usize], WORD, "{h}");
     }
 
@@ -124,7 +128,10 @@ fn search_finds_exactly_the_messages_holding_a_word_and_filters_narrow_as_the_ar
     assert!(text.matches(&format!("【{WORD}】")).count() >= 2, "{text}");
     let last = text.lines().last().expect("a last line");
     assert!(
-        last.starts_with(&format!("2 of {} hits shown; the next page: --cursor ", want.len())),
+        last.starts_with(&format!(
+            "2 of {} hits shown; the next page: --cursor ",
+            want.len()
+        )),
         "{text}"
     );
     // The printed cursor continues the search where the page ended.
@@ -153,7 +160,8 @@ fn search_finds_exactly_the_messages_holding_a_word_and_filters_narrow_as_the_ar
     let text_only = hits(&config, &[WORD, "--type", "text"]);
     assert_eq!(
         msgids(&text_only),
-        expected(&all, |m| holds(m, WORD) && m.msgtype.as_deref() == Some("text"))
+        expected(&all, |m| holds(m, WORD)
+            && m.msgtype.as_deref() == Some("text"))
     );
     let sender = all
         .iter()
@@ -167,7 +175,8 @@ fn search_finds_exactly_the_messages_holding_a_word_and_filters_narrow_as_the_ar
     // Filters alone (an empty query) list every message they keep.
     assert_eq!(
         msgids(&hits(&config, &["", "--from", &sender, "--type", "text"])),
-        expected(&all, |m| m.from == sender && m.msgtype.as_deref() == Some("text"))
+        expected(&all, |m| m.from == sender
+            && m.msgtype.as_deref() == Some("text"))
     );
     let conversation = all[0].conversation.clone();
     assert_eq!(
@@ -186,7 +195,13 @@ fn search_finds_exactly_the_messages_holding_a_word_and_filters_narrow_as_the_ar
         );
         let in_window = expected(&all, |m| (first..=last).contains(&day_of(m.msgtime)));
         assert!(!in_window.is_empty() && in_window.len() < all.len());
-        assert_eq!(msgids(&window), in_window, "{} to {}", date(first), date(last));
+        assert_eq!(
+            msgids(&window),
+            in_window,
+            "{} to {}",
+            date(first),
+            date(last)
+        );
     }
 }
 
@@ -306,9 +321,11 @@ fn the_daemon_keeps_the_index_current_and_search_runs_beside_it() {
             && serde_json::from_slice::<Value>(&o.stdout)
                 .is_ok_and(|s| s["documents"] == n && s["lag"] == 0)
     };
-    wait(Duration::from_secs(60), "the first messages indexed", || {
-        indexed(100)
-    });
+    wait(
+        Duration::from_secs(60),
+        "the first messages indexed",
+        || indexed(100),
+    );
     emu.emulator.append(50);
     wait(Duration::from_secs(60), "the new messages indexed", || {
         indexed(150)
