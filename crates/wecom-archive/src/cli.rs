@@ -204,7 +204,8 @@ pub enum MediaCommand {
 pub struct SearchArgs {
     /// Words that must all occur (any substring; case and full-width letters are folded),
     /// "a quoted phrase", -word to exclude, and the filters from:ID room:ID type:T
-    /// after:YYYY-MM-DD before:YYYY-MM-DD. Begin with `--` for a query starting with `-`.
+    /// after:YYYY-MM-DD before:YYYY-MM-DD. A query starting with `-` goes last, after `--`
+    /// (`search --json -- -退款 保单`).
     pub query: String,
     /// Only this conversation (its key, as `conversations list` prints it).
     #[arg(long, value_name = "KEY")]

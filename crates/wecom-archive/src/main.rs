@@ -59,9 +59,7 @@ fn exit_code_of(e: &anyhow::Error) -> std::process::ExitCode {
     {
         return std::process::ExitCode::from(commands::EXIT_ARCHIVE_LOCKED);
     }
-    if e.downcast_ref::<wecom_search::SearchError>()
-        .is_some_and(wecom_search::SearchError::is_usage)
-    {
+    if e.downcast_ref::<commands::UsageError>().is_some() {
         return std::process::ExitCode::from(commands::EXIT_USAGE);
     }
     std::process::ExitCode::FAILURE

@@ -129,6 +129,18 @@ pub const EXIT_ARCHIVE_LOCKED: u8 = 4;
 /// type, a page cursor), as for a command line clap refuses.
 pub const EXIT_USAGE: u8 = 2;
 
+/// Something the caller got wrong, said in one sentence: the command exits [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// Opens an archive for writing, creating it if needed. Only with its [`WriterLock`] held (see
 /// [`Writers`]); `demo` and `bench` use archives of their own.
 fn open_store(path: &Path) -> anyhow::Result<Roles> {

@@ -18,7 +18,7 @@ use wecom_views::SearchFigures;
 use wecom_wire::text::Escaped;
 
 use super::conversations::china_time;
-use super::{Writers, open_reader, thousands};
+use super::{UsageError, Writers, open_reader, thousands};
 use crate::cli::{IndexCommand, SearchArgs, SearchSort};
 
 /// Hits per page when `--limit` is not given (with `--all`, pages of [`MAX_LIMIT`]).
@@ -29,7 +29,7 @@ pub fn search(config: &Config, corp: &CorpConfig, args: &SearchArgs) -> anyhow::
     require_enabled(config)?;
     let mut request = request(args);
     // The caller's mistakes first, whether or not an index exists yet.
-    check_request(&request)?;
+    check_request(&request).map_err(usage)?;
     require_archive(corp)?;
     let archive = open_reader(&corp.archive_path)?;
     let index = SearchIndex::open(&config.search_index_dir(corp), &corp.corp_id)?;
@@ -37,7 +37,7 @@ pub fn search(config: &Config, corp: &CorpConfig, args: &SearchArgs) -> anyhow::
     let marks = Marks::for_stdout();
     let mut shown = 0_usize;
     loop {
-        let page = searcher.search(&request)?;
+        let page = searcher.search(&request).map_err(usage)?;
         for hit in &page.hits {
             if args.json {
                 println!("{}", serde_json::to_string(hit)?);
@@ -91,6 +91,16 @@ fn request(args: &SearchArgs) -> SearchRequest {
         },
         limit,
         cursor: args.cursor.clone(),
+    }
+}
+
+/// A search error as the command reports it: the caller's mistakes (a query, a type, a cursor)
+/// exit [`super::EXIT_USAGE`] with their one sentence.
+fn usage(e: SearchError) -> anyhow::Error {
+    if e.is_usage() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
     }
 }
 
@@ -177,8 +187,14 @@ pub fn render_hit(hit: &Hit, marks: Marks) -> String {
     if hit.recalled {
         head.push_str("  [recalled]");
     }
-    let mut out = format!("{}\n    ", Escaped(&head));
+    let mut out = format!("{}\n", Escaped(&head));
     let text = &hit.snippet.text;
+    if text.is_empty() {
+        // A message without text (an image, a voice message) found by its sender's or room's
+        // name, or by the filters alone.
+        return out;
+    }
+    out.push_str("    ");
     let shown = |s: &str| Escaped(&s.replace('\n', " ⏎ ")).to_string();
     let mut at = 0;
     for &[start, end] in &hit.snippet.highlights {
