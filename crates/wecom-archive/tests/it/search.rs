@@ -343,3 +343,54 @@ fn the_daemon_keeps_the_index_current_and_search_runs_beside_it() {
         .status();
     assert!(daemon.wait().expect("wait").success());
 }
+
+#[test]
+fn an_index_of_another_version_is_rebuilt_by_sync_and_a_damaged_one_never_stops_the_daemon() {
+    let (emu, dir, config) = synced(45, 120);
+    let meta = dir
+        .path()
+        .join("archive.search")
+        .join(CORP)
+        .join("meta.json");
+    let text = std::fs::read_to_string(&meta).expect("meta.json");
+    let older = text.replace("\\\"normalizer\\\":1,", "\\\"normalizer\\\":0,");
+    assert_ne!(
+        older, text,
+        "the commit record names its normalizer: {text}"
+    );
+    std::fs::write(&meta, older).expect("write meta.json");
+    let o = run(&config, &["search", WORD]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("built by another version") && err.contains("index rebuild"),
+        "{err}"
+    );
+    // Derived data: the next sync recreates it and indexes everything again.
+    let o = run(&config, &["sync", "--no-media", "--no-names"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("search index: 120 messages indexed, up to date"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(index_status(&config)["documents"], 120);
+
+    // A damaged index: the daemon archives all the same, without search for the corp.
+    std::fs::write(&meta, "{ not json").expect("damage");
+    let (mut daemon, _addr) = start_daemon(&config, 1);
+    emu.emulator.append(30);
+    wait(Duration::from_secs(60), "the new records archived", || {
+        messages(dir.path()).len() == 150
+    });
+    let o = run(&config, &["index", "status"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot be read"), "{}", stderr(&o));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().expect("wait").success());
+    // The way out the message gives.
+    assert!(run(&config, &["index", "rebuild"]).status.success());
+    assert_eq!(index_status(&config)["documents"], 150);
+}
