@@ -16,7 +16,7 @@ use crate::config::{Config, CorpConfig};
 /// Opens the index in `dir` for writing: created when missing, recreated (with a warning) when
 /// another version built it. A damaged index, another corp's, or one another process writes is
 /// an error whose message says what to do. Blocking.
-pub fn open_indexer_blocking(
+fn open_indexer(
     dir: PathBuf,
     corp_id: &str,
     archive: Arc<dyn ArchiveReader>,
@@ -46,8 +46,7 @@ pub async fn indexer(
     let options = config.indexer_options();
     let corp_id = corp.corp_id.clone();
     let opened =
-        tokio::task::spawn_blocking(move || open_indexer_blocking(dir, &corp_id, archive, options))
-            .await;
+        tokio::task::spawn_blocking(move || open_indexer(dir, &corp_id, archive, options)).await;
     let failed = |cause| DaemonError::Search {
         corp_id: corp.corp_id.clone(),
         cause,

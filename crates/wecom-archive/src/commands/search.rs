@@ -33,6 +33,15 @@ pub fn search(config: &Config, corp: &CorpConfig, args: &SearchArgs) -> anyhow::
     require_archive(corp)?;
     let archive = open_reader(&corp.archive_path)?;
     let index = SearchIndex::open(&config.search_index_dir(corp), &corp.corp_id)?;
+    let lag = archive
+        .feed_head(&corp.corp_id)?
+        .saturating_sub(index.position()?);
+    if lag > 0 {
+        eprintln!(
+            "note: {} messages are not indexed yet, so they are not searched: the next `sync` (or the running daemon) indexes them",
+            thousands(lag)
+        );
+    }
     let searcher = Searcher::open(index, archive)?;
     let marks = Marks::for_stdout();
     let mut shown = 0_usize;

@@ -394,3 +394,49 @@ fn an_index_of_another_version_is_rebuilt_by_sync_and_a_damaged_one_never_stops_
     assert!(run(&config, &["index", "rebuild"]).status.success());
     assert_eq!(index_status(&config)["documents"], 150);
 }
+
+#[test]
+fn a_lagging_index_says_so_and_the_next_sync_catches_it_up() {
+    let (emu, _dir, config) = synced(46, 100);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[search]\nenabled = false\n")).expect("config");
+    emu.emulator.append(20);
+    let o = run(&config, &["sync", "--no-media", "--no-names"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("search index"), "{}", stdout(&o));
+    let o = run(&config, &["search", WORD]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("[search] enabled = false"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(&config, &text).expect("config");
+    let status = index_status(&config);
+    assert_eq!(
+        (status["documents"].as_u64(), status["lag"].as_u64()),
+        (Some(100), Some(20))
+    );
+    assert_eq!(stats(&config)["search"]["lag"], 20);
+    let o = run(&config, &["search", WORD]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("20 messages are not indexed yet"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&config, &["sync", "--no-media", "--no-names"]);
+    // (A recall among the new records re-indexes the message it recalls, and says so.)
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("search index: "))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(
+        line.contains("search index: 20 messages indexed") && line.ends_with(", up to date"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(index_status(&config)["lag"], 0);
+}
