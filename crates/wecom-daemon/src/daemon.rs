@@ -1,9 +1,9 @@
 //! The daemon: per corp a runner (sync on callback, on a timer, with backoff), its media workers,
-//! its name resolver and its search indexer; one HTTP server for the callbacks, `/metrics`, `/healthz` and
-//! `/readyz`; the figures those show, refreshed off the request path; a completeness watch that
-//! warns before the retention window closes. [`run`] owns every task it starts: when the shutdown
-//! future completes it cancels them all and waits for them (within a bounded grace for a page in
-//! flight), so nothing outlives it and nothing is half-committed.
+//! its name resolver and its search indexer; one HTTP server for the callbacks, `/metrics`,
+//! `/healthz` and `/readyz`; the figures those show, refreshed off the request path; a
+//! completeness watch that warns before the retention window closes. [`run`] owns every task it
+//! starts: when the shutdown future completes it cancels them all and waits for them (within a
+//! bounded grace for a page in flight), so nothing outlives it and nothing is half-committed.
 
 use std::future::Future;
 use std::net::SocketAddr;

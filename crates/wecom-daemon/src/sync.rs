@@ -1,6 +1,6 @@
 //! One pull of one corp until caught up, then its media, names and search index: what `sync` runs
-//! per corp and per round. Described by one [`SyncPlan`]; what happened comes back as a [`SyncOutcome`] for
-//! the caller to report (this library prints nothing).
+//! per corp and per round. Described by one [`SyncPlan`]; what happened comes back as a
+//! [`SyncOutcome`] for the caller to report (this library prints nothing).
 
 use std::sync::Arc;
 
