@@ -70,6 +70,12 @@ pub enum Command {
     /// (after adding a secret); `--all` also re-checks the named ones (to catch renames now).
     #[command(subcommand)]
     Names(NamesCommand),
+    /// Full-text search of the messages: every message containing the words (exact substrings,
+    /// Chinese included), best first or newest first.
+    Search(SearchArgs),
+    /// The search index: `status`, and `rebuild` it from the archive.
+    #[command(subcommand)]
+    Index(IndexCommand),
     /// Media jobs: `status` and `retry`.
     #[command(subcommand)]
     Media(MediaCommand),
@@ -192,6 +198,91 @@ pub enum MediaCommand {
         #[arg(long)]
         failed: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Words that must all occur (any substring; case and full-width letters are folded),
+    /// "a quoted phrase", -word to exclude, and the filters from:ID room:ID type:T
+    /// after:YYYY-MM-DD before:YYYY-MM-DD. A query starting with `-` goes last, after `--`
+    /// (`search --json -- -退款 保单`).
+    pub query: String,
+    /// Only this conversation (its key, as `conversations list` prints it).
+    #[arg(long, value_name = "KEY")]
+    pub conversation: Option<String>,
+    /// Only messages this id sent or received.
+    #[arg(long, value_name = "ID")]
+    pub participant: Option<String>,
+    /// Only messages this id sent.
+    #[arg(long, value_name = "ID")]
+    pub from: Option<String>,
+    /// Only messages of this room.
+    #[arg(long, value_name = "ROOMID")]
+    pub room: Option<String>,
+    /// Only messages of this type (text, image, file, …); repeated: any of them.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only messages with external contacts.
+    #[arg(long, conflicts_with = "internal")]
+    pub external: bool,
+    /// Only messages without external contacts.
+    #[arg(long)]
+    pub internal: bool,
+    /// Only messages with a media object (image, voice, video, file, …).
+    #[arg(long)]
+    pub has_media: bool,
+    /// Only messages that were recalled.
+    #[arg(long)]
+    pub recalled: bool,
+    /// Messages from this day on (YYYY-MM-DD, China time).
+    #[arg(long, value_name = "DATE", value_parser = china_day)]
+    pub since: Option<i64>,
+    /// Messages up to and including this day (YYYY-MM-DD, China time).
+    #[arg(long, value_name = "DATE", value_parser = china_day)]
+    pub until: Option<i64>,
+    /// Best matches first, or newest first.
+    #[arg(long, value_enum, default_value_t = SearchSort::Relevance)]
+    pub sort: SearchSort,
+    /// Hits per page, 1..=1000 (default 20; with --all, pages of 1000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: Option<u64>,
+    /// Continue where the previous page ended (its cursor is printed after it).
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Every hit, page after page.
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per hit and line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The order of search hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchSort {
+    /// Best matches first (BM25), newest first among equals.
+    Relevance,
+    /// Newest first.
+    Time,
+}
+
+/// Midnight (China time) of a `YYYY-MM-DD` day, as Unix ms.
+fn china_day(s: &str) -> Result<i64, String> {
+    wecom_search::query::china_midnight_ms(s)
+        .ok_or_else(|| format!("`{s}` is not a date: write YYYY-MM-DD (China time)"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Messages indexed, the index's change-feed position against the archive's head, the lag and
+    /// the size on disk.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recreate the index from the archive (a damaged or outdated one too). Takes the archive's
+    /// writer lock: stop `run` first.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,12 +52,15 @@ fn main() -> std::process::ExitCode {
 }
 
 /// The documented exit code of a failed command: 4 when another process holds the archive's
-/// writer lock, 1 otherwise.
+/// writer lock, 2 for a search the caller got wrong (query, cursor), 1 otherwise.
 fn exit_code_of(e: &anyhow::Error) -> std::process::ExitCode {
-    match e.downcast_ref::<wecom_store::LockError>() {
-        Some(lock) if lock.kind() == wecom_store::LockErrorKind::Held => {
-            std::process::ExitCode::from(commands::EXIT_ARCHIVE_LOCKED)
-        }
-        _ => std::process::ExitCode::FAILURE,
+    if let Some(lock) = e.downcast_ref::<wecom_store::LockError>()
+        && lock.kind() == wecom_store::LockErrorKind::Held
+    {
+        return std::process::ExitCode::from(commands::EXIT_ARCHIVE_LOCKED);
     }
+    if e.downcast_ref::<commands::UsageError>().is_some() {
+        return std::process::ExitCode::from(commands::EXIT_USAGE);
+    }
+    std::process::ExitCode::FAILURE
 }

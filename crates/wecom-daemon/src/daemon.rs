@@ -1,9 +1,9 @@
-//! The daemon: per corp a runner (sync on callback, on a timer, with backoff), its media workers
-//! and its name resolver; one HTTP server for the callbacks, `/metrics`, `/healthz` and
-//! `/readyz`; the figures those show, refreshed off the request path; a completeness watch that
-//! warns before the retention window closes. [`run`] owns every task it starts: when the shutdown
-//! future completes it cancels them all and waits for them (within a bounded grace for a page in
-//! flight), so nothing outlives it and nothing is half-committed.
+//! The daemon: per corp a runner (sync on callback, on a timer, with backoff), its media workers,
+//! its name resolver and its search indexer; one HTTP server for the callbacks, `/metrics`,
+//! `/healthz` and `/readyz`; the figures those show, refreshed off the request path; a
+//! completeness watch that warns before the retention window closes. [`run`] owns every task it
+//! starts: when the shutdown future completes it cancels them all and waits for them (within a
+//! bounded grace for a page in flight), so nothing outlives it and nothing is half-committed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 use wecom_callback::CallbackCrypto;
 use wecom_crypto::KeyRing;
 use wecom_media::MediaWorkers;
+use wecom_search::Indexer;
 use wecom_server::{CallbackEndpoint, Observer, ServerConfig, router, serve};
 use wecom_store::{Follower, Roles};
 use wecom_sync::{RunnerHandle, RunnerOptions, SyncOptions, run_corp};
@@ -68,6 +69,8 @@ struct Corp {
     keys: Arc<KeyRing>,
     client: Arc<Source>,
     handle: Arc<RunnerHandle>,
+    /// Its search indexer until [`start`] runs it; `None` when search is off or unavailable.
+    search: Option<Indexer>,
 }
 
 /// Runs the daemon on `listener` until `shutdown` completes, then stops every task it started
@@ -96,6 +99,7 @@ pub async fn run(
                 keys: c.keys,
                 client: Arc::new(client),
                 handle: RunnerHandle::new(),
+                search: None,
             }),
             Err(e) => {
                 shut_sources(&corps).await;
@@ -103,11 +107,14 @@ pub async fn run(
             }
         }
     }
+    for c in &mut corps {
+        c.search = open_search(config, c).await;
+    }
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let started = start(
         config,
-        &corps,
+        &mut corps,
         listener,
         poll_interval,
         fd_limit,
@@ -150,11 +157,24 @@ async fn shut_sources(corps: &[Corp]) {
     }
 }
 
+/// A corp's search indexer for the daemon's life. An index another version built is recreated;
+/// a damaged one, or one another process writes, leaves the corp without search (logged with
+/// the way out): search never keeps the archive from running.
+async fn open_search(config: &Config, c: &Corp) -> Option<Indexer> {
+    match crate::search::indexer(config, &c.config, c.store.reader.clone()).await {
+        Ok(indexer) => indexer,
+        Err(e) => {
+            error!(corp_id = %c.config.corp_id, error = %e, "search is off for this corp until the index is fixed");
+            None
+        }
+    }
+}
+
 /// Starts every task into `tasks`: the server, the figures refresh, per corp its media workers,
-/// name resolver and runner, and the completeness watch.
+/// name resolver, search indexer and runner, and the completeness watch.
 fn start(
     config: &Config,
-    corps: &[Corp],
+    corps: &mut [Corp],
     listener: TcpListener,
     poll: Duration,
     fd_limit: Option<u64>,
@@ -162,7 +182,7 @@ fn start(
     tasks: &mut JoinSet<()>,
 ) -> Result<(), DaemonError> {
     let mut endpoints = Vec::new();
-    for c in corps {
+    for c in corps.iter() {
         if let Some(cb) = &c.config.callback {
             let handle = c.handle.clone();
             let crypto = CallbackCrypto::new(&cb.token, &cb.encoding_aes_key, &c.config.corp_id)
@@ -214,7 +234,7 @@ fn start(
         let every = Duration::from_secs(config.server.metrics_refresh_secs);
         tasks.spawn(async move { refresh_figures(observer, refresh, every, cancel).await });
     }
-    for c in corps {
+    for c in corps.iter_mut() {
         let (client, store, keys, handle, cancel) = (
             c.client.clone(),
             c.store.writer.clone(),
@@ -248,6 +268,10 @@ fn start(
             Ok(None) => {}
             Err(e) => warn!(corp_id = %c.config.corp_id, error = %e, "names are not resolved"),
         }
+        // The search index follows new messages too.
+        if let Some(indexer) = c.search.take() {
+            follow(tasks, &mut pacing, indexer, &cancel);
+        }
         tasks.spawn(async move {
             run_corp(
                 client.as_ref(),
@@ -278,7 +302,12 @@ fn follow<F: Follower + 'static>(
 ) {
     pacing.after_sync.push(follower.waker().notify());
     let cancel = cancel.clone();
-    tasks.spawn(async move { follower.run(&cancel).await });
+    tasks.spawn(async move {
+        follower.run(&cancel).await;
+        // Dropping a follower may join threads (the search index's writer): off the runtime's
+        // threads.
+        let _ = tokio::task::spawn_blocking(move || drop(follower)).await;
+    });
 }
 
 /// The observer's view of one corp: its archive, runner and the paths its errors may quote.

@@ -26,6 +26,8 @@ pub enum DaemonErrorKind {
     ReplayOnly,
     /// The naming API could not be asked.
     Names,
+    /// The search index could not be opened or updated.
+    Search,
     /// The listener or another piece of the process's own plumbing failed.
     Io,
 }
@@ -87,6 +89,15 @@ pub enum DaemonError {
         /// Why.
         cause: wecom_names::NameError,
     },
+    /// The search index could not be opened or updated (search never fails a sync: callers
+    /// report it and go on).
+    #[error("corp {corp_id}: search: {cause}")]
+    Search {
+        /// The corp concerned.
+        corp_id: String,
+        /// Why; its message names the index folder and the way out.
+        cause: wecom_search::SearchError,
+    },
     /// Fetching a page failed; everything up to `cursor` is committed.
     #[error(
         "sync stopped: {error}. Everything up to seq {cursor} is committed; run `sync` again to resume from there"
@@ -145,6 +156,7 @@ impl DaemonError {
                 DaemonErrorKind::Source
             }
             DaemonError::NamesClient { .. } | DaemonError::Names { .. } => DaemonErrorKind::Names,
+            DaemonError::Search { .. } => DaemonErrorKind::Search,
             DaemonError::Fetch { .. } => DaemonErrorKind::Fetch,
             DaemonError::Commit { .. } => DaemonErrorKind::Store,
             DaemonError::Sync(SyncError::Store(_)) => DaemonErrorKind::Store,

@@ -1,8 +1,9 @@
 //! The archive daemon as a library: its configuration ([`config`]), the daemon itself ([`run`]
 //! on a bound listener until a shutdown future completes, owning every task it starts), one pull
 //! of one corp ([`sync_once`] described by a [`SyncPlan`]), the figures `/metrics` and `/readyz`
-//! show ([`figures`]) and the rules they follow as plain functions ([`rules`]: readiness, time to
-//! loss). It prints nothing: the binary parses, prints and wires.
+//! show ([`figures`]), the rules they follow as plain functions ([`rules`]: readiness, time to
+//! loss) and the search index's writer ([`search`]). It prints nothing: the binary parses, prints
+//! and wires.
 
 pub mod config;
 mod daemon;
@@ -11,6 +12,7 @@ pub mod figures;
 pub mod holders;
 pub mod names;
 pub mod rules;
+pub mod search;
 pub mod source;
 mod sync;
 

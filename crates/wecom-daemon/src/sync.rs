@@ -1,6 +1,6 @@
-//! One pull of one corp until caught up, then its media and names: what `sync` runs per corp and
-//! per round. Described by one [`SyncPlan`]; what happened comes back as a [`SyncOutcome`] for
-//! the caller to report (this library prints nothing).
+//! One pull of one corp until caught up, then its media, names and search index: what `sync` runs
+//! per corp and per round. Described by one [`SyncPlan`]; what happened comes back as a
+//! [`SyncOutcome`] for the caller to report (this library prints nothing).
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use wecom_blob::BlobStore;
 use wecom_crypto::KeyRing;
 use wecom_media::{MediaReport, MediaWorkerError, MediaWorkers};
 use wecom_names::NameReport;
+use wecom_search::IndexReport;
 use wecom_store::{Follower, MediaStats, Roles, StoreError, StoreErrorKind};
 use wecom_sync::{Progress, SyncError, SyncOptions, SyncReport, sync_until_caught_up};
 use wecom_wire::MediaSource;
@@ -37,10 +38,12 @@ pub struct SyncPlan<'a> {
     pub media: Option<Arc<dyn BlobStore>>,
     /// Whether to run a names pass after the pull.
     pub names: bool,
+    /// Whether to bring the search index up to date after the pull (when `[search]` is on).
+    pub search: bool,
 }
 
 /// What one [`sync_once`] did: the pull, then (each only when asked for and not cancelled) the
-/// media drain and the names pass.
+/// media drain, the names pass and the search pass.
 #[derive(Debug)]
 pub struct SyncOutcome {
     /// The pull's report, or why it stopped (with what it did before, see
@@ -52,12 +55,16 @@ pub struct SyncOutcome {
     pub media_waiting: Option<MediaStats>,
     /// The names pass: `Ok(None)` when names are off in the configuration.
     pub names: Option<Result<Option<NameReport>, DaemonError>>,
+    /// The search pass: `Ok(None)` when search is off in the configuration.
+    pub search: Option<Result<Option<IndexReport>, DaemonError>>,
 }
 
-/// Pulls `plan.corp` until caught up, then drains its media and runs a names pass.
+/// Pulls `plan.corp` until caught up, then drains its media, runs a names pass and brings its
+/// search index up to date.
 ///
 /// An error is returned only when the pull could not start (the source cannot be set up); a pull
-/// that stopped is [`SyncOutcome::pull`], so media and names still ran for what was committed.
+/// that stopped is [`SyncOutcome::pull`], so media, names and search still ran for what was
+/// committed.
 pub async fn sync_once(
     plan: SyncPlan<'_>,
     cancel: &CancellationToken,
@@ -72,6 +79,7 @@ pub async fn sync_once(
         progress,
         media,
         names,
+        search,
     } = plan;
     let client = Arc::new(Source::open(config, corp, overrides).await?);
     let mut opts = SyncOptions::new(&corp.corp_id);
@@ -119,6 +127,12 @@ pub async fn sync_once(
     } else {
         None
     };
+    // The index of everything committed so far; a damaged index only leaves search behind.
+    let search = if search && !cancel.is_cancelled() {
+        Some(crate::search::index_once(config, corp, store.reader.clone(), cancel).await)
+    } else {
+        None
+    };
     let pull = match result {
         Ok(report) => Ok(report),
         Err(e) => Err(stopped(e, corp).await),
@@ -128,6 +142,7 @@ pub async fn sync_once(
         media,
         media_waiting,
         names,
+        search,
     })
 }
 

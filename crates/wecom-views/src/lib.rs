@@ -26,7 +26,7 @@ pub use directory::{
     RoomView, people, person, room, rooms,
 };
 pub use stats::{
-    ArchiveCounts, ArchiveStats, MediaStatus, MediaView, NamesView, SeqGapsView, archive_stats,
-    media_status,
+    ArchiveCounts, ArchiveStats, MediaStatus, MediaView, NamesView, SearchFigures, SeqGapsView,
+    archive_stats, media_status,
 };
 pub use status::{CursorStatus, QuarantinedItemView, cursor_status};

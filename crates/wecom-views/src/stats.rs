@@ -21,6 +21,18 @@ pub struct ArchiveStats {
     pub seq_gaps: SeqGapsView,
     /// Decrypted messages per day (China time, `YYYY-MM-DD`), oldest first.
     pub per_day: BTreeMap<String, u64>,
+    /// The search index's figures; `None` (null) when the index does not exist or cannot be
+    /// read. Views do not read the index: the caller that can fills it in.
+    pub search: Option<SearchFigures>,
+}
+
+/// The search index of a corp in figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SearchFigures {
+    /// Messages in the index.
+    pub indexed: u64,
+    /// Messages stored but not indexed yet.
+    pub lag: u64,
 }
 
 /// Records, decryption and quarantine in figures.
@@ -200,6 +212,7 @@ pub fn archive_stats(
         names: NamesView::from(&names),
         seq_gaps: SeqGapsView::new(&gaps),
         per_day: days.into_iter().collect(),
+        search: None,
     })
 }
 

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 use wecom_daemon::config::Config;
 use wecom_emulator::Emulator;
+use wecom_search::{SearchIndex, SearchRequest, Searcher};
 
 use super::emulator::{client_config_file, emulator_config, generate_keys, write_client_config};
 use super::stats::render;
@@ -88,6 +89,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         // The demo reads back the configuration it wrote, exactly as every other command will.
         let config = Config::load(&config_path, &HashMap::new())?;
         let corp = config.corp(None)?;
+        // The search index of an earlier run indexed the archive just removed.
+        remove_dir_if_exists(&config.search.dir)?;
         let blobs = config.open_blobs()?;
         let store = open_store(&corp.archive_path)?;
         let ring = Arc::new(load_key_ring(&corp.keys_dir)?);
@@ -102,6 +105,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             progress: Some(&progress),
             media: Some(blobs),
             names: true,
+            search: true,
         };
         let result = sync_once(plan, &CancellationToken::new()).await;
         // A room renamed in WeCom after it was named: the refresh records the new name and keeps
@@ -188,6 +192,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             "room {roomid} was renamed {old} → {new}; both names are kept (`rooms show {roomid}`)"
         );
     }
+    sample_search(&config, store.reader.clone())?;
     println!();
     println!("explore it:");
     println!(
@@ -204,6 +209,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  cargo run --release -- --config {} people list",
+        config_path.display()
+    );
+    println!(
+        "  cargo run --release -- --config {} search {DEMO_QUERY}",
         config_path.display()
     );
     println!(
@@ -244,6 +253,49 @@ async fn rename_one_room(
     store.directory.recheck_names(DEMO_CORP, true, now)?;
     super::names::resolve_once(config, corp, &store, &CancellationToken::new()).await;
     Ok(Some((room.roomid, old, new)))
+}
+
+/// A word the emulator's corpus uses, for the sample search.
+const DEMO_QUERY: &str = "合同";
+
+/// The index the sync built, checked against the archive, and one search with its best hits.
+fn sample_search(
+    config: &Config,
+    archive: Arc<dyn wecom_store::ArchiveReader>,
+) -> anyhow::Result<()> {
+    let index = SearchIndex::open(&config.search_index_dir(config.corp(None)?), DEMO_CORP)?;
+    let status = index.status(&*archive)?;
+    if status.lag != 0 {
+        bail!(
+            "the search index lags the archive by {} messages (see `index status`)",
+            status.lag
+        );
+    }
+    let searcher = Searcher::open(index, archive)?;
+    let page = searcher.search(&SearchRequest {
+        query: DEMO_QUERY.to_owned(),
+        limit: 3,
+        ..SearchRequest::default()
+    })?;
+    println!(
+        "search index: all {} messages indexed; `search {DEMO_QUERY}` finds {}, the best {}:",
+        thousands(status.documents),
+        thousands(page.total),
+        page.hits.len()
+    );
+    let marks = super::search::Marks::for_stdout();
+    for hit in &page.hits {
+        print!("{}", super::search::render_hit(hit, marks));
+    }
+    Ok(())
+}
+
+fn remove_dir_if_exists(p: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", p.display())),
+    }
 }
 
 fn remove_if_exists(p: &Path) -> anyhow::Result<()> {

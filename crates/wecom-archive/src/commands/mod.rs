@@ -24,6 +24,7 @@ mod keys;
 mod media;
 mod names;
 mod run;
+mod search;
 mod stats;
 mod sync;
 
@@ -81,6 +82,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load(&cli.config, &env)?;
             cursor::run(config.corp(corp)?, &cmd)
         }
+        Command::Search(args) => {
+            let config = load(&cli.config, &env)?;
+            search::search(&config, config.corp(corp)?, &args)
+        }
+        Command::Index(cmd) => {
+            let config = load(&cli.config, &env)?;
+            search::index(&config, config.corp(corp)?, &cmd)
+        }
         Command::Media(cmd) => {
             let config = load(&cli.config, &env)?;
             media::run(&config, config.corp(corp)?, &cmd)
@@ -122,6 +131,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Exit code of a writing command when another process holds the archive's writer lock.
 pub const EXIT_ARCHIVE_LOCKED: u8 = 4;
+
+/// Exit code of a command given something it cannot use (a search query, a date, a message
+/// type, a page cursor), as for a command line clap refuses.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Something the caller got wrong, said in one sentence: the command exits [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Opens an archive for writing, creating it if needed. Only with its [`WriterLock`] held (see
 /// [`Writers`]); `demo` and `bench` use archives of their own.

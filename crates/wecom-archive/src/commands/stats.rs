@@ -18,7 +18,8 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Resu
         );
     }
     let store = open_reader(&corp.archive_path)?;
-    let view = wecom_views::archive_stats(&*store, &corp.corp_id, &media_location(config))?;
+    let mut view = wecom_views::archive_stats(&*store, &corp.corp_id, &media_location(config))?;
+    view.search = super::search::figures(config, corp, &*store);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);
     } else {
@@ -32,6 +33,7 @@ fn render_stats(v: &ArchiveStats) -> String {
     let mut out = render_counts(&v.counts);
     out.push_str(&render_media_view(&v.media));
     out.push_str(&super::names::render_names_view(&v.names));
+    out.push_str(&super::search::render_figures(v.search.as_ref()));
     let gaps = &v.seq_gaps;
     if gaps.count == 0 {
         out.push_str("  completeness: no holes in the archived seqs\n");

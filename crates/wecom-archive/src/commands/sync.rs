@@ -72,6 +72,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
                         progress: Some(&progress),
                         media: blobs.clone(),
                         names: !args.no_names,
+                        search: true,
                     };
                     match sync_once(plan, &cancel).await {
                         Ok(report) => {
@@ -251,8 +252,8 @@ pub fn progress_printer() -> impl Fn(&Progress) + Sync {
     }
 }
 
-/// One pull of one corp with a progress line ([`wecom_daemon::sync_once`]), its media and names
-/// lines printed; the pull's report comes back for the caller to print, or its error (after the
+/// One pull of one corp with a progress line ([`wecom_daemon::sync_once`]), its media, names and
+/// search lines printed; the pull's report comes back for the caller to print, or its error (after the
 /// partial report, when the pull did anything).
 pub async fn sync_once(
     plan: SyncPlan<'_>,
@@ -267,6 +268,9 @@ pub async fn sync_once(
     }
     if let Some(names) = outcome.names {
         super::names::report_names(&corp_id, names);
+    }
+    if let Some(search) = outcome.search {
+        super::search::report_index(&corp_id, search);
     }
     match outcome.pull {
         Ok(report) => Ok(report),

@@ -12,4 +12,5 @@ mod hostile;
 mod media;
 mod names;
 mod pipeline;
+mod search;
 mod wrong_key;

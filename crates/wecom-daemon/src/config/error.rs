@@ -129,6 +129,14 @@ pub enum ConfigError {
         /// The keys concerned, in words.
         keys: &'static str,
     },
+    /// `[search] heap_mb` outside its range.
+    #[error(
+        "[search] heap_mb {0} is outside {MIN}..={MAX} (default {DEFAULT}): the index writer needs at least 16 MiB",
+        MIN = super::MIN_SEARCH_HEAP_MB,
+        MAX = super::MAX_SEARCH_HEAP_MB,
+        DEFAULT = super::DEFAULT_SEARCH_HEAP_MB
+    )]
+    SearchHeap(u64),
     /// `[names] max_calls_per_second` not a positive number.
     #[error("[names] max_calls_per_second must be a positive number")]
     NamesRate,
@@ -208,6 +216,7 @@ impl ConfigError {
             | ConfigError::MaxResponseMb(_)
             | ConfigError::Zero { .. }
             | ConfigError::NamesRate
+            | ConfigError::SearchHeap(_)
             | ConfigError::S3Incomplete
             | ConfigError::UnknownBackend(_) => ConfigErrorKind::Invalid,
         }

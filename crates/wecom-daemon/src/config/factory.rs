@@ -1,8 +1,8 @@
 //! What the configuration builds: the corp a command works on, and the settings of the native
-//! client, the naming API client, the name resolver, the vendor library, the media store and the
-//! media workers.
+//! client, the naming API client, the name resolver, the vendor library, the media store, the
+//! media workers and the search indexer.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -183,6 +183,20 @@ impl Config {
         o.max_attempts = self.media.max_attempts.max(1);
         o.retention = Duration::from_secs(self.sync.retention_days.saturating_mul(86_400));
         o
+    }
+
+    /// The folder of a corp's search index.
+    pub fn search_index_dir(&self, corp: &CorpConfig) -> PathBuf {
+        wecom_search::corp_index_dir(&self.search.dir, &corp.corp_id)
+    }
+
+    /// The search indexer's settings.
+    pub fn indexer_options(&self) -> wecom_search::IndexerOptions {
+        wecom_search::IndexerOptions {
+            heap_bytes: usize::try_from(self.search.heap_mb.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+            ..wecom_search::IndexerOptions::default()
+        }
     }
 
     /// `[sync] max_response_mb` in bytes.

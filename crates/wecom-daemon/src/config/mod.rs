@@ -17,11 +17,11 @@ pub use error::{ConfigError, ConfigErrorKind};
 pub use overrides::ENV_OVERRIDES;
 pub use schema::{
     ArchiveSection, CallbackSettings, Config, ConfigFile, CorpConfig, CorpSection,
-    DEFAULT_MAX_RESPONSE_MB, KeysSection, MediaSection, NamesSection, SdkSection, ServerSection,
-    SourceKind, SyncSection,
+    DEFAULT_MAX_RESPONSE_MB, DEFAULT_SEARCH_HEAP_MB, KeysSection, MediaSection, NamesSection,
+    SdkSection, SearchConfig, SearchSection, ServerSection, SourceKind, SyncSection,
 };
 pub use template::{KEY_DOCS, KeyDoc, SECTION_DOCS, SectionDoc};
-pub use validate::MAX_RESPONSE_MB_LIMIT;
+pub use validate::{MAX_RESPONSE_MB_LIMIT, MAX_SEARCH_HEAP_MB, MIN_SEARCH_HEAP_MB};
 
 #[cfg(test)]
 mod tests;

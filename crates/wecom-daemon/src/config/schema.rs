@@ -34,6 +34,9 @@ pub struct ConfigFile {
     /// `[names]`: naming rooms and people.
     #[serde(default)]
     pub names: NamesSection,
+    /// `[search]`: the full-text search index.
+    #[serde(default)]
+    pub search: SearchSection,
 }
 
 impl ConfigFile {
@@ -48,6 +51,7 @@ impl ConfigFile {
             sdk: SdkSection::default(),
             sync: SyncSection::default(),
             names: NamesSection::default(),
+            search: SearchSection::default(),
         }
     }
 }
@@ -437,6 +441,45 @@ impl Default for NamesSection {
     }
 }
 
+/// `[search]`: the full-text search index, one folder per corp, kept current after each `sync`
+/// and continuously in `run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchSection {
+    /// Whether messages are indexed at all (and `search` answers).
+    pub enabled: bool,
+    /// The folder of the indexes (one sub-folder per corp id); default: `<archive file stem>.search`
+    /// beside the first corp's archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// The index writer's memory budget, in MiB (16..=4000).
+    pub heap_mb: u64,
+}
+
+impl Default for SearchSection {
+    fn default() -> Self {
+        SearchSection {
+            enabled: true,
+            dir: None,
+            heap_mb: DEFAULT_SEARCH_HEAP_MB,
+        }
+    }
+}
+
+/// `[search] heap_mb` when not set.
+pub const DEFAULT_SEARCH_HEAP_MB: u64 = 128;
+
+/// `[search]` after validation, its folder resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchConfig {
+    /// Whether messages are indexed (and `search` answers).
+    pub enabled: bool,
+    /// The folder holding one index folder per corp.
+    pub dir: PathBuf,
+    /// The index writer's memory budget, in MiB.
+    pub heap_mb: u64,
+}
+
 /// The configuration after overrides, with every corp's paths and secrets resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -452,6 +495,9 @@ pub struct Config {
     pub media: MediaSection,
     /// `[names]`, validated.
     pub names: NamesSection,
+    /// `[search]`, validated, its folder resolved (against the file's, or beside the first
+    /// corp's archive).
+    pub search: SearchConfig,
     /// `[archive] group_readable`: let the owner's group read the archive and media (modes
     /// 0640/0750 instead of 0600/0700).
     pub group_readable: bool,

@@ -63,6 +63,10 @@ pub const SECTION_DOCS: &[SectionDoc] = &[
         section: "names",
         doc: "Rooms and people are named through WeCom's HTTP APIs, in the background: internal groups with\nthe archive secret, customer groups and external contacts with customer_secret, employees with\ncontacts_secret; the archive scope and consent are fetched too.",
     },
+    SectionDoc {
+        section: "search",
+        doc: "Full-text search (`wecom-archive search`): an index of every message, kept current after each\nsync and continuously by `run`. It is derived data: `wecom-archive index rebuild` recreates it.",
+    },
 ];
 
 const fn key(section: &'static str, key: &'static str, doc: &'static str) -> KeyDoc {
@@ -399,6 +403,22 @@ pub const KEY_DOCS: &[KeyDoc] = &[
         "max_calls_per_second",
         "API calls per second per corp at most (WeCom answers 45009 to more).",
     ),
+    key(
+        "search",
+        "enabled",
+        "Whether messages are indexed for `search` at all.",
+    ),
+    optional(
+        "search",
+        "dir",
+        "The indexes' folder, one sub-folder per corp (default: <archive file stem>.search beside the\nfirst corp's archive, e.g. archive.search).",
+        "\"archive.search\"",
+    ),
+    key(
+        "search",
+        "heap_mb",
+        "The index writer's memory budget in MiB (16..=4000); more makes a rebuild of a large archive faster.",
+    ),
 ];
 
 impl ConfigFile {
@@ -563,6 +583,11 @@ mod tests {
                 permit_hours: 3,
                 consent_hours: 4,
                 max_calls_per_second: 2.5,
+            },
+            search: SearchSection {
+                enabled: false,
+                dir: Some(PathBuf::from("idx")),
+                heap_mb: 64,
             },
         }
     }

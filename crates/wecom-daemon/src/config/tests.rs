@@ -326,3 +326,66 @@ fn the_response_cap_reaches_every_client() {
         assert!(e.contains("max_response_mb"), "{e}");
     }
 }
+
+#[test]
+fn the_search_index_lives_beside_the_archive_unless_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "[archive]\npath = \"data/main.db\"\n[corp]\ncorp_id = \"ww1\"\n",
+    );
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert!(c.search.enabled);
+    assert_eq!(c.search.dir, dir.path().join("data/main.search"));
+    assert_eq!(c.search.heap_mb, DEFAULT_SEARCH_HEAP_MB);
+    let corp = c.corp(None).expect("corp");
+    assert_eq!(
+        c.search_index_dir(corp),
+        dir.path().join("data/main.search/ww1")
+    );
+    assert_eq!(
+        c.indexer_options().heap_bytes,
+        (DEFAULT_SEARCH_HEAP_MB as usize) << 20
+    );
+    // The archive's override moves the default index with it.
+    let env = HashMap::from([("WECOM_ARCHIVE_DB".to_owned(), "/srv/w/a.db".to_owned())]);
+    let c = Config::load(&p, &env).expect("load");
+    assert_eq!(c.search.dir, PathBuf::from("/srv/w/a.search"));
+
+    let p = write(
+        dir.path(),
+        "[corp]\ncorp_id = \"ww1\"\n[search]\nenabled = false\ndir = \"idx\"\nheap_mb = 32\n",
+    );
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert!(!c.search.enabled);
+    assert_eq!(c.search.dir, dir.path().join("idx"));
+    assert_eq!(c.indexer_options().heap_bytes, 32 << 20);
+    let p = write(
+        dir.path(),
+        "[corp]\ncorp_id = \"ww1\"\n[search]\ndir = \"/var/idx\"\n",
+    );
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert_eq!(c.search.dir, PathBuf::from("/var/idx"));
+}
+
+#[test]
+fn bad_search_settings_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (bad, says) in [
+        ("heap_mb = 0", "heap_mb 0"),
+        ("heap_mb = 15", "heap_mb 15"),
+        ("heap_mb = 4001", "heap_mb 4001"),
+        ("heap_mb = -1", "heap_mb"),
+        ("enabled = \"yes\"", "enabled"),
+        ("surprise = 1", "surprise"),
+    ] {
+        let p = write(
+            dir.path(),
+            &format!("[corp]\ncorp_id = \"ww1\"\n[search]\n{bad}\n"),
+        );
+        let err = Config::load(&p, &HashMap::new()).expect_err(bad);
+        assert_eq!(err.kind(), ConfigErrorKind::Invalid, "{bad}");
+        let e = chain(&err);
+        assert!(e.contains("c.toml") && e.contains(says), "{bad}: {e}");
+    }
+}

@@ -5,10 +5,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::schema::{CallbackSettings, Config, ConfigFile, CorpConfig};
+use super::schema::{CallbackSettings, Config, ConfigFile, CorpConfig, SearchConfig};
 
 /// Most MiB `[sync] max_response_mb` may be (the vendor-library frames carry a body as base64).
 pub const MAX_RESPONSE_MB_LIMIT: u64 = 1024;
+
+/// The range of `[search] heap_mb`: the index writer needs at least 15 MB per thread and
+/// accepts less than 4 GB.
+pub const MIN_SEARCH_HEAP_MB: u64 = 16;
+pub const MAX_SEARCH_HEAP_MB: u64 = 4000;
 
 impl Config {
     /// Reads, parses, applies the environment's overrides and validates; every error names the
@@ -148,6 +153,21 @@ impl ConfigFile {
         if !(names.max_calls_per_second.is_finite() && names.max_calls_per_second > 0.0) {
             return Err(ConfigError::NamesRate);
         }
+        if !(MIN_SEARCH_HEAP_MB..=MAX_SEARCH_HEAP_MB).contains(&self.search.heap_mb) {
+            return Err(ConfigError::SearchHeap(self.search.heap_mb));
+        }
+        let search = SearchConfig {
+            enabled: self.search.enabled,
+            dir: match &self.search.dir {
+                Some(dir) => resolve(base, dir),
+                // `corps` holds at least one corp here.
+                None => corps
+                    .first()
+                    .map(|c| default_search_dir(&c.archive_path))
+                    .unwrap_or_else(|| base.join("archive.search")),
+            },
+            heap_mb: self.search.heap_mb,
+        };
         Ok(Config {
             corps,
             sync: self.sync,
@@ -155,6 +175,7 @@ impl ConfigFile {
             sdk: self.sdk,
             media,
             names,
+            search,
             group_readable: self.archive.group_readable,
         })
     }
@@ -219,6 +240,15 @@ fn check_corp_id(id: &str) -> Result<(), ConfigError> {
         shown,
         found: bad.join(", "),
     })
+}
+
+/// `<stem>.search` beside the archive file (`/srv/archive.db` → `/srv/archive.search`).
+fn default_search_dir(archive: &Path) -> PathBuf {
+    let stem = archive
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "archive".to_owned());
+    archive.with_file_name(format!("{stem}.search"))
 }
 
 /// `p` as is when absolute, else relative to `base` (the configuration file's folder).

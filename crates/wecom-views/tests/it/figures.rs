@@ -77,7 +77,18 @@ fn the_stats_document_counts_everything_under_the_cli_names() {
             "names",
             "seq_gaps",
             "per_day",
+            "search",
         ])
+    );
+    // The search index's figures are the caller's to fill in (views do not read the index).
+    assert!(json["search"].is_null());
+    let with_index = wecom_views::ArchiveStats {
+        search: Some(wecom_views::SearchFigures { indexed: 3, lag: 0 }),
+        ..s.clone()
+    };
+    assert_eq!(
+        serde_json::to_value(&with_index).expect("json")["search"],
+        serde_json::json!({"indexed": 3, "lag": 0})
     );
     assert_eq!(json["failed_by_code"], serde_json::json!({"10007": 1}));
     assert_eq!(
