@@ -8,7 +8,7 @@ use crate::query::QueryError;
 /// and says how to recover.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    #[error("{0}")]
+    #[error(transparent)]
     Query(#[from] QueryError),
     #[error("the search index {} does not exist yet: run `wecom-archive index rebuild` (a running daemon builds it by itself)", dir.display())]
     Missing { dir: PathBuf },
