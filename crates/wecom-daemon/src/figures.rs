@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -19,12 +19,7 @@ use wecom_sync::RunnerHandle;
 
 use crate::rules::{at_risk_since, readiness, time_to_loss};
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use wecom_wire::clock::now_ms;
 
 /// What the archive said about one corp when last asked.
 #[derive(Debug, Clone)]

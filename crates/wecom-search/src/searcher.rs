@@ -2,7 +2,7 @@
 //! are ranked (BM25 with recency as the tie-break, or newest first), read back from the archive
 //! (so they show what the archive holds now), named and given a highlighted snippet.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -260,17 +260,7 @@ impl Searcher {
         query: &str,
         filters: &Filters,
     ) -> Result<Vec<String>, SearchError> {
-        let parsed = if query.trim().is_empty() && !filters.is_empty() {
-            ParsedQuery::default()
-        } else {
-            query::parse(query)?
-        };
-        self.reader.reload().map_err(|e| self.index.error(e))?;
-        let searcher = self.reader.searcher();
-        let query = self.build(&parsed, filters, u64::MAX)?;
-        let docs = searcher
-            .search(&query, &DocSetCollector)
-            .map_err(|e| self.index.error(e))?;
+        let (searcher, docs) = self.matching(query, filters)?;
         let mut out = Vec::with_capacity(docs.len());
         for addr in docs {
             let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.index.error(e))?;
@@ -291,17 +281,7 @@ impl Searcher {
         query: &str,
         filters: &Filters,
     ) -> Result<Vec<u64>, SearchError> {
-        let parsed = if query.trim().is_empty() && !filters.is_empty() {
-            ParsedQuery::default()
-        } else {
-            query::parse(query)?
-        };
-        self.reader.reload().map_err(|e| self.index.error(e))?;
-        let searcher = self.reader.searcher();
-        let query = self.build(&parsed, filters, u64::MAX)?;
-        let docs = searcher
-            .search(&query, &DocSetCollector)
-            .map_err(|e| self.index.error(e))?;
+        let (searcher, docs) = self.matching(query, filters)?;
         let keys: Vec<SortKeys> = searcher
             .segment_readers()
             .iter()
@@ -316,6 +296,26 @@ impl Searcher {
             .collect();
         out.sort_unstable();
         Ok(out)
+    }
+
+    /// Every hit of `query` with `filters` in the latest commit, with the snapshot they are of.
+    fn matching(
+        &self,
+        query: &str,
+        filters: &Filters,
+    ) -> Result<(tantivy::Searcher, HashSet<DocAddress>), SearchError> {
+        let parsed = if query.trim().is_empty() && !filters.is_empty() {
+            ParsedQuery::default()
+        } else {
+            query::parse(query)?
+        };
+        self.reader.reload().map_err(|e| self.index.error(e))?;
+        let searcher = self.reader.searcher();
+        let query = self.build(&parsed, filters, u64::MAX)?;
+        let docs = searcher
+            .search(&query, &DocSetCollector)
+            .map_err(|e| self.index.error(e))?;
+        Ok((searcher, docs))
     }
 
     fn build(

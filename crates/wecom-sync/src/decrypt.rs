@@ -1,6 +1,5 @@
 //! Turning encrypted records into store outcomes. CPU-bound: runs on blocking threads only.
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use wecom_crypto::{KeyRing, decrypt_record};
 use wecom_model::parse_envelope;
@@ -117,12 +116,7 @@ pub fn decrypt_page(
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use wecom_wire::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

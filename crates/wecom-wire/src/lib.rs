@@ -3,6 +3,7 @@
 //! by. No I/O and no policy live here.
 
 pub mod backoff;
+pub mod clock;
 mod code;
 pub mod directory;
 mod json;

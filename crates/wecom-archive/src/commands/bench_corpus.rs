@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use wecom_emulator::{CorpusGenerator, CorpusSpec, PlainRecord, TextStyle};
@@ -146,12 +146,7 @@ fn ingested(record: PlainRecord, fetched_at_ms: i64) -> IngestedRecord {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use wecom_wire::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -9,11 +9,7 @@ use super::stats::{media_location, render_media_view};
 use super::{Writers, open_reader};
 use crate::cli::MediaCommand;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use wecom_wire::clock::now_ms;
 
 pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Result<ExitCode> {
     if !corp.archive_path.exists() {

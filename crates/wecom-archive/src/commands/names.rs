@@ -139,7 +139,8 @@ pub fn render_names_view(n: &NamesView) -> String {
     )
 }
 
-fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
+/// Refuses a corp whose archive was never created (a read-only command has nothing to read).
+pub(super) fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
     if !corp.archive_path.exists() {
         bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",

@@ -18,6 +18,7 @@ use wecom_views::SearchFigures;
 use wecom_wire::text::Escaped;
 
 use super::conversations::china_time;
+use super::names::require_archive;
 use super::{UsageError, Writers, open_reader, thousands};
 use crate::cli::{IndexCommand, SearchArgs, SearchSort};
 
@@ -382,16 +383,6 @@ pub fn report_index(
 fn require_enabled(config: &Config) -> anyhow::Result<()> {
     if !config.search.enabled {
         bail!("search is disabled in the configuration ([search] enabled = false)");
-    }
-    Ok(())
-}
-
-fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
-    if !corp.archive_path.exists() {
-        bail!(
-            "archive {} does not exist yet: run `wecom-archive sync` first",
-            corp.archive_path.display()
-        );
     }
     Ok(())
 }

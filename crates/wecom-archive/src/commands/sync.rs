@@ -334,11 +334,7 @@ fn waiting_line(waiting: u64, next_ms: Option<i64>, now_ms: i64) -> Option<Strin
     ))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+use wecom_wire::clock::now_ms;
 
 fn print_report(corp_id: &str, r: &SyncReport) {
     println!(
