@@ -1,6 +1,5 @@
 //! Turning encrypted records into store outcomes. CPU-bound: runs on blocking threads only.
 
-
 use wecom_crypto::{KeyRing, decrypt_record};
 use wecom_model::parse_envelope;
 use wecom_store::{Derived, Failure, IngestedRecord, Outcome, PageCommit};
