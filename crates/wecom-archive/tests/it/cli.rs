@@ -227,3 +227,36 @@ fn bench_read_prints_idle_and_busy_latencies_and_the_ingest_ratio() {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
 }
+
+/// `bench search` runs end to end on a small archive: every figure is printed, and the index
+/// agrees with the substring scan on every query (the command fails otherwise).
+#[test]
+fn bench_search_prints_its_figures_and_finds_no_false_negative() {
+    let o = bin()
+        .args([
+            "bench",
+            "search",
+            "--messages",
+            "3000",
+            "--ingest-messages",
+            "500",
+            "--rsa-seconds",
+            "0.2",
+        ])
+        .output()
+        .expect("run bench");
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}{out}", stderr(&o));
+    for line in [
+        "archive: 3,000 messages",
+        "search latency, top 50, all 345 runs of 23 queries: p50",
+        "LIKE scan vs index at the median",
+        "false negatives against a substring scan: 0 (and 0 false positives); LIKE hits the index missed: 0",
+        "indexing: 3,000 messages in",
+        "ingest alone:",
+        "ingest with indexing beside it:",
+        "of 500 when the sync ended, 500 after",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+}
