@@ -28,6 +28,11 @@ pub struct IndexerOptions {
     pub commit_interval: Duration,
     /// `run` looks at the feed this often when nothing wakes it.
     pub poll_interval: Duration,
+    /// `run` starts a pass at most this soon after the last one ended, however often it is woken:
+    /// wakes coalesce, so a constant stream of syncs costs one commit (fsyncs, a new segment) per
+    /// interval, not one per sync. A search sees a message at most about this long after it is
+    /// archived.
+    pub min_pass_interval: Duration,
     /// The writer's memory budget, bytes (tantivy needs at least 15 MB per thread).
     pub heap_bytes: usize,
     /// Indexing threads.
@@ -41,6 +46,7 @@ impl Default for IndexerOptions {
             commit_docs: 200_000,
             commit_interval: Duration::from_secs(2),
             poll_interval: Duration::from_secs(30),
+            min_pass_interval: Duration::from_secs(1),
             heap_bytes: 128 << 20,
             threads: 2,
         }
@@ -186,6 +192,10 @@ impl Indexer {
                 }
                 Ok(_) => {}
                 Err(e) => error!(%corp_id, error = %e, "search indexing failed; retrying"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(self.shared.options.min_pass_interval) => {}
             }
             tokio::select! {
                 () = cancel.cancelled() => return,

@@ -314,8 +314,8 @@ pub(super) struct IngestBesideSearch {
 }
 
 /// Ingests an emulator corpus of `messages` twice in the same run, into two fresh archives: alone,
-/// then with the search indexer following the archive continuously beside the sync (a pass, then
-/// another as soon as it is caught up), as the daemon's follower would under a constant stream.
+/// then with the search indexer following the archive beside the sync as the daemon's follower
+/// does under a constant stream of syncs (a pass, then the next one its `min_pass_interval` later).
 pub(super) fn ingest_beside_search(
     messages: usize,
     rsa_seconds: f64,
@@ -331,10 +331,12 @@ pub(super) fn ingest_beside_search(
     let bench = Bench::prepare(messages, rsa_seconds)?;
     let index_dir = bench.dir.join("search").join(CORP);
     let index = wecom_search::SearchIndex::open_or_create(&index_dir, CORP)?;
+    let options = wecom_search::IndexerOptions::default();
+    let pace = options.min_pass_interval;
     let indexer = Arc::new(wecom_search::Indexer::open(
         index,
         bench.store.reader.clone(),
-        wecom_search::IndexerOptions::default(),
+        options,
     )?);
     let stop = CancellationToken::new();
     let follower = {
@@ -343,7 +345,7 @@ pub(super) fn ingest_beside_search(
         std::thread::spawn(move || -> anyhow::Result<()> {
             while !stop.is_cancelled() {
                 indexer.catch_up(&CancellationToken::new(), &mut |_| {})?;
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(pace);
             }
             Ok(())
         })
