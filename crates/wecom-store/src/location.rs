@@ -4,7 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::{ArchiveReader, ArchiveWriter, Directory, MediaQueue, SqliteStore, StoreError};
+use crate::{
+    Accounts, ArchiveReader, ArchiveWriter, AuditLog, Directory, MediaQueue, SqliteStore,
+    StoreError,
+};
 
 /// Where an archive is kept. Today an SQLite file; a server URL comes with a second backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,7 @@ impl fmt::Display for StoreLocation {
     }
 }
 
-/// One open archive by role. Every field is cheap to clone and `Send + Sync`; all four share
+/// One open archive by role. Every field is cheap to clone and `Send + Sync`; all share
 /// the backend's connections.
 #[derive(Clone)]
 pub struct Roles {
@@ -29,6 +32,8 @@ pub struct Roles {
     pub reader: Arc<dyn ArchiveReader>,
     pub media: Arc<dyn MediaQueue>,
     pub directory: Arc<dyn Directory>,
+    pub accounts: Arc<dyn Accounts>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl fmt::Debug for Roles {
