@@ -226,13 +226,9 @@ pub fn validate_token_sha256(hash: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Users and sessions. Every method is one transaction; `Send + Sync`.
-pub trait Accounts: Send + Sync {
-    /// Creates a user. A name already taken, in any ASCII case, is
-    /// [`StoreErrorKind::AlreadyExists`](crate::StoreErrorKind::AlreadyExists); a name that
-    /// fails [`validate_username`] or an empty hash is `InvalidInput`.
-    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError>;
-
+/// Reading users and sessions: what a read-only open of the archive can do too
+/// ([`crate::open_accounts_reader`]). `Send + Sync`.
+pub trait AccountsReader: Send + Sync {
     /// The user of that name, in any ASCII case.
     fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
 
@@ -240,6 +236,19 @@ pub trait Accounts: Send + Sync {
 
     /// Every user, by name.
     fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// The session stored under `token_sha256` with its user, whatever its state (revoked and
+    /// expired ones included: the caller decides).
+    fn session(&self, token_sha256: &str) -> Result<Option<(Session, User)>, StoreError>;
+}
+
+/// Users and sessions: the reads of [`AccountsReader`] and every change, each one transaction.
+/// `Send + Sync`.
+pub trait Accounts: AccountsReader {
+    /// Creates a user. A name already taken, in any ASCII case, is
+    /// [`StoreErrorKind::AlreadyExists`](crate::StoreErrorKind::AlreadyExists); a name that
+    /// fails [`validate_username`] or an empty hash is `InvalidInput`.
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError>;
 
     /// Changes what `update` sets; disabling also revokes every session of the user, in the same
     /// transaction. An unknown name is `NotFound`.
@@ -275,10 +284,6 @@ pub trait Accounts: Send + Sync {
     /// Records a session. A key that is not a SHA-256 hex is `InvalidInput`, an unknown user or
     /// a key already stored `Conflict`.
     fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
-
-    /// The session stored under `token_sha256` with its user, whatever its state (revoked and
-    /// expired ones included: the caller decides).
-    fn session(&self, token_sha256: &str) -> Result<Option<(Session, User)>, StoreError>;
 
     /// Moves the session's `last_seen_ms` to `now_ms` (never back). False if no such session.
     fn touch_session(&self, token_sha256: &str, now_ms: i64) -> Result<bool, StoreError>;

@@ -287,19 +287,24 @@ pub fn validate_entry(e: &AuditEntry) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The append-only, hash-chained access audit log. `Send + Sync`.
-pub trait AuditLog: Send + Sync {
-    /// Appends `entry` as the next seq, with its `prev_hash` and [`chain_hash`] computed in the
-    /// same transaction that reads the head, so concurrent appends still form one chain. A detail
-    /// that is not JSON, or an empty action, is `InvalidInput`.
-    fn append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError>;
-
+/// Reading the audit log: what a read-only open of the archive can do too
+/// ([`crate::open_audit_reader`]). `Send + Sync`.
+pub trait AuditReader: Send + Sync {
     /// Entries matching `filter`, by seq.
     fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Recomputes every link from the first entry ([`ChainVerifier`]) and reports the first that
     /// does not hold, or the count and head hash.
     fn verify(&self) -> Result<ChainCheck, StoreError>;
+}
+
+/// The append-only, hash-chained access audit log: the reads of [`AuditReader`] and appending;
+/// nothing edits or deletes an entry. `Send + Sync`.
+pub trait AuditLog: AuditReader {
+    /// Appends `entry` as the next seq, with its `prev_hash` and [`chain_hash`] computed in the
+    /// same transaction that reads the head, so concurrent appends still form one chain. A detail
+    /// that is not JSON, or an empty action, is `InvalidInput`.
+    fn append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError>;
 }
 
 #[cfg(test)]

@@ -48,17 +48,20 @@ mod store;
 pub mod conformance;
 
 pub use accounts::{
-    Accounts, LockPolicy, LoginFailures, MAX_USERNAME_CHARS, NewSession, NewUser, Role, Scope,
-    Session, UnknownRole, User, UserUpdate, validate_token_sha256, validate_username,
+    Accounts, AccountsReader, LockPolicy, LoginFailures, MAX_USERNAME_CHARS, NewSession, NewUser,
+    Role, Scope, Session, UnknownRole, User, UserUpdate, validate_token_sha256, validate_username,
 };
 pub use audit::{
-    AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditRecord, BreakReason, ChainBreak,
-    ChainCheck, ChainVerifier, GENESIS_HASH, UnknownAuditOutcome, chain_hash, validate_entry,
+    AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditReader, AuditRecord, BreakReason,
+    ChainBreak, ChainCheck, ChainVerifier, GENESIS_HASH, UnknownAuditOutcome, chain_hash,
+    validate_entry,
 };
 pub use blocking::blocking;
 pub use error::{StoreError, StoreErrorKind};
 pub use follow::{Follower, FollowerWaker};
-pub use location::{Roles, StoreLocation, open, open_reader};
+pub use location::{
+    Roles, StoreLocation, open, open_accounts_reader, open_audit_reader, open_reader,
+};
 pub use lock::{LockError, LockErrorKind, LockHolder, WriterLock, lock_holder, lock_path};
 pub use media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::{
-    Accounts, ArchiveReader, ArchiveWriter, AuditLog, Directory, MediaQueue, SqliteStore,
-    StoreError,
+    Accounts, AccountsReader, ArchiveReader, ArchiveWriter, AuditLog, AuditReader, Directory,
+    MediaQueue, SqliteStore, StoreError,
 };
 
 /// Where an archive is kept. Today an SQLite file; a server URL comes with a second backend.
@@ -52,6 +52,24 @@ pub fn open(location: &StoreLocation) -> Result<Roles, StoreError> {
 
 /// Opens the existing archive at `location` for reading only, beside any writer.
 pub fn open_reader(location: &StoreLocation) -> Result<Arc<dyn ArchiveReader>, StoreError> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+    }
+}
+
+/// Opens the existing archive at `location` to read its users and sessions only, beside any
+/// writer (as [`open_reader`]).
+pub fn open_accounts_reader(
+    location: &StoreLocation,
+) -> Result<Arc<dyn AccountsReader>, StoreError> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+    }
+}
+
+/// Opens the existing archive at `location` to read and verify its audit log only, beside any
+/// writer (as [`open_reader`]).
+pub fn open_audit_reader(location: &StoreLocation) -> Result<Arc<dyn AuditReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
     }

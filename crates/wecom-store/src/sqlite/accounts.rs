@@ -5,15 +5,15 @@
 use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
-use super::{SqliteStore, count, err, snapshot, sql_int};
+use super::{SqliteReader, SqliteStore, count, err, snapshot, sql_int};
 use crate::StoreError;
 use crate::accounts::{
-    Accounts, LockPolicy, LoginFailures, NewSession, NewUser, Scope, Session, User, UserUpdate,
-    validate_token_sha256, validate_username,
+    Accounts, AccountsReader, LockPolicy, LoginFailures, NewSession, NewUser, Scope, Session, User,
+    UserUpdate, validate_token_sha256, validate_username,
 };
 use crate::audit::{
-    AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditRecord, ChainCheck, ChainVerifier,
-    GENESIS_HASH, chain_hash, validate_entry,
+    AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditReader, AuditRecord, ChainCheck,
+    ChainVerifier, GENESIS_HASH, chain_hash, validate_entry,
 };
 
 const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.role, u.corps, u.scope_userids, \
@@ -135,6 +135,79 @@ impl SqliteStore {
     }
 }
 
+impl AccountsReader for SqliteReader {
+    fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let conn = self.read_conn()?;
+        select_user(&conn, username).map_err(err(&self.path, "reading a user"))
+    }
+
+    fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let conn = self.read_conn()?;
+        conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
+        ))
+        .and_then(|mut s| s.query_row([id], |row| user_from_row(row, 0)).optional())
+        .map_err(err(&self.path, "reading a user"))
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        const OP: &str = "listing users";
+        let conn = self.read_conn()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id"
+            ))
+            .map_err(err(&self.path, OP))?;
+        stmt.query_map([], |row| user_from_row(row, 0))
+            .and_then(|rows| rows.collect())
+            .map_err(err(&self.path, OP))
+    }
+
+    fn session(&self, token_sha256: &str) -> Result<Option<(Session, User)>, StoreError> {
+        const OP: &str = "reading a session";
+        let conn = self.read_conn()?;
+        conn.prepare_cached(&format!(
+            "SELECT s.token_sha256, s.user_id, s.created_at_ms, s.last_seen_ms, s.expires_at_ms, \
+             s.address, s.revoked, {USER_COLUMNS} \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1"
+        ))
+        .and_then(|mut s| {
+            s.query_row([token_sha256], |row| {
+                let session = Session {
+                    token_sha256: row.get(0)?,
+                    user_id: row.get(1)?,
+                    created_at_ms: row.get(2)?,
+                    last_seen_ms: row.get(3)?,
+                    expires_at_ms: row.get(4)?,
+                    address: row.get(5)?,
+                    revoked: row.get(6)?,
+                };
+                Ok((session, user_from_row(row, 7)?))
+            })
+            .optional()
+        })
+        .map_err(err(&self.path, OP))
+    }
+}
+
+impl AccountsReader for SqliteStore {
+    fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.reader.user_by_name(username)
+    }
+
+    fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        self.reader.user_by_id(id)
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        self.reader.list_users()
+    }
+
+    fn session(&self, token_sha256: &str) -> Result<Option<(Session, User)>, StoreError> {
+        self.reader.session(token_sha256)
+    }
+}
+
 impl Accounts for SqliteStore {
     fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<User, StoreError> {
         const OP: &str = "creating a user";
@@ -181,33 +254,6 @@ impl Accounts for SqliteStore {
                 .map_err(err(path, OP))?
                 .ok_or_else(|| not_found(OP, &user.username))
         })
-    }
-
-    fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let conn = self.read_conn()?;
-        select_user(&conn, username).map_err(err(&self.path, "reading a user"))
-    }
-
-    fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let conn = self.read_conn()?;
-        conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
-        ))
-        .and_then(|mut s| s.query_row([id], |row| user_from_row(row, 0)).optional())
-        .map_err(err(&self.path, "reading a user"))
-    }
-
-    fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        const OP: &str = "listing users";
-        let conn = self.read_conn()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users u ORDER BY u.username, u.id"
-            ))
-            .map_err(err(&self.path, OP))?;
-        stmt.query_map([], |row| user_from_row(row, 0))
-            .and_then(|rows| rows.collect())
-            .map_err(err(&self.path, OP))
     }
 
     fn update_user(
@@ -354,32 +400,6 @@ impl Accounts for SqliteStore {
         })
     }
 
-    fn session(&self, token_sha256: &str) -> Result<Option<(Session, User)>, StoreError> {
-        const OP: &str = "reading a session";
-        let conn = self.read_conn()?;
-        conn.prepare_cached(&format!(
-            "SELECT s.token_sha256, s.user_id, s.created_at_ms, s.last_seen_ms, s.expires_at_ms, \
-             s.address, s.revoked, {USER_COLUMNS} \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1"
-        ))
-        .and_then(|mut s| {
-            s.query_row([token_sha256], |row| {
-                let session = Session {
-                    token_sha256: row.get(0)?,
-                    user_id: row.get(1)?,
-                    created_at_ms: row.get(2)?,
-                    last_seen_ms: row.get(3)?,
-                    expires_at_ms: row.get(4)?,
-                    address: row.get(5)?,
-                    revoked: row.get(6)?,
-                };
-                Ok((session, user_from_row(row, 7)?))
-            })
-            .optional()
-        })
-        .map_err(err(&self.path, OP))
-    }
-
     fn touch_session(&self, token_sha256: &str, now_ms: i64) -> Result<bool, StoreError> {
         const OP: &str = "touching a session";
         let path = &self.path;
@@ -463,7 +483,9 @@ impl AuditLog for SqliteStore {
             })
         })
     }
+}
 
+impl AuditReader for SqliteReader {
     fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
         const OP: &str = "listing the audit log";
         let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1");
@@ -513,5 +535,15 @@ impl AuditLog for SqliteStore {
             }
         }
         Ok(verifier.finish())
+    }
+}
+
+impl AuditReader for SqliteStore {
+    fn list(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        self.reader.list(filter)
+    }
+
+    fn verify(&self) -> Result<ChainCheck, StoreError> {
+        self.reader.verify()
     }
 }

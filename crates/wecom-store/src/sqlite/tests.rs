@@ -1193,7 +1193,7 @@ fn audit_entry(i: i64) -> crate::AuditEntry {
 /// An archive file with five audit entries, and the broken link `verify` reports after `tamper`
 /// runs its SQL on a plain connection.
 fn audit_after(tamper: &str) -> crate::ChainCheck {
-    use crate::AuditLog;
+    use crate::{AuditLog, AuditReader};
     let dir = temp_dir();
     let path = dir.path().join("archive.db");
     let store = open(&path);
@@ -1208,7 +1208,7 @@ fn audit_after(tamper: &str) -> crate::ChainCheck {
 
 #[test]
 fn the_audit_log_refuses_updates_and_deletes() {
-    use crate::AuditLog;
+    use crate::{AuditLog, AuditReader};
     let dir = temp_dir();
     let path = dir.path().join("archive.db");
     let store = open(&path);
@@ -1290,5 +1290,43 @@ fn verify_names_an_entry_rehashed_after_an_edit_and_a_renumbering() {
             seq: 2,
             reason: crate::BreakReason::Edited
         })
+    );
+}
+
+#[test]
+fn a_read_only_open_lists_users_and_verifies_the_audit_log_beside_the_writer() {
+    use crate::{Accounts, AuditLog, StoreLocation};
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let store = open(&path);
+    store.append(&audit_entry(1)).expect("append");
+    store
+        .create_user(
+            &crate::NewUser {
+                username: "alice".to_owned(),
+                password_hash: "$argon2id$x".to_owned(),
+                role: crate::Role::Admin,
+                corps: vec![CORP.to_owned()],
+                scope: crate::Scope::default(),
+            },
+            T0,
+        )
+        .expect("create");
+    let location = StoreLocation::Sqlite(path.clone());
+    let audit = crate::open_audit_reader(&location).expect("audit reader");
+    let accounts = crate::open_accounts_reader(&location).expect("accounts reader");
+    store
+        .append(&audit_entry(2))
+        .expect("append while a reader is open");
+    assert!(matches!(
+        audit.verify().expect("verify"),
+        crate::ChainCheck::Intact { entries: 2, .. }
+    ));
+    assert_eq!(
+        accounts
+            .user_by_name("ALICE")
+            .expect("read")
+            .map(|u| u.username),
+        Some("alice".to_owned())
     );
 }
