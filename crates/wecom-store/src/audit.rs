@@ -1,6 +1,6 @@
 //! The access audit log in our own terms: who did what, when, from where, with what outcome —
 //! append-only and hash-chained, so an edited, deleted or reordered entry is found by
-//! [`AuditLog::verify`].
+//! [`AuditReader::verify`].
 //!
 //! The chain is a rule of the archive, not of a backend: [`chain_hash`] defines the one canonical
 //! encoding of an entry, and [`ChainVerifier`] walks a log in order, so every backend hashes and
@@ -10,7 +10,7 @@
 //! so no two different entries encode alike. The first entry's `prev_hash` is [`GENESIS_HASH`].
 //!
 //! A chain alone cannot show that entries were cut off its end: compare the count and head hash
-//! [`verify`](AuditLog::verify) reports against a copy kept elsewhere for that.
+//! [`verify`](AuditReader::verify) reports against a copy kept elsewhere for that.
 
 use std::fmt;
 use std::str::FromStr;
@@ -99,7 +99,7 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// Which entries [`AuditLog::list`] returns, oldest first.
+/// Which entries [`AuditReader::list`] returns, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Only this account (any ASCII case).
@@ -129,7 +129,7 @@ impl Default for AuditFilter {
     }
 }
 
-/// What [`AuditLog::verify`] found.
+/// What [`AuditReader::verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainCheck {
     /// Every link holds.

@@ -1330,3 +1330,47 @@ fn a_read_only_open_lists_users_and_verifies_the_audit_log_beside_the_writer() {
         Some("alice".to_owned())
     );
 }
+
+#[test]
+fn account_and_audit_queries_use_their_indexes() {
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let conn = store.conn();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    for (sql, index) in [
+        (
+            "SELECT * FROM users WHERE username = ?1",
+            "INDEX sqlite_autoindex_users_1",
+        ),
+        (
+            "SELECT * FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
+            "INDEX sqlite_autoindex_sessions_1",
+        ),
+        (
+            "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+            "INDEX sessions_user",
+        ),
+        (
+            "SELECT * FROM audit_log WHERE seq > ?1 AND username COLLATE NOCASE = ?2 \
+             ORDER BY seq LIMIT ?3",
+            "INDEX audit_log_user",
+        ),
+        (
+            "SELECT * FROM audit_log WHERE seq > ?1 AND action = ?2 ORDER BY seq LIMIT ?3",
+            "INDEX audit_log_action",
+        ),
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+    }
+}
