@@ -94,6 +94,14 @@ pub enum Command {
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Accounts of the HTTP API (kept in the first configured corp's archive): `add`, `list`,
+    /// `disable`, `enable`, `passwd`. Passwords are read from stdin; there is no default one.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The access audit log: `list` its entries, `verify` its hash chain (exit 5 naming the
+    /// first broken entry).
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -472,6 +480,87 @@ pub enum BenchCommand {
         /// Seconds spent measuring the RSA baseline of the ingest part.
         #[arg(long, default_value_t = 3.0)]
         rsa_seconds: f64,
+    },
+}
+
+/// A user's role, as `user add --role` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything: users, the audit log, every corp it is bound to.
+    Admin,
+    /// Every conversation of its corps, raw JSON, exports.
+    Auditor,
+    /// Only conversations with an employee of its scope (--scope-user, --scope-department).
+    Reviewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from stdin (one line; at least 12 characters).
+    Add {
+        /// The username: letters, digits, `.`, `_`, `-`, `@` (unique, ignoring case).
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A corp the user may see (repeat for several; default: the corp of --corp, or the
+        /// only one configured). Not `--corp`, which selects the corp a command works on.
+        #[arg(long = "corp-id", value_name = "ID")]
+        corp_ids: Vec<String>,
+        /// Reviewers: an employee (userid) whose conversations the user may see (repeat).
+        #[arg(long = "scope-user", value_name = "ID")]
+        scope_users: Vec<String>,
+        /// Reviewers: a department (numeric id) whose employees' conversations the user may
+        /// see (repeat).
+        #[arg(long = "scope-department", value_name = "ID")]
+        scope_departments: Vec<u64>,
+        /// Read the password from stdin (required: a password is never a command-line
+        /// argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Every user: role, corps, scope, state (never a password or its hash).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse the user's sign-in and end every session of theirs.
+    Disable { name: String },
+    /// Let a disabled user sign in again.
+    Enable { name: String },
+    /// Set a new password, read from stdin; every session of the user ends.
+    Passwd {
+        name: String,
+        /// Read the password from stdin (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Entries oldest first: when, who, from where, what, outcome.
+    List {
+        /// Only this user (`cli:NAME` for commands run on the command line).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Only this action (e.g. `user.add`, `session.create`).
+        #[arg(long, value_name = "ACTION")]
+        action: Option<String>,
+        /// Entries from this day on (YYYY-MM-DD, China time).
+        #[arg(long, value_name = "DATE", value_parser = china_day)]
+        since: Option<i64>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// One JSON object per entry and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute the hash chain: exit 0 when every link holds, 5 naming the first broken entry
+    /// (edited, deleted or reordered) otherwise.
+    Verify {
+        #[arg(long)]
+        json: bool,
     },
 }
 

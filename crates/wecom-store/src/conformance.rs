@@ -1,5 +1,6 @@
 //! The behavioural contract of the store's roles ([`crate::ArchiveWriter`],
-//! [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`]), as checks every
+//! [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`], [`crate::Accounts`],
+//! [`crate::AuditLog`]), as checks every
 //! implementation must pass. Enable the `conformance` feature and invoke
 //! [`conformance_suite!`](crate::conformance_suite) once in a test module of the backend: it
 //! generates one `#[test]` per check.
@@ -7,11 +8,18 @@
 //! Checks go through the traits only, so they hold for any backend; backend-specific behaviour
 //! (file errors, migrations, pragmas) is tested beside the backend.
 
+mod accounts;
 mod media;
 mod names;
 
 use std::collections::BTreeMap;
 
+pub use accounts::{
+    a_password_change_signs_out_everywhere, audit_appends_form_a_hash_chain,
+    audit_lists_filter_by_user_action_and_time, duplicate_usernames_are_refused_in_any_case,
+    failed_sign_ins_lock_and_success_resets, sessions_round_trip,
+    users_are_created_listed_and_updated,
+};
 pub use media::image as media_image;
 pub use media::{
     claims_take_due_jobs_oldest_message_first, claims_take_jobs_at_risk_first,
@@ -144,7 +152,14 @@ macro_rules! conformance_suite {
             consent_subjects_are_due_in_order,
             consent_statuses_are_replaced_per_subject,
             names_are_per_corp,
-            rechecking_makes_entries_due_now
+            rechecking_makes_entries_due_now,
+            users_are_created_listed_and_updated,
+            duplicate_usernames_are_refused_in_any_case,
+            sessions_round_trip,
+            a_password_change_signs_out_everywhere,
+            failed_sign_ins_lock_and_success_resets,
+            audit_appends_form_a_hash_chain,
+            audit_lists_filter_by_user_action_and_time
         ]);
         #[test]
         fn commit_is_all_or_nothing() {

@@ -32,11 +32,16 @@ pub enum StoreErrorKind {
     /// The caller passed a value the store cannot record (an empty id); retrying the same call
     /// fails the same way.
     InvalidInput,
+    /// What the call would create is already stored (a user of that name); retrying the same
+    /// call fails the same way.
+    AlreadyExists,
+    /// What the call names is not stored (a user of that name).
+    NotFound,
     /// Any other backend failure.
     Backend,
 }
 
-/// An error of a store operation (any role: [`crate::ArchiveWriter`], [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`]).
+/// An error of a store operation (any role: [`crate::ArchiveWriter`], [`crate::ArchiveReader`], [`crate::MediaQueue`], [`crate::Directory`], [`crate::Accounts`], [`crate::AuditLog`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -106,6 +111,10 @@ pub enum StoreError {
     },
     #[error("invalid input while {op}: {cause}")]
     InvalidInput { op: &'static str, cause: String },
+    #[error("already exists while {op}: {cause}")]
+    AlreadyExists { op: &'static str, cause: String },
+    #[error("not found while {op}: {cause}")]
+    NotFound { op: &'static str, cause: String },
     #[error("database error while {op}: {cause}")]
     Backend { op: &'static str, cause: String },
 }
@@ -122,6 +131,8 @@ impl StoreError {
             StoreError::Conflict { .. } => StoreErrorKind::Conflict,
             StoreError::Busy { .. } => StoreErrorKind::Busy,
             StoreError::InvalidInput { .. } => StoreErrorKind::InvalidInput,
+            StoreError::AlreadyExists { .. } => StoreErrorKind::AlreadyExists,
+            StoreError::NotFound { .. } => StoreErrorKind::NotFound,
             StoreError::Backend { .. } => StoreErrorKind::Backend,
         }
     }

@@ -1,6 +1,7 @@
 //! The archive store by role — [`ArchiveWriter`] (the sync engine and `redecrypt`),
 //! [`ArchiveReader`] (views, followers, checks; `Send + Sync`, never waiting for a commit),
-//! [`MediaQueue`] (the media workers) and [`Directory`] (the name resolver) — and
+//! [`MediaQueue`] (the media workers), [`Directory`] (the name resolver), [`Accounts`] (users
+//! and sessions of the HTTP API) and [`AuditLog`] (the hash-chained access log) — and
 //! [`SqliteStore`], their embedded SQLite implementation, opened from a [`StoreLocation`] by
 //! [`open`] (every role) or [`open_reader`] (reads only).
 //!
@@ -26,7 +27,12 @@
 //! - names (rooms, people, scope, consent) are never written by `commit_page`: discovery follows
 //!   the change feed afterwards, so syncing pays nothing for them and a message stored late is
 //!   still found; a failed check never unnames.
+//! - the audit log is append-only (no method edits or deletes an entry) and hash-chained by
+//!   [`chain_hash`], a rule outside the backend; the store keeps password hashes and token
+//!   hashes, never a password or a session token.
 
+mod accounts;
+mod audit;
 mod blocking;
 mod error;
 mod follow;
@@ -41,10 +47,21 @@ mod store;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+pub use accounts::{
+    Accounts, AccountsReader, LockPolicy, LoginFailures, MAX_USERNAME_CHARS, NewSession, NewUser,
+    Role, Scope, Session, UnknownRole, User, UserUpdate, validate_token_sha256, validate_username,
+};
+pub use audit::{
+    AuditEntry, AuditFilter, AuditLog, AuditOutcome, AuditReader, AuditRecord, BreakReason,
+    ChainBreak, ChainCheck, ChainVerifier, GENESIS_HASH, UnknownAuditOutcome, chain_hash,
+    validate_entry,
+};
 pub use blocking::blocking;
 pub use error::{StoreError, StoreErrorKind};
 pub use follow::{Follower, FollowerWaker};
-pub use location::{Roles, StoreLocation, open, open_reader};
+pub use location::{
+    Roles, StoreLocation, open, open_accounts_reader, open_audit_reader, open_reader,
+};
 pub use lock::{LockError, LockErrorKind, LockHolder, WriterLock, lock_holder, lock_path};
 pub use media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,

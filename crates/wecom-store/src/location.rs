@@ -4,7 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::{ArchiveReader, ArchiveWriter, Directory, MediaQueue, SqliteStore, StoreError};
+use crate::{
+    Accounts, AccountsReader, ArchiveReader, ArchiveWriter, AuditLog, AuditReader, Directory,
+    MediaQueue, SqliteStore, StoreError,
+};
 
 /// Where an archive is kept. Today an SQLite file; a server URL comes with a second backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,7 @@ impl fmt::Display for StoreLocation {
     }
 }
 
-/// One open archive by role. Every field is cheap to clone and `Send + Sync`; all four share
+/// One open archive by role. Every field is cheap to clone and `Send + Sync`; all share
 /// the backend's connections.
 #[derive(Clone)]
 pub struct Roles {
@@ -29,6 +32,8 @@ pub struct Roles {
     pub reader: Arc<dyn ArchiveReader>,
     pub media: Arc<dyn MediaQueue>,
     pub directory: Arc<dyn Directory>,
+    pub accounts: Arc<dyn Accounts>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl fmt::Debug for Roles {
@@ -47,6 +52,24 @@ pub fn open(location: &StoreLocation) -> Result<Roles, StoreError> {
 
 /// Opens the existing archive at `location` for reading only, beside any writer.
 pub fn open_reader(location: &StoreLocation) -> Result<Arc<dyn ArchiveReader>, StoreError> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+    }
+}
+
+/// Opens the existing archive at `location` to read its users and sessions only, beside any
+/// writer (as [`open_reader`]).
+pub fn open_accounts_reader(
+    location: &StoreLocation,
+) -> Result<Arc<dyn AccountsReader>, StoreError> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+    }
+}
+
+/// Opens the existing archive at `location` to read and verify its audit log only, beside any
+/// writer (as [`open_reader`]).
+pub fn open_audit_reader(location: &StoreLocation) -> Result<Arc<dyn AuditReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
     }

@@ -10,6 +10,7 @@ macro_rules! safe_println {
     };
 }
 
+mod audit;
 mod bench;
 mod bench_corpus;
 mod bench_search;
@@ -27,6 +28,7 @@ mod run;
 mod search;
 mod stats;
 mod sync;
+mod users;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -112,6 +114,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ingest_messages,
             rsa_seconds,
         }) => bench_search::search(messages, ingest_messages, rsa_seconds),
+        Command::User(cmd) => users::run(&load(&cli.config, &env)?, corp, &env, &cmd),
+        Command::Audit(cmd) => audit::run(&load(&cli.config, &env)?, &cmd),
     }
 }
 

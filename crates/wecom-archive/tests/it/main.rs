@@ -13,4 +13,5 @@ mod media;
 mod names;
 mod pipeline;
 mod search;
+mod users;
 mod wrong_key;

@@ -60,6 +60,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "conversation_summaries",
         sql: include_str!("../../migrations/0007_conversation_summaries.sql"),
     },
+    // Accounts of the HTTP API (users, sessions) and the append-only access audit log: new
+    // tables only.
+    Migration {
+        version: 8,
+        name: "accounts",
+        sql: include_str!("../../migrations/0008_accounts.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.

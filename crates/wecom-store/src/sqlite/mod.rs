@@ -7,6 +7,7 @@
 //! negative, so SQL order is not u64 order: ordered reads walk the non-negative range and then the
 //! negative one ([`U64_ORDER`]), each an index range scan.
 
+mod accounts;
 mod derive;
 mod links;
 mod media;
@@ -87,7 +88,8 @@ const SELECT_RECORD_IDS: &str = "SELECT seq, msgid FROM records \
 
 /// The archive store on SQLite: the writer connection behind a mutex (one write transaction at a
 /// time), and a [`SqliteReader`] beside it whose reads never wait for a page commit. Implements
-/// [`ArchiveWriter`], [`MediaQueue`] and [`Directory`]; its reader implements [`ArchiveReader`].
+/// [`ArchiveWriter`], [`MediaQueue`], [`Directory`], [`crate::Accounts`] and [`crate::AuditLog`];
+/// its reader implements [`ArchiveReader`].
 /// `Send + Sync`: share it in an `Arc` ([`SqliteStore::roles`]).
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
@@ -359,7 +361,9 @@ impl SqliteStore {
         crate::Roles {
             writer: Arc::clone(&store) as Arc<dyn ArchiveWriter>,
             media: Arc::clone(&store) as Arc<dyn MediaQueue>,
-            directory: store as Arc<dyn Directory>,
+            directory: Arc::clone(&store) as Arc<dyn Directory>,
+            accounts: Arc::clone(&store) as Arc<dyn crate::Accounts>,
+            audit: store as Arc<dyn crate::AuditLog>,
             reader,
         }
     }

@@ -1176,3 +1176,201 @@ fn the_like_scan_takes_its_needle_literally() {
     assert_eq!(all.len(), texts.len());
     assert_eq!(all[4], (5, "C:\\dir".to_owned()));
 }
+
+fn audit_entry(i: i64) -> crate::AuditEntry {
+    crate::AuditEntry {
+        at_ms: T0 + i,
+        username: "alice".to_owned(),
+        address: "127.0.0.1".to_owned(),
+        action: "search".to_owned(),
+        corp_id: CORP.to_owned(),
+        target: String::new(),
+        detail: format!(r#"{{"query":"q{i}"}}"#),
+        outcome: crate::AuditOutcome::Ok,
+    }
+}
+
+/// An archive file with five audit entries, and the broken link `verify` reports after `tamper`
+/// runs its SQL on a plain connection.
+fn audit_after(tamper: &str) -> crate::ChainCheck {
+    use crate::{AuditLog, AuditReader};
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let store = open(&path);
+    for i in 1..=5 {
+        store.append(&audit_entry(i)).expect("append");
+    }
+    Connection::open(&path)
+        .and_then(|c| c.execute_batch(tamper))
+        .expect("tamper");
+    store.verify().expect("verify")
+}
+
+#[test]
+fn the_audit_log_refuses_updates_and_deletes() {
+    use crate::{AuditLog, AuditReader};
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let store = open(&path);
+    store.append(&audit_entry(1)).expect("append");
+    store.append(&audit_entry(2)).expect("append");
+    let conn = Connection::open(&path).expect("raw open");
+    for sql in [
+        "UPDATE audit_log SET detail = '{}' WHERE seq = 1",
+        "DELETE FROM audit_log WHERE seq = 2",
+        "DELETE FROM audit_log",
+    ] {
+        let error = conn.execute_batch(sql).expect_err(sql);
+        assert!(error.to_string().contains("append-only"), "{sql}: {error}");
+    }
+    assert!(matches!(
+        store.verify().expect("verify"),
+        crate::ChainCheck::Intact { entries: 2, .. }
+    ));
+}
+
+#[test]
+fn verify_names_an_edited_entry() {
+    let check = audit_after(
+        "DROP TRIGGER audit_log_no_update; \
+         UPDATE audit_log SET detail = '{\"query\":\"other\"}' WHERE seq = 3",
+    );
+    assert_eq!(
+        check,
+        crate::ChainCheck::Broken(crate::ChainBreak {
+            seq: 3,
+            reason: crate::BreakReason::Edited
+        })
+    );
+}
+
+#[test]
+fn verify_names_a_deleted_entry() {
+    let check =
+        audit_after("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 2");
+    assert_eq!(
+        check,
+        crate::ChainCheck::Broken(crate::ChainBreak {
+            seq: 2,
+            reason: crate::BreakReason::Missing { next_seq: 3 }
+        })
+    );
+}
+
+#[test]
+fn verify_names_an_entry_rehashed_after_an_edit_and_a_renumbering() {
+    // An edit whose hash is recomputed still breaks the next link.
+    let edited = crate::chain_hash(
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        1,
+        &crate::AuditEntry {
+            username: "mallory".to_owned(),
+            ..audit_entry(1)
+        },
+    );
+    let check = audit_after(&format!(
+        "DROP TRIGGER audit_log_no_update; \
+         UPDATE audit_log SET username = 'mallory', hash = '{edited}' WHERE seq = 1"
+    ));
+    assert_eq!(
+        check,
+        crate::ChainCheck::Broken(crate::ChainBreak {
+            seq: 2,
+            reason: crate::BreakReason::Unlinked
+        })
+    );
+    // Deleting an entry and renumbering the ones after it: their hashes cover their seq.
+    let check = audit_after(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; \
+         DELETE FROM audit_log WHERE seq = 2; UPDATE audit_log SET seq = seq - 1 WHERE seq > 2",
+    );
+    assert_eq!(
+        check,
+        crate::ChainCheck::Broken(crate::ChainBreak {
+            seq: 2,
+            reason: crate::BreakReason::Edited
+        })
+    );
+}
+
+#[test]
+fn a_read_only_open_lists_users_and_verifies_the_audit_log_beside_the_writer() {
+    use crate::{Accounts, AuditLog, StoreLocation};
+    let dir = temp_dir();
+    let path = dir.path().join("archive.db");
+    let store = open(&path);
+    store.append(&audit_entry(1)).expect("append");
+    store
+        .create_user(
+            &crate::NewUser {
+                username: "alice".to_owned(),
+                password_hash: "$argon2id$x".to_owned(),
+                role: crate::Role::Admin,
+                corps: vec![CORP.to_owned()],
+                scope: crate::Scope::default(),
+            },
+            T0,
+        )
+        .expect("create");
+    let location = StoreLocation::Sqlite(path.clone());
+    let audit = crate::open_audit_reader(&location).expect("audit reader");
+    let accounts = crate::open_accounts_reader(&location).expect("accounts reader");
+    store
+        .append(&audit_entry(2))
+        .expect("append while a reader is open");
+    assert!(matches!(
+        audit.verify().expect("verify"),
+        crate::ChainCheck::Intact { entries: 2, .. }
+    ));
+    assert_eq!(
+        accounts
+            .user_by_name("ALICE")
+            .expect("read")
+            .map(|u| u.username),
+        Some("alice".to_owned())
+    );
+}
+
+#[test]
+fn account_and_audit_queries_use_their_indexes() {
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let conn = store.conn();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    for (sql, index) in [
+        (
+            "SELECT * FROM users WHERE username = ?1",
+            "INDEX sqlite_autoindex_users_1",
+        ),
+        (
+            "SELECT * FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
+            "INDEX sqlite_autoindex_sessions_1",
+        ),
+        (
+            "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0",
+            "INDEX sessions_user",
+        ),
+        (
+            "SELECT * FROM audit_log WHERE seq > ?1 AND username COLLATE NOCASE = ?2 \
+             ORDER BY seq LIMIT ?3",
+            "INDEX audit_log_user",
+        ),
+        (
+            "SELECT * FROM audit_log WHERE seq > ?1 AND action = ?2 ORDER BY seq LIMIT ?3",
+            "INDEX audit_log_action",
+        ),
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+    }
+}
