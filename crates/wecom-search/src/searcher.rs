@@ -147,8 +147,7 @@ pub struct Searcher {
 /// Folded display names of the corp's people and rooms, for matching query terms.
 struct Names {
     read: Instant,
-    people: Vec<(String, String)>,
-    rooms: Vec<(String, String)>,
+    matches: NameMatches,
 }
 
 impl Searcher {
@@ -228,6 +227,9 @@ impl Searcher {
             }
         };
         let total = total as u64;
+        // The page's place counts every hit the index gave, so a hit the archive no longer has
+        // never shifts the next page or ends the search early.
+        let page_hits = collected.len();
         let mut found = Vec::with_capacity(collected.len());
         for (addr, score) in collected {
             let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.index.error(e))?;
@@ -243,8 +245,8 @@ impl Searcher {
                 found.push((m, score));
             }
         }
-        let shown = offset + found.len();
-        let next_cursor = (found.len() == limit && (shown as u64) < total)
+        let shown = offset + page_hits;
+        let next_cursor = (page_hits == limit && (shown as u64) < total)
             .then(|| Cursor::render(request.sort, as_of, shown, &fingerprint));
         let terms: Vec<Vec<char>> = parsed.include.iter().map(|t| folded(t)).collect();
         Ok(SearchPage {
@@ -467,10 +469,7 @@ impl Searcher {
             .lock()
             .map_err(|_| self.index.error("an earlier search panicked"))?;
         if let Some(n) = cache.as_ref().filter(|n| n.read.elapsed() < NAMES_TTL) {
-            return Ok(NameMatches {
-                people: n.people.clone(),
-                rooms: n.rooms.clone(),
-            });
+            return Ok(n.matches.clone());
         }
         let corp = self.index.corp_id();
         const PAGE: usize = 10_000;
@@ -502,12 +501,15 @@ impl Searcher {
         }
         people.retain(|(_, name)| !name.is_empty());
         rooms.retain(|(_, name)| !name.is_empty());
+        let matches = NameMatches {
+            people: Arc::from(people),
+            rooms: Arc::from(rooms),
+        };
         *cache = Some(Names {
             read: Instant::now(),
-            people: people.clone(),
-            rooms: rooms.clone(),
+            matches: matches.clone(),
         });
-        Ok(NameMatches { people, rooms })
+        Ok(matches)
     }
 
     fn hits(
@@ -568,10 +570,12 @@ impl Searcher {
     }
 }
 
-/// The names that contain a term.
+/// The corp's people and rooms by folded display name (shared by the searches of one cache
+/// period, never copied per search).
+#[derive(Clone)]
 struct NameMatches {
-    people: Vec<(String, String)>,
-    rooms: Vec<(String, String)>,
+    people: Arc<[(String, String)]>,
+    rooms: Arc<[(String, String)]>,
 }
 
 impl NameMatches {

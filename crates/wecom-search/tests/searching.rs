@@ -477,3 +477,52 @@ fn rebuilding_gives_the_same_index() {
     );
     assert_eq!(a.searcher().index().documents().expect("docs"), 6);
 }
+
+#[test]
+fn a_hit_the_archive_no_longer_holds_never_ends_the_pages_early() {
+    let mut indexed = Archive::new();
+    indexed.commit(
+        (1..=10)
+            .map(|n| {
+                chat(
+                    n,
+                    &format!("m{n:02}"),
+                    "a",
+                    &["b"],
+                    "",
+                    T0 + n as i64 * 1000,
+                    "理财",
+                )
+            })
+            .collect(),
+    );
+    catch_up(&indexed.indexer(IndexerOptions::default()));
+    // The same index over an archive holding only the five oldest messages (as if the archive had
+    // been replaced under the index): the five newest hits cannot be read back.
+    let mut partial = Archive::new();
+    partial.commit(
+        (1..=5)
+            .map(|n| {
+                chat(
+                    n,
+                    &format!("m{n:02}"),
+                    "a",
+                    &["b"],
+                    "",
+                    T0 + n as i64 * 1000,
+                    "理财",
+                )
+            })
+            .collect(),
+    );
+    let index = SearchIndex::open(&indexed.index_dir(), CORP).expect("index");
+    let s = Searcher::open(index, partial.reader()).expect("searcher");
+    let req = SearchRequest {
+        limit: 3,
+        sort: Sort::Time,
+        ..request("理财")
+    };
+    let (seen, _, total) = all_pages(&s, req);
+    assert_eq!(total, 10);
+    assert_eq!(seen, v(&["m05", "m04", "m03", "m02", "m01"]));
+}

@@ -25,19 +25,25 @@ pub fn decrypt_item(keys: &KeyRing, item: &ChatDataItem) -> Outcome {
             reason: e.to_string(),
             plaintext: None,
         }),
-        Ok(plaintext) => match parse_envelope(&plaintext) {
-            Ok(envelope) => Outcome::Decrypted {
-                plaintext,
-                derived: Derived::from_envelope(&envelope),
-                envelope,
-            },
-            Err(e) => Outcome::Failed(Failure {
-                stage: "json".to_owned(),
-                code: SdkCode::DataParse.code(),
-                reason: e.to_string(),
-                plaintext: Some(plaintext),
-            }),
+        Ok(plaintext) => outcome_of_plaintext(plaintext),
+    }
+}
+
+/// What the store keeps of a record that decrypted to `plaintext`: the parsed envelope and what is
+/// derived from it, or — when it is not a readable envelope — a failure keeping the plaintext.
+pub fn outcome_of_plaintext(plaintext: Vec<u8>) -> Outcome {
+    match parse_envelope(&plaintext) {
+        Ok(envelope) => Outcome::Decrypted {
+            plaintext,
+            derived: Derived::from_envelope(&envelope),
+            envelope,
         },
+        Err(e) => Outcome::Failed(Failure {
+            stage: "json".to_owned(),
+            code: SdkCode::DataParse.code(),
+            reason: e.to_string(),
+            plaintext: Some(plaintext),
+        }),
     }
 }
 

@@ -8,7 +8,7 @@ mod engine;
 mod redecrypt;
 mod runner;
 
-pub use decrypt::{JSON_FAILURE_CODE, decrypt_item, decrypt_page};
+pub use decrypt::{JSON_FAILURE_CODE, decrypt_item, decrypt_page, outcome_of_plaintext};
 pub use engine::{
     DEFAULT_MAX_SEQ_JUMP, IMPLAUSIBLE_SEQ, Progress, ScreenedPage, SharedStore, SyncError,
     SyncOptions, SyncReport, screen_page, sync_until_caught_up,

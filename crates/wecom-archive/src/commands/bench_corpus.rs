@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use wecom_emulator::{CorpusGenerator, CorpusSpec, PlainRecord, TextStyle};
-use wecom_store::{Derived, Failure, IngestedRecord, Outcome, PageCommit, StoreLocation, stage};
+use wecom_store::{IngestedRecord, PageCommit, StoreLocation};
 use wecom_wire::ChatDataItem;
 
 /// Records per committed page, as a sync page.
@@ -116,23 +116,10 @@ fn generate_pages(spec: &CorpusSpec, messages: usize, pages: &mpsc::SyncSender<P
 }
 
 /// One record as the sync engine would store it after decryption: parsed and derived the same way
-/// (`wecom_sync::decrypt_item`), with empty encrypted fields.
+/// (`wecom_sync::outcome_of_plaintext`), with empty encrypted fields.
 fn ingested(record: PlainRecord, fetched_at_ms: i64) -> IngestedRecord {
-    let plaintext = record.plaintext.into_bytes();
-    let outcome = match wecom_model::parse_envelope(&plaintext) {
-        Ok(envelope) => Outcome::Decrypted {
-            plaintext,
-            derived: Derived::from_envelope(&envelope),
-            envelope,
-        },
-        // The emulator writes valid envelopes; were one not, it is kept as a failure, as sync would.
-        Err(e) => Outcome::Failed(Failure {
-            stage: stage::JSON.to_owned(),
-            code: wecom_sync::JSON_FAILURE_CODE,
-            reason: e.to_string(),
-            plaintext: Some(plaintext),
-        }),
-    };
+    // The emulator writes valid envelopes; were one not, it is kept as a failure, as sync would.
+    let outcome = wecom_sync::outcome_of_plaintext(record.plaintext.into_bytes());
     IngestedRecord {
         item: ChatDataItem {
             seq: record.seq,
