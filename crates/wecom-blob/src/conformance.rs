@@ -58,6 +58,7 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         check!(dropped_writer_leaves_nothing),
         check!(concurrent_uploads_of_the_same_bytes),
         check!(missing_objects),
+        check!(reads_from_an_offset),
     ]
 }
 
@@ -527,4 +528,35 @@ async fn missing_objects(f: &Fixture) {
         let error = f.store.open(area, &sha256).await.expect_err("missing");
         assert_eq!(error.kind(), BlobErrorKind::NotFound, "{error}");
     }
+}
+
+async fn reads_from_an_offset(f: &Fixture) {
+    let data = Generated::new(11, 3 * CHUNK as u64 + 17);
+    let stored = upload(
+        f.store.as_ref(),
+        data.chunks(CHUNK),
+        Expectations::default(),
+    )
+    .await
+    .expect("upload");
+    let whole: Vec<u8> = data.chunks(CHUNK).flatten().collect();
+    for offset in [0, 1, CHUNK as u64, data.len - 1, data.len, data.len + 10] {
+        let mut reader = f
+            .store
+            .open_at(Area::Objects, &stored.sha256, offset)
+            .await
+            .expect("open at");
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).await.expect("read");
+        let from = usize::try_from(offset.min(data.len)).expect("small");
+        assert_eq!(reader.size(), (whole.len() - from) as u64, "size from {offset}");
+        assert!(bytes == whole[from..], "bytes from {offset}");
+    }
+    let missing = Sha256Hex::of(b"never stored");
+    let error = f
+        .store
+        .open_at(Area::Objects, &missing, 5)
+        .await
+        .expect_err("missing");
+    assert_eq!(error.kind(), BlobErrorKind::NotFound, "{error}");
 }

@@ -271,6 +271,37 @@ impl BlobStore for FsBlobStore {
         })
     }
 
+    fn open_at<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move {
+            use tokio::io::AsyncSeekExt;
+            let path = self.layout.path(area, sha256);
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(BlobError::NotFound {
+                        key: path.display().to_string(),
+                    });
+                }
+                Err(e) => return Err(BlobError::io("opening", &path, &e)),
+            };
+            let size = file
+                .metadata()
+                .await
+                .map_err(|e| BlobError::io("reading metadata of", &path, &e))?
+                .len();
+            let at = offset.min(size);
+            file.seek(io::SeekFrom::Start(at))
+                .await
+                .map_err(|e| BlobError::io("seeking in", &path, &e))?;
+            Ok(BlobReader::new(size - at, tokio::io::AsyncReadExt::take(file, size - at)))
+        })
+    }
+
     fn key(&self, area: Area, sha256: &Sha256Hex) -> String {
         area.relative_key(sha256)
     }

@@ -169,6 +169,31 @@ pub trait BlobStore: Send + Sync {
         sha256: &'a Sha256Hex,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>>;
 
+    /// Streams a published object from byte `offset` on (HTTP Range requests); the reader's
+    /// size is what is left. An offset at or past the end yields nothing. The default reads and
+    /// discards the bytes before `offset`; backends that can seek do.
+    fn open_at<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move {
+            use tokio::io::AsyncReadExt;
+            let mut reader = self.open(area, sha256).await?;
+            let size = reader.size();
+            let skip = offset.min(size);
+            let skipped = tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
+                .await
+                .map_err(|e| BlobError::Io {
+                    location: self.key(area, sha256),
+                    op: "skipping to the requested range of",
+                    cause: e.to_string(),
+                })?;
+            Ok(BlobReader::new(size - skipped, reader))
+        })
+    }
+
     /// Whether an object is published at that address.
     fn exists<'a>(
         &'a self,

@@ -110,12 +110,37 @@ pub async fn run(
     for c in &mut corps {
         c.search = open_search(config, c).await;
     }
+    let blobs = if config.media.enabled {
+        match config.open_blobs() {
+            Ok(blobs) => Some(blobs),
+            Err(e) => {
+                shut_sources(&corps).await;
+                return Err(e.into());
+            }
+        }
+    } else {
+        None
+    };
+    // The API reads each corp's archive, index and media; it starts with the server.
+    let mut api_corps = Vec::new();
+    if config.api.enabled {
+        for c in &corps {
+            api_corps.push(
+                crate::api::api_corp(config, &c.config, c.store.reader.clone(), blobs.clone())
+                    .await,
+            );
+        }
+    }
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let started = start(
         config,
         &mut corps,
-        listener,
+        Served {
+            listener,
+            blobs,
+            api_corps,
+        },
         poll_interval,
         fd_limit,
         &cancel,
@@ -170,12 +195,22 @@ async fn open_search(config: &Config, c: &Corp) -> Option<Indexer> {
     }
 }
 
-/// Starts every task into `tasks`: the server, the figures refresh, per corp its media workers,
-/// name resolver, search indexer and runner, and the completeness watch.
+/// What the HTTP server serves besides the daemon's own routes, and where.
+struct Served {
+    listener: TcpListener,
+    /// The media store, when media are downloaded.
+    blobs: Option<Arc<dyn wecom_blob::BlobStore>>,
+    /// What the API serves of each corp; empty when the API is off.
+    api_corps: Vec<wecom_api::ApiCorp>,
+}
+
+/// Starts every task into `tasks`: the server (with the API), the figures refresh, per corp its
+/// media workers, name resolver, search indexer and runner, and the completeness watch.
+#[allow(clippy::too_many_arguments)]
 fn start(
     config: &Config,
     corps: &mut [Corp],
-    listener: TcpListener,
+    served: Served,
     poll: Duration,
     fd_limit: Option<u64>,
     cancel: &CancellationToken,
@@ -215,12 +250,24 @@ fn start(
         metrics_token: config.server.metrics_token.clone(),
         ..ServerConfig::default()
     };
-    let blobs = if config.media.enabled {
-        Some(config.open_blobs()?)
-    } else {
-        None
-    };
-    let app = router(endpoints, observer.clone(), server_config.clone());
+    let Served {
+        listener,
+        blobs,
+        api_corps,
+    } = served;
+    let mut app = router(endpoints, observer.clone(), server_config.clone());
+    if let Some(first) = corps.first()
+        && !api_corps.is_empty()
+    {
+        let state = wecom_api::ApiState::new(
+            crate::api::api_config(config),
+            first.store.accounts.clone(),
+            first.store.audit.clone(),
+            api_corps,
+            Some(observer.clone() as Arc<dyn Observer>),
+        );
+        app = app.merge(wecom_api::router(state));
+    }
     let server_stop = cancel.clone().cancelled_owned();
     tasks.spawn(async move {
         if let Err(e) = serve(listener, app, &server_config, server_stop).await {

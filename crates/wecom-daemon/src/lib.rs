@@ -2,9 +2,10 @@
 //! on a bound listener until a shutdown future completes, owning every task it starts), one pull
 //! of one corp ([`sync_once`] described by a [`SyncPlan`]), the figures `/metrics` and `/readyz`
 //! show ([`figures`]), the rules they follow as plain functions ([`rules`]: readiness, time to
-//! loss) and the search index's writer ([`search`]). It prints nothing: the binary parses, prints
-//! and wires.
+//! loss), the search index's writer ([`search`]) and what the HTTP API serves ([`api`]). It
+//! prints nothing: the binary parses, prints and wires.
 
+pub mod api;
 pub mod config;
 mod daemon;
 mod error;

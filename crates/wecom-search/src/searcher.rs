@@ -55,6 +55,9 @@ pub struct Filters {
     /// Only messages with at least one of these participants (a reviewer's scope); `None` means
     /// no such restriction, an empty list matches nothing.
     pub within: Option<Vec<String>>,
+    /// Only messages of these conversations (the conversations a reviewer may see); `None` means
+    /// no such restriction, an empty list matches nothing.
+    pub conversations: Option<Vec<String>>,
 }
 
 impl Filters {
@@ -89,6 +92,7 @@ pub struct SearchRequest {
 
 /// One page of hits.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     pub hits: Vec<Hit>,
     /// Every hit of the search (as of its first page).
@@ -99,6 +103,7 @@ pub struct SearchPage {
 
 /// One hit: the message as the archive holds it, where it was said, and why it matched.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
     #[serde(flatten)]
     pub message: MessageView,
@@ -113,9 +118,11 @@ pub struct Hit {
 
 /// A window of the message's text with the matched substrings marked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snippet {
     pub text: String,
     /// Byte ranges `[start, end)` of `text` that matched a query term, in order, not overlapping.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<u64>>))]
     pub highlights: Vec<[usize; 2]>,
 }
 
@@ -389,6 +396,13 @@ impl Searcher {
                 filter(Box::new(EmptyQuery));
             } else {
                 filter(any_of(f.participant, within));
+            }
+        }
+        if let Some(conversations) = &filters.conversations {
+            if conversations.is_empty() {
+                filter(Box::new(EmptyQuery));
+            } else {
+                filter(any_of(f.conversation, conversations));
             }
         }
         let since = [filters.since_ms, parsed.after_ms]

@@ -108,6 +108,22 @@ fn filters_narrow_the_hits() {
         ..Filters::default()
     };
     assert_eq!(ids(&s, "", &conversation), v(&["m2", "m3"]));
+    // A set of conversations (what a reviewer may see): any of them, and none for an empty set.
+    let pair = Filters {
+        conversations: Some(v(&["pair:alice|bob", "room:wr1"])),
+        ..Filters::default()
+    };
+    assert_eq!(ids(&s, "", &pair), v(&["m1", "m2", "m3", "m4", "m5"]));
+    let rooms = Filters {
+        conversations: Some(v(&["room:wr1", "room:unknown"])),
+        ..Filters::default()
+    };
+    assert_eq!(ids(&s, "合同", &rooms), v(&["m2", "m3"]));
+    let no_conversation = Filters {
+        conversations: Some(vec![]),
+        ..Filters::default()
+    };
+    assert_eq!(ids(&s, "", &no_conversation), Vec::<String>::new());
     let external = Filters {
         external: Some(true),
         ..Filters::default()

@@ -18,6 +18,13 @@ use tokio::net::TcpListener;
 pub use callback::CallbackEndpoint;
 pub use metrics::{CorpSnapshot, Observer};
 
+/// How a request arrived: an extension on every request the server hands to its router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transport {
+    /// Over TLS.
+    pub tls: bool,
+}
+
 /// Limits of the HTTP surface.
 #[derive(Clone)]
 pub struct ServerConfig {

@@ -94,6 +94,7 @@ fn request(args: &SearchArgs) -> SearchRequest {
             // `--until D` includes all of day D.
             until_ms: args.until.map(|midnight| midnight.saturating_add(DAY_MS)),
             within: None,
+            conversations: None,
         },
         sort: match args.sort {
             SearchSort::Relevance => Sort::Relevance,
