@@ -1087,27 +1087,58 @@ pub fn conversations_are_listed_by_recent_activity(make: Make<'_>) {
             first_msgtime: T0 + first,
             last_msgtime: T0 + last,
             senders: senders.iter().map(|s| (*s).to_owned()).collect(),
+            external: false,
+            participants: Vec::new(),
+            participant_count: 0,
         }
+    };
+    let with = |mut c: ConversationSummary, participants: &[&str]| {
+        c.participants = participants.iter().map(|s| (*s).to_owned()).collect();
+        c.participant_count = participants.len() as u64;
+        c
     };
     let busy_senders: Vec<String> = std::iter::once("user24".to_owned())
         .chain((0..19).map(|i| format!("user{i:02}")))
         .collect();
     let busy_senders: Vec<&str> = busy_senders.iter().map(String::as_str).collect();
+    let busy_participants: Vec<String> = (0..25)
+        .map(|i| format!("user{i:02}"))
+        .chain(std::iter::once("x".to_owned()))
+        .collect();
+    let busy_participants: Vec<&str> = busy_participants.iter().map(String::as_str).collect();
     let expected = vec![
-        summary("room:wrBusy", true, "wrBusy", 28, 45, 74, &busy_senders),
-        summary(
-            "room:wrA",
-            true,
-            "wrA",
-            4,
-            5,
-            40,
+        with(
+            summary("room:wrBusy", true, "wrBusy", 28, 45, 74, &busy_senders),
+            &busy_participants,
+        ),
+        with(
+            summary(
+                "room:wrA",
+                true,
+                "wrA",
+                4,
+                5,
+                40,
+                &["carol", "dave", "erin"],
+            ),
             &["carol", "dave", "erin"],
         ),
-        summary("pair:alice|carol", false, "", 1, 35, 35, &["carol"]),
-        summary("pair:alice|bob", false, "", 3, 10, 30, &["alice", "bob"]),
-        summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
-        summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
+        with(
+            summary("pair:alice|carol", false, "", 1, 35, 35, &["carol"]),
+            &["alice", "carol"],
+        ),
+        with(
+            summary("pair:alice|bob", false, "", 3, 10, 30, &["alice", "bob"]),
+            &["alice", "bob"],
+        ),
+        with(
+            summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
+            &["alice", "bob", "carol"],
+        ),
+        with(
+            summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
+            &["alice"],
+        ),
     ];
     assert_eq!(
         store.reader.conversations(CORP, 100, 0).expect("list"),

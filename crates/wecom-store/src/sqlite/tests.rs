@@ -728,6 +728,7 @@ fn hot_queries_use_their_indexes() {
             .expect("plan");
         rows.join("; ")
     };
+    let list = read::list_sql(&crate::ConversationFilter::default());
     let expect = [
         (derive::SELECT_UNDERIVED, "INDEX messages_underived"),
         (derive::SELECT_ANY_UNDERIVED, "INDEX messages_underived"),
@@ -736,7 +737,7 @@ fn hot_queries_use_their_indexes() {
             links::SELECT_QUOTE_CANDIDATES,
             "INDEX messages_conversation",
         ),
-        (read::SELECT_CONVERSATIONS, "INDEX conversations_recent"),
+        (list.as_str(), "INDEX conversations_recent"),
         (read::SELECT_SENDERS, "INDEX conversation_senders_top"),
         (read::SELECT_PAGE, "INDEX messages_conversation"),
         (read::SELECT_PAGE_AFTER, "INDEX messages_conversation"),
@@ -757,6 +758,80 @@ fn hot_queries_use_their_indexes() {
             "{sql}\n  sorts: {plan}"
         );
     }
+}
+
+#[test]
+fn read_side_queries_use_their_indexes() {
+    use super::{media, read, summary};
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let conn = store.conn();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    const PARTICIPANTS_PK: &str = "INDEX sqlite_autoindex_conversation_participants_1";
+    const BY_PARTICIPANT: &str = "INDEX conversation_participants_by_participant";
+    let filtered = read::select_filtered_conversations();
+    let scoped = read::select_scoped_conversations();
+    // (query, an index it must use, whether it may sort)
+    let expect: [(&str, &str, bool); 13] = [
+        (&scoped, BY_PARTICIPANT, true),
+        (&filtered, BY_PARTICIPANT, false),
+        (&filtered, "INDEX", false),
+        (read::SELECT_PARTICIPANTS, PARTICIPANTS_PK, false),
+        (read::COUNT_PARTICIPANTS, PARTICIPANTS_PK, false),
+        (read::SELECT_PAGE_BEFORE, "INDEX messages_conversation", false),
+        (read::SELECT_INVOLVES, BY_PARTICIPANT, false),
+        (read::SELECT_INVOLVING, BY_PARTICIPANT, true),
+        (
+            read::SELECT_DEPARTMENT_MEMBERS,
+            "INDEX sqlite_autoindex_person_departments_1",
+            true,
+        ),
+        (
+            media::SELECT_MESSAGES_MEDIA,
+            "INDEX sqlite_autoindex_media_jobs_1",
+            true,
+        ),
+        (media::SELECT_MEDIA_BY_SHA256, "INDEX media_jobs_sha256", true),
+        (
+            summary::MARK_EXTERNAL_OF_PARTICIPANT,
+            BY_PARTICIPANT,
+            false,
+        ),
+        (
+            summary::MARK_EXTERNAL,
+            "INDEX sqlite_autoindex_conversations_1",
+            false,
+        ),
+    ];
+    for (sql, index, may_sort) in expect {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        // Only the id list itself (`json_each`) is scanned.
+        assert!(
+            plan.split("; ")
+                .all(|step| !step.starts_with("SCAN") || step.contains("json_each")),
+            "{sql}\n  scans: {plan}"
+        );
+        assert!(
+            may_sort || !plan.contains("TEMP B-TREE FOR ORDER BY"),
+            "{sql}\n  sorts: {plan}"
+        );
+    }
+    // The filtered list walks the recent-activity index or the participant's conversations.
+    let plan = plan(&filtered);
+    assert!(
+        plan.contains("conversations_recent") || plan.contains("sqlite_autoindex_conversations_1"),
+        "{plan}"
+    );
 }
 
 #[test]
