@@ -11,6 +11,7 @@
 mod accounts;
 mod media;
 mod names;
+mod read_side;
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,13 @@ pub use names::{
     rechecking_makes_entries_due_now, recorded_person_checks_follow_the_state_rules,
     recorded_room_checks_follow_the_state_rules, rooms_and_people_are_listed_by_name,
     the_permit_list_is_kept_with_its_history,
+};
+
+pub use read_side::{
+    EXT, ROBOT, conversations_are_filtered_by_participant_room_and_activity,
+    media_is_found_by_content_and_by_message, members_are_found_by_department,
+    paging_backwards_through_a_conversation,
+    participants_and_the_external_flag_follow_every_page, who_a_conversation_involves,
 };
 
 use wecom_model::{Action, Envelope, parse_envelope};
@@ -159,7 +167,13 @@ macro_rules! conformance_suite {
             a_password_change_signs_out_everywhere,
             failed_sign_ins_lock_and_success_resets,
             audit_appends_form_a_hash_chain,
-            audit_lists_filter_by_user_action_and_time
+            audit_lists_filter_by_user_action_and_time,
+            conversations_are_filtered_by_participant_room_and_activity,
+            participants_and_the_external_flag_follow_every_page,
+            paging_backwards_through_a_conversation,
+            who_a_conversation_involves,
+            media_is_found_by_content_and_by_message,
+            members_are_found_by_department
         ]);
         #[test]
         fn commit_is_all_or_nothing() {

@@ -993,6 +993,102 @@ fn names_queries_use_their_indexes() {
     }
 }
 
+/// An archive written before 0009 (schema 8: messages, conversation summaries) gets the
+/// participants and external flags of its conversations on the next open — the same a commit of
+/// this build records, the external-id shape judged in Rust — and keeps them current after.
+#[test]
+fn an_archive_written_before_the_read_side_gets_its_participants() {
+    use conformance::{EXT, ROBOT};
+    let dir = temp_dir();
+    let path = dir.path().join("v8.db");
+    let records = vec![
+        chat(1, "p1", "alice", &["bob"], "", T0 + 10, "a"),
+        chat(2, "p2", "bob", &["alice", ""], "", T0 + 20, "b"),
+        chat(3, "r1", "carol", &["dave"], "wrA", T0 + 30, "c"),
+        chat(4, "r2", "dave", &["carol", EXT], "wrA", T0 + 40, "d"),
+        chat(5, "x1_external", "erin", &["frank"], "", T0 + 50, "e"),
+        chat(6, "b1", "carol", &[ROBOT], "wrBot", T0 + 60, "f"),
+        // Looks external by prefix but is too short to be a generated id: an employee.
+        chat(7, "w1", "wmeng", &["alice"], "", T0 + 70, "g"),
+    ];
+    let page = PageCommit {
+        records: records.clone(),
+        cursor: 7,
+        quarantined: Vec::new(),
+    };
+    {
+        // Written by this build, then taken back to what schema 8 had.
+        let store = open(&path);
+        store.commit_page(CORP, &page).expect("commit");
+        store
+            .conn()
+            .execute_batch(
+                "DROP TABLE conversation_participants; DROP TABLE external_backfill;
+                 DROP TABLE person_departments; DROP INDEX media_jobs_sha256;
+                 ALTER TABLE conversations DROP COLUMN external;
+                 ALTER TABLE people DROP COLUMN departments;
+                 DELETE FROM schema_migrations WHERE version = 9;",
+            )
+            .expect("back to schema 8");
+    }
+    let upgraded = open(&path);
+    assert_eq!(
+        count_sql(&upgraded, "SELECT count(*) FROM external_backfill"),
+        0,
+        "the Rust pass finished"
+    );
+    let fresh = SqliteStore::open_in_memory().expect("store");
+    fresh.commit_page(CORP, &page).expect("commit");
+    let list = |store: &SqliteStore| {
+        store
+            .reader()
+            .conversation_list(CORP, &crate::ConversationFilter::default(), 100, 0)
+            .expect("list")
+    };
+    let expected = list(&fresh);
+    assert_eq!(list(&upgraded), expected);
+    let external: Vec<(&str, bool)> = expected
+        .iter()
+        .map(|c| (c.key.as_str(), c.external))
+        .collect();
+    assert_eq!(
+        external,
+        [
+            ("pair:alice|wmeng", false),
+            ("room:wrBot", true),
+            ("pair:erin|frank", true),
+            ("room:wrA", true),
+            ("pair:alice|bob", false),
+        ]
+    );
+    assert_eq!(
+        expected[4].participants,
+        ["alice".to_owned(), "bob".to_owned()],
+        "empty ids are no participants"
+    );
+    // Later pages keep them current.
+    upgraded
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![chat(8, "p3", "alice", &["bob", EXT], "", T0 + 80, "h")],
+                cursor: 8,
+                quarantined: Vec::new(),
+            },
+        )
+        .expect("commit");
+    let now = list(&upgraded);
+    assert_eq!(now[0].key, format!("members:alice|bob|{EXT}"));
+    assert!(now[0].external);
+    assert_eq!(
+        upgraded
+            .reader()
+            .conversations_involving(CORP, &[EXT.to_owned()])
+            .expect("involving"),
+        [format!("members:alice|bob|{EXT}"), "room:wrA".to_owned()]
+    );
+}
+
 /// An archive written before names existed gets the new tables on the next open, and the first
 /// discovery finds every message stored before, late ones included.
 #[test]
