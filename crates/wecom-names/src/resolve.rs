@@ -87,6 +87,12 @@ pub(crate) async fn person(r: &NameResolver, person: &PersonEntry) -> Checked<Pe
         DirectoryApi::User => r.judge(r.api().user(id).await).map(|u| PersonInfo {
             name: u.name,
             position: u.position,
+            // Department ids are never negative; one that is names no department.
+            departments: u
+                .department
+                .iter()
+                .filter_map(|d| u64::try_from(*d).ok())
+                .collect(),
             ..PersonInfo::default()
         }),
         DirectoryApi::ExternalContact => r.judge(r.api().external_contact(id).await).map(|c| {
@@ -101,6 +107,7 @@ pub(crate) async fn person(r: &NameResolver, person: &PersonEntry) -> Checked<Pe
                 position: c.position,
                 external_type: Some(c.contact_type).filter(|t| *t != 0),
                 creator: String::new(),
+                departments: Vec::new(),
             }
         }),
         _ => r.judge(r.api().robot_info(id).await).map(|b| PersonInfo {

@@ -240,6 +240,7 @@ fn names_of_senders_and_rooms_are_searched_too() {
         position: String::new(),
         external_type: None,
         creator: String::new(),
+        departments: Vec::new(),
     };
     a.roles
         .directory

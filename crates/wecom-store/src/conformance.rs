@@ -11,6 +11,7 @@
 mod accounts;
 mod media;
 mod names;
+mod read_side;
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,13 @@ pub use names::{
     rechecking_makes_entries_due_now, recorded_person_checks_follow_the_state_rules,
     recorded_room_checks_follow_the_state_rules, rooms_and_people_are_listed_by_name,
     the_permit_list_is_kept_with_its_history,
+};
+
+pub use read_side::{
+    EXT, ROBOT, conversations_are_filtered_by_participant_room_and_activity,
+    media_is_found_by_content_and_by_message, members_are_found_by_department,
+    paging_backwards_through_a_conversation,
+    participants_and_the_external_flag_follow_every_page, who_a_conversation_involves,
 };
 
 use wecom_model::{Action, Envelope, parse_envelope};
@@ -159,7 +167,13 @@ macro_rules! conformance_suite {
             a_password_change_signs_out_everywhere,
             failed_sign_ins_lock_and_success_resets,
             audit_appends_form_a_hash_chain,
-            audit_lists_filter_by_user_action_and_time
+            audit_lists_filter_by_user_action_and_time,
+            conversations_are_filtered_by_participant_room_and_activity,
+            participants_and_the_external_flag_follow_every_page,
+            paging_backwards_through_a_conversation,
+            who_a_conversation_involves,
+            media_is_found_by_content_and_by_message,
+            members_are_found_by_department
         ]);
         #[test]
         fn commit_is_all_or_nothing() {
@@ -1087,27 +1101,58 @@ pub fn conversations_are_listed_by_recent_activity(make: Make<'_>) {
             first_msgtime: T0 + first,
             last_msgtime: T0 + last,
             senders: senders.iter().map(|s| (*s).to_owned()).collect(),
+            external: false,
+            participants: Vec::new(),
+            participant_count: 0,
         }
+    };
+    let with = |mut c: ConversationSummary, participants: &[&str]| {
+        c.participants = participants.iter().map(|s| (*s).to_owned()).collect();
+        c.participant_count = participants.len() as u64;
+        c
     };
     let busy_senders: Vec<String> = std::iter::once("user24".to_owned())
         .chain((0..19).map(|i| format!("user{i:02}")))
         .collect();
     let busy_senders: Vec<&str> = busy_senders.iter().map(String::as_str).collect();
+    let busy_participants: Vec<String> = (0..25)
+        .map(|i| format!("user{i:02}"))
+        .chain(std::iter::once("x".to_owned()))
+        .collect();
+    let busy_participants: Vec<&str> = busy_participants.iter().map(String::as_str).collect();
     let expected = vec![
-        summary("room:wrBusy", true, "wrBusy", 28, 45, 74, &busy_senders),
-        summary(
-            "room:wrA",
-            true,
-            "wrA",
-            4,
-            5,
-            40,
+        with(
+            summary("room:wrBusy", true, "wrBusy", 28, 45, 74, &busy_senders),
+            &busy_participants,
+        ),
+        with(
+            summary(
+                "room:wrA",
+                true,
+                "wrA",
+                4,
+                5,
+                40,
+                &["carol", "dave", "erin"],
+            ),
             &["carol", "dave", "erin"],
         ),
-        summary("pair:alice|carol", false, "", 1, 35, 35, &["carol"]),
-        summary("pair:alice|bob", false, "", 3, 10, 30, &["alice", "bob"]),
-        summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
-        summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
+        with(
+            summary("pair:alice|carol", false, "", 1, 35, 35, &["carol"]),
+            &["alice", "carol"],
+        ),
+        with(
+            summary("pair:alice|bob", false, "", 3, 10, 30, &["alice", "bob"]),
+            &["alice", "bob"],
+        ),
+        with(
+            summary("members:alice|bob|carol", true, "", 1, 3, 3, &["bob"]),
+            &["alice", "bob", "carol"],
+        ),
+        with(
+            summary("switch:alice", false, "", 1, 1, 1, &["alice"]),
+            &["alice"],
+        ),
     ];
     assert_eq!(
         store.reader.conversations(CORP, 100, 0).expect("list"),

@@ -69,7 +69,8 @@ pub use media::{
 };
 pub use sqlite::{SqliteReader, SqliteStore};
 pub use store::{
-    ArchiveReader, ArchiveWriter, CommitStats, ConversationSummary, CursorChange, Derived,
-    Directory, FailedRecord, Failure, IngestedRecord, MediaQueue, Outcome, PageCommit,
-    QUOTE_WINDOW_MS, QuoteParts, ResolveStats, Stats, StoredMessage, StoredQuarantine, stage,
+    ArchiveReader, ArchiveWriter, CommitStats, ConversationFilter, ConversationSummary,
+    CursorChange, Derived, Directory, FailedRecord, Failure, IngestedRecord,
+    MAX_LISTED_PARTICIPANTS, MediaQueue, Outcome, PageCommit, QUOTE_WINDOW_MS, QuoteParts,
+    ResolveStats, Stats, StoredMessage, StoredQuarantine, stage,
 };

@@ -287,6 +287,9 @@ pub struct PersonEntry {
     pub first_seen_ms: i64,
     pub checked_at_ms: Option<i64>,
     pub next_check_ms: i64,
+    /// Employees: the departments the directory last reported, ascending; empty when unknown
+    /// (never named, not an employee, or none reported).
+    pub departments: Vec<u64>,
 }
 
 /// What an API said about a person.
@@ -297,6 +300,9 @@ pub struct PersonInfo {
     pub position: String,
     pub external_type: Option<u8>,
     pub creator: String,
+    /// Employees: their department ids (`user/get`'s `department`). Recorded as given (sorted,
+    /// each once), replacing the earlier list whenever the person is named.
+    pub departments: Vec<u64>,
 }
 
 /// Counts over the corp's names, from one consistent snapshot.

@@ -1,6 +1,7 @@
 //! Rules of the archive that are not SQL, applied alike by every backend: how a stored message is
 //! linked to the others (a recall marks what it recalls, a quoted reply points at what it quotes),
-//! and how a stored message's facts are derived again from its kept JSON. A backend answers the
+//! how a stored message's facts are derived again from its kept JSON, and who takes part in a
+//! conversation and whether that makes it external. A backend answers the
 //! lookups ([`LinkLookup`]); the decisions are made here.
 
 use wecom_model::{Action, Envelope, parse_envelope};
@@ -120,6 +121,23 @@ pub(crate) struct StoredEnvelope {
     pub(crate) msgtime: i64,
     pub(crate) msgtype: Option<String>,
     pub(crate) json: String,
+}
+
+/// The ids of a message that take part in its conversation: `from` and every `tolist` id,
+/// empty ones skipped (an id is kept exactly as sent).
+pub(crate) fn participants<'a>(from: &'a str, tolist: &'a [String]) -> impl Iterator<Item = &'a str> {
+    std::iter::once(from)
+        .chain(tolist.iter().map(String::as_str))
+        .filter(|id| !id.is_empty())
+}
+
+/// Whether a participant makes its conversation external: an external contact or a group robot
+/// by the shape of its id ([`wecom_model::classify_id`]).
+pub(crate) fn makes_external(id: &str) -> bool {
+    matches!(
+        wecom_model::classify_id(id),
+        wecom_model::IdKind::External | wecom_model::IdKind::Robot
+    )
 }
 
 /// Derives a stored message as a commit would have from its envelope. The kept JSON is read again

@@ -276,6 +276,35 @@ pub struct ConversationSummary {
     pub last_msgtime: i64,
     /// Distinct senders (`from`), at most 20, most active first (ties by id).
     pub senders: Vec<String>,
+    /// A message of it has the `_external` msgid flag, or a participant is an external contact
+    /// or a robot by shape ([`wecom_model::classify_id`]).
+    pub external: bool,
+    /// Participants (the union over its messages of `from` and every `tolist` id, empty ids
+    /// skipped), ascending, at most [`MAX_LISTED_PARTICIPANTS`].
+    pub participants: Vec<String>,
+    /// All participants, also those beyond the ones listed.
+    pub participant_count: u64,
+}
+
+/// How many participants a [`ConversationSummary`] lists.
+pub const MAX_LISTED_PARTICIPANTS: usize = 50;
+
+/// Filters of [`ArchiveReader::conversation_list`]. All set filters must hold (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    /// Only conversations with at least one of these participants (a reviewer's scope).
+    /// `Some(vec![])` = none.
+    pub any_participant: Option<Vec<String>>,
+    /// Only conversations this person took part in.
+    pub person: Option<String>,
+    /// Only this room's conversation.
+    pub roomid: Option<String>,
+    /// Only external (true) / only internal (false) conversations.
+    pub external: Option<bool>,
+    /// Only conversations with activity in `[since, until)` (Unix ms): `last_msgtime >= since`
+    /// and `first_msgtime < until`.
+    pub active_since_ms: Option<i64>,
+    pub active_until_ms: Option<i64>,
 }
 
 /// A decrypted message as stored, with its derived columns and links.
@@ -429,6 +458,65 @@ pub trait ArchiveReader: Send + Sync {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// Up to `limit` conversations that pass `filter` after skipping `offset`, in the order of
+    /// [`Self::conversations`] (last msgtime descending, ties by key). A filter of no
+    /// participants (`any_participant: Some(vec![])`) passes none.
+    fn conversation_list(
+        &self,
+        corp_id: &str,
+        filter: &ConversationFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// Up to `limit` messages of conversation `key` strictly before the `(msgtime, seq)`
+    /// cursor `before` — the ones immediately before it — in ascending `(msgtime, seq)` order.
+    /// `(i64::MAX, i64::MAX as u64)` is past every message (the newest ones).
+    fn conversation_messages_before(
+        &self,
+        corp_id: &str,
+        key: &str,
+        before: (i64, u64),
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// Whether any participant of conversation `key` is in `ids` (false for an empty list or
+    /// an unknown key).
+    fn conversation_involves(
+        &self,
+        corp_id: &str,
+        key: &str,
+        ids: &[String],
+    ) -> Result<bool, StoreError>;
+
+    /// Every conversation key with a participant in `ids`, ascending, each once.
+    fn conversations_involving(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Every media job (any state, ascending id) whose stored object has this sha256, each with
+    /// its object (as [`Self::message_media`]).
+    fn media_by_sha256(&self, corp_id: &str, sha256: &str)
+    -> Result<Vec<MessageMedia>, StoreError>;
+
+    /// The media jobs of several messages at once (as [`Self::message_media`]), ascending job
+    /// id; msgids without jobs or not stored add nothing.
+    fn messages_media(
+        &self,
+        corp_id: &str,
+        msgids: &[String],
+    ) -> Result<Vec<MessageMedia>, StoreError>;
+
+    /// The userids whose recorded department list contains any of `departments`, ascending,
+    /// each once.
+    fn department_members(
+        &self,
+        corp_id: &str,
+        departments: &[u64],
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Up to `limit` messages of conversation `key` in ascending `(msgtime, seq)` order, strictly
     /// after the `(msgtime, seq)` cursor `after` (the last message of the previous page).

@@ -219,6 +219,15 @@ async fn every_room_and_person_is_named_or_marked_unresolvable() {
         assert_eq!(p.state, NameState::Named, "{id}");
         assert_eq!(p.name.as_deref(), dir.name_of(id), "{id}");
         assert_eq!(Some(p.kind), PartyKind::of(id));
+        // Employees get the department user/get reports; nobody else has one.
+        match dir.employee(id) {
+            Some(e) => assert_eq!(
+                p.departments,
+                vec![u64::try_from(e.department_id()).expect("a department id")],
+                "{id}"
+            ),
+            None => assert!(p.departments.is_empty(), "{id}"),
+        }
     }
 
     // The customer-group list told which rooms are customer groups: none was asked about as an

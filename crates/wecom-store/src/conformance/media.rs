@@ -24,7 +24,7 @@ pub fn image(seq: u64, msgid: &str, msgtime: i64, sdkfileid: &str) -> crate::Ing
 }
 
 /// A mixed message with a text and two images (nested references).
-fn mixed(seq: u64, msgid: &str, msgtime: i64) -> crate::IngestedRecord {
+pub(super) fn mixed(seq: u64, msgid: &str, msgtime: i64) -> crate::IngestedRecord {
     let item = |sdkfileid: &str| {
         serde_json::json!({"type": "image", "content": serde_json::json!({
             "md5sum": "", "filesize": 10, "sdkfileid": sdkfileid}).to_string()})
@@ -63,7 +63,7 @@ fn one(store: &Roles, msgid: &str) -> crate::MessageMedia {
     media.remove(0)
 }
 
-fn object(sha: char, area: MediaArea) -> MediaObject {
+pub(super) fn object(sha: char, area: MediaArea) -> MediaObject {
     MediaObject {
         sha256: sha.to_string().repeat(64),
         size: 13177,
@@ -75,14 +75,14 @@ fn object(sha: char, area: MediaArea) -> MediaObject {
     }
 }
 
-fn error(code: &str) -> MediaJobError {
+pub(super) fn error(code: &str) -> MediaJobError {
     MediaJobError {
         code: code.into(),
         message: format!("{code}, explained"),
     }
 }
 
-fn result(job: &MediaJob, outcome: MediaJobOutcome) -> MediaJobResult {
+pub(super) fn result(job: &MediaJob, outcome: MediaJobOutcome) -> MediaJobResult {
     MediaJobResult {
         job_id: job.id,
         outcome,

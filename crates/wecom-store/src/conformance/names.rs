@@ -100,6 +100,7 @@ fn person_info(name: &str) -> Resolution<PersonInfo> {
         position: "sales".to_owned(),
         external_type: Some(2),
         creator: String::new(),
+        departments: Vec::new(),
     })
 }
 
@@ -252,6 +253,7 @@ pub fn discovery_finds_rooms_and_people(make: super::Make<'_>) {
             first_seen_ms: NOW,
             checked_at_ms: None,
             next_check_ms: NOW,
+            departments: Vec::new(),
         }
     );
     assert_eq!(person_entry(&store, CORP, ROBOT).kind, PartyKind::Robot);
@@ -681,6 +683,7 @@ pub fn recorded_person_checks_follow_the_state_rules(make: super::Make<'_>) {
             first_seen_ms: t(1),
             checked_at_ms: Some(t(1)),
             next_check_ms: t(100),
+            departments: Vec::new(),
         }
     );
     store

@@ -39,7 +39,8 @@ struct Underived {
 
 /// Derives and links every message that has no derived columns yet; returns how many there were.
 /// `schema` is the version the archive was migrated to: from [`super::summary::SINCE_VERSION`] on,
-/// each derived message is counted into its conversation's summary too.
+/// each derived message is counted into its conversation's summary too (and from
+/// [`super::summary::PARTICIPANTS_SINCE_VERSION`] on, its participants).
 pub(super) fn derive_pending(
     conn: &mut Connection,
     path: &Path,
@@ -87,7 +88,7 @@ pub(super) fn derive_pending(
             let mut update = tx.prepare_cached(UPDATE_DERIVED).map_err(err(path, OP))?;
             let mut links = Links::new(&tx, path)?;
             let mut summaries = if schema >= super::summary::SINCE_VERSION {
-                Some(Summaries::new(&tx, path)?)
+                Some(Summaries::for_schema(&tx, path, schema)?)
             } else {
                 None
             };
@@ -124,8 +125,21 @@ pub(super) fn derive_pending(
                 }
                 rules::mark_what_it_recalls(&mut links, corp_id, msgid, msgtime, &derived)?;
                 if let Some(summaries) = &mut summaries {
-                    summaries.count(corp_id, &derived.conversation, &row.envelope.from, msgtime)?;
+                    // Unreadable stored tolists count as empty, as in the names' consent check.
+                    let tolist: Vec<String> =
+                        serde_json::from_str(&row.envelope.tolist).unwrap_or_default();
+                    summaries.count(
+                        corp_id,
+                        &derived.conversation,
+                        &row.envelope.from,
+                        &tolist,
+                        derived.external,
+                        msgtime,
+                    )?;
                 }
+            }
+            if let Some(summaries) = &mut summaries {
+                summaries.finish()?;
             }
         }
         tx.commit().map_err(err(path, OP))?;

@@ -478,40 +478,85 @@ pub(super) fn jobs(
     .collect()
 }
 
+/// Jobs with their objects, as [`message_media`] and friends read them: the given `WHERE`
+/// text (over `j`, the jobs) follows.
+macro_rules! select_jobs_with_objects {
+    ($tail:literal) => {
+        concat!(
+            "SELECT j.id, j.msgid, j.path, j.sdkfileid, j.kind, j.extension, j.md5_expected, \
+             j.size_expected, j.msgtime_ms, j.state, j.attempts, j.md5_mismatches, j.error_code, \
+             j.last_error, j.next_attempt_at_ms, j.created_at_ms, j.updated_at_ms, j.sha256, \
+             o.area, o.size, o.md5, o.content_type, o.backend, o.key \
+             FROM media_jobs j LEFT JOIN media_objects o \
+               ON o.corp_id = j.corp_id AND o.area = j.object_area AND o.sha256 = j.sha256 ",
+            $tail
+        )
+    };
+}
+
+pub(super) const SELECT_MESSAGE_MEDIA: &str =
+    select_jobs_with_objects!("WHERE j.corp_id = ?1 AND j.msgid = ?2 ORDER BY j.id");
+/// Msgids as one JSON array (`json_each`), so every list has the same statement.
+pub(super) const SELECT_MESSAGES_MEDIA: &str = select_jobs_with_objects!(
+    "WHERE j.corp_id = ?1 AND j.msgid IN (SELECT value FROM json_each(?2)) ORDER BY j.id"
+);
+/// Served by the partial index `media_jobs_sha256` (0009).
+pub(super) const SELECT_MEDIA_BY_SHA256: &str =
+    select_jobs_with_objects!("WHERE j.corp_id = ?1 AND j.sha256 = ?2 ORDER BY j.id");
+
+/// A row of [`select_jobs_with_objects`].
+fn job_with_object(row: &Row<'_>) -> rusqlite::Result<MessageMedia> {
+    let job = job_from_row(row)?;
+    let area: Option<String> = row.get(18)?;
+    let object = match (area, &job.sha256) {
+        (Some(area), Some(sha256)) => Some(MediaObject {
+            sha256: sha256.clone(),
+            area: area_from_sql(&area)?,
+            size: size_from_sql(row.get(19)?),
+            md5: row.get(20)?,
+            content_type: row.get(21)?,
+            backend: row.get(22)?,
+            key: row.get(23)?,
+        }),
+        _ => None,
+    };
+    Ok(MessageMedia { job, object })
+}
+
 pub(super) fn message_media(
     conn: &Connection,
     corp_id: &str,
     msgid: &str,
 ) -> rusqlite::Result<Vec<MessageMedia>> {
-    let columns = JOB_COLUMNS
-        .split(", ")
-        .map(|c| format!("j.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    conn.prepare_cached(&format!(
-        "SELECT {columns}, o.area, o.size, o.md5, o.content_type, o.backend, o.key \
-         FROM media_jobs j LEFT JOIN media_objects o \
-           ON o.corp_id = j.corp_id AND o.area = j.object_area AND o.sha256 = j.sha256 \
-         WHERE j.corp_id = ?1 AND j.msgid = ?2 ORDER BY j.id"
-    ))?
-    .query_map(params![corp_id, msgid], |row| {
-        let job = job_from_row(row)?;
-        let area: Option<String> = row.get(18)?;
-        let object = match (area, &job.sha256) {
-            (Some(area), Some(sha256)) => Some(MediaObject {
-                sha256: sha256.clone(),
-                area: area_from_sql(&area)?,
-                size: size_from_sql(row.get(19)?),
-                md5: row.get(20)?,
-                content_type: row.get(21)?,
-                backend: row.get(22)?,
-                key: row.get(23)?,
-            }),
-            _ => None,
-        };
-        Ok(MessageMedia { job, object })
-    })?
-    .collect()
+    conn.prepare_cached(SELECT_MESSAGE_MEDIA)?
+        .query_map(params![corp_id, msgid], job_with_object)?
+        .collect()
+}
+
+pub(super) fn messages_media(
+    conn: &Connection,
+    corp_id: &str,
+    msgids: &[String],
+) -> rusqlite::Result<Vec<MessageMedia>> {
+    if msgids.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached(SELECT_MESSAGES_MEDIA)?
+        .query_map(
+            params![corp_id, super::read::id_array(msgids)],
+            job_with_object,
+        )?
+        .collect()
+}
+
+pub(super) fn media_by_sha256(
+    conn: &Connection,
+    corp_id: &str,
+    sha256: &str,
+) -> rusqlite::Result<Vec<MessageMedia>> {
+    conn.prepare_cached(SELECT_MEDIA_BY_SHA256)?
+        .query_map(params![corp_id, sha256], job_with_object)?
+        .collect()
 }
 
 /// Gives every message stored before the queue existed its jobs, in batches of one transaction

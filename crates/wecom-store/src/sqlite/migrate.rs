@@ -67,6 +67,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../../migrations/0008_accounts.sql"),
     },
+    // The read side of the HTTP API: conversation participants and the external flag (existing
+    // messages filled by SQL, the external-id shape by `super::summary::backfill_external`),
+    // people's departments, media jobs by object.
+    Migration {
+        version: 9,
+        name: "read_side",
+        sql: include_str!("../../migrations/0009_read_side.sql"),
+    },
 ];
 
 /// `PRAGMA application_id` of an archive database ('WECA'); set by 0001_init.sql.

@@ -39,7 +39,8 @@ use crate::names::{
 };
 use crate::rules::{self, NewLinks};
 use crate::store::{
-    ArchiveReader, ArchiveWriter, CommitStats, ConversationSummary, CursorChange, Derived,
+    ArchiveReader, ArchiveWriter, CommitStats, ConversationFilter, ConversationSummary,
+    CursorChange, Derived,
     Directory, FailedRecord, Failure, MediaQueue, Outcome, PageCommit, ResolveStats, Stats,
     StoredMessage, StoredQuarantine,
 };
@@ -329,6 +330,10 @@ impl SqliteStore {
             // Also after an interrupted backfill: it resumes where it stopped.
             media::backfill(&mut conn, &path, now_ms())?;
         }
+        if schema >= summary::PARTICIPANTS_SINCE_VERSION {
+            // Once after 0009 (or again after an interrupted pass).
+            summary::backfill_external(&mut conn, &path)?;
+        }
         let writer = Arc::new(Mutex::new(conn));
         let source = if on_disk {
             ReadSource::Pool {
@@ -614,6 +619,7 @@ impl ArchiveWriter for SqliteStore {
                 }
             }
 
+            summaries.finish()?;
             feed.write(&tx, path, corp_id)?;
             tx.prepare_cached(UPSERT_CURSOR)
                 .and_then(|mut s| s.execute(params![corp_id, seq_to_sql(page.cursor), now_ms()]))
@@ -800,6 +806,7 @@ impl ArchiveWriter for SqliteStore {
                     }
                 }
             }
+            summaries.finish()?;
             feed.write(&tx, path, corp_id)?;
         }
         tx.commit()
@@ -998,10 +1005,84 @@ impl ArchiveReader for SqliteReader {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.conversation_list(corp_id, &ConversationFilter::default(), limit, offset)
+    }
+
+    fn conversation_list(
+        &self,
+        corp_id: &str,
+        filter: &ConversationFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
         let conn = self.read_conn()?;
         const OP: &str = "listing conversations";
         let tx = snapshot(&conn, &self.path, OP)?;
-        read::conversations(&tx, corp_id, limit, offset).map_err(err(&self.path, OP))
+        read::conversation_list(&tx, corp_id, filter, limit, offset).map_err(err(&self.path, OP))
+    }
+
+    fn conversation_messages_before(
+        &self,
+        corp_id: &str,
+        key: &str,
+        before: (i64, u64),
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading a conversation";
+        read::conversation_messages_before(&conn, corp_id, key, before, limit)
+            .map_err(err(&self.path, OP))
+    }
+
+    fn conversation_involves(
+        &self,
+        corp_id: &str,
+        key: &str,
+        ids: &[String],
+    ) -> Result<bool, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading a conversation's participants";
+        read::conversation_involves(&conn, corp_id, key, ids).map_err(err(&self.path, OP))
+    }
+
+    fn conversations_involving(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "finding conversations by participant";
+        read::conversations_involving(&conn, corp_id, ids).map_err(err(&self.path, OP))
+    }
+
+    fn media_by_sha256(
+        &self,
+        corp_id: &str,
+        sha256: &str,
+    ) -> Result<Vec<MessageMedia>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "finding media by content";
+        media::media_by_sha256(&conn, corp_id, sha256).map_err(err(&self.path, OP))
+    }
+
+    fn messages_media(
+        &self,
+        corp_id: &str,
+        msgids: &[String],
+    ) -> Result<Vec<MessageMedia>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading messages' media";
+        media::messages_media(&conn, corp_id, msgids).map_err(err(&self.path, OP))
+    }
+
+    fn department_members(
+        &self,
+        corp_id: &str,
+        departments: &[u64],
+    ) -> Result<Vec<String>, StoreError> {
+        let conn = self.read_conn()?;
+        const OP: &str = "reading department members";
+        read::department_members(&conn, corp_id, departments).map_err(err(&self.path, OP))
     }
 
     fn conversation_messages(
@@ -1617,6 +1698,8 @@ fn store_message(
         corp_id,
         &derived.conversation,
         &envelope.from,
+        &envelope.tolist,
+        derived.external,
         envelope.msgtime,
     )?;
     // Its media jobs in the same transaction: a stored message never lacks them.

@@ -58,7 +58,7 @@ pub(super) fn listing_order(id: &str) -> String {
 }
 
 const PERSON_COLUMNS: &str = "id, kind, state, name, corp_name, position, external_type, creator, \
-     errcode, error, attempts, first_seen_ms, checked_at_ms, next_check_ms";
+     errcode, error, attempts, first_seen_ms, checked_at_ms, next_check_ms, departments";
 
 fn room_from_row(row: &Row<'_>) -> rusqlite::Result<RoomEntry> {
     Ok(RoomEntry {
@@ -96,6 +96,16 @@ fn person_from_row(row: &Row<'_>) -> rusqlite::Result<PersonEntry> {
         first_seen_ms: row.get(11)?,
         checked_at_ms: row.get(12)?,
         next_check_ms: row.get(13)?,
+        departments: match row.get::<_, Option<String>>(14)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    14,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+        },
     })
 }
 
@@ -512,7 +522,7 @@ pub(super) fn record_person(
                 now_ms,
                 next_check_ms,
             ])?;
-            Ok(())
+            record_departments(tx, corp_id, id, &info.departments)
         }
         Resolution::Unresolvable { errcode, reason } => {
             let p = (
@@ -539,6 +549,34 @@ pub(super) fn record_person(
             record_not_named(tx, "people", "id", p)
         }
     }
+}
+
+/// Replaces a named person's departments: the JSON list on the person (NULL when none) and one
+/// `person_departments` row each.
+fn record_departments(
+    tx: &Transaction<'_>,
+    corp_id: &str,
+    id: &str,
+    departments: &[u64],
+) -> rusqlite::Result<()> {
+    let departments: std::collections::BTreeSet<i64> = departments
+        .iter()
+        .filter_map(|d| i64::try_from(*d).ok())
+        .collect();
+    let list = (!departments.is_empty()).then(|| {
+        serde_json::Value::from(departments.iter().copied().collect::<Vec<_>>()).to_string()
+    });
+    tx.prepare_cached("UPDATE people SET departments = ?3 WHERE corp_id = ?1 AND id = ?2")?
+        .execute(params![corp_id, id, list])?;
+    tx.prepare_cached("DELETE FROM person_departments WHERE corp_id = ?1 AND id = ?2")?
+        .execute(params![corp_id, id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO person_departments (corp_id, department, id) VALUES (?1, ?2, ?3)",
+    )?;
+    for department in departments {
+        insert.execute(params![corp_id, department, id])?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

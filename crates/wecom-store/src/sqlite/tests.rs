@@ -728,6 +728,7 @@ fn hot_queries_use_their_indexes() {
             .expect("plan");
         rows.join("; ")
     };
+    let list = read::list_sql(&crate::ConversationFilter::default());
     let expect = [
         (derive::SELECT_UNDERIVED, "INDEX messages_underived"),
         (derive::SELECT_ANY_UNDERIVED, "INDEX messages_underived"),
@@ -736,7 +737,7 @@ fn hot_queries_use_their_indexes() {
             links::SELECT_QUOTE_CANDIDATES,
             "INDEX messages_conversation",
         ),
-        (read::SELECT_CONVERSATIONS, "INDEX conversations_recent"),
+        (list.as_str(), "INDEX conversations_recent"),
         (read::SELECT_SENDERS, "INDEX conversation_senders_top"),
         (read::SELECT_PAGE, "INDEX messages_conversation"),
         (read::SELECT_PAGE_AFTER, "INDEX messages_conversation"),
@@ -757,6 +758,80 @@ fn hot_queries_use_their_indexes() {
             "{sql}\n  sorts: {plan}"
         );
     }
+}
+
+#[test]
+fn read_side_queries_use_their_indexes() {
+    use super::{media, read, summary};
+    let store = SqliteStore::open_in_memory().expect("store");
+    let plan = |sql: &str| -> String {
+        let conn = store.conn();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .and_then(|rows| rows.collect())
+            .expect("plan");
+        rows.join("; ")
+    };
+    const PARTICIPANTS_PK: &str = "INDEX sqlite_autoindex_conversation_participants_1";
+    const BY_PARTICIPANT: &str = "INDEX conversation_participants_by_participant";
+    let filtered = read::select_filtered_conversations();
+    let scoped = read::select_scoped_conversations();
+    // (query, an index it must use, whether it may sort)
+    let expect: [(&str, &str, bool); 13] = [
+        (&scoped, BY_PARTICIPANT, true),
+        (&filtered, BY_PARTICIPANT, false),
+        (&filtered, "INDEX", false),
+        (read::SELECT_PARTICIPANTS, PARTICIPANTS_PK, false),
+        (read::COUNT_PARTICIPANTS, PARTICIPANTS_PK, false),
+        (read::SELECT_PAGE_BEFORE, "INDEX messages_conversation", false),
+        (read::SELECT_INVOLVES, BY_PARTICIPANT, false),
+        (read::SELECT_INVOLVING, BY_PARTICIPANT, true),
+        (
+            read::SELECT_DEPARTMENT_MEMBERS,
+            "INDEX sqlite_autoindex_person_departments_1",
+            true,
+        ),
+        (
+            media::SELECT_MESSAGES_MEDIA,
+            "INDEX sqlite_autoindex_media_jobs_1",
+            true,
+        ),
+        (media::SELECT_MEDIA_BY_SHA256, "INDEX media_jobs_sha256", true),
+        (
+            summary::MARK_EXTERNAL_OF_PARTICIPANT,
+            BY_PARTICIPANT,
+            false,
+        ),
+        (
+            summary::MARK_EXTERNAL,
+            "INDEX sqlite_autoindex_conversations_1",
+            false,
+        ),
+    ];
+    for (sql, index, may_sort) in expect {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        // Only the id list itself (`json_each`) is scanned.
+        assert!(
+            plan.split("; ")
+                .all(|step| !step.starts_with("SCAN") || step.contains("json_each")),
+            "{sql}\n  scans: {plan}"
+        );
+        assert!(
+            may_sort || !plan.contains("TEMP B-TREE FOR ORDER BY"),
+            "{sql}\n  sorts: {plan}"
+        );
+    }
+    // The filtered list walks the recent-activity index or the participant's conversations.
+    let plan = plan(&filtered);
+    assert!(
+        plan.contains("conversations_recent") || plan.contains("sqlite_autoindex_conversations_1"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -916,6 +991,102 @@ fn names_queries_use_their_indexes() {
     ] {
         assert!(plan.contains(index), "consents use {plan}");
     }
+}
+
+/// An archive written before 0009 (schema 8: messages, conversation summaries) gets the
+/// participants and external flags of its conversations on the next open — the same a commit of
+/// this build records, the external-id shape judged in Rust — and keeps them current after.
+#[test]
+fn an_archive_written_before_the_read_side_gets_its_participants() {
+    use conformance::{EXT, ROBOT};
+    let dir = temp_dir();
+    let path = dir.path().join("v8.db");
+    let records = vec![
+        chat(1, "p1", "alice", &["bob"], "", T0 + 10, "a"),
+        chat(2, "p2", "bob", &["alice", ""], "", T0 + 20, "b"),
+        chat(3, "r1", "carol", &["dave"], "wrA", T0 + 30, "c"),
+        chat(4, "r2", "dave", &["carol", EXT], "wrA", T0 + 40, "d"),
+        chat(5, "x1_external", "erin", &["frank"], "", T0 + 50, "e"),
+        chat(6, "b1", "carol", &[ROBOT], "wrBot", T0 + 60, "f"),
+        // Looks external by prefix but is too short to be a generated id: an employee.
+        chat(7, "w1", "wmeng", &["alice"], "", T0 + 70, "g"),
+    ];
+    let page = PageCommit {
+        records: records.clone(),
+        cursor: 7,
+        quarantined: Vec::new(),
+    };
+    {
+        // Written by this build, then taken back to what schema 8 had.
+        let store = open(&path);
+        store.commit_page(CORP, &page).expect("commit");
+        store
+            .conn()
+            .execute_batch(
+                "DROP TABLE conversation_participants; DROP TABLE external_backfill;
+                 DROP TABLE person_departments; DROP INDEX media_jobs_sha256;
+                 ALTER TABLE conversations DROP COLUMN external;
+                 ALTER TABLE people DROP COLUMN departments;
+                 DELETE FROM schema_migrations WHERE version = 9;",
+            )
+            .expect("back to schema 8");
+    }
+    let upgraded = open(&path);
+    assert_eq!(
+        count_sql(&upgraded, "SELECT count(*) FROM external_backfill"),
+        0,
+        "the Rust pass finished"
+    );
+    let fresh = SqliteStore::open_in_memory().expect("store");
+    fresh.commit_page(CORP, &page).expect("commit");
+    let list = |store: &SqliteStore| {
+        store
+            .reader()
+            .conversation_list(CORP, &crate::ConversationFilter::default(), 100, 0)
+            .expect("list")
+    };
+    let expected = list(&fresh);
+    assert_eq!(list(&upgraded), expected);
+    let external: Vec<(&str, bool)> = expected
+        .iter()
+        .map(|c| (c.key.as_str(), c.external))
+        .collect();
+    assert_eq!(
+        external,
+        [
+            ("pair:alice|wmeng", false),
+            ("room:wrBot", true),
+            ("pair:erin|frank", true),
+            ("room:wrA", true),
+            ("pair:alice|bob", false),
+        ]
+    );
+    assert_eq!(
+        expected[4].participants,
+        ["alice".to_owned(), "bob".to_owned()],
+        "empty ids are no participants"
+    );
+    // Later pages keep them current.
+    upgraded
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records: vec![chat(8, "p3", "alice", &["bob", EXT], "", T0 + 80, "h")],
+                cursor: 8,
+                quarantined: Vec::new(),
+            },
+        )
+        .expect("commit");
+    let now = list(&upgraded);
+    assert_eq!(now[0].key, format!("members:alice|bob|{EXT}"));
+    assert!(now[0].external);
+    assert_eq!(
+        upgraded
+            .reader()
+            .conversations_involving(CORP, &[EXT.to_owned()])
+            .expect("involving"),
+        [format!("members:alice|bob|{EXT}"), "room:wrA".to_owned()]
+    );
 }
 
 /// An archive written before names existed gets the new tables on the next open, and the first
