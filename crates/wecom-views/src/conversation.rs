@@ -7,12 +7,16 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use wecom_store::names::{ConsentStatus, ConsentSubject, DisplayName, DisplaySource};
-use wecom_store::{ArchiveReader, ConversationSummary, StoreError, StoredMessage};
+use wecom_store::{
+    ArchiveReader, ConversationFilter, ConversationSummary, StoreError, StoredMessage,
+};
 
 use crate::directory::ConsentView;
 
-/// One conversation of the list ([`conversations`]), with its room's and senders' names.
+/// One conversation of the list ([`conversation_list`], [`conversations`]), with its room's,
+/// senders' and participants' names and its newest message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationItem {
     /// The conversation key (`room:…`, `pair:a|b`, `members:…`, `solo:…`, `switch:…`).
     pub key: String,
@@ -32,24 +36,61 @@ pub struct ConversationItem {
     /// How each of `senders` is shown, in the same order: a name, or the id itself when none is
     /// known.
     pub sender_names: Vec<String>,
+    /// A message of it has the `_external` msgid flag, or a participant is an external contact
+    /// or a robot.
+    pub external: bool,
+    /// Participants (every sender and recipient of its messages), ascending, at most 50.
+    pub participants: Vec<String>,
+    /// How each of `participants` is shown, in the same order (as `sender_names`).
+    pub participant_names: Vec<String>,
+    /// All participants, also those beyond the 50 listed.
+    pub participant_count: u64,
+    /// The newest message (by msgtime, then seq), its sender named.
+    pub last_message: Option<MessageView>,
 }
 
 /// Up to `limit` conversations after skipping `offset`, most recent activity first, with every
-/// room and sender named in one lookup.
+/// room and sender named in one lookup. The CLI's list: [`conversation_list`] without filters.
 pub fn conversations(
     reader: &dyn ArchiveReader,
     corp_id: &str,
     limit: usize,
     offset: usize,
 ) -> Result<Vec<ConversationItem>, StoreError> {
-    let list = reader.conversations(corp_id, limit, offset)?;
+    conversation_list(
+        reader,
+        corp_id,
+        &ConversationFilter::default(),
+        limit,
+        offset,
+    )
+}
+
+/// Up to `limit` conversations that pass `filter`, after skipping `offset`, most recent
+/// activity first (ties by key), each with its newest message (one read per conversation) and
+/// every room, sender and participant named in one lookup.
+pub fn conversation_list(
+    reader: &dyn ArchiveReader,
+    corp_id: &str,
+    filter: &ConversationFilter,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<ConversationItem>, StoreError> {
+    let list = reader.conversation_list(corp_id, filter, limit, offset)?;
+    let mut last = Vec::with_capacity(list.len());
+    for c in &list {
+        let newest = reader.conversation_messages_before(corp_id, &c.key, NEWEST, 1)?;
+        last.push(newest.into_iter().next());
+    }
     let ids: Vec<String> = list
         .iter()
         .flat_map(|c| {
             std::iter::once(c.roomid.clone())
                 .filter(|r| !r.is_empty())
                 .chain(c.senders.iter().cloned())
+                .chain(c.participants.iter().cloned())
         })
+        .chain(last.iter().flatten().map(|m| m.from.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -65,15 +106,22 @@ pub fn conversations(
             .filter(|d| d.source != DisplaySource::Id)
             .map(|d| d.text.clone())
     };
+    let shown = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .map(|s| known(s).unwrap_or_else(|| s.clone()))
+            .collect()
+    };
     Ok(list
         .into_iter()
-        .map(|c: ConversationSummary| ConversationItem {
+        .zip(last)
+        .map(|(c, last): (ConversationSummary, Option<StoredMessage>)| ConversationItem {
             room_name: known(&c.roomid),
-            sender_names: c
-                .senders
-                .iter()
-                .map(|s| known(s).unwrap_or_else(|| s.clone()))
-                .collect(),
+            sender_names: shown(&c.senders),
+            participant_names: shown(&c.participants),
+            last_message: last.map(|m| {
+                let name = names.get(&m.from).map(|d| d.text.clone());
+                MessageView::new(m, name)
+            }),
             key: c.key,
             is_group: c.is_group,
             roomid: c.roomid,
@@ -81,13 +129,20 @@ pub fn conversations(
             first_msgtime: c.first_msgtime,
             last_msgtime: c.last_msgtime,
             senders: c.senders,
+            external: c.external,
+            participants: c.participants,
+            participant_count: c.participant_count,
         })
         .collect())
 }
 
+/// A `(msgtime, seq)` cursor after every stored message: what is before it is the newest.
+const NEWEST: (i64, u64) = (i64::MAX, i64::MAX as u64);
+
 /// One decrypted message as a reader sees it: the envelope's fields, what the archive derived
 /// (conversation, text, flags, warnings), its links (recall, quote) and its sender's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageView {
     pub seq: u64,
     pub msgid: String,
@@ -160,6 +215,7 @@ impl MessageView {
 /// A place in a conversation: strictly after the message with this `(msgtime, seq)`. Written
 /// `MSGTIME:SEQ` ([`fmt::Display`], [`FromStr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageCursor {
     pub msgtime: i64,
     pub seq: u64,
@@ -193,6 +249,7 @@ impl FromStr for PageCursor {
 
 /// One page of a conversation ([`conversation_page`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationPage {
     /// The conversation key asked for.
     pub key: String,
@@ -252,7 +309,7 @@ pub fn conversation_page(
 }
 
 /// The consent refusals of the pair `first` was sent between.
-fn declined(
+pub(crate) fn declined(
     reader: &dyn ArchiveReader,
     corp_id: &str,
     first: &StoredMessage,

@@ -7,6 +7,7 @@ use wecom_store::{ArchiveReader, StoreError};
 
 /// A room as the archive knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomView {
     pub roomid: String,
     /// `pending`, `named`, `unresolvable` or `failed`.
@@ -53,6 +54,7 @@ impl From<&RoomEntry> for RoomView {
 
 /// One member of a room, with how they are shown in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomMemberView {
     pub id: String,
     /// `internal`, `external` or `robot`.
@@ -69,6 +71,7 @@ pub struct RoomMemberView {
 
 /// One name a room had, and when the archive first saw it (Unix ms).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NameChangeView {
     pub name: String,
     pub observed_at_ms: i64,
@@ -85,6 +88,7 @@ impl From<&RoomNameChange> for NameChangeView {
 
 /// One consent status as WeCom reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentView {
     /// `pair` (an employee's one-to-one chat with the contact) or `room`.
     pub subject: String,
@@ -121,6 +125,7 @@ impl From<&Consent> for ConsentView {
 
 /// One room in detail ([`room`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomDetailView {
     pub room: RoomView,
     pub members: Vec<RoomMemberView>,
@@ -181,6 +186,7 @@ pub fn room(
 
 /// A person as the archive knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonView {
     pub id: String,
     /// `internal`, `external` or `robot`.
@@ -224,6 +230,7 @@ impl From<&PersonEntry> for PersonView {
 
 /// One person in detail ([`person`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonDetail {
     pub person: PersonView,
     /// Whether the userid is in the archive scope (the permit list) as last fetched: `None` when

@@ -10,16 +10,19 @@
 //!   and keeps no state between calls;
 //! - views know no presentation: no terminal escaping, no time zones, no text layout (the CLI
 //!   renders them) and no HTTP (the server maps them);
-//! - display names are resolved in one `display_names` call per view, never one per row.
+//! - display names are resolved in one `display_names` call per view, never one per row;
+//! - with the `openapi` feature every view derives `utoipa::ToSchema`, so the HTTP API's
+//!   OpenAPI document describes exactly these shapes.
 
 mod conversation;
 mod directory;
 mod stats;
 mod status;
+mod window;
 
 pub use conversation::{
     ConversationItem, ConversationPage, MessageView, PageCursor, PageCursorError,
-    conversation_page, conversations, message,
+    conversation_list, conversation_page, conversations, message,
 };
 pub use directory::{
     ConsentView, NameChangeView, PersonDetail, PersonView, RoomDetailView, RoomMemberView,
@@ -30,3 +33,9 @@ pub use stats::{
     archive_stats, media_status,
 };
 pub use status::{CursorStatus, QuarantinedItemView, cursor_status};
+pub use window::{
+    MediaObjectView, MediaRefView, MessageDetail, MessageWindow, PageAt, media_object,
+    message_detail, message_window,
+};
+/// The filter of [`conversation_list`], as the store defines it.
+pub use wecom_store::ConversationFilter;

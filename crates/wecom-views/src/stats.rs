@@ -13,6 +13,7 @@ const GAPS_LISTED: usize = 20;
 
 /// One corp's archive in figures ([`archive_stats`]): the `stats` document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArchiveStats {
     #[serde(flatten)]
     pub counts: ArchiveCounts,
@@ -28,6 +29,7 @@ pub struct ArchiveStats {
 
 /// The search index of a corp in figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchFigures {
     /// Messages in the index.
     pub indexed: u64,
@@ -37,6 +39,7 @@ pub struct SearchFigures {
 
 /// Records, decryption and quarantine in figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArchiveCounts {
     pub corp_id: String,
     /// Encrypted records stored.
@@ -87,6 +90,7 @@ impl ArchiveCounts {
 
 /// The media queue and the stored objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaView {
     /// Jobs in all.
     pub total: u64,
@@ -136,6 +140,7 @@ impl MediaView {
 
 /// Names, scope and consent in figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamesView {
     pub rooms_total: u64,
     pub rooms_named: u64,
@@ -172,6 +177,7 @@ impl From<&NameStats> for NamesView {
 /// Completeness: the holes between the lowest and the highest archived seq (normal for records
 /// of members outside the archive scope).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeqGapsView {
     /// Holes found (at most 1000 are read).
     pub count: usize,
@@ -218,6 +224,7 @@ pub fn archive_stats(
 
 /// The media queue now (`media status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaStatus {
     #[serde(flatten)]
     pub media: MediaView,

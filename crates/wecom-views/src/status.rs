@@ -10,6 +10,7 @@ const QUARANTINE_LISTED: usize = 20;
 
 /// The cursor of a corp and the quarantine around it ([`cursor_status`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CursorStatus {
     pub corp_id: String,
     /// The stored cursor: the next sync fetches the records after it.
@@ -26,6 +27,7 @@ pub struct CursorStatus {
 
 /// An item kept raw in quarantine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuarantinedItemView {
     pub seq: Option<u64>,
     /// `unparseable`, `implausible_seq` or `seq_jump`.

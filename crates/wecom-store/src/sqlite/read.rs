@@ -172,6 +172,7 @@ const LIST_HEAD: &str = "SELECT conversation, messages, first_msgtime, last_msgt
      FROM conversations WHERE corp_id = :corp";
 const LIST_TAIL: &str = " ORDER BY last_msgtime DESC, conversation LIMIT :limit OFFSET :offset";
 /// The conversation list with every filter set, for the query-plan test.
+#[cfg(test)]
 pub(super) fn select_filtered_conversations() -> String {
     list_sql(&ConversationFilter {
         any_participant: Some(vec!["a".to_owned()]),
@@ -185,6 +186,7 @@ pub(super) fn select_filtered_conversations() -> String {
 
 /// The conversation list of a reviewer's scope (participants, and a time range), for the
 /// query-plan test.
+#[cfg(test)]
 pub(super) fn select_scoped_conversations() -> String {
     list_sql(&ConversationFilter {
         any_participant: Some(vec!["a".to_owned()]),

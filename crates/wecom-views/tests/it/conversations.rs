@@ -53,6 +53,11 @@ fn the_list_names_rooms_and_senders_and_keeps_the_cli_fields() {
             "senders",
             "room_name",
             "sender_names",
+            "external",
+            "participants",
+            "participant_names",
+            "participant_count",
+            "last_message",
         ])
     );
     let json = serde_json::to_value(pair).expect("json");

@@ -4,6 +4,7 @@
 mod conversations;
 mod directory;
 mod figures;
+mod window;
 
 use std::sync::Arc;
 
