@@ -3,9 +3,15 @@
 //! has a request in flight), a timeout for the request head, one for the body, and an idle limit
 //! (no byte moved either way). An accept error (EMFILE when descriptors run out) never ends the
 //! server: it is logged once per burst and accepting resumes after a short pause.
+//!
+//! With TLS the handshake comes first and must complete within the head timeout; a failed or late
+//! handshake (plain HTTP on the TLS port, a scanner) closes that connection only, logged at debug.
+//! A connection counts against the cap from its accept, handshake included. Every request handed
+//! to the router carries the peer's address ([`ConnectInfo`]) and its [`Transport`].
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
@@ -24,11 +31,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 use tracing::{debug, info, warn};
 
-use crate::ServerConfig;
+use crate::{ServerConfig, Transport};
 
 /// Request bodies above this are refused before any handler sees them (the callback endpoint
 /// applies its own, smaller limit).
@@ -233,13 +241,24 @@ fn closing(status: StatusCode, text: &'static str) -> Response {
     r
 }
 
-/// Reads the whole body within the body timeout, then hands the request to the router.
+/// Where a request came from: the peer and whether the connection is TLS.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    addr: SocketAddr,
+    transport: Transport,
+}
+
+/// Reads the whole body within the body timeout, then hands the request to the router with the
+/// peer's address and the transport as extensions.
 async fn handle(
     mut router: Router,
     req: Request<Incoming>,
     body_timeout: Duration,
+    peer: Peer,
 ) -> Result<Response, Infallible> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(ConnectInfo(peer.addr));
+    parts.extensions.insert(peer.transport);
     let read = axum::body::to_bytes(Body::new(body), MAX_REQUEST_BODY);
     let bytes = match tokio::time::timeout(body_timeout, read).await {
         Ok(Ok(bytes)) => bytes,
@@ -269,29 +288,88 @@ async fn handle(
         .await
 }
 
-/// Serves one connection until it ends, is closed to make room, sits idle too long, or shutdown
-/// lets its request in flight finish.
-async fn connection(
+/// One accepted connection, as its task receives it.
+struct Accepted {
     stream: TcpStream,
+    peer: SocketAddr,
     conn: Arc<Conn>,
-    _registered: Registered,
+    registered: Registered,
+}
+
+/// Serves one connection (after its TLS handshake, with TLS) until it ends, is closed to make
+/// room, sits idle too long, or shutdown lets its request in flight finish.
+async fn connection(
+    accepted: Accepted,
+    router: Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    stop: CancellationToken,
+) {
+    let Accepted {
+        stream,
+        peer,
+        conn,
+        registered: _registered,
+    } = accepted;
+    let activity = Arc::new(Activity::new());
+    activity.touch();
+    let io = ActivityIo {
+        inner: stream,
+        activity: activity.clone(),
+    };
+    let Some(acceptor) = tls else {
+        let via = Peer {
+            addr: peer,
+            transport: Transport { tls: false },
+        };
+        return http(io, via, &conn, &activity, router, limits, stop).await;
+    };
+    let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(io));
+    let io = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(io)) => io,
+            Ok(Err(e)) => {
+                debug!(%peer, error = %e, "TLS handshake failed: connection closed");
+                return;
+            }
+            Err(_) => {
+                debug!(%peer, "TLS handshake not completed within the header timeout: connection closed");
+                return;
+            }
+        },
+        () = conn.close.cancelled() => {
+            debug!("closing a connection in its TLS handshake to make room for a new one");
+            return;
+        }
+        () = stop.cancelled() => return,
+    };
+    let via = Peer {
+        addr: peer,
+        transport: Transport { tls: true },
+    };
+    http(io, via, &conn, &activity, router, limits, stop).await;
+}
+
+/// HTTP/1.1 on an established connection (plain or TLS), with the connection's limits.
+async fn http<I>(
+    io: I,
+    peer: Peer,
+    conn: &Arc<Conn>,
+    activity: &Activity,
     router: Router,
     limits: Limits,
     stop: CancellationToken,
-) {
-    let activity = Arc::new(Activity::new());
-    activity.touch();
-    let io = TokioIo::new(ActivityIo {
-        inner: stream,
-        activity: activity.clone(),
-    });
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
     let svc = {
         let conn = conn.clone();
         service_fn(move |req: Request<Incoming>| {
             let guard = InFlight::new(&conn);
             let router = router.clone();
             async move {
-                let response = handle(router, req, limits.body_timeout).await;
+                let response = handle(router, req, limits.body_timeout, peer).await;
                 drop(guard);
                 response
             }
@@ -341,6 +419,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = Limits::new(config);
+    let tls = config.tls.as_ref().map(crate::TlsSettings::acceptor);
     let registry = Arc::new(Registry::default());
     let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -352,7 +431,7 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     if accept_errors > 0 {
                         info!(errors = accept_errors, "accepting connections again");
                         accept_errors = 0;
@@ -378,7 +457,8 @@ pub(crate) async fn serve(
                     }
                     let _ = stream.set_nodelay(true);
                     let registered = Registered { registry: registry.clone(), id: conn.id };
-                    tasks.spawn(connection(stream, conn, registered, router.clone(), limits, stop.clone()));
+                    let accepted = Accepted { stream, peer, conn, registered };
+                    tasks.spawn(connection(accepted, router.clone(), limits, tls.clone(), stop.clone()));
                 }
                 Err(e) => {
                     accept_errors = accept_errors.saturating_add(1);

@@ -2,11 +2,17 @@
 //! encrypted event delivery), Prometheus `/metrics`, `/healthz` and `/readyz`. It knows HTTP shapes and
 //! nothing about syncing: a callback only calls the corp's `on_notify`, and metrics come from an
 //! [`Observer`] that the binary implements (and keeps cheap: scrapes never wait on the archive).
+//!
+//! [`serve`] runs any router (these routes and others mounted beside them) over plain HTTP/1.1 or,
+//! with [`ServerConfig::tls`], over TLS. Every request a router sees carries the peer's address as
+//! [`axum::extract::ConnectInfo`]`<SocketAddr>` and a [`Transport`] extension saying whether it
+//! came over TLS, whatever the listener.
 
 mod callback;
 mod conn;
 mod metrics;
 mod replay;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +23,15 @@ use tokio::net::TcpListener;
 
 pub use callback::CallbackEndpoint;
 pub use metrics::{CorpSnapshot, Observer};
+pub use tls::{TlsError, TlsSettings};
+
+/// How a request reached the server, as an extension of every request [`serve`] hands to the
+/// router (extract it with `axum::Extension<Transport>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transport {
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
 
 /// How a request arrived: an extension on every request the server hands to its router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +60,9 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Callbacks remembered to recognise replays (the oldest is forgotten beyond this).
     pub replay_capacity: usize,
+    /// When set, [`serve`] speaks only TLS (HTTP/1.1 inside); the handshake must complete within
+    /// `header_timeout`.
+    pub tls: Option<TlsSettings>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -61,6 +79,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
             .field("replay_capacity", &self.replay_capacity)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -76,6 +95,7 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             metrics_token: None,
             replay_capacity: 10_000,
+            tls: None,
         }
     }
 }
@@ -99,8 +119,10 @@ pub fn router(
 }
 
 /// Serves `router` on `listener` with `config`'s connection limits until `shutdown` completes,
-/// then lets requests in flight finish (for a few seconds at most). Accept errors (such as running
-/// out of descriptors) never end it; the result is an error only for a listener that cannot be used.
+/// then lets requests in flight finish (for a few seconds at most). With `config.tls` every
+/// connection is TLS; a failed handshake closes that connection only. Accept errors (such as
+/// running out of descriptors) never end it; the result is an error only for a listener that
+/// cannot be used.
 pub async fn serve(
     listener: TcpListener,
     router: Router,

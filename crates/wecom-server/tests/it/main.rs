@@ -1,6 +1,6 @@
 //! The HTTP surface on a real socket: callback verification and events with the reference vector,
 //! every rejection path, replays, metrics (with and without a token), readiness, and connection
-//! limits (`limits`).
+//! limits (`limits`); the peer's address, the transport and TLS (`tls`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,6 +11,7 @@ use wecom_callback::{CallbackCrypto, encrypted_envelope};
 use wecom_server::{CallbackEndpoint, CorpSnapshot, Observer, ServerConfig, router, serve};
 
 mod limits;
+mod tls;
 
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
