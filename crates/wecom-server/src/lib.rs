@@ -33,13 +33,6 @@ pub struct Transport {
     pub tls: bool,
 }
 
-/// How a request arrived: an extension on every request the server hands to its router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transport {
-    /// Over TLS.
-    pub tls: bool,
-}
-
 /// Limits of the HTTP surface.
 #[derive(Clone)]
 pub struct ServerConfig {
