@@ -132,12 +132,20 @@ pub(crate) async fn guard_origin(
         return next.run(request).await;
     }
     let headers = request.headers();
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let origin = origin.as_deref();
     let tls = request
         .extensions()
         .get::<Transport>()
         .is_some_and(|t| t.tls);
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let host = host.as_deref();
     let allowed = origin.is_some_and(|o| {
         let own = host.is_some_and(|h| {
             let scheme = if tls { "https" } else { "http" };

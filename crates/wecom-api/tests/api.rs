@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN, RANGE};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{CORP, EXT, PASSWORD, Served, answer, enc, serve, session_of};
+use support::{CORP, EXT, PASSWORD, answer, enc, serve, session_of};
 use wecom_api::ApiConfig;
 use wecom_store::LockPolicy;
 

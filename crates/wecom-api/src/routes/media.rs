@@ -61,14 +61,16 @@ pub(crate) async fn media(
             return Ok(None);
         };
         // The first message the caller may see that carries it.
+        let mut seen_in = String::new();
         for msgid in &object.msgids {
             if let Some(m) = reader.message(&corp_id, msgid)?
                 && visible.sees_conversation(reader.as_ref(), &corp_id, &m.conversation)?
             {
-                return Ok(Some((object, msgid.clone())));
+                seen_in = msgid.clone();
+                break;
             }
         }
-        Ok(Some((object, String::new())))
+        Ok(Some((object, seen_in)))
     })
     .await?;
     let (object, msgid) = match found {

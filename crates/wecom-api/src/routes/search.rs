@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 use wecom_search::{Filters, SearchPage, SearchRequest, Sort};
-use wecom_store::{AuditOutcome, blocking};
+use wecom_store::AuditOutcome;
 
 use crate::access::{Caller, corp, visibility};
 use crate::audit::Event;

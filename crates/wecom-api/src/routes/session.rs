@@ -32,13 +32,11 @@ pub(crate) async fn sign_in(
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let name = cut(body.username.trim());
-    let audit = |outcome: AuditOutcome, username: &str, reason: &'static str| Event {
+    let audit = |outcome: AuditOutcome, username: String, reason: &'static str| SignInEvent {
         username,
-        address: &address,
-        action: "session.create",
-        corp_id: "",
-        target: "",
-        detail: json!({"username": &name, "reason": reason}),
+        address: address.clone(),
+        tried: name.clone(),
+        reason,
         outcome,
     };
     // Rate limits first: per address, then per username, before any password is checked.
@@ -53,7 +51,7 @@ pub(crate) async fn sign_in(
     if let Err(wait) = limited {
         state
             .audit
-            .record(audit(AuditOutcome::Denied, "", "rate_limited"))
+            .record(audit(AuditOutcome::Denied, String::new(), "rate_limited").event())
             .await?;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -75,7 +73,7 @@ pub(crate) async fn sign_in(
     {
         state
             .audit
-            .record(audit(AuditOutcome::Denied, &u.username, "locked"))
+            .record(audit(AuditOutcome::Denied, u.username.clone(), "locked").event())
             .await?;
         return Err(locked(u, now));
     }
@@ -97,7 +95,7 @@ pub(crate) async fn sign_in(
     if user.disabled {
         state
             .audit
-            .record(audit(AuditOutcome::Denied, &user.username, "disabled"))
+            .record(audit(AuditOutcome::Denied, user.username.clone(), "disabled").event())
             .await?;
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -125,7 +123,7 @@ pub(crate) async fn sign_in(
     }
     state
         .audit
-        .record(audit(AuditOutcome::Ok, &user.username, "signed_in"))
+        .record(audit(AuditOutcome::Ok, user.username.clone(), "signed_in").event())
         .await?;
     let me = me_of(&state, &user, now.saturating_add(abs_ms));
     let mut response = Json(me).into_response();
@@ -134,6 +132,30 @@ pub(crate) async fn sign_in(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// A sign-in attempt, for the audit log.
+struct SignInEvent {
+    username: String,
+    address: String,
+    /// The name as typed.
+    tried: String,
+    reason: &'static str,
+    outcome: AuditOutcome,
+}
+
+impl SignInEvent {
+    fn event(&self) -> Event<'_> {
+        Event {
+            username: &self.username,
+            address: &self.address,
+            action: "session.create",
+            corp_id: "",
+            target: "",
+            detail: json!({"username": &self.tried, "reason": self.reason}),
+            outcome: self.outcome,
+        }
+    }
 }
 
 /// Counts a failed sign-in (locking the user once it has failed too often) and the answer.
