@@ -20,11 +20,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(query) = parts.uri.query()
+            && !decodes_to_utf8(query)
+        {
+            return Err(ApiError::bad_request(
+                "the query string is not UTF-8 once percent-decoded",
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(ApiError::from)
     }
+}
+
+/// Whether every name and value of a query string is UTF-8 once percent-decoded (the form
+/// decoder would otherwise replace bad bytes silently, changing what was asked).
+fn decodes_to_utf8(query: &str) -> bool {
+    query.split('&').all(|pair| {
+        let bytes = pair.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            match bytes[i] {
+                b'%' if i + 2 < bytes.len() => {
+                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(h), Some(l)) => {
+                            out.push(u8::try_from(h * 16 + l).unwrap_or(0));
+                            i += 3;
+                        }
+                        _ => {
+                            out.push(b'%');
+                            i += 1;
+                        }
+                    }
+                }
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
+    })
 }
 
 /// `axum::extract::Path` answered in the API's error shape.
@@ -97,4 +140,19 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decodes_to_utf8;
+
+    #[test]
+    fn query_strings_must_decode_to_utf8() {
+        assert!(decodes_to_utf8("q=%E5%90%88%E5%90%8C&limit=5"));
+        assert!(decodes_to_utf8("q=a+b&x=%"));
+        assert!(decodes_to_utf8("q=100%25"));
+        assert!(!decodes_to_utf8("q=%ff%fe"));
+        assert!(!decodes_to_utf8("%C3=1"));
+        assert!(!decodes_to_utf8("q=%E5%90"));
+    }
 }

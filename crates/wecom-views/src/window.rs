@@ -46,14 +46,27 @@ pub struct MessageWindow {
     /// In ascending `(msgtime, seq)` order.
     pub messages: Vec<MessageDetail>,
     /// The first message's cursor when messages exist before it (page with
-    /// [`PageAt::Before`]); `None` at the start.
+    /// [`PageAt::Before`]); `None` at the start. Written `MSGTIME:SEQ`, as a query parameter
+    /// takes it.
+    #[serde(serialize_with = "as_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub before: Option<PageCursor>,
     /// The last message's cursor when messages exist after it (page with [`PageAt::After`]);
-    /// `None` at the end (for now: the archive keeps growing).
+    /// `None` at the end (for now: the archive keeps growing). Written `MSGTIME:SEQ`.
+    #[serde(serialize_with = "as_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub after: Option<PageCursor>,
     /// For a one-to-one chat: the contacts of the pair who declined archiving (see
     /// [`crate::ConversationPage::declined`]).
     pub declined: Vec<ConsentView>,
+}
+
+/// A cursor in its `MSGTIME:SEQ` form.
+fn as_text<S: serde::Serializer>(cursor: &Option<PageCursor>, s: S) -> Result<S::Ok, S::Error> {
+    match cursor {
+        Some(c) => s.collect_str(c),
+        None => s.serialize_none(),
+    }
 }
 
 /// One message in full: its view, its payload (without download handles) and its media.
