@@ -248,6 +248,7 @@ fn start(
         body_timeout: Duration::from_secs(config.server.body_timeout_secs),
         idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
         metrics_token: config.server.metrics_token.clone(),
+        tls: config.tls_settings().map_err(DaemonError::Tls)?,
         ..ServerConfig::default()
     };
     let Served {

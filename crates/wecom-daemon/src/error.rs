@@ -141,6 +141,9 @@ pub enum DaemonError {
     /// Any other way a pull stopped.
     #[error("{0}")]
     Sync(SyncError),
+    /// `[server] tls_cert` or `tls_key` cannot be used; the cause names the file and the fix.
+    #[error("[server] TLS: {0}")]
+    Tls(wecom_server::TlsError),
     /// The listener's address could not be read.
     #[error("the listener: {0}")]
     Listener(std::io::Error),
@@ -151,7 +154,7 @@ impl DaemonError {
     pub fn kind(&self) -> DaemonErrorKind {
         match self {
             DaemonError::Config(_) | DaemonError::ClientSettings { .. } => DaemonErrorKind::Config,
-            DaemonError::Callback { .. } => DaemonErrorKind::Config,
+            DaemonError::Callback { .. } | DaemonError::Tls(_) => DaemonErrorKind::Config,
             DaemonError::NoSdkLibrary { .. } | DaemonError::VendorLibrary { .. } => {
                 DaemonErrorKind::Source
             }

@@ -140,6 +140,38 @@ pub enum ConfigError {
     /// `[names] max_calls_per_second` not a positive number.
     #[error("[names] max_calls_per_second must be a positive number")]
     NamesRate,
+    /// Only one of `[server] tls_cert` and `tls_key`.
+    #[error(
+        "[server] {set} is set but {missing} is not: set both (the PEM certificate chain and its private key) to serve HTTPS, or neither for plain HTTP"
+    )]
+    HalfTls {
+        /// The key that is set.
+        set: &'static str,
+        /// The key that is missing.
+        missing: &'static str,
+    },
+    /// An `[api]` number outside its range.
+    #[error("[api] {key} {value} is outside 1..={max} (default {default})")]
+    ApiRange {
+        /// The key.
+        key: &'static str,
+        /// Its value.
+        value: u64,
+        /// Its largest value.
+        max: u64,
+        /// Its default.
+        default: u64,
+    },
+    /// An `[api] allowed_origins` entry that is no origin.
+    #[error(
+        "[api] allowed_origins entry `{shown}` {reason}: write each origin as scheme://host[:port] with nothing after it, e.g. \"https://archive.example.com\""
+    )]
+    ApiOrigin {
+        /// The entry, control characters escaped.
+        shown: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// `backend = "s3"` without its settings.
     #[error("[media] backend \"s3\" needs s3_endpoint, s3_bucket and s3_access_key")]
     S3Incomplete,
@@ -217,6 +249,9 @@ impl ConfigError {
             | ConfigError::Zero { .. }
             | ConfigError::NamesRate
             | ConfigError::SearchHeap(_)
+            | ConfigError::HalfTls { .. }
+            | ConfigError::ApiRange { .. }
+            | ConfigError::ApiOrigin { .. }
             | ConfigError::S3Incomplete
             | ConfigError::UnknownBackend(_) => ConfigErrorKind::Invalid,
         }

@@ -1,6 +1,6 @@
 //! What the configuration builds: the corp a command works on, and the settings of the native
 //! client, the naming API client, the name resolver, the vendor library, the media store, the
-//! media workers and the search indexer.
+//! media workers, the search indexer and the HTTP server's TLS.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,6 +196,20 @@ impl Config {
             heap_bytes: usize::try_from(self.search.heap_mb.saturating_mul(1 << 20))
                 .unwrap_or(usize::MAX),
             ..wecom_search::IndexerOptions::default()
+        }
+    }
+
+    /// The HTTP server's TLS identity from `[server] tls_cert` and `tls_key` (read now), or
+    /// `None` for plain HTTP.
+    pub fn tls_settings(
+        &self,
+    ) -> Result<Option<wecom_server::TlsSettings>, wecom_server::TlsError> {
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                wecom_server::TlsSettings::from_pem_files(cert, key).map(Some)
+            }
+            // Validation leaves both set or neither.
+            _ => Ok(None),
         }
     }
 

@@ -5,6 +5,8 @@
 //! [`Config`]), [`overrides`] (the environment), [`validate`] (loading and checking),
 //! [`factory`] (runtime settings built from a [`Config`]) and [`template`] (the commented file
 //! `init`, `emulator --write-config` and `demo` write, rendered from a [`ConfigFile`] value).
+//! The configuration knows the HTTP server only through [`Config::tls_settings`]: the API's
+//! settings (`[api]`) are data for the API to interpret.
 
 mod error;
 pub mod factory;
@@ -16,7 +18,7 @@ pub mod validate;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use overrides::ENV_OVERRIDES;
 pub use schema::{
-    ArchiveSection, CallbackSettings, Config, ConfigFile, CorpConfig, CorpSection,
+    ApiSection, ArchiveSection, CallbackSettings, Config, ConfigFile, CorpConfig, CorpSection,
     DEFAULT_MAX_RESPONSE_MB, DEFAULT_SEARCH_HEAP_MB, KeysSection, MediaSection, NamesSection,
     SdkSection, SearchConfig, SearchSection, ServerSection, SourceKind, SyncSection,
 };

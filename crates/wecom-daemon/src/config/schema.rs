@@ -37,6 +37,9 @@ pub struct ConfigFile {
     /// `[search]`: the full-text search index.
     #[serde(default)]
     pub search: SearchSection,
+    /// `[api]`: the JSON HTTP API (sessions, logins, origins, body sizes).
+    #[serde(default)]
+    pub api: ApiSection,
 }
 
 impl ConfigFile {
@@ -52,6 +55,7 @@ impl ConfigFile {
             sync: SyncSection::default(),
             names: NamesSection::default(),
             search: SearchSection::default(),
+            api: ApiSection::default(),
         }
     }
 }
@@ -248,6 +252,13 @@ pub struct ServerSection {
     /// Seconds between refreshes of the archive figures `/metrics` and `/readyz` show (they are
     /// also refreshed after every sync that stored records).
     pub metrics_refresh_secs: u64,
+    /// The PEM certificate chain to serve HTTPS with (relative to the configuration file); set
+    /// with `tls_key`, or neither for plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert` (relative to the configuration file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -260,6 +271,8 @@ impl Default for ServerSection {
             idle_timeout_secs: 60,
             metrics_token: None,
             metrics_refresh_secs: 30,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -469,6 +482,49 @@ impl Default for SearchSection {
 /// `[search] heap_mb` when not set.
 pub const DEFAULT_SEARCH_HEAP_MB: u64 = 128;
 
+/// `[api]`: the JSON HTTP API served beside the callbacks: its sessions, its defences against
+/// password guessing, the origins it trusts and the size of what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Whether the API is served at all.
+    pub enabled: bool,
+    /// Minutes a session lives without a request (1..=1440).
+    pub session_idle_minutes: u64,
+    /// Hours a session lives at most, however busy (1..=720).
+    pub session_absolute_hours: u64,
+    /// Consecutive failed logins of one user after which each further failure locks the user
+    /// (1..=100).
+    pub login_max_failures: u32,
+    /// Minutes such a lock lasts (1..=1440).
+    pub lockout_minutes: u64,
+    /// Login attempts one client address may make per `login_window_minutes` (1..=10000).
+    pub login_attempts_per_address: u32,
+    /// The window of `login_attempts_per_address`, in minutes (1..=1440).
+    pub login_window_minutes: u64,
+    /// Origins (`scheme://host[:port]`) accepted on state-changing requests besides the server's
+    /// own. After validation each is in the form browsers send (lower case, default port left out).
+    pub allowed_origins: Vec<String>,
+    /// Largest API request body, in KiB (1..=10240).
+    pub max_body_kib: u64,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            enabled: true,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            login_max_failures: 5,
+            lockout_minutes: 15,
+            login_attempts_per_address: 20,
+            login_window_minutes: 5,
+            allowed_origins: Vec::new(),
+            max_body_kib: 64,
+        }
+    }
+}
+
 /// `[search]` after validation, its folder resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchConfig {
@@ -487,7 +543,8 @@ pub struct Config {
     pub corps: Vec<CorpConfig>,
     /// `[sync]`, validated.
     pub sync: SyncSection,
-    /// `[server]`, validated, the metrics token trimmed (`None` when blank).
+    /// `[server]`, validated, the metrics token trimmed (`None` when blank), `tls_cert` and
+    /// `tls_key` both set (resolved against the file's folder) or both unset.
     pub server: ServerSection,
     /// `[sdk]` as written.
     pub sdk: SdkSection,
@@ -498,6 +555,8 @@ pub struct Config {
     /// `[search]`, validated, its folder resolved (against the file's, or beside the first
     /// corp's archive).
     pub search: SearchConfig,
+    /// `[api]`, validated, its origins normalised.
+    pub api: ApiSection,
     /// `[archive] group_readable`: let the owner's group read the archive and media (modes
     /// 0640/0750 instead of 0600/0700).
     pub group_readable: bool,

@@ -48,6 +48,10 @@ pub const SECTION_DOCS: &[SectionDoc] = &[
         doc: "",
     },
     SectionDoc {
+        section: "api",
+        doc: "The JSON API under /api/v1 (served by `run` beside the callbacks, on [server] listen): signing in\nwith the accounts of `wecom-archive user add`. Serve it over TLS (tls_cert and tls_key above, or\na reverse proxy) whenever it is reachable from other machines.",
+    },
+    SectionDoc {
         section: "media",
         doc: "Images, voice, video, files, emotions and meeting recordings are downloaded after each sync,\nverified (md5 and size from the message), and stored under their SHA-256.",
     },
@@ -231,6 +235,59 @@ pub const KEY_DOCS: &[KeyDoc] = &[
         "server",
         "metrics_refresh_secs",
         "Seconds between refreshes of the archive figures in /metrics and /readyz (also after each sync).",
+    ),
+    optional(
+        "server",
+        "tls_cert",
+        "Serve HTTPS instead of HTTP: the certificate chain (PEM, the server's certificate first; relative\npaths are relative to this file)...",
+        "\"tls/fullchain.pem\"",
+    ),
+    optional(
+        "server",
+        "tls_key",
+        "...and its private key (PEM, unencrypted PKCS#8, PKCS#1 or SEC1; readable by this user only).\nSet both or neither.",
+        "\"tls/privkey.pem\"",
+    ),
+    key("api", "enabled", "Whether the API is served at all."),
+    key(
+        "api",
+        "session_idle_minutes",
+        "A session ends after this many minutes without a request (1..=1440)...",
+    ),
+    key(
+        "api",
+        "session_absolute_hours",
+        "...and this many hours after its login however busy it is (1..=720).",
+    ),
+    key(
+        "api",
+        "login_max_failures",
+        "Consecutive failed logins of one user before each further failure locks that user (1..=100)...",
+    ),
+    key(
+        "api",
+        "lockout_minutes",
+        "...for this many minutes (1..=1440).",
+    ),
+    key(
+        "api",
+        "login_attempts_per_address",
+        "Login attempts one client address may make (1..=10000)...",
+    ),
+    key(
+        "api",
+        "login_window_minutes",
+        "...per this many minutes (1..=1440).",
+    ),
+    key(
+        "api",
+        "allowed_origins",
+        "Origins besides the server's own accepted on requests that change something (CSRF defence),\neach scheme://host[:port] with no path, e.g. [\"https://archive.example.com\"].",
+    ),
+    key(
+        "api",
+        "max_body_kib",
+        "Largest API request body, in KiB (1..=10240).",
     ),
     key(
         "media",
@@ -538,6 +595,8 @@ mod tests {
                 idle_timeout_secs: 3,
                 metrics_token: Some("t".to_owned()),
                 metrics_refresh_secs: 4,
+                tls_cert: Some(PathBuf::from("tls/cert.pem")),
+                tls_key: Some(PathBuf::from("/etc/tls/key.pem")),
             },
             media: MediaSection {
                 enabled: false,
@@ -588,6 +647,17 @@ mod tests {
                 enabled: false,
                 dir: Some(PathBuf::from("idx")),
                 heap_mb: 64,
+            },
+            api: ApiSection {
+                enabled: false,
+                session_idle_minutes: 1,
+                session_absolute_hours: 2,
+                login_max_failures: 3,
+                lockout_minutes: 4,
+                login_attempts_per_address: 5,
+                login_window_minutes: 6,
+                allowed_origins: vec!["https://archive.example.com".to_owned()],
+                max_body_kib: 7,
             },
         }
     }

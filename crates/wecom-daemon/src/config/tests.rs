@@ -389,3 +389,172 @@ fn bad_search_settings_are_refused() {
         assert!(e.contains("c.toml") && e.contains(says), "{bad}: {e}");
     }
 }
+
+#[test]
+fn tls_needs_both_files_resolved_against_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "[corp]\ncorp_id = \"ww1\"\n");
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert_eq!(c.server.listen, "127.0.0.1:8780");
+    assert_eq!(
+        (c.server.tls_cert.as_ref(), c.server.tls_key.as_ref()),
+        (None, None)
+    );
+    assert!(c.tls_settings().expect("plain HTTP").is_none());
+
+    let p = write(
+        dir.path(),
+        "[corp]\ncorp_id = \"ww1\"\n[server]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"/etc/k.pem\"\n",
+    );
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert_eq!(c.server.tls_cert, Some(dir.path().join("tls/cert.pem")));
+    assert_eq!(c.server.tls_key, Some(PathBuf::from("/etc/k.pem")));
+    // The files are read when the settings are built, and the error names the resolved file.
+    let e = c.tls_settings().expect_err("no such files");
+    assert!(
+        matches!(&e, wecom_server::TlsError::Read { path, .. } if *path == dir.path().join("tls/cert.pem")),
+        "{e:?}"
+    );
+
+    for (text, set, missing) in [
+        ("tls_cert = \"c.pem\"", "tls_cert", "tls_key"),
+        ("tls_key = \"k.pem\"", "tls_key", "tls_cert"),
+    ] {
+        let p = write(
+            dir.path(),
+            &format!("[corp]\ncorp_id = \"ww1\"\n[server]\n{text}\n"),
+        );
+        let err = Config::load(&p, &HashMap::new()).expect_err(text);
+        assert_eq!(err.kind(), ConfigErrorKind::Invalid);
+        let e = chain(&err);
+        assert!(
+            e.contains("c.toml")
+                && e.contains(&format!("[server] {set} is set but {missing} is not")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn api_settings_default_and_come_from_the_file() {
+    let c = load("[corp]\ncorp_id = \"ww1\"\n").expect("defaults");
+    assert_eq!(c.api, ApiSection::default());
+    assert!(c.api.enabled);
+    assert_eq!(
+        (
+            c.api.session_idle_minutes,
+            c.api.session_absolute_hours,
+            c.api.login_max_failures,
+            c.api.lockout_minutes,
+            c.api.login_attempts_per_address,
+            c.api.login_window_minutes,
+            c.api.max_body_kib,
+        ),
+        (30, 12, 5, 15, 20, 5, 64)
+    );
+    assert!(c.api.allowed_origins.is_empty());
+
+    let c = load(
+        "[corp]\ncorp_id = \"ww1\"\n[api]\nenabled = false\nsession_idle_minutes = 1440\nsession_absolute_hours = 720\nlogin_max_failures = 100\nlockout_minutes = 1\nlogin_attempts_per_address = 3\nlogin_window_minutes = 60\nmax_body_kib = 10240\nallowed_origins = [\"HTTPS://Archive.Example.com:443\", \"http://127.0.0.1:8080\", \"https://[::1]:8443\"]\n",
+    )
+    .expect("set");
+    assert_eq!(
+        c.api,
+        ApiSection {
+            enabled: false,
+            session_idle_minutes: 1440,
+            session_absolute_hours: 720,
+            login_max_failures: 100,
+            lockout_minutes: 1,
+            login_attempts_per_address: 3,
+            login_window_minutes: 60,
+            // As browsers send them: lower case, the default port left out.
+            allowed_origins: vec![
+                "https://archive.example.com".to_owned(),
+                "http://127.0.0.1:8080".to_owned(),
+                "https://[::1]:8443".to_owned(),
+            ],
+            max_body_kib: 10240,
+        }
+    );
+}
+
+#[test]
+fn bad_api_settings_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (bad, says) in [
+        (
+            "session_idle_minutes = 0",
+            "session_idle_minutes 0 is outside 1..=1440",
+        ),
+        ("session_idle_minutes = 1441", "session_idle_minutes 1441"),
+        ("session_absolute_hours = 0", "session_absolute_hours 0"),
+        (
+            "session_absolute_hours = 721",
+            "session_absolute_hours 721 is outside 1..=720",
+        ),
+        ("login_max_failures = 0", "login_max_failures 0"),
+        (
+            "login_max_failures = 101",
+            "login_max_failures 101 is outside 1..=100 (default 5)",
+        ),
+        ("lockout_minutes = 0", "lockout_minutes 0"),
+        ("lockout_minutes = 1441", "lockout_minutes 1441"),
+        (
+            "login_attempts_per_address = 0",
+            "login_attempts_per_address 0",
+        ),
+        ("login_window_minutes = 0", "login_window_minutes 0"),
+        ("max_body_kib = 0", "max_body_kib 0"),
+        (
+            "max_body_kib = 10241",
+            "max_body_kib 10241 is outside 1..=10240",
+        ),
+        ("login_max_failures = -1", "login_max_failures"),
+        ("enabled = \"yes\"", "enabled"),
+        ("allowed_origins = \"https://a.example\"", "allowed_origins"),
+        ("surprise = 1", "surprise"),
+        (
+            "allowed_origins = [\"archive.example.com\"]",
+            "`archive.example.com` has no scheme://",
+        ),
+        (
+            "allowed_origins = [\"https://a.example/\"]",
+            "`https://a.example/` has a path",
+        ),
+        (
+            "allowed_origins = [\"https://a.example/app\"]",
+            "has a path",
+        ),
+        (
+            "allowed_origins = [\"https://a.example?x=1\"]",
+            "has a path, query",
+        ),
+        (
+            "allowed_origins = [\"ftp://a.example\"]",
+            "neither http:// nor https://",
+        ),
+        ("allowed_origins = [\"https://\"]", "`https://`"),
+        ("allowed_origins = [\"https://u:p@a.example\"]", "user name"),
+        (
+            "allowed_origins = [\"https://a.example:99999\"]",
+            "not a valid URL",
+        ),
+        ("allowed_origins = [\"*\"]", "`*` has no scheme://"),
+        ("allowed_origins = [\"https://a.example \"]", "space"),
+        (
+            "allowed_origins = [\"https://a\\u001b[2J.example\"]",
+            "control character",
+        ),
+    ] {
+        let p = write(
+            dir.path(),
+            &format!("[corp]\ncorp_id = \"ww1\"\n[api]\n{bad}\n"),
+        );
+        let err = Config::load(&p, &HashMap::new()).expect_err(bad);
+        assert_eq!(err.kind(), ConfigErrorKind::Invalid, "{bad}");
+        let e = chain(&err);
+        assert!(e.contains("c.toml") && e.contains(says), "{bad}: {e}");
+        assert!(!e.contains('\x1b'), "{e:?}");
+    }
+}

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
-use super::schema::{CallbackSettings, Config, ConfigFile, CorpConfig, SearchConfig};
+use super::schema::{
+    ApiSection, CallbackSettings, Config, ConfigFile, CorpConfig, SearchConfig, ServerSection,
+};
 
 /// Most MiB `[sync] max_response_mb` may be (the vendor-library frames carry a body as base64).
 pub const MAX_RESPONSE_MB_LIMIT: u64 = 1024;
@@ -123,6 +125,7 @@ impl ConfigFile {
             .metrics_token
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty());
+        check_tls(&mut server, base)?;
         if server.max_connections == 0 {
             return Err(ConfigError::Zero {
                 section: "server",
@@ -168,6 +171,7 @@ impl ConfigFile {
             },
             heap_mb: self.search.heap_mb,
         };
+        let api = check_api(self.api)?;
         Ok(Config {
             corps,
             sync: self.sync,
@@ -176,6 +180,7 @@ impl ConfigFile {
             media,
             names,
             search,
+            api,
             group_readable: self.archive.group_readable,
         })
     }
@@ -204,6 +209,116 @@ fn check_sync(sync: &super::SyncSection) -> Result<(), ConfigError> {
         return Err(ConfigError::MaxResponseMb(sync.max_response_mb));
     }
     Ok(())
+}
+
+/// `tls_cert` and `tls_key`: both (resolved against `base`) or neither.
+fn check_tls(server: &mut ServerSection, base: &Path) -> Result<(), ConfigError> {
+    match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => {
+            server.tls_cert = Some(resolve(base, cert));
+            server.tls_key = Some(resolve(base, key));
+            Ok(())
+        }
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(ConfigError::HalfTls {
+            set: "tls_cert",
+            missing: "tls_key",
+        }),
+        (None, Some(_)) => Err(ConfigError::HalfTls {
+            set: "tls_key",
+            missing: "tls_cert",
+        }),
+    }
+}
+
+/// `[api]`: every number within its range, every origin an origin (kept in the form browsers
+/// send it: lower case, default port left out).
+fn check_api(mut api: ApiSection) -> Result<ApiSection, ConfigError> {
+    let d = ApiSection::default();
+    let ranges: [(&'static str, u64, u64, u64); 7] = [
+        (
+            "session_idle_minutes",
+            api.session_idle_minutes,
+            1440,
+            d.session_idle_minutes,
+        ),
+        (
+            "session_absolute_hours",
+            api.session_absolute_hours,
+            720,
+            d.session_absolute_hours,
+        ),
+        (
+            "login_max_failures",
+            api.login_max_failures.into(),
+            100,
+            d.login_max_failures.into(),
+        ),
+        (
+            "lockout_minutes",
+            api.lockout_minutes,
+            1440,
+            d.lockout_minutes,
+        ),
+        (
+            "login_attempts_per_address",
+            api.login_attempts_per_address.into(),
+            10_000,
+            d.login_attempts_per_address.into(),
+        ),
+        (
+            "login_window_minutes",
+            api.login_window_minutes,
+            1440,
+            d.login_window_minutes,
+        ),
+        ("max_body_kib", api.max_body_kib, 10_240, d.max_body_kib),
+    ];
+    for (key, value, max, default) in ranges {
+        if !(1..=max).contains(&value) {
+            return Err(ConfigError::ApiRange {
+                key,
+                value,
+                max,
+                default,
+            });
+        }
+    }
+    api.allowed_origins = api
+        .allowed_origins
+        .iter()
+        .map(|o| origin(o))
+        .collect::<Result<_, _>>()?;
+    Ok(api)
+}
+
+/// `raw` as a web origin (`scheme://host[:port]`, http or https, nothing more), serialised as a
+/// browser's `Origin` header would carry it.
+fn origin(raw: &str) -> Result<String, ConfigError> {
+    let bad = |reason: &'static str| ConfigError::ApiOrigin {
+        shown: wecom_wire::text::escape_controls(raw).into_owned(),
+        reason,
+    };
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains a space or a control character"));
+    }
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return Err(bad("has no scheme://"));
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return Err(bad("is neither http:// nor https://"));
+    }
+    if rest.contains(['/', '?', '#']) {
+        return Err(bad("has a path, query or fragment (even a trailing /)"));
+    }
+    if rest.contains('@') {
+        return Err(bad("has a user name"));
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad("is not a valid URL"))?;
+    match url.origin() {
+        origin @ url::Origin::Tuple(..) if url.host().is_some() => Ok(origin.ascii_serialization()),
+        _ => Err(bad("has no host")),
+    }
 }
 
 /// Whether a corp id is made of what WeCom's corp ids are made of (`ww`/`wx` + letters and digits;
