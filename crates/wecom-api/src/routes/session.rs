@@ -20,6 +20,7 @@ use crate::{ApiError, ApiState, ErrorBody, Me, SESSION_COOKIE, SignIn, UserView}
 /// Sign in with a username and password; sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session",
     request_body = SignIn,
+    security(()),
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = Me),
         (status = 401, description = "Wrong username or password", body = ErrorBody),

@@ -497,3 +497,80 @@ fn under_a_low_descriptor_limit_idle_connections_neither_silence_healthz_nor_sto
     let _ = daemon.wait();
     assert_eq!(archived_ids(&db), emu.expected_ids());
 }
+
+#[test]
+fn run_serves_the_api_to_a_user_added_by_the_command_line() {
+    let emu = TestEmulator::start(35, 80, None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = emu.write_config(dir.path(), &[1], "");
+    let mut add = bin();
+    add.arg("--config")
+        .arg(&config)
+        .args(["user", "add", "olga", "--role", "auditor", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = add.spawn().expect("user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"an auditor's long password\n")
+        .expect("password");
+    assert!(child.wait().expect("user add").success());
+    let (mut daemon, addr) = start_daemon(&config, 1);
+    // Everything under /api/ needs a session; health does not.
+    let (status, body) = http(&addr, "GET", "/api/v1/conversations", "");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("\"unauthenticated\""), "{body}");
+    assert_eq!(http(&addr, "GET", "/healthz", "").0, 200);
+    // Sign in (with the server's own Origin), then read.
+    let origin = format!("Origin: http://{addr}\r\nContent-Type: application/json\r\n");
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    let body = r#"{"username":"olga","password":"an auditor's long password"}"#;
+    write!(
+        s,
+        "POST /api/v1/session HTTP/1.0\r\nHost: {addr}\r\n{origin}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let token = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: wecom_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let cookie = format!("Cookie: wecom_session={token}\r\n");
+    wait(Duration::from_secs(60), "80 messages over the API", || {
+        let (status, body) = http_with(&addr, "GET", "/api/v1/status", &cookie, "");
+        assert_eq!(status, 200, "{body}");
+        body.contains("\"records_total\":80")
+    });
+    let (status, body) = http_with(&addr, "GET", "/api/v1/conversations?limit=5", &cookie, "");
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let first = list["conversations"][0]["key"].as_str().expect("a conversation");
+    assert!(list["conversations"][0]["last_message"]["msgid"].is_string(), "{body}");
+    let key: String = first
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let (status, body) = http_with(
+        &addr,
+        "GET",
+        &format!("/api/v1/conversations/{key}/messages?limit=3"),
+        &cookie,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"messages\""), "{body}");
+    // The look was audited, and the command line sees it.
+    let out = run(&config, &["audit", "list", "--user", "olga", "--json"]);
+    let log = stdout(&out);
+    assert!(log.contains("session.create") && log.contains("conversation.open"), "{log}");
+    daemon.kill().expect("kill");
+    daemon.wait().expect("wait");
+}
