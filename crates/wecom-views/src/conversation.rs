@@ -114,25 +114,27 @@ pub fn conversation_list(
     Ok(list
         .into_iter()
         .zip(last)
-        .map(|(c, last): (ConversationSummary, Option<StoredMessage>)| ConversationItem {
-            room_name: known(&c.roomid),
-            sender_names: shown(&c.senders),
-            participant_names: shown(&c.participants),
-            last_message: last.map(|m| {
-                let name = names.get(&m.from).map(|d| d.text.clone());
-                MessageView::new(m, name)
-            }),
-            key: c.key,
-            is_group: c.is_group,
-            roomid: c.roomid,
-            messages: c.messages,
-            first_msgtime: c.first_msgtime,
-            last_msgtime: c.last_msgtime,
-            senders: c.senders,
-            external: c.external,
-            participants: c.participants,
-            participant_count: c.participant_count,
-        })
+        .map(
+            |(c, last): (ConversationSummary, Option<StoredMessage>)| ConversationItem {
+                room_name: known(&c.roomid),
+                sender_names: shown(&c.senders),
+                participant_names: shown(&c.participants),
+                last_message: last.map(|m| {
+                    let name = names.get(&m.from).map(|d| d.text.clone());
+                    MessageView::new(m, name)
+                }),
+                key: c.key,
+                is_group: c.is_group,
+                roomid: c.roomid,
+                messages: c.messages,
+                first_msgtime: c.first_msgtime,
+                last_msgtime: c.last_msgtime,
+                senders: c.senders,
+                external: c.external,
+                participants: c.participants,
+                participant_count: c.participant_count,
+            },
+        )
         .collect())
 }
 

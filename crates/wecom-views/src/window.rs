@@ -211,7 +211,11 @@ pub fn message_window(
             (page, before, after)
         }
     };
-    if messages.is_empty() && reader.conversation_messages(corp_id, key, None, 1)?.is_empty() {
+    if messages.is_empty()
+        && reader
+            .conversation_messages(corp_id, key, None, 1)?
+            .is_empty()
+    {
         return Ok(None);
     }
     let declined = match (key.starts_with("pair:"), messages.first()) {
@@ -437,7 +441,11 @@ pub fn media_object(
     let jobs: Vec<MessageMedia> = reader
         .media_by_sha256(corp_id, sha256)?
         .into_iter()
-        .filter(|mm| mm.object.as_ref().is_some_and(|o| o.area == MediaArea::Objects))
+        .filter(|mm| {
+            mm.object
+                .as_ref()
+                .is_some_and(|o| o.area == MediaArea::Objects)
+        })
         .collect();
     let Some(object) = jobs.iter().find_map(|mm| mm.object.clone()) else {
         return Ok(None);
