@@ -46,10 +46,12 @@ pub struct MessageWindow {
     /// In ascending `(msgtime, seq)` order.
     pub messages: Vec<MessageDetail>,
     /// The first message's cursor when messages exist before it (page with
-    /// [`PageAt::Before`]); `None` at the start.
+    /// [`PageAt::Before`]); `None` at the start. A window with no messages after
+    /// [`PageAt::After`] gives back the cursor it was asked from when messages exist before it.
     pub before: Option<PageCursor>,
     /// The last message's cursor when messages exist after it (page with [`PageAt::After`]);
-    /// `None` at the end (for now: the archive keeps growing).
+    /// `None` at the end (for now: the archive keeps growing). A window with no messages before
+    /// [`PageAt::Before`] gives back the cursor it was asked from when messages exist after it.
     pub after: Option<PageCursor>,
     /// For a one-to-one chat: the contacts of the pair who declined archiving (see
     /// [`crate::ConversationPage::declined`]).
