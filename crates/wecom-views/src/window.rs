@@ -46,13 +46,16 @@ pub struct MessageWindow {
     /// In ascending `(msgtime, seq)` order.
     pub messages: Vec<MessageDetail>,
     /// The first message's cursor when messages exist before it (page with
-    /// [`PageAt::Before`]); `None` at the start. Written `MSGTIME:SEQ`, as a query parameter
-    /// takes it.
+    /// [`PageAt::Before`]); `None` at the start. A window with no messages after
+    /// [`PageAt::After`] gives back the cursor it was asked from when messages exist before it.
+    /// Written `MSGTIME:SEQ`, as a query parameter takes it.
     #[serde(serialize_with = "as_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub before: Option<PageCursor>,
     /// The last message's cursor when messages exist after it (page with [`PageAt::After`]);
-    /// `None` at the end (for now: the archive keeps growing). Written `MSGTIME:SEQ`.
+    /// `None` at the end (for now: the archive keeps growing). A window with no messages before
+    /// [`PageAt::Before`] gives back the cursor it was asked from when messages exist after it.
+    /// Written `MSGTIME:SEQ`.
     #[serde(serialize_with = "as_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub after: Option<PageCursor>,
