@@ -8,12 +8,11 @@
 //! - a window's cursors are exact: `before` is set only when a message exists before the first
 //!   one shown, `after` only when one exists after the last one shown (as stored when read).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 use wecom_model::{Action, Envelope, Payload};
-use wecom_store::names::DisplayName;
 use wecom_store::{
     ArchiveReader, MediaArea, MediaJobState, MessageMedia, StoreError, StoredMessage,
 };
@@ -277,21 +276,7 @@ fn details(
     if messages.is_empty() {
         return Ok(Vec::new());
     }
-    let senders: Vec<String> = messages
-        .iter()
-        .map(|m| m.from.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let roomid = messages
-        .iter()
-        .map(|m| m.roomid.as_str())
-        .find(|r| !r.is_empty());
-    let names: HashMap<String, String> = reader
-        .display_names(corp_id, &senders, roomid)?
-        .into_iter()
-        .map(|d: DisplayName| (d.id, d.text))
-        .collect();
+    let names = crate::conversation::sender_names(reader, corp_id, &messages)?;
     let msgids: Vec<String> = messages.iter().map(|m| m.msgid.clone()).collect();
     let mut media: BTreeMap<String, Vec<MessageMedia>> = BTreeMap::new();
     for mm in reader.messages_media(corp_id, &msgids)? {
