@@ -174,6 +174,8 @@ impl Drop for TempFolder {
     }
 }
 
+/// Builds the served archive (plain corpus, search index, media objects, an admin and an
+/// auditor), serves the API on loopback, runs both phases and prints the table.
 pub fn api(options: ApiBenchOptions) -> anyhow::Result<ExitCode> {
     if options.messages == 0 || options.clients == 0 || options.requests == 0 {
         bail!("--messages, --clients and --requests must each be at least 1");
