@@ -481,6 +481,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3.0)]
         rsa_seconds: f64,
     },
+    /// Latencies of the HTTP API (the conversation list, a page of 50 messages, a search, a
+    /// media Range request) with concurrent signed-in clients on loopback through the real
+    /// server: on a quiet archive, then while `sync` commits RSA-encrypted pages into the same
+    /// archive; and the ingest rate beside the reads.
+    Api {
+        /// Messages of the served archive (realistic text, built without RSA).
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Concurrent clients, each signed in with a session of its own.
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Requests per client per phase (the phase during ingest also ends with the ingest).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// RSA-encrypted messages synced into the same archive during the second phase.
+        #[arg(long, default_value_t = 20_000)]
+        ingest_messages: usize,
+    },
 }
 
 /// A user's role, as `user add --role` takes it.

@@ -12,6 +12,7 @@ macro_rules! safe_println {
 
 mod audit;
 mod bench;
+mod bench_api;
 mod bench_corpus;
 mod bench_search;
 mod conversations;
@@ -114,6 +115,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ingest_messages,
             rsa_seconds,
         }) => bench_search::search(messages, ingest_messages, rsa_seconds),
+        Command::Bench(BenchCommand::Api {
+            messages,
+            clients,
+            requests,
+            ingest_messages,
+        }) => bench_api::api(bench_api::ApiBenchOptions {
+            messages,
+            clients,
+            requests,
+            ingest_messages,
+        }),
         Command::User(cmd) => users::run(&load(&cli.config, &env)?, corp, &env, &cmd),
         Command::Audit(cmd) => audit::run(&load(&cli.config, &env)?, &cmd),
     }

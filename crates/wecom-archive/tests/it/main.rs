@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bench_api;
 mod bounds;
 mod cli;
 mod daemon;
