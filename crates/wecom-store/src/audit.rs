@@ -305,6 +305,16 @@ pub trait AuditLog: AuditReader {
     /// same transaction that reads the head, so concurrent appends still form one chain. A detail
     /// that is not JSON, or an empty action, is `InvalidInput`.
     fn append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError>;
+
+    /// Appends `entries` in order as consecutive seqs, all or none (one transaction where the
+    /// backend can: a group commit for many concurrent requests). Every entry is checked first;
+    /// one invalid entry appends nothing. The default appends them one by one.
+    fn append_all(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRecord>, StoreError> {
+        for e in entries {
+            validate_entry(e)?;
+        }
+        entries.iter().map(|e| self.append(e)).collect()
+    }
 }
 
 #[cfg(test)]

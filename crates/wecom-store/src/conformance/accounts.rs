@@ -401,7 +401,7 @@ pub fn audit_appends_form_a_hash_chain(make: Make<'_>) {
         store.audit.verify().expect("verify"),
         ChainCheck::Intact {
             entries: 5,
-            head_hash: prev
+            head_hash: prev.clone()
         }
     );
 
@@ -422,6 +422,30 @@ pub fn audit_appends_form_a_hash_chain(make: Make<'_>) {
         5,
         "nothing appended"
     );
+
+    // A batch continues the chain in order, in one go; a batch with one bad entry appends none.
+    let batch: Vec<AuditEntry> = (0..3_i64)
+        .map(|i| entry(NOW + 10 + i, "bob", "conversation.open", AuditOutcome::Ok))
+        .collect();
+    let records = store.audit.append_all(&batch).expect("append a batch");
+    assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [6, 7, 8]);
+    assert_eq!(records[0].prev_hash, prev);
+    for (r, e) in records.iter().zip(&batch) {
+        assert_eq!(&r.entry, e);
+        assert_eq!(r.hash, chain_hash(&r.prev_hash, r.seq, e));
+    }
+    assert_eq!(records[1].prev_hash, records[0].hash);
+    let mut with_bad = batch.clone();
+    with_bad[1].action = String::new();
+    let bad = store
+        .audit
+        .append_all(&with_bad)
+        .expect_err("an empty action");
+    assert_eq!(bad.kind(), StoreErrorKind::InvalidInput, "{bad}");
+    assert!(matches!(
+        store.audit.verify().expect("verify"),
+        ChainCheck::Intact { entries: 8, .. }
+    ));
 }
 
 pub fn audit_lists_filter_by_user_action_and_time(make: Make<'_>) {

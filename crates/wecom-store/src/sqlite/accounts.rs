@@ -440,47 +440,63 @@ fn revoke_all(tx: &Transaction<'_>, user_id: i64) -> rusqlite::Result<u64> {
 
 impl AuditLog for SqliteStore {
     fn append(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
+        let mut records = self.append_all(std::slice::from_ref(entry))?;
+        records.pop().ok_or_else(|| StoreError::Backend {
+            op: "appending to the audit log",
+            cause: "no entry was appended".to_owned(),
+        })
+    }
+
+    fn append_all(&self, entries: &[AuditEntry]) -> Result<Vec<AuditRecord>, StoreError> {
         const OP: &str = "appending to the audit log";
-        validate_entry(entry)?;
+        for entry in entries {
+            validate_entry(entry)?;
+        }
         let path = &self.path;
-        // The head is read in the same immediate transaction as the insert: appends are ordered
+        // The head is read in the same immediate transaction as the inserts: appends are ordered
         // by the write lock, so the chain never forks.
         self.write_tx(OP, |tx| {
             let head: Option<(i64, String)> = tx
                 .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
                 .map_err(err(path, OP))?;
-            let (seq, prev_hash) = match head {
-                Some((seq, hash)) => (count(seq).saturating_add(1), hash),
-                None => (1, GENESIS_HASH.to_owned()),
+            let (mut seq, mut prev_hash) = match head {
+                Some((seq, hash)) => (count(seq), hash),
+                None => (0, GENESIS_HASH.to_owned()),
             };
-            let hash = chain_hash(&prev_hash, seq, entry);
-            tx.prepare_cached(&format!(
-                "INSERT INTO audit_log ({AUDIT_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ))
-            .and_then(|mut s| {
-                s.execute(params![
-                    i64::try_from(seq).unwrap_or(i64::MAX),
-                    entry.at_ms,
-                    entry.username,
-                    entry.address,
-                    entry.action,
-                    entry.corp_id,
-                    entry.target,
-                    entry.detail,
-                    entry.outcome.as_str(),
-                    prev_hash,
+            let mut insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO audit_log ({AUDIT_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ))
+                .map_err(err(path, OP))?;
+            let mut records = Vec::with_capacity(entries.len());
+            for entry in entries {
+                seq = seq.saturating_add(1);
+                let hash = chain_hash(&prev_hash, seq, entry);
+                insert
+                    .execute(params![
+                        i64::try_from(seq).unwrap_or(i64::MAX),
+                        entry.at_ms,
+                        entry.username,
+                        entry.address,
+                        entry.action,
+                        entry.corp_id,
+                        entry.target,
+                        entry.detail,
+                        entry.outcome.as_str(),
+                        prev_hash,
+                        hash,
+                    ])
+                    .map_err(err(path, OP))?;
+                records.push(AuditRecord {
+                    seq,
+                    entry: entry.clone(),
+                    prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
                     hash,
-                ])
-            })
-            .map_err(err(path, OP))?;
-            Ok(AuditRecord {
-                seq,
-                entry: entry.clone(),
-                prev_hash,
-                hash,
-            })
+                });
+            }
+            Ok(records)
         })
     }
 }
