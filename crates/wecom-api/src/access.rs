@@ -49,7 +49,9 @@ impl Caller {
         if matches!(self.user.role, Role::Admin | Role::Auditor) {
             Ok(())
         } else {
-            Err(ApiError::forbidden("only an auditor or an admin may do this"))
+            Err(ApiError::forbidden(
+                "only an auditor or an admin may do this",
+            ))
         }
     }
 

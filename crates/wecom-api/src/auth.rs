@@ -53,7 +53,9 @@ pub(crate) fn session_cookie(state: &ApiState, token: &str, max_age_secs: u64) -
     } else {
         ""
     };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
 }
 
 impl FromRequestParts<Arc<ApiState>> for Caller {
@@ -197,13 +199,19 @@ mod tests {
     #[test]
     fn finds_the_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; wecom_session=tok; b=2"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; wecom_session=tok; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "a"), Some("1"));
         assert_eq!(cookie(&h, "c"), None);
         let mut h = HeaderMap::new();
         h.append(header::COOKIE, HeaderValue::from_static("x=1"));
-        h.append(header::COOKIE, HeaderValue::from_static("wecom_session=second"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("wecom_session=second"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("second"));
     }
 }

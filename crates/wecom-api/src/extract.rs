@@ -44,18 +44,16 @@ fn decodes_to_utf8(query: &str) -> bool {
         while i < bytes.len() {
             let hex = |b: u8| char::from(b).to_digit(16);
             match bytes[i] {
-                b'%' if i + 2 < bytes.len() => {
-                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                        (Some(h), Some(l)) => {
-                            out.push(u8::try_from(h * 16 + l).unwrap_or(0));
-                            i += 3;
-                        }
-                        _ => {
-                            out.push(b'%');
-                            i += 1;
-                        }
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(u8::try_from(h * 16 + l).unwrap_or(0));
+                        i += 3;
                     }
-                }
+                    _ => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                },
                 b'+' => {
                     out.push(b' ');
                     i += 1;

@@ -147,14 +147,14 @@ pub fn router(state: Arc<ApiState>) -> Router {
     use routes::*;
     let max_body = state.config.max_body;
     let v1 = Router::new()
-        .route(
-            "/session",
-            post(session::sign_in).delete(session::sign_out),
-        )
+        .route("/session", post(session::sign_in).delete(session::sign_out))
         .route("/me", get(session::me))
         .route("/corps", get(directory::corps))
         .route("/conversations", get(conversations::list))
-        .route("/conversations/{key}/messages", get(conversations::messages))
+        .route(
+            "/conversations/{key}/messages",
+            get(conversations::messages),
+        )
         .route("/messages/{msgid}", get(messages::message))
         .route("/messages/{msgid}/raw", get(messages::raw))
         .route("/media/{sha256}", get(media::media))

@@ -79,7 +79,11 @@ mod tests {
             .expect_err("a fourth attempt within the window is refused");
         assert_eq!(wait, Duration::from_secs(50));
         // Other keys are counted apart.
-        assert!(limiter.attempt_at("b", t0 + Duration::from_secs(10)).is_ok());
+        assert!(
+            limiter
+                .attempt_at("b", t0 + Duration::from_secs(10))
+                .is_ok()
+        );
         // Once the first attempt left the window, one more is allowed.
         let later = t0 + Duration::from_millis(60_500);
         assert!(limiter.attempt_at("a", later).is_ok());

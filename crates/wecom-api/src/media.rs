@@ -160,7 +160,10 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=90-500"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-500"), 100), part(0, 99));
-        assert_eq!(parse_range(Some("bytes=100-"), 100), RangeAsk::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            RangeAsk::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsk::Unsatisfiable);
         // Not understood: the whole object.
@@ -182,7 +185,10 @@ mod tests {
             "attachment; filename=\"__ v2.pdf\"; filename*=UTF-8''%E5%90%88%E5%90%8C%20v2.pdf"
         );
         let evil = disposition("image/jpeg", "a\"b\r\nSet-Cookie: x.jpg");
-        assert!(evil.starts_with("inline; filename=\"a_b__Set-Cookie_ x.jpg\""), "{evil}");
+        assert!(
+            evil.starts_with("inline; filename=\"a_b__Set-Cookie_ x.jpg\""),
+            "{evil}"
+        );
         assert!(HeaderValue::from_str(&evil).is_ok());
         assert!(disposition("image/svg+xml", "x.svg").starts_with("attachment"));
     }
@@ -192,7 +198,10 @@ mod tests {
         let tag = etag("ab");
         let mut h = HeaderMap::new();
         assert!(!not_modified(&h, &tag));
-        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"x\", \"ab\""));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", \"ab\""),
+        );
         assert!(not_modified(&h, &tag));
     }
 }

@@ -158,8 +158,7 @@ impl From<AuditRecord> for AuditEntryView {
         AuditEntryView {
             seq: r.seq,
             at_ms: r.entry.at_ms,
-            detail: serde_json::from_str(&r.entry.detail)
-                .unwrap_or(Value::String(r.entry.detail)),
+            detail: serde_json::from_str(&r.entry.detail).unwrap_or(Value::String(r.entry.detail)),
             username: r.entry.username,
             address: r.entry.address,
             action: r.entry.action,

@@ -51,18 +51,36 @@ async fn role_route_scope_table() {
         ("/api/v1/me".into(), [200, 200, 200, 200]),
         ("/api/v1/corps".into(), [200, 200, 200, 200]),
         ("/api/v1/conversations".into(), [200, 200, 200, 200]),
-        (format!("/api/v1/conversations/{pair_ab}/messages"), [200, 200, 200, 404]),
-        (format!("/api/v1/conversations/{pair_ef}/messages"), [200, 200, 404, 200]),
-        (format!("/api/v1/conversations/{}/messages", enc("room:wr1")), [200, 200, 200, 404]),
-        (format!("/api/v1/conversations/{}/messages", enc("pair:no|body")), [404, 404, 404, 404]),
+        (
+            format!("/api/v1/conversations/{pair_ab}/messages"),
+            [200, 200, 200, 404],
+        ),
+        (
+            format!("/api/v1/conversations/{pair_ef}/messages"),
+            [200, 200, 404, 200],
+        ),
+        (
+            format!("/api/v1/conversations/{}/messages", enc("room:wr1")),
+            [200, 200, 200, 404],
+        ),
+        (
+            format!("/api/v1/conversations/{}/messages", enc("pair:no|body")),
+            [404, 404, 404, 404],
+        ),
         ("/api/v1/messages/m1".into(), [200, 200, 200, 404]),
         ("/api/v1/messages/m4".into(), [200, 200, 404, 200]),
         ("/api/v1/messages/nope".into(), [404, 404, 404, 404]),
         ("/api/v1/messages/m1/raw".into(), [200, 200, 403, 403]),
         (format!("/api/v1/media/{alice_jpeg}"), [200, 200, 200, 404]),
         (format!("/api/v1/media/{erin_jpeg}"), [200, 200, 404, 200]),
-        (format!("/api/v1/media/{}", "ab".repeat(32)), [404, 404, 404, 404]),
-        (format!("/api/v1/search?q={}", enc("合同")), [200, 200, 200, 200]),
+        (
+            format!("/api/v1/media/{}", "ab".repeat(32)),
+            [404, 404, 404, 404],
+        ),
+        (
+            format!("/api/v1/search?q={}", enc("合同")),
+            [200, 200, 200, 200],
+        ),
         ("/api/v1/rooms".into(), [200, 200, 200, 200]),
         ("/api/v1/people".into(), [200, 200, 200, 200]),
         ("/api/v1/status".into(), [200, 200, 200, 200]),
@@ -100,8 +118,10 @@ async fn role_route_scope_table() {
                 Method::POST,
                 "/api/v1/users",
                 Some(&sessions[i]),
-                Some(json!({"username": format!("new-{user}"), "password": PASSWORD,
-                    "role": "auditor", "corps": [CORP]})),
+                Some(
+                    json!({"username": format!("new-{user}"), "password": PASSWORD,
+                    "role": "auditor", "corps": [CORP]}),
+                ),
             )
             .await;
         let want = if *user == "root" { 201 } else { 403 };
@@ -122,7 +142,13 @@ async fn role_route_scope_table() {
     let denied: Vec<_> = denied
         .iter()
         .filter(|r| r.entry.outcome.as_str() == "denied")
-        .map(|r| (r.entry.username.as_str(), r.entry.action.as_str(), r.entry.target.as_str()))
+        .map(|r| {
+            (
+                r.entry.username.as_str(),
+                r.entry.action.as_str(),
+                r.entry.target.as_str(),
+            )
+        })
         .collect();
     for want in [
         ("rita", "conversation.open", "pair:erin|frank"),
@@ -133,7 +159,10 @@ async fn role_route_scope_table() {
         ("dora", "media.fetch", alice_jpeg.as_str()),
         ("rita", "message.raw", "m1"),
     ] {
-        assert!(denied.contains(&want), "{want:?} not audited as denied: {denied:?}");
+        assert!(
+            denied.contains(&want),
+            "{want:?} not audited as denied: {denied:?}"
+        );
     }
     // Reviewers list only their conversations; admins and auditors all of them.
     let all = set(&[
@@ -143,8 +172,14 @@ async fn role_route_scope_table() {
         &format!("pair:alice|{EXT}"),
         "pair:gail|henry",
     ]);
-    assert_eq!(keys(&s.get("/api/v1/conversations", &sessions[0]).await), all);
-    assert_eq!(keys(&s.get("/api/v1/conversations", &sessions[1]).await), all);
+    assert_eq!(
+        keys(&s.get("/api/v1/conversations", &sessions[0]).await),
+        all
+    );
+    assert_eq!(
+        keys(&s.get("/api/v1/conversations", &sessions[1]).await),
+        all
+    );
     assert_eq!(
         keys(&s.get("/api/v1/conversations", &sessions[2]).await),
         set(&["pair:alice|bob", "room:wr1", &format!("pair:alice|{EXT}")])
@@ -178,27 +213,50 @@ async fn sign_in_defences_and_sessions() {
     let s = serve(config).await;
     // No cookie, a forged one.
     let a = s.call(Method::GET, "/api/v1/me", None, None).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (401, "unauthenticated"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (401, "unauthenticated")
+    );
     let a = s.get("/api/v1/me", "forged-token-0123456789").await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (401, "session_expired"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (401, "session_expired")
+    );
     assert_eq!(s.audited("session.invalid", "denied").len(), 1);
     // Wrong password, unknown user: the same answer, both audited.
     let a = s.try_sign_in("rita", "not the password at all").await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (401, "invalid_credentials"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (401, "invalid_credentials")
+    );
     let a = s.try_sign_in("nobody", PASSWORD).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (401, "invalid_credentials"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (401, "invalid_credentials")
+    );
     assert_eq!(s.audited("session.create", "denied").len(), 2);
     // A disabled user, with the right password.
     let a = s.try_sign_in("dis", PASSWORD).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (403, "account_disabled"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (403, "account_disabled")
+    );
     // Lockout: the third consecutive failure locks; then even the right password is refused.
     for _ in 0..2 {
         let a = s.try_sign_in("rita", "still not the password").await;
         assert!(a.status == 401 || a.status == 429, "{}", a.status);
     }
     let a = s.try_sign_in("rita", PASSWORD).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (429, "account_locked"));
-    assert!(a.json()["message"].as_str().unwrap_or("").contains("locked"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (429, "account_locked")
+    );
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("locked")
+    );
     assert!(a.headers.get("retry-after").is_some());
     // A good sign-in: cookie flags, then sign-out ends the session.
     let a = s.try_sign_in("root", PASSWORD).await;
@@ -212,10 +270,18 @@ async fn sign_in_defences_and_sessions() {
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP: no Secure flag: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP: no Secure flag: {cookie}"
+    );
     let token = session_of(&a.headers).expect("token");
-    assert_eq!(s.get("/api/v1/me", &token).await.json()["user"]["username"], "root");
-    let a = s.call(Method::DELETE, "/api/v1/session", Some(&token), None).await;
+    assert_eq!(
+        s.get("/api/v1/me", &token).await.json()["user"]["username"],
+        "root"
+    );
+    let a = s
+        .call(Method::DELETE, "/api/v1/session", Some(&token), None)
+        .await;
     assert_eq!(a.status, 204);
     assert_eq!(s.get("/api/v1/me", &token).await.code(), "session_expired");
     // A password change ends every session of the user.
@@ -236,7 +302,9 @@ async fn sign_in_defences_and_sessions() {
     }
     assert_eq!(s.try_sign_in("audra", PASSWORD).await.status, 401);
     assert_eq!(
-        s.try_sign_in("audra", "a brand new password 42").await.status,
+        s.try_sign_in("audra", "a brand new password 42")
+            .await
+            .status,
         200
     );
     assert_eq!(s.audited("user.passwd", "ok").len(), 1);
@@ -256,15 +324,24 @@ async fn rate_limit_per_address() {
     };
     let s = serve(config).await;
     for i in 0..4 {
-        let a = s.try_sign_in(&format!("user{i}"), "wrong password here").await;
+        let a = s
+            .try_sign_in(&format!("user{i}"), "wrong password here")
+            .await;
         assert_eq!(a.status, 401);
     }
     // The fifth attempt from this address is refused before any password check, even a good one.
     let a = s.try_sign_in("root", PASSWORD).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (429, "rate_limited"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (429, "rate_limited")
+    );
     assert!(a.headers.get("retry-after").is_some());
     let limited = s.audited("session.create", "denied");
-    assert!(limited.iter().any(|r| r.entry.detail.contains("rate_limited")));
+    assert!(
+        limited
+            .iter()
+            .any(|r| r.entry.detail.contains("rate_limited"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,7 +413,11 @@ async fn state_changes_need_an_allowed_origin() {
     )
     .await;
     assert_eq!(a.code(), "bad_origin");
-    assert_eq!(s.try_sign_in("audra", PASSWORD).await.status, 200, "not disabled");
+    assert_eq!(
+        s.try_sign_in("audra", PASSWORD).await.status,
+        200,
+        "not disabled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +426,10 @@ async fn media_ranges_etags_and_names() {
     let t = s.sign_in("rita").await;
     let url = format!("{}/api/v1/media/{}", s.base, s.alice_jpeg);
     let get = |range: Option<&str>, etag: Option<&str>| {
-        let mut r = s.client.get(&url).header("cookie", format!("wecom_session={t}"));
+        let mut r = s
+            .client
+            .get(&url)
+            .header("cookie", format!("wecom_session={t}"));
         if let Some(v) = range {
             r = r.header(RANGE, v);
         }
@@ -390,13 +474,12 @@ async fn media_ranges_etags_and_names() {
     // Not hex, and traversal attempts.
     for bad in ["zz", "..%2F..%2Fetc%2Fpasswd", "%2e%2e"] {
         let a = s.get(&format!("/api/v1/media/{bad}"), &t).await;
-        assert!(
-            a.status == 400 || a.status == 404,
-            "{bad}: {}",
-            a.status
-        );
+        assert!(a.status == 400 || a.status == 404, "{bad}: {}", a.status);
         let message = a.json()["message"].as_str().unwrap_or("").to_owned();
-        assert!(!message.contains("/etc") && !message.contains("/tmp"), "{bad}: leaks a path");
+        assert!(
+            !message.contains("/etc") && !message.contains("/tmp"),
+            "{bad}: leaks a path"
+        );
     }
 }
 
@@ -423,14 +506,20 @@ async fn messages_pages_raw_and_search_are_content_and_audited() {
     // Pages both ways and around a message.
     let key = enc("room:wr1");
     let first = s
-        .get(&format!("/api/v1/conversations/{key}/messages?from=start&limit=1"), &t)
+        .get(
+            &format!("/api/v1/conversations/{key}/messages?from=start&limit=1"),
+            &t,
+        )
         .await
         .json();
     assert_eq!(first["messages"][0]["msgid"], "m2");
     let after = first["after"].as_str().expect("more after").to_owned();
     let next = s
         .get(
-            &format!("/api/v1/conversations/{key}/messages?after={}&limit=1", enc(&after)),
+            &format!(
+                "/api/v1/conversations/{key}/messages?after={}&limit=1",
+                enc(&after)
+            ),
             &t,
         )
         .await
@@ -439,7 +528,10 @@ async fn messages_pages_raw_and_search_are_content_and_audited() {
     let before = next["before"].as_str().expect("more before").to_owned();
     let back = s
         .get(
-            &format!("/api/v1/conversations/{key}/messages?before={}&limit=5", enc(&before)),
+            &format!(
+                "/api/v1/conversations/{key}/messages?before={}&limit=5",
+                enc(&before)
+            ),
             &t,
         )
         .await
@@ -447,7 +539,10 @@ async fn messages_pages_raw_and_search_are_content_and_audited() {
     assert_eq!(back["messages"].as_array().map(Vec::len), Some(1));
     assert_eq!(back["messages"][0]["msgid"], "m2");
     let around = s
-        .get(&format!("/api/v1/conversations/{key}/messages?around=m3"), &t)
+        .get(
+            &format!("/api/v1/conversations/{key}/messages?around=m3"),
+            &t,
+        )
         .await
         .json();
     let ids: Vec<_> = around["messages"]
@@ -457,11 +552,22 @@ async fn messages_pages_raw_and_search_are_content_and_audited() {
         .map(|m| m["msgid"].as_str().unwrap_or("").to_owned())
         .collect();
     assert_eq!(ids, ["m2", "m3"]);
-    for bad in ["after=x", "before=1", "after=1:1&before=1:2", "limit=0", "limit=999", "from=middle"] {
+    for bad in [
+        "after=x",
+        "before=1",
+        "after=1:1&before=1:2",
+        "limit=0",
+        "limit=999",
+        "from=middle",
+    ] {
         let a = s
             .get(&format!("/api/v1/conversations/{key}/messages?{bad}"), &t)
             .await;
-        assert_eq!((a.status.as_u16(), a.code().as_str()), (400, "bad_request"), "{bad}");
+        assert_eq!(
+            (a.status.as_u16(), a.code().as_str()),
+            (400, "bad_request"),
+            "{bad}"
+        );
     }
     // Search: hostile text comes back as data; the query is in the audit log.
     let q = "<script>alert(1)</script>";
@@ -470,13 +576,22 @@ async fn messages_pages_raw_and_search_are_content_and_audited() {
     assert_eq!(a.headers[CONTENT_TYPE], "application/json");
     assert_eq!(hit_ids(&a), set(&["m8"]));
     let sql = s
-        .get(&format!("/api/v1/search?q={}", enc("\"' OR 1=1; DROP TABLE messages;\"")), &t)
+        .get(
+            &format!(
+                "/api/v1/search?q={}",
+                enc("\"' OR 1=1; DROP TABLE messages;\"")
+            ),
+            &t,
+        )
         .await;
     assert_eq!(hit_ids(&sql), set(&["m8"]));
     let searches = s.audited("search", "ok");
     assert!(searches.iter().any(|r| r.entry.detail.contains("alert(1)")));
     let bad = s.get("/api/v1/search?q=type:nosuchtype", &t).await;
-    assert_eq!((bad.status.as_u16(), bad.code().as_str()), (400, "invalid_query"));
+    assert_eq!(
+        (bad.status.as_u16(), bad.code().as_str()),
+        (400, "invalid_query")
+    );
     // Opening conversations and messages was audited.
     assert!(s.audited("conversation.open", "ok").len() >= 4);
     assert_eq!(s.audited("message.raw", "ok").len(), 1);
@@ -512,30 +627,57 @@ async fn bad_input_gets_clear_errors_and_nothing_leaks() {
             .expect("post"),
     )
     .await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (415, "unsupported_media_type"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (415, "unsupported_media_type")
+    );
     let a = s
         .call(
             Method::POST,
             "/api/v1/users",
             Some(&t),
-            Some(json!({"username": "x", "password": PASSWORD, "role": "auditor", "is_admin": true})),
+            Some(
+                json!({"username": "x", "password": PASSWORD, "role": "auditor", "is_admin": true}),
+            ),
         )
         .await;
     assert_eq!(a.code(), "bad_request");
     // Weak password, bad names, unknown role, duplicate, reviewer without scope.
     for (body, code) in [
-        (json!({"username": "shorty", "password": "short", "role": "auditor"}), "bad_request"),
-        (json!({"username": "../etc", "password": PASSWORD, "role": "auditor"}), "bad_request"),
-        (json!({"username": "x", "password": PASSWORD, "role": "king"}), "bad_request"),
-        (json!({"username": "AUDRA", "password": PASSWORD, "role": "auditor"}), "conflict"),
-        (json!({"username": "r2", "password": PASSWORD, "role": "reviewer"}), "bad_request"),
+        (
+            json!({"username": "shorty", "password": "short", "role": "auditor"}),
+            "bad_request",
+        ),
+        (
+            json!({"username": "../etc", "password": PASSWORD, "role": "auditor"}),
+            "bad_request",
+        ),
+        (
+            json!({"username": "x", "password": PASSWORD, "role": "king"}),
+            "bad_request",
+        ),
+        (
+            json!({"username": "AUDRA", "password": PASSWORD, "role": "auditor"}),
+            "conflict",
+        ),
+        (
+            json!({"username": "r2", "password": PASSWORD, "role": "reviewer"}),
+            "bad_request",
+        ),
     ] {
-        let a = s.call(Method::POST, "/api/v1/users", Some(&t), Some(body.clone())).await;
+        let a = s
+            .call(Method::POST, "/api/v1/users", Some(&t), Some(body.clone()))
+            .await;
         assert_eq!(a.code(), code, "{body}");
     }
     // The last admin cannot be disabled.
     let a = s
-        .call(Method::PATCH, "/api/v1/users/root", Some(&t), Some(json!({"disabled": true})))
+        .call(
+            Method::PATCH,
+            "/api/v1/users/root",
+            Some(&t),
+            Some(json!({"disabled": true})),
+        )
         .await;
     assert_eq!((a.status.as_u16(), a.code().as_str()), (409, "conflict"));
     // Paths: traversal, unknown routes, methods; non-UTF-8 query strings.
@@ -549,17 +691,16 @@ async fn bad_input_gets_clear_errors_and_nothing_leaks() {
     ] {
         let a = s.get(path, &t).await;
         // The client resolves dot segments (`%2e%2e` too), so some of these leave `/api/`.
-        assert!(
-            a.status == 404 || a.status == 200,
-            "{path}: {}",
-            a.status
-        );
+        assert!(a.status == 404 || a.status == 200, "{path}: {}", a.status);
         if a.status == 404 && !a.bytes.is_empty() {
             assert_eq!(a.code(), "not_found", "{path}");
         }
     }
     let a = s.call(Method::PUT, "/api/v1/me", Some(&t), None).await;
-    assert_eq!((a.status.as_u16(), a.code().as_str()), (405, "method_not_allowed"));
+    assert_eq!(
+        (a.status.as_u16(), a.code().as_str()),
+        (405, "method_not_allowed")
+    );
     let a = s.get("/api/v1/search?q=%ff%fe", &t).await;
     assert_eq!((a.status.as_u16(), a.code().as_str()), (400, "bad_request"));
     let a = s.get("/api/v1/conversations?external=maybe", &t).await;
@@ -567,7 +708,10 @@ async fn bad_input_gets_clear_errors_and_nothing_leaks() {
     let a = s.get("/api/v1/conversations?corp=other", &t).await;
     assert_eq!((a.status.as_u16(), a.code().as_str()), (404, "not_found"));
     // Errors never carry internals.
-    for a in [s.get("/api/v1/search?q=%ff", &t).await, s.get("/api/v1/nothing", &t).await] {
+    for a in [
+        s.get("/api/v1/search?q=%ff", &t).await,
+        s.get("/api/v1/nothing", &t).await,
+    ] {
         let text = String::from_utf8_lossy(&a.bytes).to_string();
         for leak in ["sqlite", "SELECT", "/tmp", "panicked", "src/"] {
             assert!(!text.contains(leak), "{text}");
@@ -582,8 +726,12 @@ async fn audit_routes_filter_and_find_a_broken_chain() {
     let s = serve(ApiConfig::default()).await;
     let admin = s.sign_in("root").await;
     let rita = s.sign_in("rita").await;
-    s.get(&format!("/api/v1/search?q={}", enc("合同")), &rita).await;
-    let page = s.get("/api/v1/audit?user=rita&action=search", &admin).await.json();
+    s.get(&format!("/api/v1/search?q={}", enc("合同")), &rita)
+        .await;
+    let page = s
+        .get("/api/v1/audit?user=rita&action=search", &admin)
+        .await
+        .json();
     let entries = page["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 1, "{page}");
     assert_eq!(entries[0]["detail"]["query"], "合同");
@@ -591,7 +739,10 @@ async fn audit_routes_filter_and_find_a_broken_chain() {
     let paged = s.get("/api/v1/audit?limit=1", &admin).await.json();
     assert_eq!(paged["entries"].as_array().map(Vec::len), Some(1));
     assert!(paged["next_after"].as_u64().is_some());
-    assert_eq!(s.get("/api/v1/audit/verify", &admin).await.json()["intact"], true);
+    assert_eq!(
+        s.get("/api/v1/audit/verify", &admin).await.json()["intact"],
+        true
+    );
     // Edit an entry behind the API's back: the chain names it.
     let db = rusqlite::Connection::open(s.dir.path().join("archive.db")).expect("open");
     db.execute_batch(

@@ -48,7 +48,11 @@ async fn every_documented_operation_is_served() {
                 .replace("{msgid}", "m1")
                 .replace("{sha256}", &s.alice_jpeg)
                 .replace("{username}", "audra")
-                + if path == "/api/v1/search" { "?q=%E5%90%88%E5%90%8C" } else { "" };
+                + if path == "/api/v1/search" {
+                    "?q=%E5%90%88%E5%90%8C"
+                } else {
+                    ""
+                };
             let body = match (method.as_str(), path.as_str()) {
                 ("POST", "/api/v1/session") => {
                     Some(serde_json::json!({"username": "audra", "password": support::PASSWORD}))
@@ -63,7 +67,9 @@ async fn every_documented_operation_is_served() {
             } else {
                 Some(admin.clone())
             };
-            let a = s.call(method.clone(), &concrete, session.as_deref(), body).await;
+            let a = s
+                .call(method.clone(), &concrete, session.as_deref(), body)
+                .await;
             let documented: Vec<String> = op["responses"]
                 .as_object()
                 .expect("responses")

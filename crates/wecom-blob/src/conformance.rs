@@ -549,7 +549,11 @@ async fn reads_from_an_offset(f: &Fixture) {
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).await.expect("read");
         let from = usize::try_from(offset.min(data.len)).expect("small");
-        assert_eq!(reader.size(), (whole.len() - from) as u64, "size from {offset}");
+        assert_eq!(
+            reader.size(),
+            (whole.len() - from) as u64,
+            "size from {offset}"
+        );
         assert!(bytes == whole[from..], "bytes from {offset}");
     }
     let missing = Sha256Hex::of(b"never stored");

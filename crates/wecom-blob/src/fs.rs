@@ -298,7 +298,10 @@ impl BlobStore for FsBlobStore {
             file.seek(io::SeekFrom::Start(at))
                 .await
                 .map_err(|e| BlobError::io("seeking in", &path, &e))?;
-            Ok(BlobReader::new(size - at, tokio::io::AsyncReadExt::take(file, size - at)))
+            Ok(BlobReader::new(
+                size - at,
+                tokio::io::AsyncReadExt::take(file, size - at),
+            ))
         })
     }
 

@@ -42,8 +42,8 @@ pub use names::{
 pub use read_side::{
     EXT, ROBOT, conversations_are_filtered_by_participant_room_and_activity,
     media_is_found_by_content_and_by_message, members_are_found_by_department,
-    paging_backwards_through_a_conversation,
-    participants_and_the_external_flag_follow_every_page, who_a_conversation_involves,
+    paging_backwards_through_a_conversation, participants_and_the_external_flag_follow_every_page,
+    who_a_conversation_involves,
 };
 
 use wecom_model::{Action, Envelope, parse_envelope};

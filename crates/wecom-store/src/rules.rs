@@ -125,7 +125,10 @@ pub(crate) struct StoredEnvelope {
 
 /// The ids of a message that take part in its conversation: `from` and every `tolist` id,
 /// empty ones skipped (an id is kept exactly as sent).
-pub(crate) fn participants<'a>(from: &'a str, tolist: &'a [String]) -> impl Iterator<Item = &'a str> {
+pub(crate) fn participants<'a>(
+    from: &'a str,
+    tolist: &'a [String],
+) -> impl Iterator<Item = &'a str> {
     std::iter::once(from)
         .chain(tolist.iter().map(String::as_str))
         .filter(|id| !id.is_empty())

@@ -114,25 +114,27 @@ pub fn conversation_list(
     Ok(list
         .into_iter()
         .zip(last)
-        .map(|(c, last): (ConversationSummary, Option<StoredMessage>)| ConversationItem {
-            room_name: known(&c.roomid),
-            sender_names: shown(&c.senders),
-            participant_names: shown(&c.participants),
-            last_message: last.map(|m| {
-                let name = names.get(&m.from).map(|d| d.text.clone());
-                MessageView::new(m, name)
-            }),
-            key: c.key,
-            is_group: c.is_group,
-            roomid: c.roomid,
-            messages: c.messages,
-            first_msgtime: c.first_msgtime,
-            last_msgtime: c.last_msgtime,
-            senders: c.senders,
-            external: c.external,
-            participants: c.participants,
-            participant_count: c.participant_count,
-        })
+        .map(
+            |(c, last): (ConversationSummary, Option<StoredMessage>)| ConversationItem {
+                room_name: known(&c.roomid),
+                sender_names: shown(&c.senders),
+                participant_names: shown(&c.participants),
+                last_message: last.map(|m| {
+                    let name = names.get(&m.from).map(|d| d.text.clone());
+                    MessageView::new(m, name)
+                }),
+                key: c.key,
+                is_group: c.is_group,
+                roomid: c.roomid,
+                messages: c.messages,
+                first_msgtime: c.first_msgtime,
+                last_msgtime: c.last_msgtime,
+                senders: c.senders,
+                external: c.external,
+                participants: c.participants,
+                participant_count: c.participant_count,
+            },
+        )
         .collect())
 }
 
@@ -273,21 +275,7 @@ pub fn conversation_page(
 ) -> Result<ConversationPage, StoreError> {
     let page =
         reader.conversation_messages(corp_id, key, after.map(|a| (a.msgtime, a.seq)), limit)?;
-    let senders: Vec<String> = page
-        .iter()
-        .map(|m| m.from.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let roomid = page
-        .iter()
-        .map(|m| m.roomid.as_str())
-        .find(|r| !r.is_empty());
-    let names: HashMap<String, String> = reader
-        .display_names(corp_id, &senders, roomid)?
-        .into_iter()
-        .map(|d| (d.id, d.text))
-        .collect();
+    let names = sender_names(reader, corp_id, &page)?;
     let declined = match (key.starts_with("pair:"), page.first()) {
         (true, Some(first)) => declined(reader, corp_id, first)?,
         _ => Vec::new(),
@@ -306,6 +294,30 @@ pub fn conversation_page(
         messages,
         declined,
     })
+}
+
+/// How each sender of `messages` is shown (by its nickname in the room, for a room's messages),
+/// in one lookup.
+pub(crate) fn sender_names(
+    reader: &dyn ArchiveReader,
+    corp_id: &str,
+    messages: &[StoredMessage],
+) -> Result<HashMap<String, String>, StoreError> {
+    let senders: Vec<String> = messages
+        .iter()
+        .map(|m| m.from.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let roomid = messages
+        .iter()
+        .map(|m| m.roomid.as_str())
+        .find(|r| !r.is_empty());
+    Ok(reader
+        .display_names(corp_id, &senders, roomid)?
+        .into_iter()
+        .map(|d| (d.id, d.text))
+        .collect())
 }
 
 /// The consent refusals of the pair `first` was sent between.

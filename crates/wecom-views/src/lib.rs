@@ -33,9 +33,9 @@ pub use stats::{
     archive_stats, media_status,
 };
 pub use status::{CursorStatus, QuarantinedItemView, cursor_status};
+/// The filter of [`conversation_list`], as the store defines it.
+pub use wecom_store::ConversationFilter;
 pub use window::{
     MediaObjectView, MediaRefView, MessageDetail, MessageWindow, PageAt, media_object,
     message_detail, message_window,
 };
-/// The filter of [`conversation_list`], as the store defines it.
-pub use wecom_store::ConversationFilter;

@@ -8,12 +8,11 @@
 //! - a window's cursors are exact: `before` is set only when a message exists before the first
 //!   one shown, `after` only when one exists after the last one shown (as stored when read).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 use wecom_model::{Action, Envelope, Payload};
-use wecom_store::names::DisplayName;
 use wecom_store::{
     ArchiveReader, MediaArea, MediaJobState, MessageMedia, StoreError, StoredMessage,
 };
@@ -46,13 +45,16 @@ pub struct MessageWindow {
     /// In ascending `(msgtime, seq)` order.
     pub messages: Vec<MessageDetail>,
     /// The first message's cursor when messages exist before it (page with
-    /// [`PageAt::Before`]); `None` at the start. Written `MSGTIME:SEQ`, as a query parameter
-    /// takes it.
+    /// [`PageAt::Before`]); `None` at the start. A window with no messages after
+    /// [`PageAt::After`] gives back the cursor it was asked from when messages exist before it.
+    /// Written `MSGTIME:SEQ`, as a query parameter takes it.
     #[serde(serialize_with = "as_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub before: Option<PageCursor>,
     /// The last message's cursor when messages exist after it (page with [`PageAt::After`]);
-    /// `None` at the end (for now: the archive keeps growing). Written `MSGTIME:SEQ`.
+    /// `None` at the end (for now: the archive keeps growing). A window with no messages before
+    /// [`PageAt::Before`] gives back the cursor it was asked from when messages exist after it.
+    /// Written `MSGTIME:SEQ`.
     #[serde(serialize_with = "as_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "1767225600000:42"))]
     pub after: Option<PageCursor>,
@@ -224,7 +226,11 @@ pub fn message_window(
             (page, before, after)
         }
     };
-    if messages.is_empty() && reader.conversation_messages(corp_id, key, None, 1)?.is_empty() {
+    if messages.is_empty()
+        && reader
+            .conversation_messages(corp_id, key, None, 1)?
+            .is_empty()
+    {
         return Ok(None);
     }
     let declined = match (key.starts_with("pair:"), messages.first()) {
@@ -270,21 +276,7 @@ fn details(
     if messages.is_empty() {
         return Ok(Vec::new());
     }
-    let senders: Vec<String> = messages
-        .iter()
-        .map(|m| m.from.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let roomid = messages
-        .iter()
-        .map(|m| m.roomid.as_str())
-        .find(|r| !r.is_empty());
-    let names: HashMap<String, String> = reader
-        .display_names(corp_id, &senders, roomid)?
-        .into_iter()
-        .map(|d: DisplayName| (d.id, d.text))
-        .collect();
+    let names = crate::conversation::sender_names(reader, corp_id, &messages)?;
     let msgids: Vec<String> = messages.iter().map(|m| m.msgid.clone()).collect();
     let mut media: BTreeMap<String, Vec<MessageMedia>> = BTreeMap::new();
     for mm in reader.messages_media(corp_id, &msgids)? {
@@ -450,7 +442,11 @@ pub fn media_object(
     let jobs: Vec<MessageMedia> = reader
         .media_by_sha256(corp_id, sha256)?
         .into_iter()
-        .filter(|mm| mm.object.as_ref().is_some_and(|o| o.area == MediaArea::Objects))
+        .filter(|mm| {
+            mm.object
+                .as_ref()
+                .is_some_and(|o| o.area == MediaArea::Objects)
+        })
         .collect();
     let Some(object) = jobs.iter().find_map(|mm| mm.object.clone()) else {
         return Ok(None);

@@ -13,7 +13,7 @@ use wecom_views::{MessageWindow, PageAt, PageCursor};
 use crate::access::{Caller, corp, visibility};
 use crate::audit::Event;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::{page_limit, denied};
+use crate::routes::{denied, page_limit};
 use crate::{ApiError, ApiState, ConversationList, ErrorBody};
 
 /// Filters of the conversation list.

@@ -20,7 +20,10 @@ const BATCH: usize = 500;
 /// The corps the caller may use.
 #[utoipa::path(get, path = "/api/v1/corps", tag = "directory",
     responses((status = 200, body = Vec<CorpView>), (status = 401, body = ErrorBody)))]
-pub(crate) async fn corps(State(state): State<Arc<ApiState>>, caller: Caller) -> Json<Vec<CorpView>> {
+pub(crate) async fn corps(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+) -> Json<Vec<CorpView>> {
     Json(
         corps_of(&state, &caller)
             .into_iter()
@@ -53,7 +56,12 @@ pub(crate) async fn rooms(
         Visibility::Within(_) => {
             let keys: HashSet<String> = visible
                 .conversations(reader.as_ref(), &corp_id)?
-                .map(|c| c.iter().filter(|k| k.starts_with("room:")).cloned().collect())
+                .map(|c| {
+                    c.iter()
+                        .filter(|k| k.starts_with("room:"))
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut seen = 0usize;
             let mut out: Vec<RoomView> = Vec::new();

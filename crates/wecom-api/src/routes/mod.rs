@@ -19,7 +19,11 @@ use crate::audit::Event;
 use crate::{ApiError, ApiState};
 
 /// A page size: `default` when not given, 1 to `max`.
-pub(crate) fn page_limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn page_limit(
+    limit: Option<usize>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),

@@ -128,7 +128,11 @@ pub(crate) async fn sign_in(
         .await?;
     let me = me_of(&state, &user, now.saturating_add(abs_ms));
     let mut response = Json(me).into_response();
-    let cookie = session_cookie(&state, &token.token, state.config.absolute_timeout.as_secs());
+    let cookie = session_cookie(
+        &state,
+        &token.token,
+        state.config.absolute_timeout.as_secs(),
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -178,7 +182,10 @@ async fn failed_sign_in(
         })
         .await?
     };
-    let known = counted.as_ref().map(|(_, u)| u.username.as_str()).unwrap_or("");
+    let known = counted
+        .as_ref()
+        .map(|(_, u)| u.username.as_str())
+        .unwrap_or("");
     state
         .audit
         .record(Event {

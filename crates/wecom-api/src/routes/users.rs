@@ -44,7 +44,9 @@ fn check_binding(
     scope: &ScopeBody,
 ) -> Result<(), ApiError> {
     if corps.is_empty() {
-        return Err(ApiError::bad_request("a user is bound to at least one corp"));
+        return Err(ApiError::bad_request(
+            "a user is bound to at least one corp",
+        ));
     }
     if let Some(unknown) = corps.iter().find(|c| !state.corps.contains_key(*c)) {
         return Err(ApiError::bad_request(format!(

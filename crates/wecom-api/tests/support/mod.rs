@@ -27,13 +27,13 @@ use wecom_api::{ApiConfig, ApiCorp, ApiState};
 use wecom_blob::conformance::upload;
 use wecom_blob::{BlobStore, Expectations, FsBlobStore};
 use wecom_search::{IndexerOptions, SearchIndex, Searcher};
+use wecom_server::ServerConfig;
 use wecom_store::conformance::{chat, decrypted};
 use wecom_store::names::{PersonInfo, PersonResolution};
 use wecom_store::{
     AuditFilter, AuditRecord, MediaArea, MediaObject, NewUser, PageCommit, Role, Roles, Scope,
     StoreLocation, UserUpdate,
 };
-use wecom_server::ServerConfig;
 
 pub const CORP: &str = wecom_store::conformance::CORP;
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -59,7 +59,14 @@ impl Drop for Served {
     }
 }
 
-fn image(seq: u64, msgid: &str, from: &str, to: &str, msgtime: i64, bytes: &[u8]) -> wecom_store::IngestedRecord {
+fn image(
+    seq: u64,
+    msgid: &str,
+    from: &str,
+    to: &str,
+    msgtime: i64,
+    bytes: &[u8],
+) -> wecom_store::IngestedRecord {
     let md5 = format!("{:x}", md5_of(bytes));
     let json = json!({
         "msgid": msgid, "action": "send", "from": from, "tolist": [to], "roomid": "",
@@ -76,8 +83,12 @@ fn md5_of(bytes: &[u8]) -> u128 {
 
 /// A JPEG-looking object of `len` bytes whose content depends on `seed`.
 pub fn jpeg(seed: u8, len: usize) -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
-    b.extend((0..len.saturating_sub(b.len())).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
+    b.extend(
+        (0..len.saturating_sub(b.len())).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)),
+    );
     b
 }
 
@@ -89,18 +100,64 @@ pub async fn serve(config: ApiConfig) -> Served {
     let erin_bytes = jpeg(2, 30_000);
     let records = vec![
         chat(1, "m1", "alice", &["bob"], "", T0, "请把合同发我邮箱"),
-        chat(2, "m2", "carol", &["alice", "carol", "dave"], "wr1", T0 + 1000, "合同已经签好了"),
-        chat(3, "m3", "dave", &["alice", "carol", "dave"], "wr1", T0 + 2000, "明天开会讨论合同条款"),
-        chat(4, "m4", "erin", &["frank"], "", T0 + 3000, "私人账户转账 合同"),
+        chat(
+            2,
+            "m2",
+            "carol",
+            &["alice", "carol", "dave"],
+            "wr1",
+            T0 + 1000,
+            "合同已经签好了",
+        ),
+        chat(
+            3,
+            "m3",
+            "dave",
+            &["alice", "carol", "dave"],
+            "wr1",
+            T0 + 2000,
+            "明天开会讨论合同条款",
+        ),
+        chat(
+            4,
+            "m4",
+            "erin",
+            &["frank"],
+            "",
+            T0 + 3000,
+            "私人账户转账 合同",
+        ),
         image(5, "m5", "alice", "bob", T0 + 4000, &alice_bytes),
         image(6, "m6", "erin", "frank", T0 + 5000, &erin_bytes),
-        chat(7, "m7_external", EXT, &["alice"], "", T0 + 6000, "合同什么时候寄"),
-        chat(8, "m8", "gail", &["henry"], "", T0 + 7000,
-            "<script>alert(1)</script><img src=x onerror=alert(2)> ' OR 1=1; DROP TABLE messages; --"),
+        chat(
+            7,
+            "m7_external",
+            EXT,
+            &["alice"],
+            "",
+            T0 + 6000,
+            "合同什么时候寄",
+        ),
+        chat(
+            8,
+            "m8",
+            "gail",
+            &["henry"],
+            "",
+            T0 + 7000,
+            "<script>alert(1)</script><img src=x onerror=alert(2)> ' OR 1=1; DROP TABLE messages; --",
+        ),
     ];
     roles
         .writer
-        .commit_page(CORP, &PageCommit { records, quarantined: vec![], cursor: 8 })
+        .commit_page(
+            CORP,
+            &PageCommit {
+                records,
+                quarantined: vec![],
+                cursor: 8,
+            },
+        )
         .expect("commit");
     // Media: both images downloaded and stored.
     let blobs = FsBlobStore::open(dir.path().join("media")).expect("media store");
@@ -111,7 +168,11 @@ pub async fn serve(config: ApiConfig) -> Served {
     assert_eq!(jobs.len(), 2, "one job per image");
     let mut shas = Vec::new();
     for job in &jobs {
-        let bytes = if job.msgid == "m5" { &alice_bytes } else { &erin_bytes };
+        let bytes = if job.msgid == "m5" {
+            &alice_bytes
+        } else {
+            &erin_bytes
+        };
         let stored = upload(&blobs, [bytes.clone()], Expectations::default())
             .await
             .expect("upload");
@@ -124,10 +185,20 @@ pub async fn serve(config: ApiConfig) -> Served {
             key: stored.key.clone(),
             area: MediaArea::Objects,
         };
-        assert!(roles.media.complete_media_job(CORP, job.id, &object, T0 + 11_000).expect("done"));
+        assert!(
+            roles
+                .media
+                .complete_media_job(CORP, job.id, &object, T0 + 11_000)
+                .expect("done")
+        );
         shas.push((job.msgid.clone(), stored.sha256.to_string()));
     }
-    let sha_of = |m: &str| shas.iter().find(|(id, _)| id == m).map(|(_, s)| s.clone()).expect("sha");
+    let sha_of = |m: &str| {
+        shas.iter()
+            .find(|(id, _)| id == m)
+            .map(|(_, s)| s.clone())
+            .expect("sha")
+    };
     // Names: erin is in department 7.
     roles
         .directory
@@ -146,8 +217,9 @@ pub async fn serve(config: ApiConfig) -> Served {
     // Search.
     let index_dir = dir.path().join("search").join(CORP);
     let index = SearchIndex::open_or_create(&index_dir, CORP).expect("index");
-    let indexer = wecom_search::Indexer::open(index, roles.reader.clone(), IndexerOptions::default())
-        .expect("indexer");
+    let indexer =
+        wecom_search::Indexer::open(index, roles.reader.clone(), IndexerOptions::default())
+            .expect("indexer");
     indexer
         .catch_up(&CancellationToken::new(), &mut |_| {})
         .expect("indexing");
@@ -160,12 +232,43 @@ pub async fn serve(config: ApiConfig) -> Served {
     // Users.
     add_user(&roles, "root", Role::Admin, Scope::default());
     add_user(&roles, "audra", Role::Auditor, Scope::default());
-    add_user(&roles, "rita", Role::Reviewer, Scope { userids: vec!["alice".into()], departments: vec![] });
-    add_user(&roles, "dora", Role::Reviewer, Scope { userids: vec![], departments: vec![7] });
-    add_user(&roles, "dis", Role::Reviewer, Scope { userids: vec!["alice".into()], departments: vec![] });
+    add_user(
+        &roles,
+        "rita",
+        Role::Reviewer,
+        Scope {
+            userids: vec!["alice".into()],
+            departments: vec![],
+        },
+    );
+    add_user(
+        &roles,
+        "dora",
+        Role::Reviewer,
+        Scope {
+            userids: vec![],
+            departments: vec![7],
+        },
+    );
+    add_user(
+        &roles,
+        "dis",
+        Role::Reviewer,
+        Scope {
+            userids: vec!["alice".into()],
+            departments: vec![],
+        },
+    );
     roles
         .accounts
-        .update_user("dis", &UserUpdate { disabled: Some(true), ..UserUpdate::default() }, T0)
+        .update_user(
+            "dis",
+            &UserUpdate {
+                disabled: Some(true),
+                ..UserUpdate::default()
+            },
+            T0,
+        )
         .expect("disable");
 
     let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
@@ -248,8 +351,16 @@ impl Served {
     }
 
     /// A request with optional session cookie, with this server's Origin on every method but GET.
-    pub async fn call(&self, method: Method, path: &str, session: Option<&str>, body: Option<Value>) -> Answer {
-        let mut req = self.client.request(method.clone(), format!("{}{path}", self.base));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(s) = session {
             req = req.header(COOKIE, format!("wecom_session={s}"));
         }
@@ -269,7 +380,12 @@ impl Served {
     /// Signs in; the session token.
     pub async fn sign_in(&self, user: &str) -> String {
         let a = self.try_sign_in(user, PASSWORD).await;
-        assert_eq!(a.status, StatusCode::OK, "sign in {user}: {}", String::from_utf8_lossy(&a.bytes));
+        assert_eq!(
+            a.status,
+            StatusCode::OK,
+            "sign in {user}: {}",
+            String::from_utf8_lossy(&a.bytes)
+        );
         session_of(&a.headers).expect("session cookie")
     }
 
@@ -287,7 +403,10 @@ impl Served {
     pub fn audit(&self) -> Vec<AuditRecord> {
         self.roles
             .audit
-            .list(&AuditFilter { limit: 100_000, ..AuditFilter::default() })
+            .list(&AuditFilter {
+                limit: 100_000,
+                ..AuditFilter::default()
+            })
             .expect("audit list")
     }
 
@@ -304,7 +423,11 @@ pub async fn answer(r: reqwest::Response) -> Answer {
     let status = r.status();
     let headers = r.headers().clone();
     let bytes = r.bytes().await.expect("body").to_vec();
-    Answer { status, headers, bytes }
+    Answer {
+        status,
+        headers,
+        bytes,
+    }
 }
 
 /// The session token a `Set-Cookie` header sets.

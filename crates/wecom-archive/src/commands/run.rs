@@ -70,6 +70,11 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
             .max(1),
     );
     let count = corps.len();
+    let scheme = if config.server.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let plan = RunPlan {
         config,
         corps,
@@ -81,7 +86,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
         fd_limit,
         // The first line on stdout names the address: scripts and tests read it.
         on_started: Some(Box::new(move |addr| {
-            println!("wecom-archive running {count} corp(s); http on {addr}");
+            println!("wecom-archive running {count} corp(s); {scheme} on {addr}");
         })),
     };
     rt.block_on(async {

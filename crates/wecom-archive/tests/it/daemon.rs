@@ -506,7 +506,14 @@ fn run_serves_the_api_to_a_user_added_by_the_command_line() {
     let mut add = bin();
     add.arg("--config")
         .arg(&config)
-        .args(["user", "add", "olga", "--role", "auditor", "--password-stdin"])
+        .args([
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -536,7 +543,10 @@ fn run_serves_the_api_to_a_user_added_by_the_command_line() {
     .expect("write");
     let mut answer = String::new();
     s.read_to_string(&mut answer).expect("read");
-    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
     let token = answer
         .lines()
         .find_map(|l| l.strip_prefix("set-cookie: wecom_session="))
@@ -552,11 +562,22 @@ fn run_serves_the_api_to_a_user_added_by_the_command_line() {
     let (status, body) = http_with(&addr, "GET", "/api/v1/conversations?limit=5", &cookie, "");
     assert_eq!(status, 200, "{body}");
     let list: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let first = list["conversations"][0]["key"].as_str().expect("a conversation");
-    assert!(list["conversations"][0]["last_message"]["msgid"].is_string(), "{body}");
+    let first = list["conversations"][0]["key"]
+        .as_str()
+        .expect("a conversation");
+    assert!(
+        list["conversations"][0]["last_message"]["msgid"].is_string(),
+        "{body}"
+    );
     let key: String = first
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     let (status, body) = http_with(
         &addr,
@@ -570,7 +591,10 @@ fn run_serves_the_api_to_a_user_added_by_the_command_line() {
     // The look was audited, and the command line sees it.
     let out = run(&config, &["audit", "list", "--user", "olga", "--json"]);
     let log = stdout(&out);
-    assert!(log.contains("session.create") && log.contains("conversation.open"), "{log}");
+    assert!(
+        log.contains("session.create") && log.contains("conversation.open"),
+        "{log}"
+    );
     daemon.kill().expect("kill");
     daemon.wait().expect("wait");
 }

@@ -65,14 +65,32 @@ fn kill_9_at_any_moment_then_sync_again_loses_and_duplicates_nothing() {
     // Slow pages so the process is surely in the middle of the pipeline when killed.
     emu.emulator
         .inject(Fault::Delay(Duration::from_millis(40)), 1000);
-    for wait_ms in [150u64, 400, 700] {
+    let db = dir.path().join("archive.db");
+    // How many records are archived so far (0 while the archive does not open yet).
+    let archived = || {
+        wecom_store::SqliteStore::open_read_only(&db)
+            .ok()
+            .and_then(|s| {
+                use wecom_store::ArchiveReader;
+                s.record_ids(CORP).ok()
+            })
+            .map_or(0, |ids| ids.len())
+    };
+    for extra_ms in [0u64, 60, 150] {
+        let before = archived();
         let mut child = bin()
             .arg("--config")
             .arg(&config)
             .arg("sync")
             .spawn()
             .expect("spawn sync");
-        std::thread::sleep(Duration::from_millis(wait_ms));
+        // Kill only once this sync has committed a page (a loaded machine may take seconds to
+        // get there), then a little later: in the middle of the pipeline, not before it.
+        let started = Instant::now();
+        while archived() <= before && started.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(extra_ms));
         child.kill().expect("kill -9");
         let _ = child.wait();
     }

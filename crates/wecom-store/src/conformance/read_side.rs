@@ -7,8 +7,8 @@ use super::media::{error, object, result};
 use super::{CORP, Make, T0, chat, failed};
 use crate::names::{PersonInfo, Resolution};
 use crate::{
-    ConversationFilter, ConversationSummary, MAX_LISTED_PARTICIPANTS, MediaArea,
-    MediaJobOutcome, PageCommit, Roles,
+    ConversationFilter, ConversationSummary, MAX_LISTED_PARTICIPANTS, MediaArea, MediaJobOutcome,
+    PageCommit, Roles,
 };
 
 /// An external contact, by the shape of its id.
@@ -108,7 +108,10 @@ pub fn conversations_are_filtered_by_participant_room_and_activity(make: Make<'_
         keys(&list(&by(&["frank", "dave", "nobody"]), 100, 0)),
         ["pair:erin|frank", "room:wrA"]
     );
-    assert!(list(&by(&[]), 100, 0).is_empty(), "an empty scope sees nothing");
+    assert!(
+        list(&by(&[]), 100, 0).is_empty(),
+        "an empty scope sees nothing"
+    );
     assert!(list(&by(&["nobody"]), 100, 0).is_empty());
     // A recipient counts as much as a sender.
     assert_eq!(keys(&list(&by(&[EXT]), 100, 0)), ["room:wrA"]);
@@ -121,7 +124,10 @@ pub fn conversations_are_filtered_by_participant_room_and_activity(make: Make<'_
         keys(&list(&person("carol"), 100, 0)),
         ["room:wrBot", "room:wrA", "members:alice|bob|carol"]
     );
-    assert!(list(&person(""), 100, 0).is_empty(), "empty ids take no part");
+    assert!(
+        list(&person(""), 100, 0).is_empty(),
+        "empty ids take no part"
+    );
 
     let room = |id: &str| ConversationFilter {
         roomid: Some(id.to_owned()),
@@ -158,7 +164,10 @@ pub fn conversations_are_filtered_by_participant_room_and_activity(make: Make<'_
         ["members:alice|bob|carol", "pair:alice|bob"]
     );
     // room:wrA (30..40) overlaps [35, 50); erin|frank (50) starts at the open end.
-    assert_eq!(keys(&list(&active(Some(35), Some(50)), 100, 0)), ["room:wrA"]);
+    assert_eq!(
+        keys(&list(&active(Some(35), Some(50)), 100, 0)),
+        ["room:wrA"]
+    );
     assert_eq!(
         keys(&list(&active(Some(20), Some(21)), 100, 0)),
         ["pair:alice|bob"]
@@ -206,7 +215,15 @@ pub fn participants_and_the_external_flag_follow_every_page(make: Make<'_>) {
         &store,
         vec![
             chat(1, "big1", "boss", &member_refs, "wrBig", T0, "hello all"),
-            chat(2, "big2", "member07", &member_refs[..3], "wrBig", T0 + 1, "hi"),
+            chat(
+                2,
+                "big2",
+                "member07",
+                &member_refs[..3],
+                "wrBig",
+                T0 + 1,
+                "hi",
+            ),
             chat(3, "pa", "alice", &["bob"], "", T0 + 2, "a"),
         ],
     );
@@ -247,7 +264,15 @@ pub fn participants_and_the_external_flag_follow_every_page(make: Make<'_>) {
 
     // A message stored by resolving a failure counts like any other.
     commit(&store, vec![failed(5, "late_external", "no_key", 10007)]);
-    let record = chat(5, "late_external", "alice", &["bob", "carol"], "", T0 + 4, "x");
+    let record = chat(
+        5,
+        "late_external",
+        "alice",
+        &["bob", "carol"],
+        "",
+        T0 + 4,
+        "x",
+    );
     store
         .writer
         .resolve_failures(CORP, &[("late_external".to_owned(), record.outcome)], T0)
@@ -263,7 +288,15 @@ pub fn participants_and_the_external_flag_follow_every_page(make: Make<'_>) {
         .expect("list");
     commit(
         &store,
-        vec![chat(4, "big3", "boss", &[EXT, "newcomer"], "wrBig", T0 + 3, "welcome")],
+        vec![chat(
+            4,
+            "big3",
+            "boss",
+            &[EXT, "newcomer"],
+            "wrBig",
+            T0 + 3,
+            "welcome",
+        )],
     );
     assert_eq!(
         store
@@ -426,8 +459,14 @@ pub fn media_is_found_by_content_and_by_message(make: Make<'_>) {
     };
     // i1 and i3 stored the same verified bytes; i2's bytes went to quarantine.
     let results = vec![
-        result(job("i1"), MediaJobOutcome::Done(object('a', MediaArea::Objects))),
-        result(job("i3"), MediaJobOutcome::Done(object('a', MediaArea::Objects))),
+        result(
+            job("i1"),
+            MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+        ),
+        result(
+            job("i3"),
+            MediaJobOutcome::Done(object('a', MediaArea::Objects)),
+        ),
         result(
             job("i2"),
             MediaJobOutcome::Permanent {

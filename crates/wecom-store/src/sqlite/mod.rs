@@ -40,9 +40,8 @@ use crate::names::{
 use crate::rules::{self, NewLinks};
 use crate::store::{
     ArchiveReader, ArchiveWriter, CommitStats, ConversationFilter, ConversationSummary,
-    CursorChange, Derived,
-    Directory, FailedRecord, Failure, MediaQueue, Outcome, PageCommit, ResolveStats, Stats,
-    StoredMessage, StoredQuarantine,
+    CursorChange, Derived, Directory, FailedRecord, Failure, MediaQueue, Outcome, PageCommit,
+    ResolveStats, Stats, StoredMessage, StoredQuarantine,
 };
 use links::Links;
 use summary::Summaries;

@@ -248,8 +248,11 @@ pub(super) fn conversation_list(
         .as_ref()
         .map(|r| ConversationKey::Room(r.clone()).to_string());
     let (limit, offset) = (sql_int(limit), sql_int(offset));
-    let mut args: Vec<(&str, &dyn ToSql)> =
-        vec![(":corp", &corp_id), (":limit", &limit), (":offset", &offset)];
+    let mut args: Vec<(&str, &dyn ToSql)> = vec![
+        (":corp", &corp_id),
+        (":limit", &limit),
+        (":offset", &offset),
+    ];
     if let Some(any) = &any {
         args.push((":any", any));
     }

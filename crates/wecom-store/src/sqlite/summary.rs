@@ -167,7 +167,9 @@ pub(super) const MARK_EXTERNAL_OF_PARTICIPANT: &str = "UPDATE conversations SET 
 pub(super) fn backfill_external(conn: &mut Connection, path: &Path) -> Result<u64, StoreError> {
     const OP: &str = "marking external conversations";
     let pending = conn
-        .query_row("SELECT 1 FROM external_backfill WHERE id = 1", [], |_| Ok(()))
+        .query_row("SELECT 1 FROM external_backfill WHERE id = 1", [], |_| {
+            Ok(())
+        })
         .optional()
         .map_err(err(path, OP))?;
     if pending.is_none() {
@@ -181,9 +183,11 @@ pub(super) fn backfill_external(conn: &mut Connection, path: &Path) -> Result<u6
         let external: Vec<(String, String)> = tx
             .prepare(SELECT_ALL_PARTICIPANTS)
             .and_then(|mut stmt| {
-                stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
-                    .filter(|r| r.as_ref().map_or(true, |(_, id)| rules::makes_external(id)))
-                    .collect()
+                stmt.query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?
+                .filter(|r| r.as_ref().map_or(true, |(_, id)| rules::makes_external(id)))
+                .collect()
             })
             .map_err(err(path, OP))?;
         let mut mark = tx

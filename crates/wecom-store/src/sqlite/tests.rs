@@ -787,7 +787,11 @@ fn read_side_queries_use_their_indexes() {
         (&filtered, "INDEX", false),
         (read::SELECT_PARTICIPANTS, PARTICIPANTS_PK, false),
         (read::COUNT_PARTICIPANTS, PARTICIPANTS_PK, false),
-        (read::SELECT_PAGE_BEFORE, "INDEX messages_conversation", false),
+        (
+            read::SELECT_PAGE_BEFORE,
+            "INDEX messages_conversation",
+            false,
+        ),
         (read::SELECT_INVOLVES, BY_PARTICIPANT, false),
         (read::SELECT_INVOLVING, BY_PARTICIPANT, true),
         (
@@ -800,12 +804,12 @@ fn read_side_queries_use_their_indexes() {
             "INDEX sqlite_autoindex_media_jobs_1",
             true,
         ),
-        (media::SELECT_MEDIA_BY_SHA256, "INDEX media_jobs_sha256", true),
         (
-            summary::MARK_EXTERNAL_OF_PARTICIPANT,
-            BY_PARTICIPANT,
-            false,
+            media::SELECT_MEDIA_BY_SHA256,
+            "INDEX media_jobs_sha256",
+            true,
         ),
+        (summary::MARK_EXTERNAL_OF_PARTICIPANT, BY_PARTICIPANT, false),
         (
             summary::MARK_EXTERNAL,
             "INDEX sqlite_autoindex_conversations_1",

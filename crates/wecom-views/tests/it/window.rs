@@ -28,13 +28,13 @@ fn the_filtered_list_names_participants_and_shows_the_newest_message() {
     assert_eq!(room.participants, strings(&["alice", "bob", EXT]));
     assert_eq!(room.participant_count, 3);
     // Names as in the sender list: the directory's, else the id (no room context here).
-    assert_eq!(
-        room.participant_names,
-        strings(&["Alice Wang", "bob", EXT])
-    );
+    assert_eq!(room.participant_names, strings(&["Alice Wang", "bob", EXT]));
     // The newest message, its sender named.
     let last = room.last_message.as_ref().expect("a last message");
-    assert_eq!((last.msgid.as_str(), last.action.as_str()), ("r1", "recall"));
+    assert_eq!(
+        (last.msgid.as_str(), last.action.as_str()),
+        ("r1", "recall")
+    );
     assert_eq!(last.from_name.as_deref(), Some("bob (internal)"));
     assert_eq!(
         pair.last_message.as_ref().map(|m| m.msgid.as_str()),
@@ -203,10 +203,14 @@ fn windows_page_both_ways_with_exact_cursors() {
         fields(&around),
         sorted(&["key", "messages", "before", "after", "declined"])
     );
-    assert_eq!(json["before"], serde_json::json!({"msgtime": T0 + 3000, "seq": 4}));
+    // Cursors are written as a query parameter takes them.
+    assert_eq!(json["before"], format!("{}:4", T0 + 3000));
     // The detail flattens the message view beside its payload and media.
     assert_eq!(json["messages"][0]["msgid"], "m3");
-    assert_eq!(json["messages"][0]["payload"], serde_json::json!({"content": "line 3"}));
+    assert_eq!(
+        json["messages"][0]["payload"],
+        serde_json::json!({"content": "line 3"})
+    );
     assert_eq!(json["messages"][0]["media"], serde_json::json!([]));
 }
 
@@ -293,7 +297,10 @@ fn media() -> Roles {
         md5_mismatches: 0,
     };
     let results = vec![
-        done(job("f1", "file"), object('a', MediaArea::Objects, "application/pdf")),
+        done(
+            job("f1", "file"),
+            object('a', MediaArea::Objects, "application/pdf"),
+        ),
         done(
             job("fw", "chatrecord.item[1]"),
             object('a', MediaArea::Objects, "application/pdf"),
@@ -335,11 +342,19 @@ fn a_message_in_full_hides_download_handles_and_shows_its_media() {
     assert_eq!(file.media.len(), 1);
     let m = &file.media[0];
     assert_eq!(
-        (m.path.as_str(), m.kind.as_str(), m.extension.as_str(), m.state.as_str()),
+        (
+            m.path.as_str(),
+            m.kind.as_str(),
+            m.extension.as_str(),
+            m.state.as_str()
+        ),
         ("file", "file", "pdf", "done")
     );
     assert_eq!(m.sha256.as_deref(), Some("a".repeat(64).as_str()));
-    assert_eq!((m.size, m.content_type.as_deref()), (Some(4321), Some("application/pdf")));
+    assert_eq!(
+        (m.size, m.content_type.as_deref()),
+        (Some(4321), Some("application/pdf"))
+    );
     assert_eq!(m.file_name.as_deref(), Some("合同.pdf"));
     assert_eq!(m.error_code, None);
 
@@ -405,7 +420,8 @@ fn a_message_in_full_hides_download_handles_and_shows_its_media() {
 #[test]
 fn switch_and_unknown_records_have_their_own_payloads() {
     let store = archive();
-    let switch = serde_json::json!({"msgid": "s1", "action": "switch", "time": T0, "user": "alice"});
+    let switch =
+        serde_json::json!({"msgid": "s1", "action": "switch", "time": T0, "user": "alice"});
     let unknown = serde_json::json!({
         "msgid": "u1", "action": "send", "from": "alice", "tolist": ["bob"], "roomid": "",
         "msgtime": T0, "msgtype": "hologram",
@@ -442,11 +458,21 @@ fn media_objects_are_served_only_from_verified_storage() {
     assert_eq!((a.size, a.content_type.as_str()), (4321, "application/pdf"));
     assert_eq!(a.file_name.as_deref(), Some("合同.pdf"));
     assert_eq!(a.area, "objects");
-    assert_eq!((a.backend.as_str(), a.key.as_str()), ("fs", format!("objects/{}", "a".repeat(64)).as_str()));
+    assert_eq!(
+        (a.backend.as_str(), a.key.as_str()),
+        ("fs", format!("objects/{}", "a".repeat(64)).as_str())
+    );
     // The storage key never reaches JSON.
     assert_eq!(
         fields(&a),
-        sorted(&["sha256", "size", "content_type", "file_name", "msgids", "area"])
+        sorted(&[
+            "sha256",
+            "size",
+            "content_type",
+            "file_name",
+            "msgids",
+            "area"
+        ])
     );
     assert_eq!(
         media_object(&*store.reader, CORP, &"b".repeat(64)).expect("object"),
