@@ -324,7 +324,7 @@ async fn phases(
     emulator: &Emulator,
     ring: Arc<KeyRing>,
     password: &str,
-) -> anyhow::Result<(Samples, Samples, Ingest)> {
+) -> anyhow::Result<(Phase, Phase, Ingest)> {
     println!("signing in {} clients …", options.clients);
     let mut sessions = JoinSet::new();
     for i in 0..options.clients {
@@ -402,8 +402,8 @@ async fn phases(
     }
     let reads_for = busy.last_start.unwrap_or_default().min(elapsed);
     Ok((
-        quiet.samples,
-        busy.samples,
+        quiet,
+        busy,
         Ingest {
             records: report.records,
             elapsed,
@@ -412,10 +412,19 @@ async fn phases(
     ))
 }
 
-/// A phase's samples, and when (from its start) its last counted request began.
+/// A phase's samples, when (from its start) its last counted request began, and how long it
+/// took until every client was done.
 struct Phase {
     samples: Samples,
     last_start: Option<Duration>,
+    wall: Duration,
+}
+
+impl Phase {
+    /// Requests answered per second over the phase.
+    fn rate(&self) -> f64 {
+        self.samples.count() as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
 }
 
 /// Runs every client for up to `requests` requests each, stopping each when `go` turns false;
@@ -449,6 +458,7 @@ async fn run_clients(
     let mut phase = Phase {
         samples: Samples::default(),
         last_start: None,
+        wall: Duration::ZERO,
     };
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
@@ -465,6 +475,7 @@ async fn run_clients(
             }
         }
     }
+    phase.wall = phase_start.elapsed();
     match first_error {
         Some(e) => Err(e),
         None => Ok((clients, phase)),
@@ -771,10 +782,12 @@ fn print_table(
     built: &super::bench_corpus::PlainArchive,
     corpus: &Corpus,
     options: &ApiBenchOptions,
-    quiet: &mut Samples,
-    busy: &mut Samples,
+    quiet_phase: &mut Phase,
+    busy_phase: &mut Phase,
     ingest: &Ingest,
 ) {
+    let (quiet_rate, busy_rate) = (quiet_phase.rate(), busy_phase.rate());
+    let (quiet, busy) = (&mut quiet_phase.samples, &mut busy_phase.samples);
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2} ms"));
     println!();
     println!(
@@ -785,7 +798,7 @@ fn print_table(
         options.clients
     );
     println!(
-        "requests: quiet {}, during ingest {} (each client cycles list, page, search, Range; up to {} each per phase)",
+        "requests: quiet {} ({quiet_rate:.0}/s), during ingest {} ({busy_rate:.0}/s); each client cycles list, page, search, Range, up to {} per phase",
         thousands(quiet.count() as u64),
         thousands(busy.count() as u64),
         options.requests

@@ -26,7 +26,7 @@ fn bench_api_prints_every_row_for_both_phases_and_the_ingest_rate() {
     for line in [
         "archive: 3,000 messages",
         "4 clients on loopback",
-        "requests: quiet 40, during ingest",
+        "requests: quiet 40 (",
         "quiet p50",
         "ingest p95",
         "conversation list (50)",
