@@ -23,8 +23,11 @@ use crate::{ApiError, ApiState, ErrorBody, Me, SESSION_COOKIE, SignIn, UserView}
     security(()),
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = Me),
+        (status = 400, description = "The body is not the JSON asked for", body = ErrorBody),
         (status = 401, description = "Wrong username or password", body = ErrorBody),
         (status = 403, description = "Disabled account or bad Origin", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 429, description = "Too many attempts, or the account is locked", body = ErrorBody),
     ))]
 pub(crate) async fn sign_in(

@@ -78,7 +78,8 @@ fn check_binding(
     request_body = NewUserBody,
     responses((status = 201, body = UserView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -147,7 +148,8 @@ pub(crate) async fn create(
     request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub(crate) async fn update(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
