@@ -29,6 +29,7 @@ mod limit;
 mod media;
 mod openapi;
 mod routes;
+pub mod service;
 mod types;
 
 use std::collections::BTreeMap;

@@ -1,8 +1,11 @@
 //! The archive in the browser: server-rendered HTML pages for the people an archive exists for,
-//! over the same access rules, sessions and audit log as the JSON API (`wecom-api`).
+//! over the same access rules, sessions and audit log as the JSON API (`wecom-api`, whose
+//! `service` module both call).
 //!
-//! [`router`] returns an axum `Router` the daemon mounts beside the API.
+//! [`router`] returns an axum `Router` the daemon mounts beside the API; its state is the API's
+//! own `ApiState`, so a page and the API answer the same caller the same way.
 
+pub mod lang;
 pub mod message;
 
 use std::sync::Arc;
@@ -11,6 +14,6 @@ use axum::Router;
 use wecom_api::ApiState;
 
 /// The web app's routes (everything outside `/api/`).
-pub fn router(_api: Arc<ApiState>) -> Router {
-    Router::new()
+pub fn router(api: Arc<ApiState>) -> Router {
+    Router::new().with_state(api)
 }

@@ -1,0 +1,1 @@
+//! The conversation list, search, directory, status, users, the audit log and sessions.

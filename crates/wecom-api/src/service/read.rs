@@ -1,0 +1,1 @@
+//! A conversation's messages, a message and its raw JSON, media objects and playable renditions.
