@@ -440,6 +440,12 @@ pub struct DemoArgs {
     /// Corpus seed.
     #[arg(long, default_value_t = 20261129)]
     pub seed: u64,
+    /// Exit after the summary instead of serving the web app (for scripts).
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where the web app is served after the summary; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8780")]
+    pub listen: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -267,7 +267,10 @@ fn start(
             api_corps,
             Some(observer.clone() as Arc<dyn Observer>),
         );
-        app = app.merge(wecom_api::router(state));
+        // The web app shares the API's state: one set of sessions, access rules and audit log.
+        app = app
+            .merge(wecom_api::router(state.clone()))
+            .merge(wecom_web::router(state));
     }
     let server_stop = cancel.clone().cancelled_owned();
     tasks.spawn(async move {

@@ -50,7 +50,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let config_path = dir.join("wecom-archive.toml");
 
     let rt = runtime()?;
-    let (config, expected, report, renamed) = rt.block_on(async {
+    let (config, expected, report, renamed, emulator_server) = rt.block_on(async {
         let emulator = tokio::task::spawn_blocking(move || Emulator::new(emu_config))
             .await
             .context("corpus generation failed")??;
@@ -114,12 +114,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             Ok(_) => rename_one_room(&config, corp, &emulator, store).await?,
             Err(_) => None,
         };
-        stop_server.cancel();
-        server
-            .await
-            .context("emulator task failed")?
-            .context("emulator server failed")?;
-        Ok::<_, anyhow::Error>((config, expected, result?, renamed))
+        // The emulator keeps answering while the app is served: the daemon polls it like WeCom.
+        let emulator_server = EmulatorServer {
+            stop: stop_server,
+            task: server,
+        };
+        if result.is_err() {
+            emulator_server.stop().await?;
+        }
+        Ok::<_, anyhow::Error>((config, expected, result?, renamed, emulator_server))
     })?;
 
     let store = open_store(&config.corp(None)?.archive_path)?;
@@ -219,11 +222,138 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "  cargo run --release -- --config {} keys list",
         config_path.display()
     );
-    Ok(if stats.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    if stats.failed != 0 {
+        rt.block_on(emulator_server.stop())?;
+        return Ok(ExitCode::FAILURE);
+    }
+    drop(store);
+    if args.no_serve {
+        rt.block_on(emulator_server.stop())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let served = serve(&rt, &config, &args.listen);
+    rt.block_on(emulator_server.stop())?;
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The emulator's server task, kept running while the demo serves the app.
+struct EmulatorServer {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl EmulatorServer {
+    async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.task
+            .await
+            .context("emulator task failed")?
+            .context("emulator server failed")?;
+        Ok(())
+    }
+}
+
+/// One demo login.
+struct Login {
+    username: &'static str,
+    password: String,
+    what: String,
+}
+
+/// Creates the demo's admin and a reviewer scoped to one department (fresh random passwords each
+/// run; an earlier run's users are replaced with the archive), then runs the daemon — sync,
+/// API and web app — on `listen` until Ctrl-C or SIGTERM.
+fn serve(rt: &tokio::runtime::Runtime, config: &Config, listen: &str) -> anyhow::Result<()> {
+    let corp = config.corp(None)?;
+    let mut writers = super::Writers::default();
+    let store = writers.open(&corp.archive_path)?;
+    let logins = demo_users(&store)?;
+    let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
+    let plan = wecom_daemon::RunPlan {
+        config,
+        corps: vec![wecom_daemon::DaemonCorp {
+            config: corp.clone(),
+            store,
+            keys,
+        }],
+        overrides: SourceOverrides::default(),
+        poll_interval: std::time::Duration::from_secs(config.sync.poll_interval_secs.max(1)),
+        fd_limit: None,
+        on_started: Some(Box::new(move |addr| {
+            println!();
+            println!("the web app: http://{addr}/  (Ctrl-C stops it)");
+            for l in &logins {
+                println!("  {:<14} password {}   {}", l.username, l.password, l.what);
+            }
+        })),
+    };
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        wecom_daemon::run(plan, listener, super::run::wait_for_signal()).await?;
+        anyhow::Ok(())
     })
+}
+
+/// The demo's two accounts: `demo-admin` (everything) and `demo-reviewer` (only the conversations
+/// of the first named department that has members).
+fn demo_users(store: &wecom_store::Roles) -> anyhow::Result<Vec<Login>> {
+    use wecom_store::{NewUser, Role, Scope};
+    let now = wecom_wire::clock::now_ms();
+    let department = (2..=64u64)
+        .find(|d| {
+            store
+                .reader
+                .department_members(DEMO_CORP, &[*d])
+                .is_ok_and(|m| !m.is_empty())
+        })
+        .context("the demo corpus has no department with members")?;
+    let mut logins = Vec::new();
+    for (username, role, scope, what) in [
+        (
+            "demo-admin",
+            Role::Admin,
+            Scope::default(),
+            "admin: every conversation, users and the audit log".to_owned(),
+        ),
+        (
+            "demo-reviewer",
+            Role::Reviewer,
+            Scope {
+                userids: Vec::new(),
+                departments: vec![department],
+            },
+            format!("reviewer: only conversations of department {department}"),
+        ),
+    ] {
+        let password = random_password();
+        let user = NewUser {
+            username: username.to_owned(),
+            password_hash: wecom_accounts::hash_password(&password)?,
+            role,
+            corps: vec![DEMO_CORP.to_owned()],
+            scope,
+        };
+        store.accounts.create_user(&user, now)?;
+        logins.push(Login {
+            username,
+            password,
+            what,
+        });
+    }
+    Ok(logins)
+}
+
+/// 16 random characters a person can type (no 0/O, 1/l/I).
+fn random_password() -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// Renames the first named internal room in the emulator and refreshes the names, so the archive

@@ -1,0 +1,308 @@
+//! The web app in a real Chromium, driven over WebDriver (fantoccini → Debian's `chromedriver`),
+//! against the binary itself: `wecom-archive demo` builds an emulator archive with the showcase
+//! conversation (every message type, real media) and serves the app with its two demo logins.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them). The waits below are hang guards (a minute or
+//! more), never timing assertions.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long any one wait may last before the test gives up (a hang guard).
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The demo, serving: its URL and logins. Stopped (SIGTERM, then waited for) on drop.
+struct Demo {
+    child: Child,
+    url: String,
+    admin: (String, String),
+    reviewer: (String, String),
+    _dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-archive"))
+            .args(["demo", "--messages", "400", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start wecom-archive demo");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut url = None;
+        let mut logins = Vec::new();
+        let started = Instant::now();
+        // Corpus, sync, media, names and search run first in a debug build: be patient.
+        while url.is_none() || logins.len() < 2 {
+            let left = Duration::from_secs(900).saturating_sub(started.elapsed());
+            let line = match rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("the demo did not print its URL and logins: {e}");
+                }
+            };
+            if let Some(rest) = line.strip_prefix("the web app: ") {
+                url = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_owned());
+            } else if url.is_some() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let [name, "password", password, ..] = words[..] {
+                    logins.push((name.to_owned(), password.to_owned()));
+                }
+            }
+        }
+        let admin = logins.iter().find(|l| l.0 == "demo-admin").cloned().expect("admin login");
+        let reviewer = logins
+            .iter()
+            .find(|l| l.0 == "demo-reviewer")
+            .cloned()
+            .expect("reviewer login");
+        Demo {
+            child,
+            url: url.expect("url"),
+            admin,
+            reviewer,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chromedriver on a free loopback port; killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: install Debian's `chromium` and `chromium-driver` (.ci/run does)"
+            );
+        }
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium session (its own empty profile).
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let args = json!([
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--mute-audio",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1366,900",
+        format!("--user-data-dir={}", profile.display()),
+    ]);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({"binary": CHROMIUM, "args": args}),
+    );
+    let started = Instant::now();
+    loop {
+        let attempt = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await;
+        match attempt {
+            Ok(c) => return c,
+            // chromedriver may not be listening yet.
+            Err(e) if started.elapsed() < PATIENCE => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    }
+}
+
+/// Polls `script` (a function body returning a value) until it returns something truthy.
+async fn until(c: &Client, what: &str, script: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let v = c.execute(script, vec![]).await.unwrap_or(Value::Null);
+        let truthy = match &v {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return v;
+        }
+        assert!(started.elapsed() < PATIENCE, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn page(c: &Client) -> String {
+    c.execute("return document.body ? document.body.dataset.page : ''", vec![])
+        .await
+        .expect("script")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn wait_page(c: &Client, name: &str) {
+    until(
+        c,
+        &format!("page {name}"),
+        &format!(
+            "return document.readyState === 'complete' && document.body && document.body.dataset.page === '{name}'"
+        ),
+    )
+    .await;
+}
+
+async fn sign_in(c: &Client, base: &str, (name, password): &(String, String)) {
+    c.goto(&format!("{base}/login")).await.expect("goto login");
+    wait_page(c, "login").await;
+    c.find(Locator::Css("#login input[name=username]"))
+        .await
+        .expect("username field")
+        .send_keys(name)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#login input[name=password]"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#login button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    wait_page(c, "conversations").await;
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("#logout button, #logout [type=submit]"))
+        .await
+        .expect("sign-out button")
+        .click()
+        .await
+        .expect("click");
+    wait_page(c, "login").await;
+}
+
+/// Every conversation key the signed-in user may list (through the API, with the page's cookie).
+async fn conversation_keys(c: &Client) -> Vec<String> {
+    let v = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            (async () => {
+              const keys = []; let offset = 0;
+              for (;;) {
+                const r = await fetch('/api/v1/conversations?limit=200&offset=' + offset);
+                if (!r.ok) { done({error: r.status}); return; }
+                const page = await r.json();
+                for (const c of page.conversations) keys.push(c.key);
+                if (page.next_offset == null) break;
+                offset = page.next_offset;
+              }
+              done(keys);
+            })().catch(e => done({error: String(e)}));"#,
+            vec![],
+        )
+        .await
+        .expect("fetch conversations");
+    serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("conversation keys: {v}"))
+}
+
+/// A conversation key as one URL path segment.
+fn segment(key: &str) -> String {
+    let mut out = String::new();
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Saves a screenshot of the page under the test's temp folder, and under `docs/screenshots/`
+/// when `UPDATE_SCREENSHOTS=1`.
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write");
+    if std::env::var("UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("mkdir docs");
+        std::fs::write(docs.join(format!("{name}.png")), &png).expect("write");
+    }
+}
