@@ -10,24 +10,27 @@
 //!
 //! [`to_wav`] sniffs, decodes and wraps the samples in a WAV file (RIFF, PCM, signed 16-bit
 //! little-endian, mono) that `<audio>` plays. The original object stays the record; the WAV is
-//! a rendition that can always be made again.
+//! a rendition that can always be made again (decoding is deterministic).
 //!
 //! Both formats are sequences of 20 ms frames. Decoding works on the frames that are intact:
 //! - a truncated or damaged tail (a frame cut short, an AMR frame type reserved for future use, a
-//!   SILK length past the end of the input) ends the audio at the last intact frame, since a
-//!   download cut short is the usual damage and its start is still worth hearing; input with no
-//!   intact frame at all is [`VoiceError::Corrupt`];
+//!   SILK length past the end of the input or longer than any packet) ends the audio at the last
+//!   intact frame, since a download cut short is the usual damage and its start is still worth
+//!   hearing; input with no intact frame at all is [`VoiceError::Corrupt`];
 //! - a SILK packet the SDK cannot decode fails the whole input with [`VoiceError::Corrupt`]
-//!   (`silk-rs` returns all or nothing); a SILK `0xFFFF` end marker ends the audio;
+//!   (`silk-rs` returns all or nothing); a SILK `0xFFFF` end marker ends the audio; empty SILK
+//!   packets, which carry no audio and which the SDK refuses, are skipped;
 //! - SILK packets holding more than one 20 ms frame (which Tencent's clients do not write) keep
 //!   only their first frame;
 //! - input longer than [`MAX_DURATION_MS`] is refused with [`VoiceError::TooLong`] before any
 //!   decoding, so hostile input cannot make the output exhaust memory (the cap bounds a WAV to
-//!   about 28 MB at 8 kHz and 83 MB at 24 kHz; real voice messages last at most 60 s).
+//!   about 29 MB at 8 kHz and 86 MB at 24 kHz; real voice messages last at most 60 s).
 //!
-//! Decoding is blocking CPU work (a minute of audio takes milliseconds, see the `decode_speed`
-//! example): async callers run it on a blocking thread (`tokio::task::spawn_blocking`), never on
-//! the runtime's own threads.
+//! Decoding is blocking CPU work, about 60 ms of CPU for a minute of AMR-NB and 150 ms for a
+//! minute of SILK on the machine this was written on (the `decode_speed` example measures it):
+//! async callers run it on a blocking thread (`tokio::task::spawn_blocking`), never on the
+//! runtime's own threads, and cache the result (the original object stays what is hashed and
+//! kept).
 //!
 //! This is a binding crate: `unsafe` is allowed here, only for opencore-amrnb's C interface
 //! (`amr.rs`). Building it needs `pkg-config`, `libopencore-amrnb-dev` (the static library) and
