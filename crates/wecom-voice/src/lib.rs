@@ -32,6 +32,10 @@
 //! runtime's own threads, and cache the result (the original object stays what is hashed and
 //! kept).
 //!
+//! When this was written, the samples' decodes were compared with independent decoders (the
+//! `to_wav` example writes them): the AMR-NB WAV correlates at 0.9999 with ffmpeg 5.1's own
+//! `amrnb` decoder, and the SILK WAV is identical, sample for sample, to PyPI pilk's.
+//!
 //! This is a binding crate: `unsafe` is allowed here, only for opencore-amrnb's C interface
 //! (`amr.rs`). Building it needs `pkg-config`, `libopencore-amrnb-dev` (the static library) and
 //! `libclang-dev` (bindgen, for `silk-rs`); `.ci/run` installs them. Its tests decode the samples
