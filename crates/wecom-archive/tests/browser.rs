@@ -221,7 +221,12 @@ async fn wait_page(c: &Client, name: &str) {
     .await;
 }
 
-async fn sign_in(c: &Client, base: &str, (name, password): &(String, String)) {
+async fn sign_in(c: &Client, base: &str, login: &(String, String)) {
+    submit_login(c, base, login).await;
+    wait_page(c, "conversations").await;
+}
+
+async fn submit_login(c: &Client, base: &str, (name, password): &(String, String)) {
     c.goto(&format!("{base}/login")).await.expect("goto login");
     wait_page(c, "login").await;
     c.find(Locator::Css("#login input[name=username]"))
@@ -242,7 +247,6 @@ async fn sign_in(c: &Client, base: &str, (name, password): &(String, String)) {
         .click()
         .await
         .expect("click");
-    wait_page(c, "conversations").await;
 }
 
 async fn sign_out(c: &Client) {
@@ -305,4 +309,225 @@ async fn screenshot(c: &Client, name: &str) {
         std::fs::create_dir_all(&docs).expect("mkdir docs");
         std::fs::write(docs.join(format!("{name}.png")), &png).expect("write");
     }
+}
+
+/// The showcase conversation: every message type renders, none known as raw JSON; an image
+/// loads; a voice message plays; a video seeks; script in a message stays text.
+async fn showcase(c: &Client, base: &str) {
+    let key = format!("room:{}", wecom_emulator::SHOWCASE_ROOM);
+    c.goto(&format!("{base}/conversations/{}", segment(&key)))
+        .await
+        .expect("goto showcase");
+    wait_page(c, "transcript").await;
+    screenshot(c, "transcript").await;
+    // Every message of the showcase room is on the page (a page holds more than the room has).
+    let rendered = c
+        .execute(
+            "return Array.from(document.querySelectorAll('article.msg')).map(a => \
+             [a.dataset.type, a.dataset.msgid, a.querySelector('pre.raw-json') !== null])",
+            vec![],
+        )
+        .await
+        .expect("messages");
+    let rendered: Vec<(String, String, bool)> =
+        serde_json::from_value(rendered).expect("message list");
+    for (msgtype, msgid) in wecom_emulator::showcase_messages() {
+        let Some((_, _, raw)) = rendered.iter().find(|(_, id, _)| *id == msgid) else {
+            panic!("showcase message {msgid} ({msgtype}) is not on the page");
+        };
+        let known = wecom_emulator::showcase_is_known_type(&msgtype);
+        assert_eq!(
+            *raw, !known,
+            "{msgtype} ({msgid}): raw JSON shown = {raw}, but the type is known = {known}"
+        );
+    }
+
+    // An image has loaded (scrolled into view first: images load lazily).
+    let loaded = until(
+        c,
+        "an image to load",
+        "const i = document.querySelector('img.msg-image'); if (!i) return false; \
+         i.scrollIntoView({block: 'center'}); return i.complete && i.naturalWidth > 0 ? i.naturalWidth : false;",
+    )
+    .await;
+    assert!(loaded.as_f64().unwrap_or(0.0) > 0.0);
+
+    // A voice message plays: its WAV rendition has a duration and reaches `playing`.
+    let voice = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            const a = document.querySelector('audio.msg-voice');
+            if (!a) { done({error: 'no audio.msg-voice'}); return; }
+            a.scrollIntoView({block: 'center'});
+            a.muted = true;
+            a.addEventListener('playing', () => done({playing: true, duration: a.duration}), {once: true});
+            a.addEventListener('error', () => done({error: 'media error ' + (a.error && a.error.code)}), {once: true});
+            a.play().catch(e => done({error: String(e)}));"#,
+            vec![],
+        )
+        .await
+        .expect("play voice");
+    assert_eq!(voice["playing"], json!(true), "voice: {voice}");
+    assert!(voice["duration"].as_f64().unwrap_or(0.0) > 0.0, "voice: {voice}");
+
+    // A video seeks.
+    let video = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            const v = document.querySelector('video.msg-video');
+            if (!v) { done({error: 'no video.msg-video'}); return; }
+            v.scrollIntoView({block: 'center'});
+            v.muted = true;
+            v.addEventListener('error', () => done({error: 'media error ' + (v.error && v.error.code)}), {once: true});
+            const seek = () => {
+              const to = Math.min(2, v.duration / 2);
+              v.addEventListener('seeked', () => done({at: v.currentTime, to: to, duration: v.duration}), {once: true});
+              v.currentTime = to;
+            };
+            if (v.readyState >= 1) seek(); else { v.addEventListener('loadedmetadata', seek, {once: true}); v.load(); }"#,
+            vec![],
+        )
+        .await
+        .expect("seek video");
+    let (at, to) = (
+        video["at"].as_f64().unwrap_or(-1.0),
+        video["to"].as_f64().unwrap_or(-2.0),
+    );
+    assert!(to > 0.0 && (at - to).abs() < 0.5, "video: {video}");
+
+    // Script in a message is text: it is shown, it never ran, and no dialog opened.
+    let shown = c
+        .execute(
+            "return Array.from(document.querySelectorAll('article.msg')).some(a => \
+             a.textContent.includes('<script>alert(1)</script>')) && \
+             Array.from(document.querySelectorAll('article.msg')).some(a => \
+             a.textContent.includes('onerror=alert(1)'))",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(shown, json!(true), "the script messages are shown as text");
+    assert!(
+        c.get_alert_text().await.is_err(),
+        "a dialog opened: a message's script ran"
+    );
+    let injected = c
+        .execute(
+            "return document.querySelectorAll('article.msg script, article.msg img[onerror]').length",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(injected, json!(0));
+}
+
+/// Search a two-character Chinese word, open a hit: the transcript shows the message highlighted
+/// and in view.
+async fn search(c: &Client, base: &str) {
+    c.goto(&format!("{base}/search")).await.expect("goto search");
+    wait_page(c, "search").await;
+    let q = c
+        .find(Locator::Css("#search input[name=q]"))
+        .await
+        .expect("query field");
+    q.send_keys("合同").await.expect("type");
+    q.send_keys("\u{E007}").await.expect("enter");
+    until(c, "search hits", "return document.querySelectorAll('a.hit').length").await;
+    let marked = c
+        .execute(
+            "return Array.from(document.querySelectorAll('mark')).some(m => m.textContent.includes('合同'))",
+            vec![],
+        )
+        .await
+        .expect("marks");
+    assert_eq!(marked, json!(true), "the hits mark the word");
+    screenshot(c, "search").await;
+    c.find(Locator::Css("a.hit"))
+        .await
+        .expect("a hit")
+        .click()
+        .await
+        .expect("click");
+    wait_page(c, "transcript").await;
+    let landed = until(
+        c,
+        "the highlighted message in view",
+        "const m = document.querySelector('article.msg.highlight'); if (!m) return false; \
+         const r = m.getBoundingClientRect(); \
+         return r.bottom > 0 && r.top < window.innerHeight ? m.textContent : false;",
+    )
+    .await;
+    assert!(
+        landed.as_str().unwrap_or_default().contains("合同"),
+        "the highlighted message holds the word: {landed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_in_chromium() {
+    let demo = Demo::start();
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("profile");
+    let c = browser(&driver, profile.path()).await;
+    let base = demo.url.clone();
+
+    // Signing in: a wrong password is refused with a message, the right one lands on the list.
+    c.goto(&format!("{base}/conversations")).await.expect("goto");
+    wait_page(&c, "login").await;
+    screenshot(&c, "login").await;
+    submit_login(&c, &base, &(demo.admin.0.clone(), "not the password".to_owned())).await;
+    until(
+        &c,
+        "the sign-in error",
+        "return document.body.dataset.page === 'login' && document.querySelector('.alert[role=alert]') !== null",
+    )
+    .await;
+    sign_in(&c, &base, &demo.admin).await;
+    screenshot(&c, "conversations").await;
+    let admin_keys = conversation_keys(&c).await;
+    assert!(!admin_keys.is_empty());
+
+    showcase(&c, &base).await;
+    search(&c, &base).await;
+
+    c.goto(&format!("{base}/status")).await.expect("status");
+    wait_page(&c, "status").await;
+    screenshot(&c, "status").await;
+    c.goto(&format!("{base}/admin/users")).await.expect("users");
+    wait_page(&c, "users").await;
+    screenshot(&c, "users").await;
+    sign_out(&c).await;
+
+    // A reviewer: a conversation outside its scope is a 404 page, and the audit log shows it.
+    sign_in(&c, &base, &demo.reviewer).await;
+    let reviewer_keys = conversation_keys(&c).await;
+    assert!(!reviewer_keys.is_empty(), "the reviewer's department has conversations");
+    let outside = admin_keys
+        .iter()
+        .find(|k| !reviewer_keys.contains(k))
+        .expect("a conversation outside the reviewer's scope");
+    c.goto(&format!("{base}/conversations/{}", segment(outside)))
+        .await
+        .expect("goto outside");
+    wait_page(&c, "not-found").await;
+    assert_eq!(page(&c).await, "not-found");
+    c.goto(&format!("{base}/admin/users")).await.expect("admin page");
+    wait_page(&c, "not-found").await;
+    sign_out(&c).await;
+
+    sign_in(&c, &base, &demo.admin).await;
+    c.goto(&format!("{base}/admin/audit")).await.expect("audit");
+    wait_page(&c, "audit").await;
+    let text = c
+        .execute("return document.body.innerText", vec![])
+        .await
+        .expect("text");
+    let text = text.as_str().unwrap_or_default();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("demo-reviewer") && l.contains(outside.as_str())),
+        "the audit page lists the reviewer's attempt on {outside}"
+    );
+    screenshot(&c, "audit").await;
+    c.close().await.expect("close");
 }
