@@ -505,6 +505,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         ingest_messages: usize,
     },
+    /// The web app's pages in headless Chromium (WebDriver): first paint and load of the transcript
+    /// and of a search page on a large archive, against the sign-in page.
+    Web {
+        /// Messages of the served archive (realistic text, built without RSA).
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Loads of each page.
+        #[arg(long, default_value_t = 20)]
+        loads: usize,
+    },
 }
 
 /// A user's role, as `user add --role` takes it.

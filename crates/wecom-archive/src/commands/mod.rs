@@ -13,6 +13,7 @@ macro_rules! safe_println {
 mod audit;
 mod bench;
 mod bench_api;
+mod bench_web;
 mod bench_corpus;
 mod bench_search;
 mod conversations;
@@ -126,6 +127,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             requests,
             ingest_messages,
         }),
+        Command::Bench(BenchCommand::Web { messages, loads }) => {
+            bench_web::web(bench_web::WebBenchOptions { messages, loads })
+        }
         Command::User(cmd) => users::run(&load(&cli.config, &env)?, corp, &env, &cmd),
         Command::Audit(cmd) => audit::run(&load(&cli.config, &env)?, &cmd),
     }
