@@ -114,7 +114,17 @@ pub async fn page(
         .entries
         .into_iter()
         .map(|e| {
-            let mut detail = e.detail.to_string();
+            // Only what was given: a filter left empty is recorded as null.
+            let shown = match &e.detail {
+                serde_json::Value::Object(m) => serde_json::Value::Object(
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let mut detail = shown.to_string();
             if detail == "{}" || detail == "null" {
                 detail.clear();
             }
