@@ -78,7 +78,7 @@ pub async fn page(
     q: Result<Query<AuditParams>, QueryRejection>,
 ) -> Response {
     if !viewer.is_admin() {
-        return page::not_found(lang);
+        return page::not_found_for(lang, &viewer);
     }
     let p = q.map(|q| q.0).unwrap_or_default();
     let query = AuditQuery {
