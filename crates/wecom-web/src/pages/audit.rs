@@ -89,12 +89,13 @@ pub async fn page(
         after: p.after,
         limit: Some(PAGE),
     };
-    let chain = match browse::verify_audit_log(&state, &viewer.0).await {
-        Ok(c) => c,
-        Err(e) => return page::error(lang, &e),
-    };
     let log = match browse::audit_log(&state, &viewer.0, &query).await {
         Ok(l) => l,
+        Err(e) => return page::error(lang, &e),
+    };
+    // Checked after the listing, so the count includes this very look.
+    let chain = match browse::verify_audit_log(&state, &viewer.0).await {
+        Ok(c) => c,
         Err(e) => return page::error(lang, &e),
     };
     let next_href = log.next_after.map(|n| {
