@@ -80,7 +80,9 @@ mod server;
 
 pub use corpus::{
     Consent, Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact,
-    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, Robot, TextStyle,
+    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, REAL_SHARE, Robot,
+    SHOWCASE_FEATURES, SHOWCASE_KEYWORD_TEXT, SHOWCASE_ROOM, SHOWCASE_ROOM_NAME,
+    SHOWCASE_UNKNOWN_MSGTYPE, SHOWCASE_URL_TEXT, SHOWCASE_XSS_TEXTS, ShowcaseMessage, TextStyle,
     WECHAT_ROOM_INDICES, generate,
 };
 pub use directory_state::{ApiFault, ApiFaultRule, ApiRequestLog, RENAME_EVERY};
@@ -89,7 +91,7 @@ pub use emulator::{
     MediaFaultRule, MediaRequest,
 };
 pub use media::{
-    MediaFormat, MediaKind, MediaSpec, media_bytes, media_range, stored_len, stored_range,
+    MediaFormat, MediaKind, MediaSpec, Sample, media_bytes, media_range, stored_len, stored_range,
 };
 pub use proxy::{
     HANDSHAKE_TIMEOUT, ProxyOptions, TlsIdentity, WECOM_HOST, serve_proxy, serve_proxy_with,
