@@ -80,10 +80,10 @@ mod server;
 
 pub use corpus::{
     Consent, Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact,
-    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, REAL_SHARE, Robot,
-    SHOWCASE_FEATURES, SHOWCASE_KEYWORD_TEXT, SHOWCASE_ROOM, SHOWCASE_ROOM_NAME,
-    SHOWCASE_UNKNOWN_MSGTYPE, SHOWCASE_URL_TEXT, SHOWCASE_XSS_TEXTS, ShowcaseMessage, TextStyle,
-    WECHAT_ROOM_INDICES, generate,
+    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, REAL_SHARE, Robot, SHOWCASE_FEATURES,
+    SHOWCASE_KEYWORD_TEXT, SHOWCASE_ROOM, SHOWCASE_ROOM_NAME, SHOWCASE_UNKNOWN_MSGTYPE,
+    SHOWCASE_URL_TEXT, SHOWCASE_XSS_TEXTS, ShowcaseMessage, TextStyle, WECHAT_ROOM_INDICES,
+    generate,
 };
 pub use directory_state::{ApiFault, ApiFaultRule, ApiRequestLog, RENAME_EVERY};
 pub use emulator::{

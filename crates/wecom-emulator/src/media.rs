@@ -268,7 +268,9 @@ fn fill(spec: &MediaSpec, offset: u64, out: &mut [u8]) {
     match spec.sample {
         Some(sample) => {
             let bytes = sample.bytes();
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
             let n = out.len().min(bytes.len() - start);
             out[..n].copy_from_slice(&bytes[start..start + n]);
         }

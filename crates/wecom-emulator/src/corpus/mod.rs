@@ -752,4 +752,3 @@ fn conversations(rng: &mut ChaCha8Rng, dir: &Directory) -> Vec<Conversation> {
     }
     convs
 }
-

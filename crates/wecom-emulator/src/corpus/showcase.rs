@@ -99,7 +99,8 @@ pub const SHOWCASE_KEYWORD_TEXT: &str = "请查收本季度的合同草案";
 /// The text of the `url` record.
 pub const SHOWCASE_URL_TEXT: &str = "合同在线版：https://example.com/合同?id=1 请在周五前确认";
 /// The texts of the `xss-script` and `xss-img` records: viewers must show them, not run them.
-pub const SHOWCASE_XSS_TEXTS: [&str; 2] = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"];
+pub const SHOWCASE_XSS_TEXTS: [&str; 2] =
+    ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"];
 /// The msgtype of the `unknown-type` record, which no version of this project knows.
 pub const SHOWCASE_UNKNOWN_MSGTYPE: &str = "future_type_x";
 
@@ -512,7 +513,10 @@ impl Builder<'_> {
             let mut p = Obj::new();
             p.str("title", "本季度合同草案（在线文档）")
                 .str("doc_creator", &doc_creator)
-                .str("link_url", "https://doc.weixin.qq.com/doc/w3_showcase_contract");
+                .str(
+                    "link_url",
+                    "https://doc.weixin.qq.com/doc/w3_showcase_contract",
+                );
             o.obj("doc", p);
         });
         self.message("markdown", Group, Robot, "markdown", Vec::new(), |o| {
@@ -566,11 +570,18 @@ impl Builder<'_> {
                 .str("remarks", "");
             o.obj("calendar", p);
         });
-        self.message("qydiskfile", Group, Colleague, "qydiskfile", Vec::new(), |o| {
-            let mut p = Obj::new();
-            p.str("filename", "合同模板2023.docx");
-            o.obj("info", p);
-        });
+        self.message(
+            "qydiskfile",
+            Group,
+            Colleague,
+            "qydiskfile",
+            Vec::new(),
+            |o| {
+                let mut p = Obj::new();
+                p.str("filename", "合同模板2023.docx");
+                o.obj("info", p);
+            },
+        );
 
         // Types that exist only between two people.
         self.message("sphfeed", Pair, Customer, "sphfeed", Vec::new(), |o| {
@@ -696,7 +707,11 @@ impl Builder<'_> {
         add(&mut items, &mut t, "ChatRecordEmotion", emotion_obj(&gif));
         media.push(gif);
         add(&mut items, &mut t, "ChatRecordLink", link_obj());
-        let title = format!("{}和{}的聊天记录", self.name(Who::Owner), self.name(Who::Customer));
+        let title = format!(
+            "{}和{}的聊天记录",
+            self.name(Who::Owner),
+            self.name(Who::Customer)
+        );
         self.message(
             "chatrecord",
             Chat::Group,
