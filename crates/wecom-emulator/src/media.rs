@@ -583,6 +583,42 @@ mod tests {
         }
     }
 
+    /// A sample-backed object is the sample's bytes, in any range, plain or stored, whatever
+    /// its content seed.
+    #[test]
+    fn sample_objects_are_the_sample_bytes_in_every_range() {
+        for sample in Sample::ALL {
+            let mut s = spec(sample.format(), sample.size());
+            s.sample = Some(sample);
+            s.aeskey = "00112233445566778899aabbccddeeff".into();
+            let whole = sample.bytes();
+            assert_eq!(media_bytes(&s), whole, "{sample:?}");
+            assert_eq!(s.actual_md5(), md5_hex(whole));
+            let len = whole.len();
+            for (offset, n) in [(0usize, 7usize), (5, 4096), (len / 2, 1000), (len - 3, 10)] {
+                assert_eq!(
+                    media_range(&s, offset as u64, n),
+                    whole[offset..(offset + n).min(len)],
+                    "{sample:?} {offset}+{n}"
+                );
+            }
+            assert!(media_range(&s, len as u64, 10).is_empty());
+            let mut padded = whole.to_vec();
+            let pad = 16 - padded.len() % 16;
+            padded.extend(std::iter::repeat_n(pad as u8, pad));
+            let cipher = Aes128::new(&s.aes_key().into());
+            for block in padded.chunks_exact_mut(16) {
+                cipher.encrypt_block(aes::Block::from_mut_slice(block));
+            }
+            assert_eq!(s.stored_len(), padded.len() as u64);
+            assert_eq!(stored_range(&s, 0, usize::MAX), padded);
+            let mid = padded.len() / 2 + 3;
+            assert_eq!(stored_range(&s, mid as u64, 100), padded[mid..mid + 100]);
+            s.content_seed ^= 1;
+            assert_eq!(media_bytes(&s), whole, "the seed does not matter");
+        }
+    }
+
     #[test]
     fn aes_keys_are_read_like_the_vendor_library() {
         let mut s = spec(MediaFormat::Binary, 0);

@@ -865,20 +865,18 @@ impl MediaSize {
 pub const REAL_SHARE: u64 = 4;
 
 /// The real sample an object of `kind` and `format` carries, decided by its content seed alone
-/// (no draw): `None` for three objects in four. Images are the photo, one in four the chart (a
-/// PNG screenshot); voice is AMR-NB, one in four SILK v3 (the archive documents `.amr`, but some
-/// clients' voice is SILK, so consumers must sniff the magic); meeting call audio is AMR; video is
-/// the clip; emotions the GIF or the PNG sticker by their type; files the sample of their
-/// extension, else the PDF (and [`file_name`] renames the file to match).
+/// (no draw): `None` for three objects in four. The sample always has the format the message
+/// implies (reference §3.3: image `.jpg`, voice `.amr`, video `.mp4`, emotion by its `type`), as
+/// consumers derive extensions from the msgtype: images are the photo, voice and meeting call
+/// audio AMR-NB, video the clip, emotions the GIF or the PNG sticker; files the sample of their
+/// extension, else the PDF (and [`file_name`] renames the file to match). The PNG image and the
+/// SILK voice appear in the showcase only, labelled.
 pub(crate) fn real_sample(kind: MediaKind, format: MediaFormat, seed: u64) -> Option<Sample> {
     if seed % REAL_SHARE != 0 {
         return None;
     }
-    let one_in_four = (seed / REAL_SHARE) % 4 == 0;
     Some(match kind {
-        MediaKind::Image if one_in_four => Sample::Chart,
         MediaKind::Image => Sample::Photo,
-        MediaKind::Voice if one_in_four => Sample::VoiceSilk,
         MediaKind::Voice | MediaKind::MeetingVoiceCall => Sample::VoiceAmr,
         MediaKind::Video => Sample::Clip,
         MediaKind::Emotion if format == MediaFormat::Gif => Sample::Thumb,

@@ -70,11 +70,11 @@ fn the_corpus_of_a_seed_is_unchanged_by_the_directory_facts() {
     );
     assert_eq!(
         corpus_digest(&CorpusSpec::new(42, 800)),
-        "fb737dca470c8ff2d0164d158fc25a2c"
+        "56a8a4746b47d30d982cad974520dfea"
     );
     assert_eq!(
         corpus_digest(&CorpusSpec::new(20231106, 3000)),
-        "e5235bf784bd1e1527f962649f04c1dd"
+        "80bd13cef50609bfd37b42c8e91fe378"
     );
 }
 
