@@ -872,7 +872,7 @@ pub const REAL_SHARE: u64 = 4;
 /// extension, else the PDF (and [`file_name`] renames the file to match). The PNG image and the
 /// SILK voice appear in the showcase only, labelled.
 pub(crate) fn real_sample(kind: MediaKind, format: MediaFormat, seed: u64) -> Option<Sample> {
-    if seed % REAL_SHARE != 0 {
+    if !seed.is_multiple_of(REAL_SHARE) {
         return None;
     }
     Some(match kind {

@@ -265,7 +265,17 @@ impl Builder<'_> {
         }
         o.i64("msgtime", msgtime).str("msgtype", msgtype);
         payload(&mut o);
-        self.push(feature, seq, msgid.clone(), Some(msgtype), action, o, media);
+        self.push(
+            feature,
+            PlainRecord {
+                seq,
+                msgid: msgid.clone(),
+                plaintext: o.finish(),
+                msgtype: Some(msgtype.to_owned()),
+                action: action.to_owned(),
+                media,
+            },
+        );
         msgid
     }
 
@@ -276,31 +286,14 @@ impl Builder<'_> {
         (self.seq, t)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        feature: &'static str,
-        seq: u64,
-        msgid: String,
-        msgtype: Option<&str>,
-        action: &str,
-        o: Obj,
-        media: Vec<MediaSpec>,
-    ) {
-        self.records.push(PlainRecord {
-            seq,
-            msgid: msgid.clone(),
-            plaintext: o.finish(),
-            msgtype: msgtype.map(str::to_owned),
-            action: action.to_owned(),
-            media,
-        });
+    fn push(&mut self, feature: &'static str, record: PlainRecord) {
         self.index.push(ShowcaseMessage {
-            seq,
-            msgid,
-            msgtype: msgtype.map(str::to_owned),
+            seq: record.seq,
+            msgid: record.msgid.clone(),
+            msgtype: record.msgtype.clone(),
             feature,
         });
+        self.records.push(record);
     }
 
     /// A media object of the showcase: always a real sample, its md5 stated (but for the
@@ -651,7 +644,17 @@ impl Builder<'_> {
             .str("action", "switch")
             .i64("time", time)
             .str("user", &self.owner);
-        self.push("switch", seq, msgid, None, "switch", o, Vec::new());
+        self.push(
+            "switch",
+            PlainRecord {
+                seq,
+                msgid,
+                plaintext: o.finish(),
+                msgtype: None,
+                action: "switch".to_owned(),
+                media: Vec::new(),
+            },
+        );
     }
 
     fn image(&mut self, feature: &'static str, who: Who, spec: MediaSpec) {
