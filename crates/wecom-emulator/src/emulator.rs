@@ -459,7 +459,8 @@ impl Emulator {
     }
 
     /// The showcase records (seq, msgid, msgtype, what each shows), empty unless the corpus was
-    /// configured with [`CorpusSpec::showcase`]; see [`crate::SHOWCASE_FEATURES`].
+    /// configured with [`CorpusSpec::showcase`]; see [`crate::SHOWCASE_FEATURES`]. All of them,
+    /// also when the corpus has fewer records than the showcase (live appends serve the rest).
     pub fn showcase(&self) -> &[ShowcaseMessage] {
         &self.inner.showcase
     }

@@ -120,10 +120,17 @@ pub struct Corpus {
 pub fn generate(spec: &CorpusSpec) -> Corpus {
     let mut generator = CorpusGenerator::new(spec);
     let records = generator.next_records(spec.messages);
+    // A corpus shorter than the showcase holds only its first records.
+    let last_seq = generator.last_seq();
     Corpus {
         directory: generator.directory().clone(),
+        showcase: generator
+            .showcase()
+            .iter()
+            .filter(|m| m.seq <= last_seq)
+            .cloned()
+            .collect(),
         records,
-        showcase: generator.showcase().to_vec(),
     }
 }
 
@@ -339,7 +346,11 @@ impl CorpusGenerator {
 
     /// The seq of the last record produced (0 before the first).
     pub fn last_seq(&self) -> u64 {
-        self.next_seq - 1
+        match self.pending.front() {
+            // Showcase records still to come: the last one produced is just before them.
+            Some(next) => next.seq - 1,
+            None => self.next_seq - 1,
+        }
     }
 
     pub fn next_records(&mut self, n: usize) -> Vec<PlainRecord> {

@@ -666,3 +666,66 @@ async fn the_emulator_serves_the_showcase_names_and_real_media() {
     }
     server.stop().await;
 }
+
+/// The project's own reader understands every showcase record: the media it finds are the
+/// showcase's objects with their sizes and md5s, the recall points at the recalled text, the
+/// quote is recognised, and the unknown type stays unknown (kept whole, not dropped).
+#[test]
+fn the_project_reader_understands_the_showcase() {
+    let corpus = generate(&showcase_spec(8, 50));
+    for m in &corpus.showcase {
+        let record = &corpus.records[(m.seq - 1) as usize];
+        let envelope = wecom_model::parse_envelope(record.plaintext.as_bytes()).expect("envelope");
+        let message = wecom_model::understand(&envelope);
+        assert_eq!(message.to_value(), json(record), "{}", m.feature);
+        assert_eq!(message.media.len(), record.media.len(), "{}", m.feature);
+        for (got, spec) in message.media.iter().zip(&record.media) {
+            assert_eq!(got.sdkfileid, spec.sdkfileid);
+            assert_eq!(got.md5sum, spec.md5);
+            if spec.kind != MediaKind::MeetingVoiceCall {
+                assert_eq!(got.size, Some(spec.size), "{}", m.feature);
+            }
+        }
+        match m.feature {
+            "unknown-type" => {
+                assert!(matches!(message.payload, wecom_model::Payload::Unknown(_)));
+            }
+            "revoke" => {
+                let recalled = record_msgid(&corpus, "recalled");
+                assert_eq!(message.recall_of.as_deref(), Some(recalled.as_str()));
+            }
+            "quote" => {
+                let quote = message.quote.as_ref().expect("a quote");
+                assert_eq!(quote.quoted_text, SHOWCASE_KEYWORD_TEXT);
+            }
+            _ => assert!(
+                message.warnings.is_empty(),
+                "{}: {:?}",
+                m.feature,
+                message.warnings
+            ),
+        }
+        if m.feature == "keyword" {
+            assert!(message.text.contains("合同"));
+        }
+    }
+}
+
+fn record_msgid(corpus: &Corpus, feature: &str) -> String {
+    record(corpus, feature).msgid.clone()
+}
+
+#[test]
+fn a_corpus_shorter_than_the_showcase_lists_what_it_holds() {
+    let short = generate(&showcase_spec(8, 5));
+    assert_eq!(short.records.len(), 5);
+    assert_eq!(
+        short.showcase.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let mut generator = CorpusGenerator::new(&showcase_spec(8, 0));
+    assert_eq!(generator.last_seq(), 0);
+    generator.next_records(7);
+    assert_eq!(generator.last_seq(), 7);
+    assert_eq!(generator.showcase().len(), SHOWCASE_FEATURES.len());
+}
