@@ -12,7 +12,7 @@ use wecom_crypto::PublicKey;
 use wecom_wire::ChatDataItem;
 use wecom_wire::directory::SecretKind;
 
-use crate::corpus::{CorpusGenerator, CorpusSpec, Directory, PlainRecord};
+use crate::corpus::{CorpusGenerator, CorpusSpec, Directory, PlainRecord, ShowcaseMessage};
 use crate::directory_state::DirectoryState;
 use crate::media::{MediaFormat, MediaKind, MediaSpec};
 
@@ -291,6 +291,8 @@ struct Inner {
     /// Also the append lock: held while new records are generated, encrypted and pushed, so seqs
     /// reach `records` in order.
     generator: Mutex<CorpusGenerator>,
+    /// The showcase records ([`CorpusSpec::showcase`]); empty when off.
+    showcase: Vec<ShowcaseMessage>,
     records: RwLock<Vec<Stored>>,
     tokens: Mutex<HashMap<String, IssuedToken>>,
     faults: Mutex<VecDeque<(Fault, u32)>>,
@@ -415,6 +417,7 @@ impl Emulator {
                 rotate_after,
                 public_keys: config.public_keys,
                 directory: generator.directory().clone(),
+                showcase: generator.showcase().to_vec(),
                 generator: Mutex::new(generator),
                 records: RwLock::new(records),
                 tokens: Mutex::new(HashMap::new()),
@@ -453,6 +456,13 @@ impl Emulator {
 
     pub fn directory(&self) -> &Directory {
         &self.inner.directory
+    }
+
+    /// The showcase records (seq, msgid, msgtype, what each shows), empty unless the corpus was
+    /// configured with [`CorpusSpec::showcase`]; see [`crate::SHOWCASE_FEATURES`]. All of them,
+    /// also when the corpus has fewer records than the showcase (live appends serve the rest).
+    pub fn showcase(&self) -> &[ShowcaseMessage] {
+        &self.inner.showcase
     }
 
     pub fn corp_id(&self) -> &str {

@@ -62,6 +62,27 @@
 //!   `server/media.rs`.
 //! - Every corpus of a few hundred records holds an empty file, an object of exactly 524,288 bytes
 //!   and one of 1,300,000 bytes; about 3% of media messages have an empty `md5sum`.
+//! - One media object in [`REAL_SHARE`] (by its content seed; [`CorpusSpec::real_media`], on by
+//!   default) is a real, decodable [`Sample`] embedded from `samples/` at the repository root,
+//!   always of the format the message implies: a JPEG photo for images, AMR-NB (`#!AMR\n`) for
+//!   voice, an H.264/AAC MP4 for video, a GIF or PNG for emotions by their `type`, the PDF (or the
+//!   sample of the file's extension) for files. The message states the sample's size, md5,
+//!   `play_length`, width and height (and a file is renamed to the sample's extension); the
+//!   endpoint serves exactly its bytes.
+//! - Voice: WeCom documents `.amr` (reference §3.3), so corpus voice is AMR-NB; SILK v3
+//!   (`\x02#!SILK_V3`, [`MediaFormat::Silk`]) is what some clients send, so the showcase holds one
+//!   SILK voice message (and one PNG image) for consumers that must sniff the magic.
+//!
+//! # Showcase (opt-in)
+//!
+//! With [`CorpusSpec::showcase`] the corpus starts with the group [`SHOWCASE_ROOM`]
+//! ([`SHOWCASE_ROOM_NAME`], 全类型演示群, in the directory like any customer group) and its owner's
+//! one-to-one chat with its customer: one record of every msgtype (both voice formats, both vote
+//! shapes, a switch record, an unknown `future_type_x`), a recalled text and its revoke, a quoted
+//! reply, a URL, two HTML-injection texts, the keyword 合同, senders of every kind (employee,
+//! customer, robot), every media object a real sample. [`Emulator::showcase`] and
+//! [`CorpusGenerator::showcase`] list the records by [`ShowcaseMessage::feature`]
+//! ([`SHOWCASE_FEATURES`]).
 //!
 //! # Serving the genuine vendor library (sdk-wire-protocol.md §6)
 //!
@@ -80,8 +101,10 @@ mod server;
 
 pub use corpus::{
     Consent, Corpus, CorpusGenerator, CorpusSpec, Directory, Employee, ExternalContact,
-    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, Robot, TextStyle,
-    WECHAT_ROOM_INDICES, generate,
+    ExternalKind, Group, OUT_OF_SCOPE_EMPLOYEES, PlainRecord, REAL_SHARE, Robot, SHOWCASE_FEATURES,
+    SHOWCASE_KEYWORD_TEXT, SHOWCASE_ROOM, SHOWCASE_ROOM_NAME, SHOWCASE_UNKNOWN_MSGTYPE,
+    SHOWCASE_URL_TEXT, SHOWCASE_XSS_TEXTS, ShowcaseMessage, TextStyle, WECHAT_ROOM_INDICES,
+    generate,
 };
 pub use directory_state::{ApiFault, ApiFaultRule, ApiRequestLog, RENAME_EVERY};
 pub use emulator::{
@@ -89,7 +112,7 @@ pub use emulator::{
     MediaFaultRule, MediaRequest,
 };
 pub use media::{
-    MediaFormat, MediaKind, MediaSpec, media_bytes, media_range, stored_len, stored_range,
+    MediaFormat, MediaKind, MediaSpec, Sample, media_bytes, media_range, stored_len, stored_range,
 };
 pub use proxy::{
     HANDSHAKE_TIMEOUT, ProxyOptions, TlsIdentity, WECOM_HOST, serve_proxy, serve_proxy_with,

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
-use crate::media::{MediaFormat, MediaKind, MediaSpec};
+use crate::media::{MediaFormat, MediaKind, MediaSpec, Sample};
 
 /// A msgid in one of the two styles seen in real archives: `15775510700152506326_1603875615`
 /// (a u64 and the send time in seconds, sometimes ms) or `CAQQluDa4QUY0On2rYSAgAMgzPrShAE=`
@@ -74,6 +74,20 @@ pub(crate) fn media_spec(
         size,
         md5: String::new(),
         content_seed,
+        sample: None,
+    }
+}
+
+/// A media object named by `identity` whose bytes are the real `sample`, its md5 not stated yet.
+pub(crate) fn sample_spec(
+    identity: (String, String, String),
+    kind: MediaKind,
+    sample: Sample,
+    content_seed: u64,
+) -> MediaSpec {
+    MediaSpec {
+        sample: Some(sample),
+        ..media_spec(identity, kind, sample.format(), sample.size(), content_seed)
     }
 }
 

@@ -7,6 +7,7 @@ mod directory;
 mod media;
 mod proxy;
 mod server;
+mod showcase;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};

@@ -90,7 +90,11 @@ fn aes_decrypt(aeskey: &str, data: &mut [u8]) {
 
 /// The vendor library's media loop (reference §1.6 and sdk-wire-protocol.md §4): returns the
 /// plaintext and the number of calls.
-async fn vendor_download(server: &Server, token: &str, spec: &MediaSpec) -> (Vec<u8>, usize) {
+pub(crate) async fn vendor_download(
+    server: &Server,
+    token: &str,
+    spec: &MediaSpec,
+) -> (Vec<u8>, usize) {
     let body = body_for(spec);
     let mut index = String::new();
     let mut out = Vec::new();
