@@ -36,7 +36,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let rotate_at = (args.messages >= 10).then(|| args.messages as u64 * 4 / 5);
     let keys = generate_keys(rotate_at.is_some())?;
-    let emu_config = emulator_config(
+    let mut emu_config = emulator_config(
         DEMO_CORP,
         DEMO_SECRET,
         args.seed,
@@ -45,6 +45,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         rotate_at,
         None,
     );
+    // The corpus begins with the group 全类型演示群: every message type, all media real.
+    emu_config.corpus.showcase = true;
     let contacts_secret = emu_config.contacts_secret.clone();
     let customer_secret = emu_config.customer_secret.clone();
     let config_path = dir.join("wecom-archive.toml");
@@ -119,10 +121,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             stop: stop_server,
             task: server,
         };
-        if result.is_err() {
-            emulator_server.stop().await?;
-        }
-        Ok::<_, anyhow::Error>((config, expected, result?, renamed, emulator_server))
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                emulator_server.stop().await?;
+                return Err(e.into());
+            }
+        };
+        Ok::<_, anyhow::Error>((config, expected, report, renamed, emulator_server))
     })?;
 
     let store = open_store(&config.corp(None)?.archive_path)?;
