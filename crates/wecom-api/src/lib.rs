@@ -28,6 +28,7 @@ mod extract;
 mod limit;
 mod media;
 mod openapi;
+mod playable;
 mod routes;
 pub mod service;
 mod types;
@@ -112,6 +113,8 @@ pub struct ApiState {
     pub(crate) status: Option<Arc<dyn Observer>>,
     pub(crate) limiter: limit::Limiter,
     pub(crate) scopes: access::ScopeCache,
+    /// Voice messages' WAV renditions made so far.
+    pub(crate) renditions: playable::Renditions,
     /// A PHC string verified against when the user is unknown, so an unknown name costs what a
     /// wrong password costs (made on first use, on a blocking thread).
     pub(crate) decoy_hash: std::sync::OnceLock<String>,
@@ -137,6 +140,7 @@ impl ApiState {
             status,
             limiter,
             scopes: access::ScopeCache::default(),
+            renditions: playable::Renditions::default(),
             decoy_hash: std::sync::OnceLock::new(),
         })
     }
@@ -159,6 +163,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/messages/{msgid}", get(messages::message))
         .route("/messages/{msgid}/raw", get(messages::raw))
         .route("/media/{sha256}", get(media::media))
+        .route("/media/{sha256}/playable", get(media::playable))
         .route("/search", get(search::search))
         .route("/rooms", get(directory::rooms))
         .route("/people", get(directory::people))

@@ -7,6 +7,7 @@
 
 pub mod lang;
 pub mod message;
+pub mod transcript;
 
 use std::sync::Arc;
 
@@ -15,5 +16,5 @@ use wecom_api::ApiState;
 
 /// The web app's routes (everything outside `/api/`).
 pub fn router(api: Arc<ApiState>) -> Router {
-    Router::new().with_state(api)
+    Router::new().merge(transcript::routes()).with_state(api)
 }
