@@ -78,10 +78,10 @@ pub(crate) async fn wav_of(
         return Ok(r);
     }
     let bytes = read_original(blobs, original).await?;
-    if voice::sniff(&bytes).is_none() {
+    if wecom_voice::sniff(&bytes).is_none() {
         return Err(not_voice());
     }
-    let wav = tokio::task::spawn_blocking(move || voice::to_wav(&bytes))
+    let wav = tokio::task::spawn_blocking(move || wecom_voice::to_wav(&bytes))
         .await
         .map_err(|e| ApiError::internal("decoding a voice message stopped", &e))?
         .map_err(|cause| {
@@ -93,7 +93,7 @@ pub(crate) async fn wav_of(
                  the original instead",
             )
         })?;
-    let rendition = publish(blobs, &wav).await?;
+    let rendition = publish(blobs, &wav.bytes).await?;
     renditions.remember(original, &rendition);
     Ok(rendition)
 }
@@ -166,23 +166,4 @@ fn not_voice() -> ApiError {
         "this media object is not a voice message (AMR-NB or SILK v3): fetch it at \
          /api/v1/media/{sha256}",
     )
-}
-
-/// The decoder seam (the `wecom-voice` crate).
-mod voice {
-    /// The codec of a voice object, by its magic bytes.
-    pub(super) fn sniff(bytes: &[u8]) -> Option<&'static str> {
-        if bytes.starts_with(b"#!AMR\n") {
-            Some("amr-nb")
-        } else if bytes.starts_with(b"\x02#!SILK_V3") || bytes.starts_with(b"#!SILK_V3") {
-            Some("silk-v3")
-        } else {
-            None
-        }
-    }
-
-    /// Decodes to a WAV file (blocking).
-    pub(super) fn to_wav(_bytes: &[u8]) -> Result<Vec<u8>, String> {
-        Err("no voice decoder in this build".to_owned())
-    }
 }

@@ -33,12 +33,6 @@ impl Out {
         self
     }
 
-    /// A number (nothing to escape).
-    pub(crate) fn num(&mut self, n: impl std::fmt::Display) -> &mut Out {
-        let _ = write!(self.s, "{n}");
-        self
-    }
-
     /// ` name="value"`, the value escaped. Call between [`Out::open`] and [`Out::close`].
     pub(crate) fn attr(&mut self, name: &'static str, value: &str) -> &mut Out {
         self.s.push(' ');

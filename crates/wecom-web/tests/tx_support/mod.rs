@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test uses its part
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
