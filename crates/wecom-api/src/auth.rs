@@ -121,8 +121,10 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
 }
 
 /// Refuses a state-changing request (anything but GET, HEAD, OPTIONS) whose `Origin` is missing
-/// or is neither the server's own (`Host`) nor a configured one; the attempt is audited.
-pub(crate) async fn guard_origin(
+/// or is neither the server's own (`Host`) nor a configured one; the attempt is audited. A
+/// middleware (`axum::middleware::from_fn_with_state`) for every router that takes a POST: the
+/// API's and the web app's.
+pub async fn guard_origin(
     State(state): State<Arc<ApiState>>,
     request: Request,
     next: Next,

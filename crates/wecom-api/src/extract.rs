@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
@@ -98,7 +98,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// The client's address as the server saw it (`unknown` when served without one, as in tests
 /// that call the router directly).
-pub(crate) fn client_address(parts: &Parts) -> String {
+pub fn client_address(parts: &Parts) -> String {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -107,7 +107,7 @@ pub(crate) fn client_address(parts: &Parts) -> String {
 }
 
 /// The client's address, as an extractor.
-pub(crate) struct ClientAddress(pub String);
+pub struct ClientAddress(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -117,10 +117,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
+/// The API's Content-Security-Policy: its answers are data, never a document to run.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
 /// Every API answer: never cached by browsers or proxies, never sniffed, never framed.
 pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    set_security_headers(response.headers_mut(), API_CSP, "no-referrer");
+    response
+}
+
+/// The headers every answer of this server carries, with the given Content-Security-Policy and
+/// Referrer-Policy: `Cache-Control: no-store` unless the handler chose its own, `nosniff`, and no
+/// framing. The API uses [`API_CSP`]; the web app its pages' own policy.
+pub fn set_security_headers(
+    headers: &mut HeaderMap,
+    csp: &'static str,
+    referrer_policy: &'static str,
+) {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -131,13 +145,12 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(referrer_policy),
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
+        HeaderValue::from_static(csp),
     );
-    response
 }
 
 #[cfg(test)]

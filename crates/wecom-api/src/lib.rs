@@ -46,7 +46,9 @@ use wecom_search::Searcher;
 use wecom_server::Observer;
 use wecom_store::{Accounts, ArchiveReader, AuditLog, LockPolicy};
 
+pub use auth::guard_origin;
 pub use error::{ApiError, ErrorBody};
+pub use extract::{API_CSP, ClientAddress, client_address, set_security_headers};
 pub use openapi::openapi;
 pub use types::*;
 

@@ -141,7 +141,8 @@ async fn read_original(blobs: &dyn BlobStore, original: &Sha256Hex) -> Result<Ve
 
 /// Publishes `wav` through the store's writer (atomic: complete or absent).
 async fn publish(blobs: &dyn BlobStore, wav: &[u8]) -> Result<Rendition, ApiError> {
-    let failed = |e: wecom_blob::BlobError| ApiError::internal("storing a voice rendition failed", &e);
+    let failed =
+        |e: wecom_blob::BlobError| ApiError::internal("storing a voice rendition failed", &e);
     let mut writer = blobs.begin().await.map_err(failed)?;
     for chunk in wav.chunks(512 * 1024) {
         writer.write_chunk(chunk).await.map_err(failed)?;

@@ -103,7 +103,11 @@ impl Served {
         let mut out = Vec::new();
         let root = self.dir.path().join("media").join("objects");
         for fan in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-            for f in std::fs::read_dir(fan.path()).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(fan.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 out.push(f.path());
             }
         }
@@ -123,8 +127,8 @@ fn voice(seq: u64, msgid: &str, from: &str, to: &str, bytes: &[u8]) -> wecom_sto
 
 async fn serve() -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
-    let roles = wecom_store::open(&StoreLocation::Sqlite(dir.path().join("archive.db")))
-        .expect("open");
+    let roles =
+        wecom_store::open(&StoreLocation::Sqlite(dir.path().join("archive.db"))).expect("open");
     let amr = sample("voice-zh.amr");
     let silk = sample("voice-zh.silk");
     let jpeg = {
@@ -174,7 +178,11 @@ async fn serve() -> Served {
     assert_eq!(jobs.len(), 5);
     let mut shas = Vec::new();
     for job in &jobs {
-        let bytes = &objects.iter().find(|(m, _)| *m == job.msgid).expect("object").1;
+        let bytes = &objects
+            .iter()
+            .find(|(m, _)| *m == job.msgid)
+            .expect("object")
+            .1;
         let stored = upload(&blobs, [bytes.clone()], Expectations::default())
             .await
             .expect("upload");
@@ -269,17 +277,27 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
     let amr = s.sha("amr1").to_owned();
     let before = s.stored_objects();
 
-    let r = s.get(&format!("/api/v1/media/{amr}/playable"), &rita, &[]).await;
+    let r = s
+        .get(&format!("/api/v1/media/{amr}/playable"), &rita, &[])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()[CONTENT_TYPE], "audio/wav");
     let tag = r.headers()[ETAG].to_str().expect("etag").to_owned();
     assert_eq!(tag, format!("\"{amr}.wav\""));
-    assert!(r.headers()["content-disposition"].to_str().unwrap_or("").starts_with("inline"));
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("inline")
+    );
     let wav = r.bytes().await.expect("body").to_vec();
     let (rate, data) = wav_facts(&wav);
     assert_eq!(rate, 8000);
     assert_eq!(data as usize, wav.len() - 44);
-    assert!(data > 8000 * 2 / 2, "more than half a second of sound: {data}");
+    assert!(
+        data > 8000 * 2 / 2,
+        "more than half a second of sound: {data}"
+    );
 
     // Kept beside the original: one more object, which is the WAV; the original is unchanged.
     let after = s.stored_objects();
@@ -289,24 +307,42 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
     let original = s.get(&format!("/api/v1/media/{amr}"), &rita, &[]).await;
     assert_eq!(original.status(), StatusCode::OK);
     assert_eq!(original.headers()[CONTENT_TYPE], "audio/amr");
-    assert_eq!(original.bytes().await.expect("body").to_vec(), sample("voice-zh.amr"));
+    assert_eq!(
+        original.bytes().await.expect("body").to_vec(),
+        sample("voice-zh.amr")
+    );
 
     // A range, and the same bytes again (served from the kept copy: no new object).
     let part = s
-        .get(&format!("/api/v1/media/{amr}/playable"), &rita, &[(RANGE.as_str(), "bytes=40-139")])
+        .get(
+            &format!("/api/v1/media/{amr}/playable"),
+            &rita,
+            &[(RANGE.as_str(), "bytes=40-139")],
+        )
         .await;
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(
         part.headers()[CONTENT_RANGE].to_str().expect("range"),
         format!("bytes 40-139/{}", wav.len())
     );
-    assert_eq!(part.bytes().await.expect("body").to_vec(), wav[40..140].to_vec());
+    assert_eq!(
+        part.bytes().await.expect("body").to_vec(),
+        wav[40..140].to_vec()
+    );
     let outside = s
-        .get(&format!("/api/v1/media/{amr}/playable"), &rita, &[(RANGE.as_str(), &format!("bytes={}-", wav.len()))])
+        .get(
+            &format!("/api/v1/media/{amr}/playable"),
+            &rita,
+            &[(RANGE.as_str(), &format!("bytes={}-", wav.len()))],
+        )
         .await;
     assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     let same = s
-        .get(&format!("/api/v1/media/{amr}/playable"), &rita, &[(IF_NONE_MATCH.as_str(), &tag)])
+        .get(
+            &format!("/api/v1/media/{amr}/playable"),
+            &rita,
+            &[(IF_NONE_MATCH.as_str(), &tag)],
+        )
         .await;
     assert_eq!(same.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(s.stored_objects(), after);
@@ -315,11 +351,22 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
     let fetches: Vec<_> = s
         .audit()
         .into_iter()
-        .filter(|r| r.entry.action == "media.fetch" && r.entry.outcome.as_str() == "ok" && r.entry.target == amr)
+        .filter(|r| {
+            r.entry.action == "media.fetch"
+                && r.entry.outcome.as_str() == "ok"
+                && r.entry.target == amr
+        })
         .collect();
-    assert_eq!(fetches.len(), 3, "two playable answers with bytes and the original");
     assert_eq!(
-        fetches.iter().filter(|r| r.entry.detail.contains("\"rendition\":\"wav\"")).count(),
+        fetches.len(),
+        3,
+        "two playable answers with bytes and the original"
+    );
+    assert_eq!(
+        fetches
+            .iter()
+            .filter(|r| r.entry.detail.contains("\"rendition\":\"wav\""))
+            .count(),
         2
     );
 }
@@ -350,7 +397,12 @@ async fn futures_join(s: &Served, path: &str, session: &str, n: usize) -> Vec<Ve
             format!("wecom_session={session}"),
         );
         tasks.push(tokio::spawn(async move {
-            let r = client.get(url).header(COOKIE, cookie).send().await.expect("request");
+            let r = client
+                .get(url)
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .expect("request");
             assert_eq!(r.status(), StatusCode::OK);
             r.bytes().await.expect("body").to_vec()
         }));
@@ -373,18 +425,33 @@ async fn not_voice_undecodable_and_out_of_scope_are_refused() {
     };
     let pic = s.sha("pic1").to_owned();
     assert_eq!(
-        code(s.get(&format!("/api/v1/media/{pic}/playable"), &rita, &[]).await).await,
+        code(
+            s.get(&format!("/api/v1/media/{pic}/playable"), &rita, &[])
+                .await
+        )
+        .await,
         (StatusCode::NOT_FOUND, "not_voice".to_owned())
     );
     let broken = s.sha("broken1").to_owned();
     assert_eq!(
-        code(s.get(&format!("/api/v1/media/{broken}/playable"), &rita, &[]).await).await,
-        (StatusCode::UNPROCESSABLE_ENTITY, "voice_undecodable".to_owned())
+        code(
+            s.get(&format!("/api/v1/media/{broken}/playable"), &rita, &[])
+                .await
+        )
+        .await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "voice_undecodable".to_owned()
+        )
     );
     // erin's voice is outside rita's scope: like an object that does not exist, and audited.
     let hidden = s.sha("erin-amr").to_owned();
     assert_eq!(
-        code(s.get(&format!("/api/v1/media/{hidden}/playable"), &rita, &[]).await).await,
+        code(
+            s.get(&format!("/api/v1/media/{hidden}/playable"), &rita, &[])
+                .await
+        )
+        .await,
         (StatusCode::NOT_FOUND, "not_found".to_owned())
     );
     assert!(s.audit().iter().any(|r| r.entry.action == "media.fetch"
@@ -392,7 +459,9 @@ async fn not_voice_undecodable_and_out_of_scope_are_refused() {
         && r.entry.target == hidden
         && r.entry.username == "rita"));
     assert_eq!(
-        code(s.get("/api/v1/media/nothex/playable", &rita, &[]).await).await.0,
+        code(s.get("/api/v1/media/nothex/playable", &rita, &[]).await)
+            .await
+            .0,
         StatusCode::BAD_REQUEST
     );
     // Nothing was decoded for what was refused.

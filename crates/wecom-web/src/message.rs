@@ -141,7 +141,11 @@ impl RenderContext {
 
     /// The API address of a media object.
     fn media_url(&self, sha256: &str) -> String {
-        format!("/api/v1/media/{}{}", url_part(sha256), self.corp_query(true))
+        format!(
+            "/api/v1/media/{}{}",
+            url_part(sha256),
+            self.corp_query(true)
+        )
     }
 
     /// The playable (WAV) address of a voice object.
@@ -233,7 +237,11 @@ pub fn render(detail: &MessageDetail, ctx: &RenderContext) -> String {
         &format!(
             "msg {}{}{}",
             side.class(),
-            if v.recalled_at.is_some() { " recalled" } else { "" },
+            if v.recalled_at.is_some() {
+                " recalled"
+            } else {
+                ""
+            },
             if ctx.highlight.as_deref() == Some(v.msgid.as_str()) {
                 " highlight"
             } else {

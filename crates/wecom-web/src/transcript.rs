@@ -31,7 +31,8 @@ use wecom_views::{MessageDetail, MessageWindow, PageAt, PageCursor};
 use crate::lang::Lang;
 use crate::message::html::{ChinaTime, Out, url_part};
 use crate::message::{RenderContext, SideRule, china_day_start_ms, render};
-use standin::{Nav, Viewer, error_page, not_found};
+use crate::page::{Nav, error as error_page, not_found};
+use crate::session::Viewer;
 
 /// Messages per page and per fragment.
 pub const PAGE_SIZE: usize = 50;
@@ -91,7 +92,7 @@ async fn page(
             &ApiError::bad_request("the address's query is not understood"),
         ));
     };
-    let fragment = headers.contains_key("hx-request");
+    let fragment = crate::session::is_htmx(&headers);
     let at = match place(&q) {
         Ok(at) => at,
         Err(e) => return vary(error_page(lang, &e)),
@@ -189,9 +190,8 @@ fn place(q: &TranscriptQuery) -> Result<PageAt, ApiError> {
     }
     match q.date.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => {
-            let start = china_day_start_ms(d).ok_or_else(|| {
-                ApiError::bad_request("a date is YYYY-MM-DD, e.g. 2026-01-31")
-            })?;
+            let start = china_day_start_ms(d)
+                .ok_or_else(|| ApiError::bad_request("a date is YYYY-MM-DD, e.g. 2026-01-31"))?;
             // Strictly after the last possible message of the day before.
             Ok(PageAt::After(PageCursor {
                 msgtime: start - 1,
@@ -227,11 +227,21 @@ impl Links {
     }
 
     fn before(&self, c: &PageCursor) -> String {
-        format!("{}?before={}{}", self.base, url_part(&c.to_string()), self.carry)
+        format!(
+            "{}?before={}{}",
+            self.base,
+            url_part(&c.to_string()),
+            self.carry
+        )
     }
 
     fn after(&self, c: &PageCursor) -> String {
-        format!("{}?after={}{}", self.base, url_part(&c.to_string()), self.carry)
+        format!(
+            "{}?after={}{}",
+            self.base,
+            url_part(&c.to_string()),
+            self.carry
+        )
     }
 }
 
@@ -255,7 +265,11 @@ fn older_sentinel(window: &MessageWindow, ctx: &RenderContext, links: &Links) ->
                 .end("div");
         }
         None => {
-            o.el("div", "edge start", l.t("会话开始", "Start of the conversation"));
+            o.el(
+                "div",
+                "edge start",
+                l.t("会话开始", "Start of the conversation"),
+            );
         }
     }
     o.finish()
@@ -362,10 +376,7 @@ fn titles(key: &str, window: &MessageWindow, lang: Lang) -> (String, String) {
             lang.t("单聊", "One-to-one chat").to_owned(),
         )
     } else if let Some(room) = key.strip_prefix("room:") {
-        (
-            lang.t("群聊", "Group chat").to_owned(),
-            room.to_owned(),
-        )
+        (lang.t("群聊", "Group chat").to_owned(), room.to_owned())
     } else {
         (key.to_owned(), String::new())
     }
@@ -421,80 +432,4 @@ fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-/// Temporary stand-ins for the app shell's session and page helpers (branch `webshell`).
-mod standin {
-    use std::sync::Arc;
-
-    use axum::extract::FromRequestParts;
-    use axum::http::request::Parts;
-    use axum::http::{HeaderValue, StatusCode, header};
-    use axum::response::{Html, IntoResponse, Response};
-    use wecom_api::access::Caller;
-    use wecom_api::{ApiError, ApiState};
-
-    use crate::lang::Lang;
-
-    #[derive(Debug, Clone)]
-    pub struct Viewer(pub Caller);
-
-    impl FromRequestParts<Arc<ApiState>> for Viewer {
-        type Rejection = Response;
-
-        async fn from_request_parts(
-            parts: &mut Parts,
-            state: &Arc<ApiState>,
-        ) -> Result<Viewer, Response> {
-            match Caller::from_request_parts(parts, state).await {
-                Ok(c) => Ok(Viewer(c)),
-                Err(_) => {
-                    let mut r = StatusCode::SEE_OTHER.into_response();
-                    r.headers_mut()
-                        .insert(header::LOCATION, HeaderValue::from_static("/login"));
-                    Err(r)
-                }
-            }
-        }
-    }
-
-    #[derive(Debug, Clone, Default)]
-    pub struct Nav {
-        pub username: String,
-        pub admin: bool,
-    }
-
-    impl Nav {
-        pub fn new(viewer: &Viewer, _active: &'static str) -> Nav {
-            Nav {
-                username: viewer.0.user.username.clone(),
-                admin: viewer.0.role() == wecom_store::Role::Admin,
-            }
-        }
-        pub fn signed_in(&self) -> bool {
-            true
-        }
-        pub fn current(&self, _s: &str) -> &'static str {
-            "false"
-        }
-        pub fn role_label(&self, _l: &Lang) -> &'static str {
-            ""
-        }
-    }
-
-    pub fn not_found(_lang: Lang) -> Response {
-        (
-            StatusCode::NOT_FOUND,
-            Html("<!doctype html><body data-page=\"not-found\"><h1>404</h1></body>"),
-        )
-            .into_response()
-    }
-
-    pub fn error_page(_lang: Lang, e: &ApiError) -> Response {
-        (
-            e.status,
-            Html("<!doctype html><body data-page=\"error\"><h1>error</h1></body>"),
-        )
-            .into_response()
-    }
 }

@@ -57,7 +57,9 @@ pub async fn conversation_window(
     .await?;
     let window = match window {
         Ok(w) => w,
-        Err(()) => return Err(denied(state, caller, "conversation.open", &corp.corp_id, key).await?),
+        Err(()) => {
+            return Err(denied(state, caller, "conversation.open", &corp.corp_id, key).await?);
+        }
     };
     let Some(window) = window else {
         return Err(ApiError::not_found("conversation"));

@@ -272,7 +272,10 @@ mod tests {
             ),
             "{html}"
         );
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<script"));
         let mut o = Out::new();
         o.linked_text("http:// alone, javascript:alert(1), (see http://b.example/p).");
@@ -300,7 +303,10 @@ mod tests {
             "2026-01-01 00:00:00"
         );
         assert_eq!(china_day_start_ms("2026-01-01"), Some(1_767_196_800_000));
-        assert_eq!(china_day_start_ms("2024-02-29").map(|ms| ChinaTime::of_ms(ms).date()), Some("2024-02-29".to_owned()));
+        assert_eq!(
+            china_day_start_ms("2024-02-29").map(|ms| ChinaTime::of_ms(ms).date()),
+            Some("2024-02-29".to_owned())
+        );
         assert_eq!(china_day_start_ms("2026-02-30"), None);
         assert_eq!(china_day_start_ms("2026-13-01"), None);
         assert_eq!(china_day_start_ms("yesterday"), None);

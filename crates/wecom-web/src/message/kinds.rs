@@ -36,18 +36,31 @@ pub(super) fn system_line(
             o.text(l.t(" 切换了企业", " switched to another company"));
         }
         Payload::Agree(a) => {
-            let user = if a.userid.is_empty() { &v.from } else { &a.userid };
-            who(o, user, (user == &v.from).then_some(()).and(v.from_name.as_deref()));
+            let user = if a.userid.is_empty() {
+                &v.from
+            } else {
+                &a.userid
+            };
+            who(
+                o,
+                user,
+                (user == &v.from).then_some(()).and(v.from_name.as_deref()),
+            );
             o.text(l.t(" 同意存档会话内容", " agreed to the chat being archived"));
             consent_time(o, a.agree_time);
         }
         Payload::Disagree(d) => {
-            let user = if d.userid.is_empty() { &v.from } else { &d.userid };
-            who(o, user, (user == &v.from).then_some(()).and(v.from_name.as_deref()));
-            o.text(l.t(
-                " 拒绝存档会话内容",
-                " declined the chat being archived",
-            ));
+            let user = if d.userid.is_empty() {
+                &v.from
+            } else {
+                &d.userid
+            };
+            who(
+                o,
+                user,
+                (user == &v.from).then_some(()).and(v.from_name.as_deref()),
+            );
+            o.text(l.t(" 拒绝存档会话内容", " declined the chat being archived"));
             consent_time(o, d.disagree_time);
         }
         Payload::Revoke(r) => {
@@ -101,7 +114,13 @@ fn content(
     match payload {
         Payload::Text(t) => text(o, detail, t, ctx, depth),
         Payload::Image(_) => {
-            image(o, media_at(detail, path), ctx, "msg-image", l.t("图片", "Picture"));
+            image(
+                o,
+                media_at(detail, path),
+                ctx,
+                "msg-image",
+                l.t("图片", "Picture"),
+            );
         }
         Payload::Voice(v) => voice(o, media_at(detail, path), v, ctx),
         Payload::Video(v) => video(o, media_at(detail, path), v, ctx),
@@ -161,7 +180,14 @@ fn content(
                         &ChinaTime::of_ms(item.msgtime_ms).full(),
                     );
                 }
-                nested(o, detail, &item.content, ctx, &format!("{path}.item[{i}]"), depth);
+                nested(
+                    o,
+                    detail,
+                    &item.content,
+                    ctx,
+                    &format!("{path}.item[{i}]"),
+                    depth,
+                );
                 o.end("li");
             }
             o.end("ol").end("details");
@@ -170,7 +196,14 @@ fn content(
             o.tag("div", "msg-mixed");
             for (i, item) in m.items.iter().enumerate() {
                 o.tag("div", "mixed-item");
-                nested(o, detail, &item.content, ctx, &format!("{path}.item[{i}]"), depth);
+                nested(
+                    o,
+                    detail,
+                    &item.content,
+                    ctx,
+                    &format!("{path}.item[{i}]"),
+                    depth,
+                );
                 o.end("div");
             }
             o.end("div");
@@ -240,17 +273,18 @@ fn content(
             }
         }),
         Payload::MeetingNotification(n) => {
-            card(o, "meeting-notification", l.t("会议通知", "Meeting notice"), |o| {
-                o.tag("p", "card-text").linked_text(&n.content).end("p");
-                if let Some(id) = n.meeting_id {
-                    field(o, l.t("会议号", "Meeting id"), &id.to_string());
-                }
-                field(
-                    o,
-                    l.t("类型", "Kind"),
-                    &n.notification_type.to_string(),
-                );
-            });
+            card(
+                o,
+                "meeting-notification",
+                l.t("会议通知", "Meeting notice"),
+                |o| {
+                    o.tag("p", "card-text").linked_text(&n.content).end("p");
+                    if let Some(id) = n.meeting_id {
+                        field(o, l.t("会议号", "Meeting id"), &id.to_string());
+                    }
+                    field(o, l.t("类型", "Kind"), &n.notification_type.to_string());
+                },
+            );
         }
         Payload::DocMsg(d) => card(o, "docmsg", l.t("在线文档", "Online document"), |o| {
             link_title(o, &d.title, &d.link_url);
@@ -285,37 +319,47 @@ fn content(
             field(o, l.t("备注", "Remarks"), &c.remarks);
         }),
         Payload::MeetingVoiceCall(m) => {
-            card(o, "meeting-voice-call", l.t("音频存档", "Call recording"), |o| {
-                if m.endtime > 0 {
-                    field(
-                        o,
-                        l.t("结束时间", "Ended"),
-                        &ChinaTime::of_ms(m.endtime.saturating_mul(1000)).full(),
-                    );
-                }
-                call_audio(o, media_at(detail, path), ctx);
-                for d in &m.demofiledata {
-                    o.tag("p", "call-share")
-                        .text(l.t("共享文档 ", "Shared document "))
-                        .text(&d.filename)
-                        .text(" · ")
-                        .text(&d.demooperator)
-                        .text(&format!(" · {}", secs_span(d.starttime, d.endtime)))
-                        .end("p");
-                }
-                for s in &m.sharescreendata {
-                    o.tag("p", "call-share")
-                        .text(l.t("共享屏幕 ", "Shared screen "))
-                        .text(&s.share)
-                        .text(&format!(" · {}", secs_span(s.starttime, s.endtime)))
-                        .end("p");
-                }
-            });
+            card(
+                o,
+                "meeting-voice-call",
+                l.t("音频存档", "Call recording"),
+                |o| {
+                    if m.endtime > 0 {
+                        field(
+                            o,
+                            l.t("结束时间", "Ended"),
+                            &ChinaTime::of_ms(m.endtime.saturating_mul(1000)).full(),
+                        );
+                    }
+                    call_audio(o, media_at(detail, path), ctx);
+                    for d in &m.demofiledata {
+                        o.tag("p", "call-share")
+                            .text(l.t("共享文档 ", "Shared document "))
+                            .text(&d.filename)
+                            .text(" · ")
+                            .text(&d.demooperator)
+                            .text(&format!(" · {}", secs_span(d.starttime, d.endtime)))
+                            .end("p");
+                    }
+                    for s in &m.sharescreendata {
+                        o.tag("p", "call-share")
+                            .text(l.t("共享屏幕 ", "Shared screen "))
+                            .text(&s.share)
+                            .text(&format!(" · {}", secs_span(s.starttime, s.endtime)))
+                            .end("p");
+                    }
+                },
+            );
         }
         Payload::VoipDocShare(d) => {
-            card(o, "voip-doc-share", l.t("通话中共享的文档", "Document shared in a call"), |o| {
-                file(o, media_at(detail, path), &d.filename, d.filesize, ctx);
-            });
+            card(
+                o,
+                "voip-doc-share",
+                l.t("通话中共享的文档", "Document shared in a call"),
+                |o| {
+                    file(o, media_at(detail, path), &d.filename, d.filesize, ctx);
+                },
+            );
         }
         Payload::SphFeed(s) => card(o, "sphfeed", l.t("视频号", "Channels post"), |o| {
             o.el("strong", "card-title", &s.sph_name);
@@ -361,7 +405,11 @@ fn content(
             o.el(
                 "p",
                 "unknown-type",
-                &format!("{} {}", l.t("未知消息类型", "Unknown message type"), u.msgtype),
+                &format!(
+                    "{} {}",
+                    l.t("未知消息类型", "Unknown message type"),
+                    u.msgtype
+                ),
             );
             let pretty = serde_json::to_string_pretty(&u.raw).unwrap_or_default();
             o.el("pre", "raw-json", &pretty);
@@ -382,7 +430,8 @@ fn nested(
         o.el(
             "p",
             "nested-too-deep",
-            ctx.lang.t("（嵌套过深，未显示）", "(nested too deep to show)"),
+            ctx.lang
+                .t("（嵌套过深，未显示）", "(nested too deep to show)"),
         );
         return;
     }
@@ -485,7 +534,11 @@ fn red_packet(o: &mut Out, r: &RedPacket, ctx: &RenderContext, external: bool) {
         field(
             o,
             l.t("金额", "Amount"),
-            &format!("¥{}.{:02}", r.totalamount / 100, (r.totalamount % 100).abs()),
+            &format!(
+                "¥{}.{:02}",
+                r.totalamount / 100,
+                (r.totalamount % 100).abs()
+            ),
         );
         field(o, l.t("个数", "Count"), &r.totalcnt.to_string());
     });
