@@ -293,6 +293,7 @@ pub fn render(detail: &MessageDetail, ctx: &RenderContext) -> String {
         .close()
         .text(&t.hm())
         .end("time");
+    raw_button(&mut o, detail, ctx);
     o.end("header");
     o.tag("div", "bubble");
     kinds::body(&mut o, detail, &payload, ctx);
@@ -308,7 +309,6 @@ pub fn render(detail: &MessageDetail, ctx: &RenderContext) -> String {
             .end("time");
         o.end("p");
     }
-    raw_button(&mut o, detail, ctx);
     o.end("article");
     o.finish()
 }

@@ -23,7 +23,7 @@ pub(super) fn system_line(
     let v = &detail.view;
     let who = |o: &mut Out, id: &str, name: Option<&str>| {
         o.open("span")
-            .attr("class", "who")
+            .attr("class", "sys-who")
             .attr("title", id)
             .close()
             .text(name.filter(|n| !n.is_empty()).unwrap_or(id))
@@ -476,7 +476,7 @@ fn text(o: &mut Out, detail: &MessageDetail, t: &Text, ctx: &RenderContext, dept
 /// A card: a typed box with a heading.
 fn card(o: &mut Out, kind: &'static str, label: &str, fill: impl FnOnce(&mut Out)) {
     o.open("div")
-        .attr("class", &format!("card card-{kind}"))
+        .attr("class", &format!("msg-card card-{kind}"))
         .close();
     o.el("span", "card-kind", label);
     fill(o);
