@@ -22,6 +22,16 @@
     });
   }
 
+  // The language links keep the page's own query (`?lang=` alone would drop a search or the
+  // filters): the link's target becomes this URL with only `lang` changed.
+  document.querySelectorAll(".langs a[href^='?lang=']").forEach(function (a) {
+    var lang = a.getAttribute("href").slice("?lang=".length);
+    var url = new URL(window.location.href);
+    url.searchParams.set("lang", lang);
+    url.hash = "";
+    a.setAttribute("href", url.pathname + url.search);
+  });
+
   // After htmx replaced the conversation results, keep the filter field usable: the results
   // region announces itself (aria-live) and focus stays in the field being typed into.
   document.addEventListener("htmx:afterSwap", function (event) {

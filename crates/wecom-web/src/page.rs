@@ -115,6 +115,17 @@ pub fn not_found(lang: Lang) -> Response {
     )
 }
 
+/// The `404` page with the navigation bar of a signed-in viewer.
+pub fn not_found_for(lang: Lang, viewer: &Viewer) -> Response {
+    render_status(
+        StatusCode::NOT_FOUND,
+        &NotFoundPage {
+            lang,
+            nav: Nav::new(viewer, ""),
+        },
+    )
+}
+
 /// An API error as a page with the error's status (`404`s as [`not_found`]).
 pub fn error(lang: Lang, e: &ApiError) -> Response {
     if e.status == StatusCode::NOT_FOUND {

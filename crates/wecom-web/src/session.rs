@@ -79,8 +79,8 @@ fn to_sign_in(parts: &Parts) -> Response {
     r
 }
 
-/// `next` when it is a path on this server (`/x`, never `//host` or `/\host`), else
-/// `/conversations`.
+/// `next` when it is a path on this server (`/x`, never `//host` or `/\host`, nor the sign-in and
+/// sign-out pages themselves), else `/conversations`.
 pub fn local_next(next: Option<&str>) -> String {
     match next {
         Some(n)
@@ -88,7 +88,8 @@ pub fn local_next(next: Option<&str>) -> String {
                 && !n.starts_with("//")
                 && !n.starts_with("/\\")
                 && !n.chars().any(|c| c.is_control() || c == '\\')
-                && !n.starts_with("/login") =>
+                && !n.starts_with("/login")
+                && !n.starts_with("/logout") =>
         {
             n.to_owned()
         }
@@ -109,6 +110,7 @@ mod tests {
         assert_eq!(local_next(Some("/a\\b")), "/conversations");
         assert_eq!(local_next(Some("/x\ny")), "/conversations");
         assert_eq!(local_next(Some("/login?next=/x")), "/conversations");
+        assert_eq!(local_next(Some("/logout")), "/conversations");
         assert_eq!(local_next(None), "/conversations");
     }
 }

@@ -215,7 +215,7 @@ async fn pages_for_an_admin() {
     ] {
         let href = format!(
             r#"<a class="conv" data-key="{}" href="/conversations/{}">"#,
-            key.replace('|', "|"),
+            key,
             support_enc(key)
         );
         assert!(conv.body.contains(&href), "{href} in {}", conv.body);
@@ -591,4 +591,58 @@ async fn assets_and_headers_and_the_origin_guard() {
     assert_eq!(nf.status, StatusCode::NOT_FOUND);
     assert_eq!(nf.data_page(), "not-found");
     assert_security_headers(&nf, "not found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_corps_get_a_corp_selector() {
+    let s = support::serve_corps(ApiConfig::default(), true).await;
+    let root = s.sign_in("root").await;
+    let first = s.get("/conversations", Some(&root)).await;
+    assert!(
+        first.body.contains(r#"<select id="f-corp" name="corp">"#),
+        "{}",
+        first.body
+    );
+    assert!(
+        first
+            .body
+            .contains(&format!(r#"<option value="{CORP}" selected>"#))
+    );
+    assert!(
+        first
+            .body
+            .contains(&format!(r#"<option value="{}">"#, support::OTHER_CORP))
+    );
+    assert!(first.body.contains("data-key=\"pair:alice|bob\""));
+    let other = s
+        .get(
+            &format!("/conversations?corp={}", support::OTHER_CORP),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert!(other.body.contains(&format!(
+        r#"<option value="{}" selected>"#,
+        support::OTHER_CORP
+    )));
+    assert!(
+        !other.body.contains("class=\"conv\""),
+        "no conversation there"
+    );
+    let search = s.get("/search", Some(&root)).await;
+    assert!(search.body.contains(r#"<select id="s-corp" name="corp">"#));
+    let status = s.get("/status", Some(&root)).await;
+    assert!(status.body.contains(CORP) && status.body.contains(support::OTHER_CORP));
+    // A reviewer bound to one corp gets no selector, and the other corp does not exist for it.
+    let rita = s.sign_in("rita").await;
+    let mine = s.get("/conversations", Some(&rita)).await;
+    assert!(!mine.body.contains(r#"name="corp""#));
+    let theirs = s
+        .get(
+            &format!("/conversations?corp={}", support::OTHER_CORP),
+            Some(&rita),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.data_page(), "not-found");
 }

@@ -78,7 +78,7 @@ pub async fn page(
     q: Result<Query<AuditParams>, QueryRejection>,
 ) -> Response {
     if !viewer.is_admin() {
-        return page::not_found(lang);
+        return page::not_found_for(lang, &viewer);
     }
     let p = q.map(|q| q.0).unwrap_or_default();
     let query = AuditQuery {
@@ -89,12 +89,13 @@ pub async fn page(
         after: p.after,
         limit: Some(PAGE),
     };
-    let chain = match browse::verify_audit_log(&state, &viewer.0).await {
-        Ok(c) => c,
-        Err(e) => return page::error(lang, &e),
-    };
     let log = match browse::audit_log(&state, &viewer.0, &query).await {
         Ok(l) => l,
+        Err(e) => return page::error(lang, &e),
+    };
+    // Checked after the listing, so the count includes this very look.
+    let chain = match browse::verify_audit_log(&state, &viewer.0).await {
+        Ok(c) => c,
         Err(e) => return page::error(lang, &e),
     };
     let next_href = log.next_after.map(|n| {
@@ -114,7 +115,17 @@ pub async fn page(
         .entries
         .into_iter()
         .map(|e| {
-            let mut detail = e.detail.to_string();
+            // Only what was given: a filter left empty is recorded as null.
+            let shown = match &e.detail {
+                serde_json::Value::Object(m) => serde_json::Value::Object(
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let mut detail = shown.to_string();
             if detail == "{}" || detail == "null" {
                 detail.clear();
             }

@@ -154,7 +154,7 @@ pub async fn page(
     q: Result<Query<UsersQuery>, QueryRejection>,
 ) -> Response {
     if !viewer.is_admin() {
-        return page::not_found(lang);
+        return page::not_found_for(lang, &viewer);
     }
     let notice = q.ok().and_then(|q| match q.0.done.as_str() {
         "added" => Some(lang.t("已添加用户。", "User added.")),
@@ -198,7 +198,7 @@ pub async fn create(
     form: Result<Form<UserForm>, FormRejection>,
 ) -> Response {
     if !viewer.is_admin() {
-        return page::not_found(lang);
+        return page::not_found_for(lang, &viewer);
     }
     let Ok(Form(form)) = form else {
         let e = ApiError::bad_request(lang.t("表单无效。", "The form is not valid."));
@@ -259,7 +259,7 @@ pub async fn update(
     form: Result<Form<UserForm>, FormRejection>,
 ) -> Response {
     if !viewer.is_admin() {
-        return page::not_found(lang);
+        return page::not_found_for(lang, &viewer);
     }
     let Ok(Form(form)) = form else {
         let e = ApiError::bad_request(lang.t("表单无效。", "The form is not valid."));
@@ -342,7 +342,7 @@ pub async fn update(
     };
     match browse::update_user(&state, &viewer.0, &username, patch).await {
         Ok(_) => back(done),
-        Err(e) if e.status == StatusCode::NOT_FOUND => page::not_found(lang),
+        Err(e) if e.status == StatusCode::NOT_FOUND => page::not_found_for(lang, &viewer),
         Err(e) => {
             show(
                 &state,

@@ -51,7 +51,16 @@ impl Drop for Served {
     }
 }
 
+/// A second corp the API serves (over the same archive, where it has no messages): only admins
+/// may use it, as no user is bound to it.
+pub const OTHER_CORP: &str = "wwothercorp0002";
+
 pub async fn serve(config: ApiConfig) -> Served {
+    serve_corps(config, false).await
+}
+
+/// [`serve`], with [`OTHER_CORP`] served too when `two_corps`.
+pub async fn serve_corps(config: ApiConfig, two_corps: bool) -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
     let roles = wecom_store::open(&StoreLocation::Sqlite(dir.path().join("archive.db")))
         .expect("open archive");
@@ -159,16 +168,25 @@ pub async fn serve(config: ApiConfig) -> Served {
             departments: vec![7],
         },
     );
+    let mut corps = vec![ApiCorp {
+        corp_id: CORP.to_owned(),
+        reader: roles.reader.clone(),
+        search: Some(Arc::new(searcher)),
+        blobs: None,
+    }];
+    if two_corps {
+        corps.push(ApiCorp {
+            corp_id: OTHER_CORP.to_owned(),
+            reader: roles.reader.clone(),
+            search: None,
+            blobs: None,
+        });
+    }
     let state = ApiState::new(
         config,
         roles.accounts.clone(),
         roles.audit.clone(),
-        vec![ApiCorp {
-            corp_id: CORP.to_owned(),
-            reader: roles.reader.clone(),
-            search: Some(Arc::new(searcher)),
-            blobs: None,
-        }],
+        corps,
         None,
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
