@@ -273,6 +273,14 @@ fn records_with_extras() -> Vec<(String, String)> {
         .to_string(),
     ));
     records.push((
+        "forward-unknown".into(),
+        json!({"msgid": "forward-unknown", "action": "send", "from": "kenshin", "tolist": [ext], "roomid": "",
+            "msgtime": T + 105 * 60_000, "msgtype": "chatrecord",
+            "chatrecord": {"title": "转发", "item": [
+                {"type": "ChatRecordHologram", "msgtime": 1603875610, "content": "{\"beam\":\"<b>1</b>\"}", "from_chatroom": false}]}})
+        .to_string(),
+    ));
+    records.push((
         "x1_external".into(),
         json!({"msgid": "x1_external", "action": "send", "from": ext, "tolist": ["kenshin"], "roomid": "",
             "msgtime": T + 104 * 60_000, "msgtype": "text", "text": {"content": "外部消息"}})
@@ -628,6 +636,55 @@ fn records_that_are_not_chat_render_as_centred_lines() {
 }
 
 #[test]
+fn an_unknown_item_inside_a_known_type_is_not_raw_json() {
+    let archive = Archive::of(CORP, &records_with_extras());
+    let html = rendered(&archive, "forward-unknown");
+    assert!(!html.contains("raw-json"), "{html}");
+    assert_has(
+        &html,
+        &[
+            "<pre class=\"unread-json\">",
+            "&quot;beam&quot;",
+            "&lt;b&gt;1&lt;/b&gt;",
+        ],
+    );
+    assert_inert(&html);
+}
+
+/// No inline script, no inline style, no event handler attribute anywhere (the page's CSP).
+fn assert_csp_clean(html: &str) {
+    for tag in html
+        .split('<')
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap_or(""))
+    {
+        let lower = tag.to_ascii_lowercase();
+        if lower.starts_with("script") {
+            assert!(lower.contains(" src="), "an inline script: <{tag}>");
+        }
+        // Attribute names: what precedes each `=` outside quotes.
+        let mut quote: Option<char> = None;
+        let mut name = String::new();
+        for c in lower.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '=') => {
+                    assert!(
+                        !name.starts_with("on") && name != "style",
+                        "attribute {name} in <{tag}>"
+                    );
+                    name.clear();
+                }
+                (None, c) if c.is_whitespace() => name.clear(),
+                (None, c) => name.push(c),
+            }
+        }
+    }
+}
+
+#[test]
 fn a_quoted_reply_links_to_the_quoted_message() {
     let archive = Archive::of(CORP, &records_with_extras());
     let d = archive.detail("reply-1");
@@ -795,7 +852,7 @@ async fn transcript_pages_page_both_ways_and_jump() {
     let newest = msgids(&page.body);
     assert_eq!(newest, all[all.len() - newest.len()..].to_vec());
     assert!(page.body.contains("已是最新消息"));
-    assert!(!page.body.contains("<script>"), "no inline script");
+    assert_csp_clean(&page.body);
     assert!(
         page.body.contains("raw-button"),
         "an admin gets the raw JSON buttons"
@@ -814,6 +871,7 @@ async fn transcript_pages_page_both_ways_and_jump() {
         let frag = s.get(&next, &root, true).await;
         assert_eq!(frag.status, 200);
         assert!(!frag.body.contains("<html"), "a fragment, not a page");
+        assert_csp_clean(&frag.body);
         let ids = msgids(&frag.body);
         assert!(!ids.is_empty());
         let mut merged = ids;

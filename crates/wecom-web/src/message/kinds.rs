@@ -402,17 +402,27 @@ fn content(
             o.el("p", "msg-text", payload.msgtype());
         }
         Payload::Unknown(u) => {
-            o.el(
-                "p",
-                "unknown-type",
-                &format!(
-                    "{} {}",
-                    l.t("未知消息类型", "Unknown message type"),
-                    u.msgtype
-                ),
-            );
+            // `pre.raw-json` is for message types this version does not know (the DOM contract);
+            // a known type whose content could not be read, and an unknown item inside a
+            // forward, show their JSON under another class.
+            let message_type = detail.view.msgtype.as_deref().unwrap_or("");
+            let unknown_message = depth == 0 && !wecom_model::MSGTYPES.contains(&message_type);
+            let (label, class) = if unknown_message {
+                (l.t("未知消息类型", "Unknown message type"), "raw-json")
+            } else if depth == 0 {
+                (
+                    l.t("无法解析的内容", "Content that could not be read"),
+                    "unread-json",
+                )
+            } else {
+                (
+                    l.t("未知类型的内容", "Content of an unknown type"),
+                    "unread-json",
+                )
+            };
+            o.el("p", "unknown-type", &format!("{label} {}", u.msgtype));
             let pretty = serde_json::to_string_pretty(&u.raw).unwrap_or_default();
-            o.el("pre", "raw-json", &pretty);
+            o.el("pre", class, &pretty);
         }
     }
 }
