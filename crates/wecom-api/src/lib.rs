@@ -15,8 +15,11 @@
 //!   object, a search, the conversation list) and every security event (sign-in, sign-out,
 //!   forged sessions, users changed, denied access) is appended to the hash-chained audit log
 //!   before the answer leaves; when the log cannot be written, the content is not served;
-//! - blocking work (the archive, Argon2, search) runs on blocking threads, never on the
-//!   runtime's;
+//! - blocking work (the archive, Argon2, search, voice decoding) runs on blocking threads, never
+//!   on the runtime's;
+//! - media objects are served as stored; a voice object (AMR-NB, SILK v3) is also served as a
+//!   WAV browsers play (`/api/v1/media/{sha256}/playable`), made once and kept beside the original
+//!   in the blob store, with the original's visibility and audit;
 //! - errors have one shape (`{code, message}`, [`ErrorBody`]) and never carry SQL, paths or
 //!   internal causes.
 
