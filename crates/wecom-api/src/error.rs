@@ -19,7 +19,8 @@ pub struct ErrorBody {
     /// `account_locked`, `account_disabled`, `rate_limited`, `forbidden`, `bad_origin`,
     /// `not_found`, `bad_request`, `invalid_query`, `corp_required`, `conflict`,
     /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`,
-    /// `range_not_satisfiable`, `search_unavailable`, `media_unavailable`, `unavailable`,
+    /// `range_not_satisfiable`, `search_unavailable`, `media_unavailable`, `not_voice`,
+    /// `voice_undecodable`, `unavailable`,
     /// `internal`.
     pub code: String,
     /// A sentence for people: what went wrong and what to do.

@@ -15,8 +15,11 @@
 //!   object, a search, the conversation list) and every security event (sign-in, sign-out,
 //!   forged sessions, users changed, denied access) is appended to the hash-chained audit log
 //!   before the answer leaves; when the log cannot be written, the content is not served;
-//! - blocking work (the archive, Argon2, search) runs on blocking threads, never on the
-//!   runtime's;
+//! - blocking work (the archive, Argon2, search, voice decoding) runs on blocking threads, never
+//!   on the runtime's;
+//! - media objects are served as stored; a voice object (AMR-NB, SILK v3) is also served as a
+//!   WAV browsers play (`/api/v1/media/{sha256}/playable`), made once and kept beside the original
+//!   in the blob store, with the original's visibility and audit;
 //! - errors have one shape (`{code, message}`, [`ErrorBody`]) and never carry SQL, paths or
 //!   internal causes.
 
@@ -28,6 +31,7 @@ mod extract;
 mod limit;
 mod media;
 mod openapi;
+mod playable;
 mod routes;
 pub mod service;
 mod types;
@@ -114,6 +118,8 @@ pub struct ApiState {
     pub(crate) status: Option<Arc<dyn Observer>>,
     pub(crate) limiter: limit::Limiter,
     pub(crate) scopes: access::ScopeCache,
+    /// Voice messages' WAV renditions made so far.
+    pub(crate) renditions: playable::Renditions,
     /// A PHC string verified against when the user is unknown, so an unknown name costs what a
     /// wrong password costs (made on first use, on a blocking thread).
     pub(crate) decoy_hash: std::sync::OnceLock<String>,
@@ -139,6 +145,7 @@ impl ApiState {
             status,
             limiter,
             scopes: access::ScopeCache::default(),
+            renditions: playable::Renditions::default(),
             decoy_hash: std::sync::OnceLock::new(),
         })
     }
@@ -161,6 +168,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/messages/{msgid}", get(messages::message))
         .route("/messages/{msgid}/raw", get(messages::raw))
         .route("/media/{sha256}", get(media::media))
+        .route("/media/{sha256}/playable", get(media::playable))
         .route("/search", get(search::search))
         .route("/rooms", get(directory::rooms))
         .route("/people", get(directory::people))

@@ -20,6 +20,7 @@ use crate::routes;
         routes::session::sign_in, routes::session::sign_out, routes::session::me,
         routes::directory::corps, routes::conversations::list, routes::conversations::messages,
         routes::messages::message, routes::messages::raw, routes::media::media,
+        routes::media::playable,
         routes::search::search, routes::directory::rooms, routes::directory::people,
         routes::status::status, routes::users::list, routes::users::create,
         routes::users::update, routes::audit_log::list, routes::audit_log::verify,

@@ -13,7 +13,8 @@
 //!   style anywhere, every script and stylesheet from `/assets/`, which is embedded in the binary
 //!   (no CDN; works offline);
 //! - everything shown from the archive or from users is escaped by the templates (never `|safe`
-//!   on data).
+//!   on data), or, for the transcript's messages, by the message renderer's writer
+//!   ([`message::html`]), which writes markup from literals only and escapes every value.
 
 pub mod assets;
 pub mod lang;

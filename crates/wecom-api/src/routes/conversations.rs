@@ -5,16 +5,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
-use wecom_store::{AuditOutcome, blocking};
 use wecom_views::{MessageWindow, PageAt, PageCursor};
 
-use crate::access::{Caller, corp, visibility};
-use crate::audit::Event;
+use crate::access::Caller;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::{denied, page_limit};
+use crate::routes::page_limit;
 use crate::service::browse::{self, ListQuery};
+use crate::service::read;
 use crate::{ApiError, ApiState, ConversationList, ErrorBody};
 
 /// Conversations, most recent activity first, with names, participants and the last message.
@@ -64,7 +62,6 @@ pub(crate) async fn messages(
     ApiPath(key): ApiPath<String>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<Json<MessageWindow>, ApiError> {
-    let corp = corp(&state, &caller, q.corp.as_deref())?;
     let limit = page_limit(q.limit, 50, 200)?;
     let cursor = |s: &str| {
         s.parse::<PageCursor>()
@@ -85,44 +82,7 @@ pub(crate) async fn messages(
             ));
         }
     };
-    let visible = visibility(&state, &caller, corp).await?;
-    let (reader, corp_id, k) = (corp.reader.clone(), corp.corp_id.clone(), key.clone());
-    let window = blocking(move || {
-        if !visible.sees_conversation(reader.as_ref(), &corp_id, &k)? {
-            return Ok(Err(()));
-        }
-        Ok(Ok(wecom_views::message_window(
-            reader.as_ref(),
-            &corp_id,
-            &k,
-            at,
-            limit,
-        )?))
-    })
-    .await?;
-    let window = match window {
-        Ok(w) => w,
-        Err(()) => {
-            return Err(denied(&state, &caller, "conversation.open", &corp.corp_id, &key).await?);
-        }
-    };
-    let Some(window) = window else {
-        return Err(ApiError::not_found("conversation"));
-    };
-    state
-        .audit
-        .record(Event {
-            username: &caller.user.username,
-            address: &caller.address,
-            action: "conversation.open",
-            corp_id: &corp.corp_id,
-            target: &key,
-            detail: json!({
-                "after": q.after, "before": q.before, "around": q.around,
-                "messages": window.messages.len(),
-            }),
-            outcome: AuditOutcome::Ok,
-        })
-        .await?;
-    Ok(Json(window))
+    Ok(Json(
+        read::conversation_window(&state, &caller, q.corp.as_deref(), &key, at, limit).await?,
+    ))
 }
