@@ -33,7 +33,14 @@ impl Demo {
     fn start() -> Demo {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-archive"))
-            .args(["demo", "--messages", "400", "--listen", "127.0.0.1:0", "--dir"])
+            .args([
+                "demo",
+                "--messages",
+                "400",
+                "--listen",
+                "127.0.0.1:0",
+                "--dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -63,7 +70,10 @@ impl Demo {
                 }
             };
             if let Some(rest) = line.strip_prefix("the web app: ") {
-                url = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_owned());
+                url = rest
+                    .split_whitespace()
+                    .next()
+                    .map(|u| u.trim_end_matches('/').to_owned());
             } else if url.is_some() {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 if let [name, "password", password, ..] = words[..] {
@@ -71,7 +81,11 @@ impl Demo {
                 }
             }
         }
-        let admin = logins.iter().find(|l| l.0 == "demo-admin").cloned().expect("admin login");
+        let admin = logins
+            .iter()
+            .find(|l| l.0 == "demo-admin")
+            .cloned()
+            .expect("admin login");
         let reviewer = logins
             .iter()
             .find(|l| l.0 == "demo-reviewer")
@@ -202,12 +216,15 @@ async fn until(c: &Client, what: &str, script: &str) -> Value {
 }
 
 async fn page(c: &Client) -> String {
-    c.execute("return document.body ? document.body.dataset.page : ''", vec![])
-        .await
-        .expect("script")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    c.execute(
+        "return document.body ? document.body.dataset.page : ''",
+        vec![],
+    )
+    .await
+    .expect("script")
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
 }
 
 async fn wait_page(c: &Client, name: &str) {
@@ -314,10 +331,37 @@ async fn screenshot(c: &Client, name: &str) {
 /// The message types the showcase room holds: every message type the reference documents (switch
 /// records are the user's own conversation, `switch:<user>`), and one no version knows.
 const SHOWCASE_TYPES: &[&str] = &[
-    "text", "image", "revoke", "agree", "disagree", "voice", "video", "card", "location",
-    "emotion", "file", "link", "weapp", "chatrecord", "mixed", "todo", "vote", "collect",
-    "redpacket", "external_redpacket", "meeting", "docmsg", "markdown", "news", "calendar",
-    "qydiskfile", "sphfeed", "voiptext", "meeting_voice_call", "voip_doc_share",
+    "text",
+    "image",
+    "revoke",
+    "agree",
+    "disagree",
+    "voice",
+    "video",
+    "card",
+    "location",
+    "emotion",
+    "file",
+    "link",
+    "weapp",
+    "chatrecord",
+    "mixed",
+    "todo",
+    "vote",
+    "collect",
+    "redpacket",
+    "external_redpacket",
+    "meeting",
+    "docmsg",
+    "markdown",
+    "news",
+    "calendar",
+    "qydiskfile",
+    "sphfeed",
+    "voiptext",
+    "meeting_voice_call",
+    "voip_doc_share",
+    "switch",
     wecom_emulator::SHOWCASE_UNKNOWN_MSGTYPE,
 ];
 
@@ -329,51 +373,45 @@ async fn showcase(c: &Client, base: &str) {
         .await
         .expect("goto showcase");
     wait_page(c, "transcript").await;
-    screenshot(c, "transcript").await;
     // Every message of the showcase room, as the API lists it, is on the page; only the type no
     // version knows is shown as raw JSON.
-    let listed = c
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1]; \
-                 fetch('/api/v1/conversations/{}/messages?from=start&limit=200') \
-                 .then(r => r.json()).then(w => done(w.messages.map(m => [m.msgtype || 'switch', m.msgid]))) \
-                 .catch(e => done({{error: String(e)}}));",
-                segment(&key)
-            ),
-            vec![],
-        )
-        .await
-        .expect("list the showcase");
-    let listed: Vec<(String, String)> =
-        serde_json::from_value(listed.clone()).unwrap_or_else(|_| panic!("showcase: {listed}"));
-    let rendered = c
-        .execute(
-            "return Array.from(document.querySelectorAll('article.msg')).map(a => \
-             [a.dataset.type, a.dataset.msgid, a.querySelector('pre.raw-json') !== null])",
-            vec![],
-        )
-        .await
-        .expect("messages");
-    let rendered: Vec<(String, String, bool)> =
-        serde_json::from_value(rendered).expect("message list");
+    let listed = api_messages(c, &key).await;
+    assert!(
+        listed.len() >= 30,
+        "the showcase room holds {} messages",
+        listed.len()
+    );
+    check_rendered(c, &listed).await;
+
+    // Every message type of the reference (some live outside the room: consent in the pair,
+    // calls without a room, switch records under their user) is rendered where it lives.
+    let mut all = Vec::new();
+    for k in conversation_keys(c).await {
+        for (t, id) in api_messages(c, &k).await {
+            all.push((k.clone(), t, id));
+        }
+    }
     for expected in SHOWCASE_TYPES {
-        assert!(
-            listed.iter().any(|(t, _)| t == expected),
-            "the showcase has no {expected} message"
-        );
-    }
-    for (msgtype, msgid) in &listed {
-        let Some((shown_type, _, raw)) = rendered.iter().find(|(_, id, _)| id == msgid) else {
-            panic!("showcase message {msgid} ({msgtype}) is not on the page");
+        let Some((k, t, id)) = all.iter().find(|(_, t, _)| t == expected) else {
+            panic!("the demo archive has no {expected} message");
         };
-        assert_eq!(shown_type, msgtype, "{msgid}");
-        let known = msgtype != wecom_emulator::SHOWCASE_UNKNOWN_MSGTYPE;
-        assert_eq!(
-            *raw, !known,
-            "{msgtype} ({msgid}): raw JSON shown = {raw}, but the type is known = {known}"
-        );
+        if *k == key {
+            continue;
+        }
+        c.goto(&format!(
+            "{base}/conversations/{}?around={}",
+            segment(k),
+            segment(id)
+        ))
+        .await
+        .expect("goto");
+        wait_page(c, "transcript").await;
+        check_rendered(c, &[(t.clone(), id.clone())]).await;
     }
+    c.goto(&format!("{base}/conversations/{}", segment(&key)))
+        .await
+        .expect("goto showcase");
+    wait_page(c, "transcript").await;
 
     // An image has loaded (scrolled into view first: images load lazily).
     let loaded = until(
@@ -384,6 +422,7 @@ async fn showcase(c: &Client, base: &str) {
     )
     .await;
     assert!(loaded.as_f64().unwrap_or(0.0) > 0.0);
+    screenshot(c, "transcript").await;
 
     // A voice message plays: its WAV rendition has a duration and reaches `playing`.
     let voice = c
@@ -401,7 +440,10 @@ async fn showcase(c: &Client, base: &str) {
         .await
         .expect("play voice");
     assert_eq!(voice["playing"], json!(true), "voice: {voice}");
-    assert!(voice["duration"].as_f64().unwrap_or(0.0) > 0.0, "voice: {voice}");
+    assert!(
+        voice["duration"].as_f64().unwrap_or(0.0) > 0.0,
+        "voice: {voice}"
+    );
 
     // A video seeks.
     let video = c
@@ -454,10 +496,66 @@ async fn showcase(c: &Client, base: &str) {
     assert_eq!(injected, json!(0));
 }
 
+/// `(msgtype, msgid)` of every message of conversation `key`, as the API lists them
+/// (`switch` for switch records).
+async fn api_messages(c: &Client, key: &str) -> Vec<(String, String)> {
+    let v = c
+        .execute_async(
+            &format!(
+                r#"const done = arguments[arguments.length - 1];
+                (async () => {{
+                  const out = []; let q = 'from=start';
+                  for (;;) {{
+                    const r = await fetch('/api/v1/conversations/{}/messages?limit=200&' + q);
+                    if (!r.ok) {{ done({{error: r.status}}); return; }}
+                    const w = await r.json();
+                    for (const m of w.messages) out.push([m.msgtype || 'switch', m.msgid]);
+                    if (w.after == null || w.messages.length === 0) break;
+                    q = 'after=' + encodeURIComponent(w.after);
+                  }}
+                  done(out);
+                }})().catch(e => done({{error: String(e)}}));"#,
+                segment(key)
+            ),
+            vec![],
+        )
+        .await
+        .expect("list messages");
+    serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("messages of {key}: {v}"))
+}
+
+/// Each of `messages` is on the page as an `article.msg` of its type; only the type no version
+/// knows shows raw JSON.
+async fn check_rendered(c: &Client, messages: &[(String, String)]) {
+    let rendered = c
+        .execute(
+            "return Array.from(document.querySelectorAll('article.msg')).map(a => \
+             [a.dataset.type, a.dataset.msgid, a.querySelector('pre.raw-json') !== null])",
+            vec![],
+        )
+        .await
+        .expect("messages");
+    let rendered: Vec<(String, String, bool)> =
+        serde_json::from_value(rendered).expect("message list");
+    for (msgtype, msgid) in messages {
+        let Some((shown_type, _, raw)) = rendered.iter().find(|(_, id, _)| id == msgid) else {
+            panic!("message {msgid} ({msgtype}) is not on the page");
+        };
+        assert_eq!(shown_type, msgtype, "{msgid}");
+        let known = msgtype != wecom_emulator::SHOWCASE_UNKNOWN_MSGTYPE;
+        assert_eq!(
+            *raw, !known,
+            "{msgtype} ({msgid}): raw JSON shown = {raw}, but the type is known = {known}"
+        );
+    }
+}
+
 /// Search a two-character Chinese word, open a hit: the transcript shows the message highlighted
 /// and in view.
 async fn search(c: &Client, base: &str) {
-    c.goto(&format!("{base}/search")).await.expect("goto search");
+    c.goto(&format!("{base}/search"))
+        .await
+        .expect("goto search");
     wait_page(c, "search").await;
     let q = c
         .find(Locator::Css("#search input[name=q]"))
@@ -465,7 +563,12 @@ async fn search(c: &Client, base: &str) {
         .expect("query field");
     q.send_keys("合同").await.expect("type");
     q.send_keys("\u{E007}").await.expect("enter");
-    until(c, "search hits", "return document.querySelectorAll('a.hit').length").await;
+    until(
+        c,
+        "search hits",
+        "return document.querySelectorAll('a.hit').length",
+    )
+    .await;
     let marked = c
         .execute(
             "return Array.from(document.querySelectorAll('mark')).some(m => m.textContent.includes('合同'))",
@@ -505,10 +608,17 @@ async fn the_web_app_in_chromium() {
     let base = demo.url.clone();
 
     // Signing in: a wrong password is refused with a message, the right one lands on the list.
-    c.goto(&format!("{base}/conversations")).await.expect("goto");
+    c.goto(&format!("{base}/conversations"))
+        .await
+        .expect("goto");
     wait_page(&c, "login").await;
     screenshot(&c, "login").await;
-    submit_login(&c, &base, &(demo.admin.0.clone(), "not the password".to_owned())).await;
+    submit_login(
+        &c,
+        &base,
+        &(demo.admin.0.clone(), "not the password".to_owned()),
+    )
+    .await;
     until(
         &c,
         "the sign-in error",
@@ -534,7 +644,10 @@ async fn the_web_app_in_chromium() {
     // A reviewer: a conversation outside its scope is a 404 page, and the audit log shows it.
     sign_in(&c, &base, &demo.reviewer).await;
     let reviewer_keys = conversation_keys(&c).await;
-    assert!(!reviewer_keys.is_empty(), "the reviewer's department has conversations");
+    assert!(
+        !reviewer_keys.is_empty(),
+        "the reviewer's department has conversations"
+    );
     let outside = admin_keys
         .iter()
         .find(|k| !reviewer_keys.contains(k))
@@ -544,12 +657,18 @@ async fn the_web_app_in_chromium() {
         .expect("goto outside");
     wait_page(&c, "not-found").await;
     assert_eq!(page(&c).await, "not-found");
-    c.goto(&format!("{base}/admin/users")).await.expect("admin page");
+    c.goto(&format!("{base}/admin/users"))
+        .await
+        .expect("admin page");
     wait_page(&c, "not-found").await;
     sign_out(&c).await;
 
     sign_in(&c, &base, &demo.admin).await;
-    c.goto(&format!("{base}/admin/audit")).await.expect("audit");
+    c.goto(&format!(
+        "{base}/admin/audit?user=demo-reviewer&action=conversation.open"
+    ))
+    .await
+    .expect("audit");
     wait_page(&c, "audit").await;
     let text = c
         .execute("return document.body.innerText", vec![])
@@ -559,7 +678,7 @@ async fn the_web_app_in_chromium() {
     assert!(
         text.lines()
             .any(|l| l.contains("demo-reviewer") && l.contains(outside.as_str())),
-        "the audit page lists the reviewer's attempt on {outside}"
+        "the audit page lists the reviewer's attempt on {outside}:\n{text}"
     );
     screenshot(&c, "audit").await;
     c.close().await.expect("close");

@@ -137,7 +137,13 @@ async fn page(
     body.push_str(&older_sentinel(&window, &ctx, &links));
     body.push_str(&messages(&window.messages, &ctx, previous));
     body.push_str(&newer_sentinel(&window, &ctx, &links));
-    let (title, subtitle) = titles(&key, &window, lang);
+    let (mut title, subtitle) = titles(&key, &window, lang);
+    if let Some(room) = key.strip_prefix("room:") {
+        // A failure to read the name leaves the generic heading: the messages are what matter.
+        if let Ok(Some(name)) = read::room_name(&state, caller, q.corp.as_deref(), room).await {
+            title = name;
+        }
+    }
     let template = TranscriptPage {
         lang,
         nav: Nav::new(&viewer, "conversations"),

@@ -91,6 +91,21 @@ enum Found<T> {
     Hidden,
 }
 
+/// The current name of room `roomid` (`None` while unnamed or unknown), for the heading of a
+/// conversation the caller has just been shown by [`conversation_window`] (which checked and
+/// audited the access). A name is not chat content: nothing is audited here.
+pub async fn room_name(
+    state: &ApiState,
+    caller: &Caller,
+    corp_id: Option<&str>,
+    roomid: &str,
+) -> Result<Option<String>, ApiError> {
+    let corp = corp(state, caller, corp_id)?;
+    let (reader, corp_id, roomid) = (corp.reader.clone(), corp.corp_id.clone(), roomid.to_owned());
+    let room = blocking(move || reader.room(&corp_id, &roomid)).await?;
+    Ok(room.and_then(|r| r.entry.name).filter(|n| !n.is_empty()))
+}
+
 /// One message in full (audited as `message.view`).
 pub async fn message(
     state: &ApiState,

@@ -30,7 +30,9 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The target for the p95 of the first paint of a transcript and of a search page.
 const TARGET_P95_MS: f64 = 300.0;
 /// Two-character words the corpus uses, searched in turn.
-const WORDS: &[&str] = &["合同", "客户", "项目", "会议", "报价", "发票", "方案", "付款"];
+const WORDS: &[&str] = &[
+    "合同", "客户", "项目", "会议", "报价", "发票", "方案", "付款",
+];
 
 pub struct WebBenchOptions {
     pub messages: usize,
@@ -243,11 +245,7 @@ async fn measure(
 }
 
 fn transcript_url(base: &str, key: &str, msgid: &str) -> String {
-    format!(
-        "{base}/conversations/{}?around={}",
-        enc(key),
-        enc(msgid)
-    )
+    format!("{base}/conversations/{}?around={}", enc(key), enc(msgid))
 }
 
 /// Loads `url`, waits for the page to be `page` and loaded, and reads the browser's timings.

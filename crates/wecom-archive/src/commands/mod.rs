@@ -13,9 +13,9 @@ macro_rules! safe_println {
 mod audit;
 mod bench;
 mod bench_api;
-mod bench_web;
 mod bench_corpus;
 mod bench_search;
+mod bench_web;
 mod conversations;
 mod cursor;
 mod decrypt;
