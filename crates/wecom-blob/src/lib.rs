@@ -49,5 +49,5 @@ pub use fs::FsBlobStore;
 pub use s3::{MAX_OBJECT_SIZE, MIN_PART_SIZE, S3BlobStore, S3Config};
 pub use store::{
     Area, BackendInfo, BlobReader, BlobStore, BlobWriter, BoxFuture, Expectations, InvalidSha256,
-    OnMismatch, Sha256Hex, StoredObject,
+    OnMismatch, RENDITIONS_DIR, Rendition, RenditionKind, Sha256Hex, StoredObject,
 };
