@@ -600,7 +600,10 @@ async fn renditions_live_beside_originals(f: &Fixture) {
     );
     assert_ne!(key, f.store.key(Area::Objects, &original));
 
-    assert_eq!(f.store.rendition_size(&rendition).await.expect("size"), None);
+    assert_eq!(
+        f.store.rendition_size(&rendition).await.expect("size"),
+        None
+    );
     let error = f
         .store
         .open_rendition_at(&rendition, 0)
@@ -684,7 +687,10 @@ async fn renditions_are_replaced_whole(f: &Fixture) {
     });
     futures_join(writes, reads).await;
     let last = read_rendition(store, rendition, 0).await;
-    assert!(versions.contains(&last), "the rendition is no complete version");
+    assert!(
+        versions.contains(&last),
+        "the rendition is no complete version"
+    );
     assert_eq!(
         store.rendition_size(rendition).await.expect("size"),
         Some(last.len() as u64)
