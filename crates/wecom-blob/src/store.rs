@@ -206,6 +206,8 @@ pub struct BackendInfo {
 /// - an address, once published, holds the bytes whose SHA-256 it is; publishing the same bytes
 ///   again (even concurrently) succeeds and leaves one object;
 /// - nothing is ever deleted through this trait: archived media are kept forever;
+/// - a derived rendition lives in its own area, keyed by its original's SHA-256, and is seen
+///   whole or not at all; writing one never touches `objects/` or `quarantine/`;
 /// - memory does not grow with object size.
 pub trait BlobStore: Send + Sync {
     /// Starts a new upload; chunks are then appended in order.
