@@ -118,7 +118,7 @@ pub struct ApiState {
     pub(crate) status: Option<Arc<dyn Observer>>,
     pub(crate) limiter: limit::Limiter,
     pub(crate) scopes: access::ScopeCache,
-    /// Voice messages' WAV renditions made so far.
+    /// One lock per voice being decoded to WAV (the WAVs themselves are kept in the blob stores).
     pub(crate) renditions: playable::Renditions,
     /// A PHC string verified against when the user is unknown, so an unknown name costs what a
     /// wrong password costs (made on first use, on a blocking thread).

@@ -1,81 +1,70 @@
 //! Playable renditions of voice messages: WeCom's AMR-NB and SILK v3 decoded to WAV, which every
 //! browser plays.
 //!
-//! The WAV is made on first request and published in the corp's blob store like any object
-//! (content-addressed, through the store's writer, so a concurrent request or a crash never sees
-//! a partial file: an object is visible only complete). Which WAV belongs to which original is
-//! remembered per process ([`Renditions`]); after a restart the first request decodes again and
-//! the store keeps one copy (publishing the same bytes again deduplicates). The original is never
-//! changed and stays served at `/api/v1/media/{sha256}`; the archive's records never list a
-//! rendition, so it is reachable only through its original's access check.
+//! The WAV is made on the first request and kept in the corp's blob store beside the original, in
+//! the store's renditions area, keyed by the ORIGINAL's SHA-256:
+//! `renditions/<aa>/<original sha256>.wav` ([`wecom_blob::Rendition`]). Every request looks there
+//! first, so a voice is decoded once per store, not once per process: after a restart the kept
+//! WAV is served without decoding. The store publishes it atomically (a `.part` renamed into
+//! place, or one S3 PUT), so a crash or a concurrent request never sees part of one; within a
+//! process one lock per original ([`Renditions`]) makes concurrent first requests decode once.
+//!
+//! The original is never changed (renditions never touch `objects/` or `quarantine/`) and stays
+//! served at `/api/v1/media/{sha256}`; the archive's records never list a rendition, so it is
+//! reachable only through its original's access check.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::StatusCode;
 use tokio::io::AsyncReadExt;
-use wecom_blob::{Area, BlobStore, Expectations, Sha256Hex};
+use wecom_blob::{Area, BlobStore, Rendition, RenditionKind, Sha256Hex};
 
 use crate::ApiError;
 
 /// Largest voice object decoded (WeCom voice messages are at most 60 s: tens of KB).
 const MAX_VOICE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Remembered renditions kept at most (then the map starts over; a miss only costs a decode).
-const MAX_REMEMBERED: usize = 100_000;
-
-/// A published WAV rendition.
+/// A kept WAV rendition, ready to serve with [`BlobStore::open_rendition_at`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Rendition {
-    pub sha256: Sha256Hex,
+pub(crate) struct Playable {
+    pub rendition: Rendition,
     pub size: u64,
 }
 
-/// Originals' renditions, and one lock per original being decoded (two requests for the same
-/// voice decode it once).
+/// One lock per original being decoded, so that concurrent first requests for the same voice
+/// decode it once. Which WAV belongs to which original is not remembered here: the blob store's
+/// renditions area is that record, and it outlives the process.
 #[derive(Default)]
 pub(crate) struct Renditions {
-    made: Mutex<HashMap<Sha256Hex, Rendition>>,
     making: Mutex<HashMap<Sha256Hex, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Renditions {
-    fn known(&self, original: &Sha256Hex) -> Option<Rendition> {
-        self.made
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(original)
-            .cloned()
-    }
-
-    fn remember(&self, original: &Sha256Hex, rendition: &Rendition) {
-        let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
-        if made.len() >= MAX_REMEMBERED {
-            made.clear();
-        }
-        made.insert(original.clone(), rendition.clone());
-    }
-
     fn lock_of(&self, original: &Sha256Hex) -> Arc<tokio::sync::Mutex<()>> {
         let mut making = self.making.lock().unwrap_or_else(PoisonError::into_inner);
+        // Locks no request holds any more are dropped, so the map holds only decodes under way.
         making.retain(|_, l| Arc::strong_count(l) > 1);
         making.entry(original.clone()).or_default().clone()
     }
 }
 
-/// The WAV rendition of the voice object `original`, made and published if need be.
+/// The WAV rendition of the voice object `original`: the kept one if the store has it, else
+/// decoded now and kept.
 pub(crate) async fn wav_of(
     renditions: &Renditions,
     blobs: &dyn BlobStore,
     original: &Sha256Hex,
-) -> Result<Rendition, ApiError> {
-    if let Some(r) = present(renditions, blobs, original).await? {
-        return Ok(r);
+) -> Result<Playable, ApiError> {
+    let rendition = Rendition::new(original.clone(), RenditionKind::Wav);
+    if let Some(found) = kept(blobs, &rendition).await? {
+        return Ok(found);
     }
     let lock = renditions.lock_of(original);
     let _decoding = lock.lock().await;
-    if let Some(r) = present(renditions, blobs, original).await? {
-        return Ok(r);
+    // A concurrent request may have kept it while this one waited.
+    if let Some(found) = kept(blobs, &rendition).await? {
+        return Ok(found);
     }
     let bytes = read_original(blobs, original).await?;
     if wecom_voice::sniff(&bytes).is_none() {
@@ -93,23 +82,22 @@ pub(crate) async fn wav_of(
                  the original instead",
             )
         })?;
-    let rendition = publish(blobs, &wav.bytes).await?;
-    renditions.remember(original, &rendition);
-    Ok(rendition)
+    let size = wav.bytes.len() as u64;
+    blobs
+        .put_rendition(&rendition, wav.bytes.into())
+        .await
+        .map_err(|e| ApiError::internal("storing a voice rendition failed", &e))?;
+    Ok(Playable { rendition, size })
 }
 
-/// The remembered rendition, when the store still has it.
-async fn present(
-    renditions: &Renditions,
-    blobs: &dyn BlobStore,
-    original: &Sha256Hex,
-) -> Result<Option<Rendition>, ApiError> {
-    let Some(r) = renditions.known(original) else {
-        return Ok(None);
-    };
-    match blobs.size(Area::Objects, &r.sha256).await {
-        Ok(Some(size)) if size == r.size => Ok(Some(r)),
-        Ok(_) => Ok(None),
+/// The rendition the store keeps, if any.
+async fn kept(blobs: &dyn BlobStore, rendition: &Rendition) -> Result<Option<Playable>, ApiError> {
+    match blobs.rendition_size(rendition).await {
+        Ok(Some(size)) => Ok(Some(Playable {
+            rendition: rendition.clone(),
+            size,
+        })),
+        Ok(None) => Ok(None),
         Err(e) => Err(ApiError::internal("reading the media store failed", &e)),
     }
 }
@@ -137,27 +125,6 @@ async fn read_original(blobs: &dyn BlobStore, original: &Sha256Hex) -> Result<Ve
         .await
         .map_err(|e| ApiError::internal("reading a media object failed", &e))?;
     Ok(bytes)
-}
-
-/// Publishes `wav` through the store's writer (atomic: complete or absent).
-async fn publish(blobs: &dyn BlobStore, wav: &[u8]) -> Result<Rendition, ApiError> {
-    let failed =
-        |e: wecom_blob::BlobError| ApiError::internal("storing a voice rendition failed", &e);
-    let mut writer = blobs.begin().await.map_err(failed)?;
-    for chunk in wav.chunks(512 * 1024) {
-        writer.write_chunk(chunk).await.map_err(failed)?;
-    }
-    let stored = writer
-        .finish(Expectations {
-            size: Some(wav.len() as u64),
-            ..Expectations::default()
-        })
-        .await
-        .map_err(failed)?;
-    Ok(Rendition {
-        sha256: stored.sha256,
-        size: stored.size,
-    })
 }
 
 fn not_voice() -> ApiError {

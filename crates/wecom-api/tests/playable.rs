@@ -1,6 +1,7 @@
 //! `GET /api/v1/media/{sha256}/playable`: voice decoded to WAV over real HTTP, with the real
-//! AMR-NB and SILK v3 samples of `samples/voice/`, kept beside the original in the blob store,
-//! with the original's visibility and audit.
+//! AMR-NB and SILK v3 samples of `samples/voice/`, kept beside the original in the blob store's
+//! renditions area (`renditions/<aa>/<original sha256>.wav`) so that a restarted server serves it
+//! without decoding, with the original's visibility and audit.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,8 +101,37 @@ impl Served {
 
     /// Every file of the blob store's verified area.
     fn stored_objects(&self) -> Vec<PathBuf> {
+        self.files_in("objects")
+    }
+
+    /// Every file of the blob store's renditions area.
+    fn stored_renditions(&self) -> Vec<PathBuf> {
+        self.files_in("renditions")
+    }
+
+    /// Where the WAV of the original `sha256` is kept.
+    fn wav_path(&self, sha256: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("media/renditions")
+            .join(&sha256[..2])
+            .join(format!("{sha256}.wav"))
+    }
+
+    /// Stops the server and starts another, with a new `ApiState` over the same database and a
+    /// newly opened blob store on the same folder: what a restart of the process keeps.
+    async fn restart(&mut self) {
+        self.stop.cancel();
+        let blobs = FsBlobStore::open(self.dir.path().join("media")).expect("media store");
+        let (base, stop) = start(&self.roles, Arc::new(blobs)).await;
+        self.base = base;
+        self.stop = stop;
+    }
+
+    /// The files two levels below `<media>/<area>`, sorted.
+    fn files_in(&self, area: &str) -> Vec<PathBuf> {
         let mut out = Vec::new();
-        let root = self.dir.path().join("media").join("objects");
+        let root = self.dir.path().join("media").join(area);
         for fan in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             for f in std::fs::read_dir(fan.path())
                 .into_iter()
@@ -224,7 +254,23 @@ async fn serve() -> Served {
             )
             .expect("user");
     }
-    let blobs: Arc<dyn BlobStore> = Arc::new(blobs);
+    let (base, stop) = start(&roles, Arc::new(blobs)).await;
+    Served {
+        dir,
+        roles,
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        shas,
+        stop,
+    }
+}
+
+/// Serves a new `ApiState` over `roles` and `blobs` on a random loopback port; returns its base
+/// URL and the token that stops it.
+async fn start(roles: &Roles, blobs: Arc<dyn BlobStore>) -> (String, CancellationToken) {
     let state = ApiState::new(
         ApiConfig::default(),
         roles.accounts.clone(),
@@ -247,17 +293,7 @@ async fn serve() -> Served {
             .await
             .expect("serve");
     });
-    Served {
-        dir,
-        roles,
-        base: format!("http://{addr}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client"),
-        shas,
-        stop,
-    }
+    (format!("http://{addr}"), stop)
 }
 
 /// The sample rate and data length of a WAV file's header.
@@ -299,11 +335,12 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
         "more than half a second of sound: {data}"
     );
 
-    // Kept beside the original: one more object, which is the WAV; the original is unchanged.
+    // Kept beside the original, under the original's digest in the renditions area; the
+    // content-addressed objects are exactly as before and the original is unchanged.
     let after = s.stored_objects();
-    assert_eq!(after.len(), before.len() + 1);
-    let added: Vec<_> = after.iter().filter(|p| !before.contains(p)).collect();
-    assert_eq!(std::fs::read(added[0]).expect("read"), wav);
+    assert_eq!(after, before);
+    assert_eq!(s.stored_renditions(), vec![s.wav_path(&amr)]);
+    assert_eq!(std::fs::read(s.wav_path(&amr)).expect("read"), wav);
     let original = s.get(&format!("/api/v1/media/{amr}"), &rita, &[]).await;
     assert_eq!(original.status(), StatusCode::OK);
     assert_eq!(original.headers()[CONTENT_TYPE], "audio/amr");
@@ -312,7 +349,7 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
         sample("voice-zh.amr")
     );
 
-    // A range, and the same bytes again (served from the kept copy: no new object).
+    // A range, and the same bytes again (served from the kept copy: nothing new stored).
     let part = s
         .get(
             &format!("/api/v1/media/{amr}/playable"),
@@ -346,6 +383,14 @@ async fn voice_plays_as_wav_with_ranges_and_is_kept() {
         .await;
     assert_eq!(same.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(s.stored_objects(), after);
+    assert_eq!(s.stored_renditions(), vec![s.wav_path(&amr)]);
+    assert!(
+        std::fs::read_dir(s.dir.path().join("media/tmp"))
+            .expect("tmp")
+            .next()
+            .is_none(),
+        "no partial file left"
+    );
 
     // Audited like a media access.
     let fetches: Vec<_> = s
@@ -376,7 +421,7 @@ async fn silk_decodes_once_under_concurrent_requests() {
     let s = serve().await;
     let root = s.sign_in("root").await;
     let silk = s.sha("silk1").to_owned();
-    let before = s.stored_objects().len();
+    let before = s.stored_objects();
     let path = format!("/api/v1/media/{silk}/playable");
     let answers = futures_join(&s, &path, &root, 4).await;
     let first = answers[0].clone();
@@ -385,7 +430,101 @@ async fn silk_decodes_once_under_concurrent_requests() {
     for a in &answers {
         assert_eq!(a, &first, "every concurrent answer is the whole WAV");
     }
-    assert_eq!(s.stored_objects().len(), before + 1, "one kept WAV");
+    assert_eq!(
+        s.stored_objects(),
+        before,
+        "originals untouched, no WAV among them"
+    );
+    assert_eq!(
+        s.stored_renditions(),
+        vec![s.wav_path(&silk)],
+        "one kept WAV"
+    );
+    assert_eq!(std::fs::read(s.wav_path(&silk)).expect("read"), first);
+}
+
+/// A WAV header and `samples` of 16-bit mono PCM at `rate`: recognisably not what the decoder
+/// makes of the samples (its rates are 8000 and 24000).
+fn marker_wav(rate: u32, samples: u32) -> Vec<u8> {
+    let data = samples * 2;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    b.extend((0..data).map(|i| (i % 199) as u8));
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_serves_the_kept_wav_without_decoding() {
+    let mut s = serve().await;
+    let rita = s.sign_in("rita").await;
+    let amr = s.sha("amr1").to_owned();
+    let path = format!("/api/v1/media/{amr}/playable");
+    let r = s.get(&path, &rita, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let decoded = r.bytes().await.expect("body").to_vec();
+    assert_eq!(wav_facts(&decoded).0, 8000);
+    assert_eq!(std::fs::read(s.wav_path(&amr)).expect("kept"), decoded);
+    let objects = s.stored_objects();
+
+    // Only the kept file can give these bytes: a decode of the original would give 8000 Hz.
+    let marker = marker_wav(11_025, 5000);
+    std::fs::write(s.wav_path(&amr), &marker).expect("replace the kept wav");
+    s.restart().await;
+    let rita = s.sign_in("rita").await;
+    let r = s.get(&path, &rita, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[ETAG], format!("\"{amr}.wav\"").as_str());
+    assert_eq!(r.bytes().await.expect("body").to_vec(), marker);
+    let part = s
+        .get(&path, &rita, &[(RANGE.as_str(), "bytes=24-27")])
+        .await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()[CONTENT_RANGE].to_str().expect("range"),
+        format!("bytes 24-27/{}", marker.len())
+    );
+    assert_eq!(
+        part.bytes().await.expect("body").to_vec(),
+        11_025u32.to_le_bytes().to_vec()
+    );
+
+    // Without a kept WAV the next server decodes again, to the same bytes as the first time.
+    std::fs::remove_file(s.wav_path(&amr)).expect("remove the kept wav");
+    s.restart().await;
+    let rita = s.sign_in("rita").await;
+    let r = s.get(&path, &rita, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.expect("body").to_vec(), decoded);
+    assert_eq!(std::fs::read(s.wav_path(&amr)).expect("kept"), decoded);
+
+    // The originals were never touched, and every answer was audited as the original's.
+    assert_eq!(s.stored_objects(), objects);
+    let original = s.get(&format!("/api/v1/media/{amr}"), &rita, &[]).await;
+    assert_eq!(
+        original.bytes().await.expect("body").to_vec(),
+        sample("voice-zh.amr")
+    );
+    assert_eq!(
+        s.audit()
+            .iter()
+            .filter(|r| r.entry.action == "media.fetch"
+                && r.entry.outcome.as_str() == "ok"
+                && r.entry.target == amr
+                && r.entry.detail.contains("\"rendition\":\"wav\""))
+            .count(),
+        4
+    );
 }
 
 async fn futures_join(s: &Served, path: &str, session: &str, n: usize) -> Vec<Vec<u8>> {
@@ -464,7 +603,8 @@ async fn not_voice_undecodable_and_out_of_scope_are_refused() {
             .0,
         StatusCode::BAD_REQUEST
     );
-    // Nothing was decoded for what was refused.
+    // Nothing was decoded or kept for what was refused.
     let objects = s.stored_objects().len();
     assert_eq!(objects, 5);
+    assert_eq!(s.stored_renditions(), Vec::<PathBuf>::new());
 }

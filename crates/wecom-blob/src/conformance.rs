@@ -13,8 +13,8 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::store::BoxFuture;
 use crate::{
-    Area, BlobError, BlobErrorKind, BlobStore, BlobWriter, Expectations, OnMismatch, Sha256Hex,
-    StoredObject,
+    Area, BlobError, BlobErrorKind, BlobStore, BlobWriter, Expectations, OnMismatch, Rendition,
+    RenditionKind, Sha256Hex, StoredObject,
 };
 
 /// The downloader's chunk size.
@@ -59,6 +59,8 @@ pub fn checks() -> Vec<(&'static str, Check)> {
         check!(concurrent_uploads_of_the_same_bytes),
         check!(missing_objects),
         check!(reads_from_an_offset),
+        check!(renditions_live_beside_originals),
+        check!(renditions_are_replaced_whole),
     ]
 }
 
@@ -563,4 +565,160 @@ async fn reads_from_an_offset(f: &Fixture) {
         .await
         .expect_err("missing");
     assert_eq!(error.kind(), BlobErrorKind::NotFound, "{error}");
+}
+
+/// Reads a whole (small) rendition from `offset` on, checking the announced size.
+pub async fn read_rendition(store: &dyn BlobStore, rendition: &Rendition, offset: u64) -> Vec<u8> {
+    let mut reader = store
+        .open_rendition_at(rendition, offset)
+        .await
+        .expect("open rendition");
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).await.expect("read");
+    assert_eq!(
+        reader.size(),
+        bytes.len() as u64,
+        "announced size of {rendition:?} from {offset}"
+    );
+    bytes
+}
+
+/// A rendition is found by its original's SHA-256 and kind, in its own area: storing it leaves the
+/// original and everything under `objects/` and `quarantine/` as they were.
+async fn renditions_live_beside_originals(f: &Fixture) {
+    let voice = b"#!AMR\n\x3c some frames of a voice message".to_vec();
+    let original = upload(&*f.store, [voice.clone()], Expectations::default())
+        .await
+        .expect("upload")
+        .sha256;
+    let published = f.probe.published();
+    let rendition = Rendition::new(original.clone(), RenditionKind::Wav);
+    let key = f.store.rendition_key(&rendition);
+    assert!(
+        key.ends_with(&format!("renditions/{}/{original}.wav", original.fan_out())),
+        "{key}"
+    );
+    assert_ne!(key, f.store.key(Area::Objects, &original));
+
+    assert_eq!(
+        f.store.rendition_size(&rendition).await.expect("size"),
+        None
+    );
+    let error = f
+        .store
+        .open_rendition_at(&rendition, 0)
+        .await
+        .expect_err("no rendition yet");
+    assert_eq!(error.kind(), BlobErrorKind::NotFound, "{error}");
+
+    let wav: Vec<u8> = Generated::new(21, 3 * CHUNK as u64 + 5)
+        .chunks(CHUNK)
+        .flatten()
+        .collect();
+    f.store
+        .put_rendition(&rendition, wav.clone().into())
+        .await
+        .expect("put rendition");
+    assert_eq!(
+        f.store.rendition_size(&rendition).await.expect("size"),
+        Some(wav.len() as u64)
+    );
+    let len = wav.len() as u64;
+    for offset in [0, 1, CHUNK as u64 + 3, len - 1, len, len + 10] {
+        let from = usize::try_from(offset.min(len)).expect("small");
+        assert!(
+            read_rendition(&*f.store, &rendition, offset).await == wav[from..],
+            "rendition bytes from {offset}"
+        );
+    }
+
+    // The original and the content-addressed areas are untouched; the rendition is not an object.
+    assert_eq!(read_all(&*f.store, Area::Objects, &original).await, voice);
+    assert_eq!(f.probe.published(), published);
+    let as_object = Sha256Hex::of(&wav);
+    for area in [Area::Objects, Area::Quarantine] {
+        assert!(!f.store.exists(area, &as_object).await.expect("exists"));
+    }
+    // Another kind of address for the same digest is another rendition's: absent.
+    let other = Rendition::new(as_object, RenditionKind::Wav);
+    assert_eq!(f.store.rendition_size(&other).await.expect("size"), None);
+}
+
+/// Storing a rendition again replaces it whole, also when writers race each other and readers:
+/// every read sees one complete version, never a mix or a prefix.
+async fn renditions_are_replaced_whole(f: &Fixture) {
+    let rendition = Rendition::new(Sha256Hex::of(b"an original"), RenditionKind::Wav);
+    let versions: Vec<Vec<u8>> = (0..4u64)
+        .map(|seed| {
+            Generated::new(30 + seed, 200_000 + seed * 70_001)
+                .chunks(CHUNK)
+                .flatten()
+                .collect()
+        })
+        .collect();
+    f.store
+        .put_rendition(&rendition, versions[0].clone().into())
+        .await
+        .expect("put");
+    f.store
+        .put_rendition(&rendition, versions[1].clone().into())
+        .await
+        .expect("replace");
+    assert!(read_rendition(&*f.store, &rendition, 0).await == versions[1]);
+
+    let store = &*f.store;
+    let rendition = &rendition;
+    let versions = &versions;
+    let writes = versions.iter().map(|v| async move {
+        store
+            .put_rendition(rendition, v.clone().into())
+            .await
+            .expect("concurrent put");
+    });
+    let reads = (0..4).map(|_| async move {
+        for _ in 0..3 {
+            let bytes = read_rendition(store, rendition, 0).await;
+            assert!(
+                versions.contains(&bytes),
+                "a read saw {} bytes that are no complete version",
+                bytes.len()
+            );
+        }
+    });
+    futures_join(writes, reads).await;
+    let last = read_rendition(store, rendition, 0).await;
+    assert!(
+        versions.contains(&last),
+        "the rendition is no complete version"
+    );
+    assert_eq!(
+        store.rendition_size(rendition).await.expect("size"),
+        Some(last.len() as u64)
+    );
+    assert_eq!(f.probe.published(), Vec::<String>::new());
+}
+
+/// Runs every future of both sets concurrently (on this task) until all are done.
+async fn futures_join<A, B>(a: impl Iterator<Item = A>, b: impl Iterator<Item = B>)
+where
+    A: std::future::Future<Output = ()> + Send,
+    B: std::future::Future<Output = ()> + Send,
+{
+    let mut all: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>> =
+        Vec::new();
+    for f in a {
+        all.push(Box::pin(f));
+    }
+    for f in b {
+        all.push(Box::pin(f));
+    }
+    std::future::poll_fn(|cx| {
+        all.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if all.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }

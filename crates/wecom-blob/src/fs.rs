@@ -1,5 +1,6 @@
 //! The local file-system backend: `<root>/tmp/<random>.part` while writing, then an atomic rename to
-//! `<root>/objects/<aa>/<sha256>` (or `<root>/quarantine/<aa>/<sha256>`).
+//! `<root>/objects/<aa>/<sha256>` (or `<root>/quarantine/<aa>/<sha256>`). Derived renditions take
+//! the same way to `<root>/renditions/<aa>/<original sha256>.<ext>`.
 //!
 //! All file I/O and hashing runs on tokio's blocking threads, one chunk per call, so the async
 //! workers never block and at most one chunk per upload is in memory.
@@ -23,7 +24,7 @@ use crate::digest::{self, Digester, Digests};
 use crate::store::BoxFuture;
 use crate::{
     Area, BackendInfo, BlobError, BlobReader, BlobStore, BlobWriter, Expectations, OnMismatch,
-    Sha256Hex, StoredObject,
+    Rendition, Sha256Hex, StoredObject,
 };
 
 /// Content-addressed storage in a local directory. The file name of every object is its SHA-256
@@ -193,6 +194,88 @@ impl FsBlobStore {
     pub fn path(&self, area: Area, sha256: &Sha256Hex) -> PathBuf {
         self.layout.path(area, sha256)
     }
+
+    /// The path of a rendition's file: `<root>/renditions/<aa>/<original sha256>.<ext>`.
+    pub fn rendition_path(&self, rendition: &Rendition) -> PathBuf {
+        self.layout.root.join(rendition.relative_key())
+    }
+}
+
+/// Opens `path` and seeks to `offset` (clamped to the end); the reader yields the rest.
+async fn open_file_at(path: PathBuf, offset: u64) -> Result<BlobReader, BlobError> {
+    use tokio::io::AsyncSeekExt;
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(BlobError::NotFound {
+                key: path.display().to_string(),
+            });
+        }
+        Err(e) => return Err(BlobError::io("opening", &path, &e)),
+    };
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| BlobError::io("reading metadata of", &path, &e))?
+        .len();
+    let at = offset.min(size);
+    file.seek(io::SeekFrom::Start(at))
+        .await
+        .map_err(|e| BlobError::io("seeking in", &path, &e))?;
+    Ok(BlobReader::new(
+        size - at,
+        tokio::io::AsyncReadExt::take(file, size - at),
+    ))
+}
+
+/// Writes `bytes` to an owned `.part` in `tmp/` (so a crash leaves it to the next sweep), syncs
+/// it, renames it over `target` and syncs the directories: `target` is absent, the old file, or
+/// the whole new one, never part of it. Blocking.
+fn publish_rendition(layout: &Layout, target: &Path, bytes: &[u8]) -> Result<(), BlobError> {
+    let part_path = layout.tmp.join(format!(
+        "{}.{:032x}.part",
+        layout.owner.token,
+        rand::random::<u128>()
+    ));
+    let result = (|| {
+        let mut part = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part_path)
+            .map_err(|e| BlobError::io("creating", &part_path, &e))?;
+        part.write_all(bytes)
+            .and_then(|()| part.sync_all())
+            .map_err(|e| BlobError::io("writing", &part_path, &e))?;
+        drop(part);
+        let fan_out = target.parent().unwrap_or(&layout.root);
+        let area_dir = fan_out.parent().unwrap_or(&layout.root);
+        let created_area = match fs::create_dir(area_dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(BlobError::io("creating", area_dir, &e)),
+        };
+        let created = match fs::create_dir(fan_out) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(BlobError::io("creating", fan_out, &e)),
+        };
+        fs::rename(&part_path, target).map_err(|e| BlobError::io("publishing", target, &e))?;
+        sync_dir(fan_out)?;
+        if created {
+            sync_dir(area_dir)?;
+        }
+        if created_area {
+            sync_dir(&layout.root)?;
+        }
+        Ok(())
+    })();
+    if result.is_err()
+        && let Err(error) = fs::remove_file(&part_path)
+        && error.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(%error, path = %part_path.display(), "could not remove partial rendition");
+    }
+    result
 }
 
 /// Runs blocking file work off the async workers. A lost blocking task (the runtime shutting down)
@@ -277,36 +360,52 @@ impl BlobStore for FsBlobStore {
         sha256: &'a Sha256Hex,
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
-        Box::pin(async move {
-            use tokio::io::AsyncSeekExt;
-            let path = self.layout.path(area, sha256);
-            let mut file = match tokio::fs::File::open(&path).await {
-                Ok(file) => file,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(BlobError::NotFound {
-                        key: path.display().to_string(),
-                    });
-                }
-                Err(e) => return Err(BlobError::io("opening", &path, &e)),
-            };
-            let size = file
-                .metadata()
-                .await
-                .map_err(|e| BlobError::io("reading metadata of", &path, &e))?
-                .len();
-            let at = offset.min(size);
-            file.seek(io::SeekFrom::Start(at))
-                .await
-                .map_err(|e| BlobError::io("seeking in", &path, &e))?;
-            Ok(BlobReader::new(
-                size - at,
-                tokio::io::AsyncReadExt::take(file, size - at),
-            ))
-        })
+        Box::pin(open_file_at(self.layout.path(area, sha256), offset))
     }
 
     fn key(&self, area: Area, sha256: &Sha256Hex) -> String {
         area.relative_key(sha256)
+    }
+
+    fn put_rendition<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        bytes: bytes::Bytes,
+    ) -> BoxFuture<'a, Result<(), BlobError>> {
+        let layout = Arc::clone(&self.layout);
+        let target = self.rendition_path(rendition);
+        Box::pin(async move {
+            blocking(&target.clone(), move || {
+                publish_rendition(&layout, &target, &bytes)
+            })
+            .await
+        })
+    }
+
+    fn rendition_size<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+    ) -> BoxFuture<'a, Result<Option<u64>, BlobError>> {
+        Box::pin(async move {
+            let path = self.rendition_path(rendition);
+            match tokio::fs::metadata(&path).await {
+                Ok(meta) => Ok(Some(meta.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(BlobError::io("reading metadata of", &path, &e)),
+            }
+        })
+    }
+
+    fn open_rendition_at<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(open_file_at(self.rendition_path(rendition), offset))
+    }
+
+    fn rendition_key(&self, rendition: &Rendition) -> String {
+        rendition.relative_key()
     }
 
     fn describe(&self) -> BackendInfo {

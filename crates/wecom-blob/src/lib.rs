@@ -6,13 +6,20 @@
 //! content type on the way; [`BlobWriter::finish`] verifies them against what the message announced
 //! and publishes the object under its SHA-256, once however many messages carry it.
 //!
+//! Beside the content-addressed objects, a store keeps derived *renditions* (a voice message
+//! decoded to WAV): [`BlobStore::put_rendition`] publishes one under the SHA-256 of the original
+//! it was made from, `renditions/<aa>/<original sha256>.<ext>` ([`Rendition`]), so it is found
+//! again without remaking it, also by another process. Renditions never touch `objects/` or
+//! `quarantine/`: the originals are the archive's record and are never modified.
+//!
 //! Invariants:
 //! - nothing is published before it is complete, synced (fs) or acknowledged (S3), and verified;
 //!   every failure — a full disk, an unreachable server, a mismatch, an abort, a dropped writer —
 //!   publishes nothing and removes its temporary data (or, for S3 when the server is gone, retries
 //!   the removal later);
 //! - an address holds exactly the bytes whose SHA-256 it is; nothing is ever overwritten except a
-//!   stored file whose size proves it is not those bytes;
+//!   stored file whose size proves it is not those bytes (a rendition, which can always be made
+//!   again from its original, may be replaced — atomically, never seen in part);
 //! - no code path holds a whole object: the file system backend holds one chunk per upload, the
 //!   S3 backend one part (8 MiB by default);
 //! - this crate knows nothing of messages, the database or WeCom: it stores bytes;
@@ -49,5 +56,5 @@ pub use fs::FsBlobStore;
 pub use s3::{MAX_OBJECT_SIZE, MIN_PART_SIZE, S3BlobStore, S3Config};
 pub use store::{
     Area, BackendInfo, BlobReader, BlobStore, BlobWriter, BoxFuture, Expectations, InvalidSha256,
-    OnMismatch, Sha256Hex, StoredObject,
+    OnMismatch, RENDITIONS_DIR, Rendition, RenditionKind, Sha256Hex, StoredObject,
 };

@@ -92,6 +92,62 @@ impl Area {
     }
 }
 
+/// The folder of derived renditions, beside `objects/` and `quarantine/`.
+pub const RENDITIONS_DIR: &str = "renditions";
+
+/// A kind of derived rendition: a form of an original made for convenience (a voice message
+/// decoded to WAV so browsers play it). Each kind is its file extension in the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RenditionKind {
+    /// A RIFF/WAVE file (`audio/wav`).
+    Wav,
+}
+
+impl RenditionKind {
+    /// The extension of its key, without the dot.
+    pub fn ext(self) -> &'static str {
+        match self {
+            RenditionKind::Wav => "wav",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            RenditionKind::Wav => "audio/wav",
+        }
+    }
+}
+
+/// The address of a derived rendition: the SHA-256 of the ORIGINAL it was made from plus its kind,
+/// so it is found without remaking it: `renditions/<aa>/<original sha256>.<ext>`.
+///
+/// Renditions live in their own area and never in `objects/` or `quarantine/`: the originals are
+/// the archive's record and are never modified. A rendition can always be made again from its
+/// original, so the store may replace it (atomically), whereas objects are write-once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rendition {
+    pub original: Sha256Hex,
+    pub kind: RenditionKind,
+}
+
+impl Rendition {
+    pub fn new(original: Sha256Hex, kind: RenditionKind) -> Rendition {
+        Rendition { original, kind }
+    }
+
+    /// The backend-relative key: `renditions/<aa>/<original sha256>.<ext>`. Backends may prepend
+    /// their own prefix.
+    pub fn relative_key(&self) -> String {
+        format!(
+            "{RENDITIONS_DIR}/{}/{}.{}",
+            self.original.fan_out(),
+            self.original,
+            self.kind.ext()
+        )
+    }
+}
+
 /// What to do with bytes that fail the caller's expectations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnMismatch {
@@ -150,6 +206,8 @@ pub struct BackendInfo {
 /// - an address, once published, holds the bytes whose SHA-256 it is; publishing the same bytes
 ///   again (even concurrently) succeeds and leaves one object;
 /// - nothing is ever deleted through this trait: archived media are kept forever;
+/// - a derived rendition lives in its own area, keyed by its original's SHA-256, and is seen
+///   whole or not at all; writing one never touches `objects/` or `quarantine/`;
 /// - memory does not grow with object size.
 pub trait BlobStore: Send + Sync {
     /// Starts a new upload; chunks are then appended in order.
@@ -179,18 +237,8 @@ pub trait BlobStore: Send + Sync {
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
         Box::pin(async move {
-            use tokio::io::AsyncReadExt;
-            let mut reader = self.open(area, sha256).await?;
-            let size = reader.size();
-            let skip = offset.min(size);
-            let skipped = tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
-                .await
-                .map_err(|e| BlobError::Io {
-                    location: self.key(area, sha256),
-                    op: "skipping to the requested range of",
-                    cause: e.to_string(),
-                })?;
-            Ok(BlobReader::new(size - skipped, reader))
+            let reader = self.open(area, sha256).await?;
+            skip_to(reader, offset, || self.key(area, sha256)).await
         })
     }
 
@@ -205,6 +253,36 @@ pub trait BlobStore: Send + Sync {
 
     /// The backend's key of an address, as [`StoredObject::key`] reports it.
     fn key(&self, area: Area, sha256: &Sha256Hex) -> String;
+
+    /// Publishes a derived rendition atomically: readers see the previous rendition (or none)
+    /// until the whole of `bytes` is durable under the final key, and a crash or a failure leaves
+    /// no partial file there (the file system writes a `.part` in `tmp/` and renames it; S3 sends
+    /// one PUT). A rendition already there is replaced: renditions are remade from their original
+    /// and the same original gives the same bytes. Never touches `objects/` or `quarantine/`.
+    ///
+    /// The bytes are held whole: renditions are small (a 60 s voice message decodes to a few MB).
+    fn put_rendition<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        bytes: bytes::Bytes,
+    ) -> BoxFuture<'a, Result<(), BlobError>>;
+
+    /// The size of a published rendition, or `None` if there is none.
+    fn rendition_size<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+    ) -> BoxFuture<'a, Result<Option<u64>, BlobError>>;
+
+    /// Streams a published rendition from byte `offset` on (as [`open_at`](BlobStore::open_at));
+    /// [`BlobErrorKind::NotFound`](crate::BlobErrorKind) if absent.
+    fn open_rendition_at<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>>;
+
+    /// The backend's key of a rendition: the path below the root directory, or the S3 object key.
+    fn rendition_key(&self, rendition: &Rendition) -> String;
 
     fn describe(&self) -> BackendInfo;
 }
@@ -268,4 +346,24 @@ impl AsyncRead for BlobReader {
     ) -> Poll<io::Result<()>> {
         self.inner.as_mut().poll_read(cx, buf)
     }
+}
+
+/// Reads and discards the first `offset` bytes of `reader` (for backends that cannot seek); the
+/// result's size is what is left. `location` names the object in an error.
+pub(crate) async fn skip_to(
+    mut reader: BlobReader,
+    offset: u64,
+    location: impl FnOnce() -> String,
+) -> Result<BlobReader, BlobError> {
+    use tokio::io::AsyncReadExt;
+    let size = reader.size();
+    let skip = offset.min(size);
+    let skipped = tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
+        .await
+        .map_err(|e| BlobError::Io {
+            location: location(),
+            op: "skipping to the requested range of",
+            cause: e.to_string(),
+        })?;
+    Ok(BlobReader::new(size - skipped, reader))
 }

@@ -391,7 +391,7 @@ pub async fn playable(
     let (status, start, len) = span(ask, rendition.size);
     let reader = f
         .blobs
-        .open_at(Area::Objects, &rendition.sha256, start)
+        .open_rendition_at(&rendition.rendition, start)
         .await
         .map_err(|e| missing_from_store(&e))?;
     let body = Body::from_stream(ReaderStream::new(reader.take(len)));

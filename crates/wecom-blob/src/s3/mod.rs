@@ -7,6 +7,9 @@
 //! memory at a time; once verified it is completed, copied server-side to its final key with
 //! `CopyObject`, checked by size, and the temporary object deleted. A failed upload is aborted.
 //!
+//! A derived rendition (`<prefix>/renditions/<aa>/<original sha256>.<ext>`, small by nature) is
+//! always one `PutObject` to its final key, so it too is seen whole or not at all.
+//!
 //! Every request body is signed with its real SHA-256 and small objects also carry `Content-MD5`,
 //! so the server rejects bytes damaged on the way.
 //!
@@ -31,7 +34,7 @@ use crate::digest::{self, Digester, Digests};
 use crate::store::BoxFuture;
 use crate::{
     Area, BackendInfo, BlobError, BlobErrorKind, BlobReader, BlobStore, BlobWriter, Expectations,
-    OnMismatch, Sha256Hex, StoredObject,
+    OnMismatch, Rendition, Sha256Hex, StoredObject,
 };
 
 /// The smallest part S3 accepts (except the last).
@@ -241,6 +244,17 @@ impl Inner {
         }
     }
 
+    /// Streams the object at `key`.
+    async fn get(&self, key: &str) -> Result<BlobReader, BlobError> {
+        let call = Call::new("reading", Method::GET, key);
+        let response = self.client.send(&call).await?;
+        let size = content_length(&response).ok_or_else(|| BlobError::Corrupt {
+            key: self.client.target(key),
+            cause: "GET answered without a content-length".into(),
+        })?;
+        Ok(BlobReader::new(size, BodyReader::new(response)))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let call = Call::new("deleting temporary object", Method::DELETE, key);
         match self.client.send(&call).await {
@@ -382,20 +396,66 @@ impl BlobStore for S3BlobStore {
         area: Area,
         sha256: &'a Sha256Hex,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
-        Box::pin(async move {
-            let key = self.inner.key(area, sha256);
-            let call = Call::new("reading", Method::GET, &key);
-            let response = self.inner.client.send(&call).await?;
-            let size = content_length(&response).ok_or_else(|| BlobError::Corrupt {
-                key: self.inner.client.target(&key),
-                cause: "GET answered without a content-length".into(),
-            })?;
-            Ok(BlobReader::new(size, BodyReader::new(response)))
-        })
+        Box::pin(async move { self.inner.get(&self.inner.key(area, sha256)).await })
     }
 
     fn key(&self, area: Area, sha256: &Sha256Hex) -> String {
         self.inner.key(area, sha256)
+    }
+
+    fn put_rendition<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, Result<(), BlobError>> {
+        Box::pin(async move {
+            let key = self.rendition_key(rendition);
+            let body = bytes.clone();
+            let (md5, sha256) = tokio::task::spawn_blocking(move || {
+                use md5::Digest as _;
+                (md5::Md5::digest(&body), Sha256Hex::of(&body))
+            })
+            .await
+            .map_err(|join| BlobError::Io {
+                location: self.inner.client.target(&key),
+                op: "hashing",
+                cause: join.to_string(),
+            })?;
+            // One PUT: S3 makes the object visible whole or not at all, and a concurrent PUT of
+            // the same key leaves one of the two complete bodies.
+            let call = Call::new("uploading rendition", Method::PUT, &key)
+                .header(
+                    "content-md5",
+                    base64::engine::general_purpose::STANDARD.encode(md5),
+                )
+                .header("content-type", rendition.kind.content_type())
+                .body(bytes, sha256.to_string());
+            self.inner.client.send(&call).await?;
+            Ok(())
+        })
+    }
+
+    fn rendition_size<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+    ) -> BoxFuture<'a, Result<Option<u64>, BlobError>> {
+        Box::pin(async move { self.inner.head(&self.rendition_key(rendition)).await })
+    }
+
+    fn open_rendition_at<'a>(
+        &'a self,
+        rendition: &'a Rendition,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move {
+            let key = self.rendition_key(rendition);
+            let reader = self.inner.get(&key).await?;
+            crate::store::skip_to(reader, offset, || self.inner.client.target(&key)).await
+        })
+    }
+
+    fn rendition_key(&self, rendition: &Rendition) -> String {
+        format!("{}{}", self.inner.prefix, rendition.relative_key())
     }
 
     fn describe(&self) -> BackendInfo {

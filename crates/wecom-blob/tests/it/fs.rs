@@ -6,7 +6,9 @@ use std::process::Command;
 
 use tempfile::TempDir;
 use wecom_blob::conformance::{self, CHUNK, Fixture, Generated, Probe};
-use wecom_blob::{Area, BlobErrorKind, BlobStore, Expectations, FsBlobStore};
+use wecom_blob::{
+    Area, BlobErrorKind, BlobStore, Expectations, FsBlobStore, Rendition, RenditionKind, Sha256Hex,
+};
 
 use crate::files_below;
 
@@ -60,6 +62,59 @@ async fn file_name_is_the_sha256_hex() {
     assert_eq!(
         (info.kind, info.location),
         ("fs", dir.path().display().to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_rendition_is_a_file_beside_the_originals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FsBlobStore::open(dir.path()).expect("open");
+    let original = Sha256Hex::of(b"#!AMR\n an original");
+    let rendition = Rendition::new(original.clone(), RenditionKind::Wav);
+    let key = format!("renditions/{}/{original}.wav", original.fan_out());
+    assert_eq!(store.rendition_key(&rendition), key);
+    assert_eq!(store.rendition_path(&rendition), dir.path().join(&key));
+    store
+        .put_rendition(&rendition, b"RIFF one".to_vec().into())
+        .await
+        .expect("put");
+    assert_eq!(
+        std::fs::read(dir.path().join(&key)).expect("read"),
+        b"RIFF one"
+    );
+    assert_eq!(
+        files_below(dir.path(), &dir.path().join("objects")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        files_below(dir.path(), &dir.path().join("tmp")),
+        Vec::<String>::new()
+    );
+
+    // A put that cannot publish (its fan-out folder is a file) fails, leaves the old state and
+    // no partial file.
+    let other = Rendition::new(Sha256Hex::of(b"another"), RenditionKind::Wav);
+    let fan_out = store.rendition_path(&other);
+    let fan_out = fan_out.parent().expect("fan-out");
+    assert!(
+        !fan_out.exists(),
+        "another fan-out than the first rendition's"
+    );
+    std::fs::write(fan_out, b"in the way").expect("write");
+    let error = store
+        .put_rendition(&other, b"RIFF two".to_vec().into())
+        .await
+        .expect_err("blocked");
+    assert_eq!(error.kind(), BlobErrorKind::Io, "{error}");
+    std::fs::remove_file(fan_out).expect("unblock");
+    assert_eq!(store.rendition_size(&other).await.expect("size"), None);
+    assert_eq!(
+        files_below(dir.path(), &dir.path().join("tmp")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store.rendition_size(&rendition).await.expect("size"),
+        Some(8)
     );
 }
 

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use wecom_blob::conformance::{self, CHUNK, Fixture, Generated, Probe};
-use wecom_blob::{Area, BlobErrorKind, BlobStore, Expectations, S3BlobStore, S3Config};
+use wecom_blob::{
+    Area, BlobErrorKind, BlobStore, Expectations, Rendition, RenditionKind, S3BlobStore, S3Config,
+};
 
 use crate::files_below;
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY, open_uploads};
@@ -73,6 +75,26 @@ async fn keys_and_location() {
     assert_eq!(
         no_prefix.key(Area::Quarantine, &stored.sha256),
         format!("quarantine/{}/{sha}", &sha[..2])
+    );
+
+    // A rendition is one object under the prefix, named by its original's digest.
+    let rendition = Rendition::new(stored.sha256.clone(), RenditionKind::Wav);
+    let key = store.rendition_key(&rendition);
+    assert_eq!(
+        key,
+        format!("archive/media/renditions/{}/{sha}.wav", &sha[..2])
+    );
+    store
+        .put_rendition(&rendition, b"RIFF a wav".to_vec().into())
+        .await
+        .expect("put rendition");
+    assert_eq!(
+        std::fs::read(server.bucket_dir().join(&key)).expect("kept"),
+        b"RIFF a wav"
+    );
+    assert_eq!(
+        no_prefix.rendition_key(&rendition),
+        format!("renditions/{}/{sha}.wav", &sha[..2])
     );
 }
 
