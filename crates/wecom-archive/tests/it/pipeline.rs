@@ -12,7 +12,7 @@ fn demo_archives_exactly_the_emulator_records_and_reruns() {
     let demo_dir = dir.path().join("demo");
     for _ in 0..2 {
         let o = bin()
-            .args(["demo", "--messages", "600", "--dir"])
+            .args(["demo", "--no-serve", "--messages", "600", "--dir"])
             .arg(&demo_dir)
             .output()
             .expect("run demo");
