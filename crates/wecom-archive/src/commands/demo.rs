@@ -125,7 +125,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             Ok(report) => report,
             Err(e) => {
                 emulator_server.stop().await?;
-                return Err(e.into());
+                return Err(e);
             }
         };
         Ok::<_, anyhow::Error>((config, expected, report, renamed, emulator_server))
