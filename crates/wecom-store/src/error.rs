@@ -37,6 +37,13 @@ pub enum StoreErrorKind {
     AlreadyExists,
     /// What the call names is not stored (a user of that name).
     NotFound,
+    /// The database server cannot be reached, or the connection to it broke; retrying later may
+    /// succeed (nothing of the failed call was committed, unless the connection broke during the
+    /// commit itself, which every write tolerates being repeated after).
+    Unavailable,
+    /// This node no longer holds the lease of the corp it wrote for: another node took the corp
+    /// over. Nothing was written; the node must stop syncing the corp.
+    LeaseLost,
     /// Any other backend failure.
     Backend,
 }
@@ -117,6 +124,33 @@ pub enum StoreError {
     NotFound { op: &'static str, cause: String },
     #[error("database error while {op}: {cause}")]
     Backend { op: &'static str, cause: String },
+    #[error(
+        "cannot reach the archive database {target} while {op}: {cause}; check that the server \
+         runs and is reachable at that address, then try again"
+    )]
+    Unavailable {
+        target: String,
+        op: &'static str,
+        cause: String,
+    },
+    #[error("the archive database {target} refused {op}: {cause}; {fix}")]
+    Refused {
+        target: String,
+        op: &'static str,
+        cause: String,
+        fix: &'static str,
+    },
+    #[error(
+        "{target} is not a wecom-archive archive: {cause}; point [archive] url at an empty \
+         database (or set [archive] schema to an empty or new schema), or at the one \
+         wecom-archive created"
+    )]
+    Foreign { target: String, cause: String },
+    #[error(
+        "this node no longer holds the lease of corp {corp_id} (while {op}): another node took \
+         it over; nothing was written"
+    )]
+    LeaseLost { corp_id: String, op: &'static str },
 }
 
 impl StoreError {
@@ -134,6 +168,10 @@ impl StoreError {
             StoreError::AlreadyExists { .. } => StoreErrorKind::AlreadyExists,
             StoreError::NotFound { .. } => StoreErrorKind::NotFound,
             StoreError::Backend { .. } => StoreErrorKind::Backend,
+            StoreError::Unavailable { .. } => StoreErrorKind::Unavailable,
+            StoreError::Refused { .. } => StoreErrorKind::PermissionDenied,
+            StoreError::Foreign { .. } => StoreErrorKind::Corrupt,
+            StoreError::LeaseLost { .. } => StoreErrorKind::LeaseLost,
         }
     }
 }

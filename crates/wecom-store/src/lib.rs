@@ -40,6 +40,7 @@ mod location;
 mod lock;
 mod media;
 pub mod names;
+mod postgres;
 mod rules;
 mod sqlite;
 mod store;
@@ -67,6 +68,7 @@ pub use media::{
     MediaArea, MediaJob, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState,
     MediaObject, MediaStats, MessageMedia, UnknownMediaJobState,
 };
+pub use postgres::{Lease, LeaseHolder, PgOptions, PgStore, default_node_name};
 pub use sqlite::{SqliteReader, SqliteStore};
 pub use store::{
     ArchiveReader, ArchiveWriter, CommitStats, ConversationFilter, ConversationSummary,
