@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -71,6 +71,8 @@ struct Corp {
     handle: Arc<RunnerHandle>,
     /// Its search indexer until [`start`] runs it; `None` when search is off or unavailable.
     search: Option<Indexer>,
+    /// Several nodes: whether this node holds the corp's lease (`None` with one node).
+    lease: Option<(watch::Sender<bool>, watch::Receiver<bool>)>,
 }
 
 /// Runs the daemon on `listener` until `shutdown` completes, then stops every task it started
@@ -100,6 +102,7 @@ pub async fn run(
                 client: Arc::new(client),
                 handle: RunnerHandle::new(),
                 search: None,
+                lease: c.store.cluster.as_ref().map(|_| watch::channel(false)),
             }),
             Err(e) => {
                 shut_sources(&corps).await;
@@ -220,6 +223,17 @@ fn start(
     for c in corps.iter() {
         if let Some(cb) = &c.config.callback {
             let handle = c.handle.clone();
+            // Several nodes: the callback may reach a node that does not hold the corp, so it is
+            // passed on through the database to whichever does.
+            let forward = c.store.cluster.clone().map(|cluster| {
+                let asked = Arc::new(Notify::new());
+                let (corp_id, cancel) = (c.config.corp_id.clone(), cancel.clone());
+                let a = asked.clone();
+                tasks.spawn(async move {
+                    crate::cluster::forward_wakes(cluster, corp_id, a, cancel).await;
+                });
+                asked
+            });
             let crypto = CallbackCrypto::new(&cb.token, &cb.encoding_aes_key, &c.config.corp_id)
                 .map_err(|cause| DaemonError::Callback {
                     corp_id: c.config.corp_id.clone(),
@@ -228,7 +242,12 @@ fn start(
             endpoints.push(CallbackEndpoint {
                 corp_id: c.config.corp_id.clone(),
                 crypto,
-                on_notify: Arc::new(move || handle.trigger()),
+                on_notify: Arc::new(move || {
+                    handle.trigger();
+                    if let Some(forward) = &forward {
+                        forward.notify_one();
+                    }
+                }),
             });
         } else {
             info!(corp_id = %c.config.corp_id, "no callback configured: polling every {}s only", poll.as_secs());
@@ -299,8 +318,21 @@ fn start(
         opts.max_seq_jump = config.sync.max_seq_jump;
         let mut pacing = RunnerOptions {
             poll_interval: poll,
+            lease: c.lease.as_ref().map(|(_, held)| held.clone()),
             ..RunnerOptions::default()
         };
+        if let (Some(cluster), Some((held, _))) = (c.store.cluster.clone(), c.lease.as_ref()) {
+            let (corp_id, held, handle, cancel) = (
+                c.config.corp_id.clone(),
+                held.clone(),
+                c.handle.clone(),
+                cancel.clone(),
+            );
+            let ttl = Duration::from_secs(config.lease_secs);
+            tasks.spawn(async move {
+                crate::cluster::keep_lease(cluster, corp_id, ttl, held, handle, cancel).await;
+            });
+        }
         pacing.after_sync.push(refresh.clone());
         if let Some(blobs) = &blobs {
             let source: Arc<dyn MediaSource> = c.client.clone();
@@ -314,7 +346,9 @@ fn start(
         match crate::names::resolver(config, &c.config, &c.store) {
             Ok(Some(mut resolver)) => {
                 resolver.notify_after_pass(refresh.clone());
-                follow(tasks, &mut pacing, resolver, &cancel);
+                // Several nodes: only the node holding the corp names it.
+                let gate = c.lease.as_ref().map(|(_, held)| held.clone());
+                follow_gated(tasks, &mut pacing, resolver, gate, &cancel);
             }
             Ok(None) => {}
             Err(e) => warn!(corp_id = %c.config.corp_id, error = %e, "names are not resolved"),
@@ -335,6 +369,15 @@ fn start(
             )
             .await;
         });
+    }
+    // Several nodes: one listener wakes this node's runners for callbacks other nodes received.
+    if let Some(cluster) = corps.iter().find_map(|c| c.store.cluster.clone()) {
+        let handles = corps
+            .iter()
+            .map(|c| (c.config.corp_id.clone(), c.handle.clone()))
+            .collect();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { crate::cluster::listen_wakes(cluster, handles, cancel).await });
     }
     let warn_below = Duration::from_secs(config.sync.warn_remaining_hours * 3600);
     let error_below = Duration::from_secs(config.sync.error_remaining_hours * 3600);
@@ -361,6 +404,25 @@ fn follow<F: Follower + 'static>(
     });
 }
 
+/// [`follow`], but only while `gate` (this node holds the corp's lease) is open; `None`: always.
+fn follow_gated<F: Follower + 'static>(
+    tasks: &mut JoinSet<()>,
+    pacing: &mut RunnerOptions,
+    follower: F,
+    gate: Option<watch::Receiver<bool>>,
+    cancel: &CancellationToken,
+) {
+    let Some(gate) = gate else {
+        return follow(tasks, pacing, follower, cancel);
+    };
+    pacing.after_sync.push(follower.waker().notify());
+    let cancel = cancel.clone();
+    tasks.spawn(async move {
+        crate::cluster::gated(&follower, gate, &cancel).await;
+        let _ = tokio::task::spawn_blocking(move || drop(follower)).await;
+    });
+}
+
 /// The observer's view of one corp: its archive, runner and the paths its errors may quote.
 fn corp_view(config: &Config, c: &Corp) -> CorpView {
     let client = c.client.clone();
@@ -375,13 +437,15 @@ fn corp_view(config: &Config, c: &Corp) -> CorpView {
     if let Some(lib) = &c.config.sdk_library {
         paths.push((lib.clone(), "the vendor library"));
     }
-    CorpView::new(
+    let mut view = CorpView::new(
         c.config.corp_id.clone(),
         c.store.reader.clone(),
         c.handle.clone(),
         Box::new(move || client.worker_restarts()),
         paths,
-    )
+    );
+    view.lease = c.lease.as_ref().map(|(_, held)| held.clone());
+    view
 }
 
 /// Descriptors kept out of the HTTP server's reach: the process itself, and per corp its archive,

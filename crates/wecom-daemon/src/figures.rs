@@ -51,6 +51,8 @@ pub struct CorpView {
     /// Paths that may appear in error texts (archive, keys, media, vendor library), each with the
     /// words that replace it in readiness reasons.
     pub paths: Vec<(PathBuf, &'static str)>,
+    /// Several nodes: whether this node holds the corp's lease.
+    pub lease: Option<tokio::sync::watch::Receiver<bool>>,
     cached: Mutex<Cached>,
 }
 
@@ -69,6 +71,7 @@ impl CorpView {
             handle,
             worker_restarts,
             paths,
+            lease: None,
             cached: Mutex::new(Cached::default()),
         }
     }
@@ -193,6 +196,7 @@ impl DaemonObserver {
             );
         }
         snap.not_ready = readiness(&status, error.as_deref(), &view.paths).err();
+        snap.lease_held = view.lease.as_ref().map(|held| *held.borrow());
         snap
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+mod cluster;
 mod daemon;
 mod error;
 pub mod figures;

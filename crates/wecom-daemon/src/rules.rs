@@ -40,7 +40,9 @@ pub fn readiness(
             status.consecutive_failures,
             last_error()
         ))
-    } else if status.last_caught_up_ms.is_none() {
+    } else if status.last_caught_up_ms.is_none() && !status.standby {
+        // A node standing by for a corp another node syncs is ready: it takes the corp over
+        // when that node's lease lapses.
         Err("not caught up yet".to_owned())
     } else {
         Ok(())

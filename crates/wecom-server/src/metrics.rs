@@ -45,6 +45,9 @@ pub struct CorpSnapshot {
     pub not_ready: Option<String>,
     /// Age of the archive figures above (records, media, names): when they were last computed.
     pub figures_age_seconds: Option<f64>,
+    /// Several nodes on one archive: whether this node holds the corp's lease (syncs it) or
+    /// stands by. `None` with one node.
+    pub lease_held: Option<bool>,
 }
 
 /// The binary's view of the process, read at scrape time on the async runtime: it must answer
@@ -164,6 +167,7 @@ fn render(
     let ttl = Family::<CorpLabel, F64Gauge>::default();
     let ready = Family::<CorpLabel, F64Gauge>::default();
     let figures_age = Family::<CorpLabel, F64Gauge>::default();
+    let lease = Family::<CorpLabel, F64Gauge>::default();
     for s in snapshots {
         let c = s.corp_id.as_str();
         gauge_f(&last_seq, c, s.last_seq as f64);
@@ -228,6 +232,9 @@ fn render(
         if let Some(a) = s.figures_age_seconds {
             gauge_f(&figures_age, c, a);
         }
+        if let Some(held) = s.lease_held {
+            gauge_f(&lease, c, if held { 1.0 } else { 0.0 });
+        }
     }
     r.register("last_seq", "Last archived seq (the cursor)", last_seq);
     r.register(
@@ -274,6 +281,11 @@ fn render(
         "figures_age_seconds",
         "Seconds since the archive figures (records, media, names) were computed",
         figures_age,
+    );
+    r.register(
+        "lease_held",
+        "Several nodes: 1 when this node holds the corp's lease and syncs it, 0 when it stands by",
+        lease,
     );
     r.register(
         "callback_requests",
@@ -342,8 +354,22 @@ pub(crate) async fn readyz(AxumState(state): AxumState<Arc<State>>) -> Response 
                 .map(|why| format!("{}: {why}", s.corp_id))
         })
         .collect();
+    // With several nodes, say which corps this node syncs and which it stands by for.
+    let leases: Vec<String> = snapshots
+        .iter()
+        .filter_map(|s| {
+            s.lease_held.map(|held| {
+                let role = if held { "holds the lease" } else { "stands by" };
+                format!("{}: {role}", s.corp_id)
+            })
+        })
+        .collect();
     if problems.is_empty() {
-        (StatusCode::OK, "ready").into_response()
+        if leases.is_empty() {
+            (StatusCode::OK, "ready").into_response()
+        } else {
+            (StatusCode::OK, format!("ready\n{}", leases.join("\n"))).into_response()
+        }
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n")).into_response()
     }

@@ -34,6 +34,7 @@
 mod accounts;
 mod audit;
 mod blocking;
+mod cluster;
 mod error;
 mod follow;
 mod location;
@@ -58,6 +59,7 @@ pub use audit::{
     validate_entry,
 };
 pub use blocking::blocking;
+pub use cluster::{Cluster, Wake, Wakes};
 pub use error::{StoreError, StoreErrorKind};
 pub use follow::{Follower, FollowerWaker};
 pub use location::{

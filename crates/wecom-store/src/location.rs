@@ -6,20 +6,24 @@ use std::sync::Arc;
 
 use crate::{
     Accounts, AccountsReader, ArchiveReader, ArchiveWriter, AuditLog, AuditReader, Directory,
-    MediaQueue, SqliteStore, StoreError,
+    MediaQueue, PgOptions, PgStore, SqliteStore, StoreError,
 };
 
-/// Where an archive is kept. Today an SQLite file; a server URL comes with a second backend.
+/// Where an archive is kept: an SQLite file, or a PostgreSQL database (schema).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// An SQLite database file (created, with its folders, when opened for writing).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (its schema created and migrated when opened for writing), which
+    /// several nodes may share.
+    Postgres(PgOptions),
 }
 
 impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreLocation::Postgres(options) => write!(f, "{options}"),
         }
     }
 }
@@ -34,6 +38,9 @@ pub struct Roles {
     pub directory: Arc<dyn Directory>,
     pub accounts: Arc<dyn Accounts>,
     pub audit: Arc<dyn AuditLog>,
+    /// Leases and wake-ups between the nodes sharing the archive; `None` for a backend with one
+    /// writer (SQLite).
+    pub cluster: Option<Arc<dyn crate::Cluster>>,
 }
 
 impl fmt::Debug for Roles {
@@ -47,6 +54,7 @@ impl fmt::Debug for Roles {
 pub fn open(location: &StoreLocation) -> Result<Roles, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?).roles()),
+        StoreLocation::Postgres(options) => Ok(Arc::new(PgStore::open(options)?).roles()),
     }
 }
 
@@ -54,6 +62,7 @@ pub fn open(location: &StoreLocation) -> Result<Roles, StoreError> {
 pub fn open_reader(location: &StoreLocation) -> Result<Arc<dyn ArchiveReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+        StoreLocation::Postgres(options) => Ok(Arc::new(PgStore::open_read_only(options)?)),
     }
 }
 
@@ -64,6 +73,7 @@ pub fn open_accounts_reader(
 ) -> Result<Arc<dyn AccountsReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+        StoreLocation::Postgres(options) => Ok(Arc::new(PgStore::open_read_only(options)?)),
     }
 }
 
@@ -72,5 +82,6 @@ pub fn open_accounts_reader(
 pub fn open_audit_reader(location: &StoreLocation) -> Result<Arc<dyn AuditReader>, StoreError> {
     match location {
         StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open_read_only(path)?)),
+        StoreLocation::Postgres(options) => Ok(Arc::new(PgStore::open_read_only(options)?)),
     }
 }

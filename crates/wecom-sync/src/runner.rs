@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use wecom_crypto::KeyRing;
@@ -27,6 +27,9 @@ pub struct RunnerOptions {
     /// (each follower's `wecom_store::FollowerWaker::notify`) starts at once
     /// instead of at its poll.
     pub after_sync: Vec<Arc<Notify>>,
+    /// With several nodes on one archive: whether this node holds the corp's lease. The runner
+    /// syncs only while it does, and waits (in standby) otherwise. `None`: always (one node).
+    pub lease: Option<watch::Receiver<bool>>,
 }
 
 impl Default for RunnerOptions {
@@ -36,6 +39,7 @@ impl Default for RunnerOptions {
             min_gap: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             after_sync: Vec::new(),
+            lease: None,
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct RunnerStatus {
     pub store_failing: bool,
     pub triggers: u64,
     pub in_flight: bool,
+    /// Several nodes: another node holds the corp's lease, so this one waits.
+    pub standby: bool,
 }
 
 /// The handle other parts of the process hold: wake the runner, read its status.
@@ -103,7 +109,23 @@ pub async fn run_corp<S: ArchiveSource>(
     cancel: &CancellationToken,
 ) {
     let corp = opts.corp_id.as_str();
+    let mut lease = pacing.lease.clone();
     loop {
+        if let Some(lease) = lease.as_mut()
+            && !*lease.borrow_and_update()
+        {
+            handle.update(|s| s.standby = true);
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                held = lease.wait_for(|held| *held) => {
+                    if held.is_err() {
+                        // The lease keeper is gone: the process is shutting down.
+                        return;
+                    }
+                }
+            }
+            handle.update(|s| s.standby = false);
+        }
         let started = Instant::now();
         handle.update(|s| {
             s.in_flight = true;
@@ -141,6 +163,24 @@ pub async fn run_corp<S: ArchiveSource>(
                     );
                 }
                 0
+            }
+            Err(SyncError::Commit { error, cursor, .. })
+                if error.kind() == wecom_store::StoreErrorKind::LeaseLost =>
+            {
+                // Not a failure: another node took the corp over (this one was paused or cut
+                // off past its lease). Nothing was written; wait for the lease again.
+                warn!(corp_id = corp, cursor, "another node took this corp over; standing by");
+                handle.update(|s| {
+                    s.in_flight = false;
+                    s.cursor = cursor;
+                });
+                // The lease keeper learns of it at its next renewal (a third of the lease); until
+                // then the gate above may still be open, so pace the retries.
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(pacing.min_gap) => {}
+                }
+                continue;
             }
             Err(e) => {
                 let (message, cursor) = match &e {

@@ -17,14 +17,16 @@ pub const EXIT_AUDIT_BROKEN: u8 = 5;
 
 pub fn run(config: &Config, cmd: &AuditCommand) -> anyhow::Result<ExitCode> {
     let archive = accounts_archive(config)?;
-    if !archive.exists() {
+    if let StoreLocation::Sqlite(path) = archive
+        && !path.exists()
+    {
         anyhow::bail!(
             "archive {} does not exist yet: nothing has been audited",
-            archive.display()
+            path.display()
         );
     }
-    let log = wecom_store::open_audit_reader(&StoreLocation::Sqlite(archive.to_owned()))
-        .with_context(|| format!("cannot read archive {}", archive.display()))?;
+    let log = wecom_store::open_audit_reader(archive)
+        .with_context(|| format!("cannot read archive {archive}"))?;
     match cmd {
         AuditCommand::List {
             user,

@@ -10,13 +10,13 @@ use super::{open_reader, thousands};
 use crate::cli::ConversationsCommand;
 
 pub fn run(corp: &CorpConfig, cmd: &ConversationsCommand) -> anyhow::Result<ExitCode> {
-    if !corp.archive_path.exists() {
+    if matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
         bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
         );
     }
-    let store = open_reader(&corp.archive_path)?;
+    let store = open_reader(&corp.store)?;
     match cmd {
         ConversationsCommand::List {
             limit,

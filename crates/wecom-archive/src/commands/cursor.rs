@@ -16,13 +16,13 @@ pub fn run(corp: &CorpConfig, cmd: &CursorCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
-    if !corp.archive_path.exists() {
+    if matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
         anyhow::bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
         );
     }
-    let store = open_reader(&corp.archive_path)?;
+    let store = open_reader(&corp.store)?;
     let status = wecom_views::cursor_status(&*store, &corp.corp_id)?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -72,7 +72,7 @@ fn show(corp: &CorpConfig, as_json: bool) -> anyhow::Result<ExitCode> {
 fn set(corp: &CorpConfig, seq: u64, force: bool) -> anyhow::Result<ExitCode> {
     // A writer like `sync`: one at a time, told who holds the archive otherwise (exit 4).
     let mut writers = Writers::default();
-    let store = writers.open(&corp.archive_path)?;
+    let store = writers.open(&corp.store)?;
     let change = store.writer.set_cursor(&corp.corp_id, seq, force)?;
     let previous = change.previous;
     if !change.moved {

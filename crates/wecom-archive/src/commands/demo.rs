@@ -273,7 +273,7 @@ struct Login {
 fn serve(rt: &tokio::runtime::Runtime, config: &Config, listen: &str) -> anyhow::Result<()> {
     let corp = config.corp(None)?;
     let mut writers = super::Writers::default();
-    let store = writers.open(&corp.archive_path)?;
+    let store = writers.open(&corp.store)?;
     let logins = demo_users(&store)?;
     let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
     let plan = wecom_daemon::RunPlan {

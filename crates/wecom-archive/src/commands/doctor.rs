@@ -138,7 +138,7 @@ async fn check_names(config: &Config, corp: &CorpConfig, r: &mut Report) {
 fn check_cursor(corp: &CorpConfig, s: &wecom_store::Stats, max_jump: u64, r: &mut Report) {
     let cursor = s.cursor_seq;
     let fix_cmd = format!("wecom-archive cursor show --corp {}", corp.corp_id);
-    let checked = open_reader(&corp.archive_path).and_then(|store| {
+    let checked = open_reader(&corp.store).and_then(|store| {
         let guard = &store;
         Ok((
             guard.max_record_seq(&corp.corp_id)?,
@@ -204,7 +204,7 @@ fn check_stored_records(corp: &CorpConfig, r: &mut Report) {
     let Ok(ring) = load_key_ring(&corp.keys_dir) else {
         return;
     };
-    let sample = match open_reader(&corp.archive_path)
+    let sample = match open_reader(&corp.store)
         .and_then(|s| Ok(s.sample_records(&corp.corp_id, SAMPLE_NEWEST)?))
     {
         Ok(sample) => sample,
@@ -212,7 +212,15 @@ fn check_stored_records(corp: &CorpConfig, r: &mut Report) {
             r.fail(
                 "stored records",
                 format!("{e:#}"),
-                "check the path and permissions of [archive] path",
+                match corp.store {
+                    wecom_store::StoreLocation::Sqlite(_) => {
+                        "check the path and permissions of [archive] path"
+                    }
+                    wecom_store::StoreLocation::Postgres(_) => {
+                        "check [archive] url, the password in WECOM_ARCHIVE_DB_PASSWORD and that \
+                         the database server runs (`wecom-archive sync` creates the schema)"
+                    }
+                },
             );
             return;
         }
@@ -349,7 +357,8 @@ fn check_files(config: &Config, corp: &CorpConfig, r: &mut Report) {
             ),
         }
     }
-    if corp.archive_path.exists()
+    if matches!(corp.store, wecom_store::StoreLocation::Sqlite(_))
+        && corp.archive_path.exists()
         && let Err(e) = std::fs::OpenOptions::new()
             .write(true)
             .open(&corp.archive_path)
@@ -414,14 +423,14 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
     check_files(config, corp, &mut r);
 
     // Archive.
-    if corp.archive_path.exists() {
-        match open_reader(&corp.archive_path).and_then(|s| Ok(s.stats(&corp.corp_id)?)) {
+    if !matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
+        match open_reader(&corp.store).and_then(|s| Ok(s.stats(&corp.corp_id)?)) {
             Ok(s) => {
                 r.ok(
                     "archive",
                     format!(
                         "{} ({} records, cursor {})",
-                        corp.archive_path.display(),
+                        corp.store,
                         s.records,
                         s.cursor_seq
                     ),
@@ -439,7 +448,15 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
             Err(e) => r.fail(
                 "archive",
                 format!("{e:#}"),
-                "check the path and permissions of [archive] path",
+                match corp.store {
+                    wecom_store::StoreLocation::Sqlite(_) => {
+                        "check the path and permissions of [archive] path"
+                    }
+                    wecom_store::StoreLocation::Postgres(_) => {
+                        "check [archive] url, the password in WECOM_ARCHIVE_DB_PASSWORD and that \
+                         the database server runs (`wecom-archive sync` creates the schema)"
+                    }
+                },
             ),
         }
     } else {

@@ -12,7 +12,7 @@ use crate::cli::MediaCommand;
 use wecom_wire::clock::now_ms;
 
 pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Result<ExitCode> {
-    if !corp.archive_path.exists() {
+    if matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
         anyhow::bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
@@ -20,7 +20,7 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
     }
     match cmd {
         MediaCommand::Status { json } => {
-            let store = open_reader(&corp.archive_path)?;
+            let store = open_reader(&corp.store)?;
             let status = wecom_views::media_status(
                 &*store,
                 &corp.corp_id,
@@ -51,7 +51,7 @@ pub fn run(config: &Config, corp: &CorpConfig, cmd: &MediaCommand) -> anyhow::Re
         }
         MediaCommand::Retry { failed } => {
             let mut writers = Writers::default();
-            let store = writers.open(&corp.archive_path)?;
+            let store = writers.open(&corp.store)?;
             let n = store
                 .media
                 .retry_media_jobs(&corp.corp_id, *failed, now_ms())?;

@@ -187,24 +187,37 @@ fn holders_if_busy(error: &wecom_store::StoreError, path: &Path) -> String {
 }
 
 /// Opens an existing archive for reading only: no lock is taken and nothing is written, so it
-/// works beside a running writer and on a read-only mount.
-fn open_reader(path: &Path) -> anyhow::Result<Arc<dyn ArchiveReader>> {
-    wecom_store::open_reader(&StoreLocation::Sqlite(path.to_owned()))
-        .with_context(|| format!("cannot read archive {}", path.display()))
+/// works beside a running writer and on a read-only mount (or a PostgreSQL replica).
+fn open_reader(location: &StoreLocation) -> anyhow::Result<Arc<dyn ArchiveReader>> {
+    wecom_store::open_reader(location).with_context(|| format!("cannot read archive {location}"))
 }
 
 /// The writer locks a writing command holds, one per archive file (corps may share one), for as
-/// long as it lives.
+/// long as it lives. A PostgreSQL archive has no file lock (several nodes share it; leases fence
+/// their commits): it is opened once and shared by the corps.
 #[derive(Default)]
 pub struct Writers {
     held: Vec<WriterLock>,
+    postgres: Vec<(wecom_store::PgOptions, Roles)>,
 }
 
 impl Writers {
     /// Takes the archive's writer lock (once per file) and opens it for writing. Another holder
     /// is a [`wecom_store::LockError::Held`] naming it, which ends the command with
     /// [`EXIT_ARCHIVE_LOCKED`].
-    pub fn open(&mut self, archive: &Path) -> anyhow::Result<Roles> {
+    pub fn open(&mut self, location: &StoreLocation) -> anyhow::Result<Roles> {
+        let archive = match location {
+            StoreLocation::Sqlite(path) => path.as_path(),
+            StoreLocation::Postgres(options) => {
+                if let Some((_, roles)) = self.postgres.iter().find(|(o, _)| o == options) {
+                    return Ok(roles.clone());
+                }
+                let roles = wecom_store::open(location)
+                    .with_context(|| format!("cannot open archive {location}"))?;
+                self.postgres.push((options.clone(), roles.clone()));
+                return Ok(roles);
+            }
+        };
         let lock_path = wecom_store::lock_path(archive);
         if !self.held.iter().any(|l| l.path() == lock_path) {
             match WriterLock::acquire(archive) {

@@ -58,7 +58,7 @@ pub fn refresh(config: &Config, corp: &CorpConfig, all: bool) -> anyhow::Result<
     }
     require_archive(corp)?;
     let mut writers = Writers::default();
-    let store = writers.open(&corp.archive_path)?;
+    let store = writers.open(&corp.store)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -141,7 +141,7 @@ pub fn render_names_view(n: &NamesView) -> String {
 
 /// Refuses a corp whose archive was never created (a read-only command has nothing to read).
 pub(super) fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
-    if !corp.archive_path.exists() {
+    if matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
         bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
@@ -153,7 +153,7 @@ pub(super) fn require_archive(corp: &CorpConfig) -> anyhow::Result<()> {
 /// For the read-only commands (`rooms`, `people`).
 fn open_existing(corp: &CorpConfig) -> anyhow::Result<Arc<dyn ArchiveReader>> {
     require_archive(corp)?;
-    open_reader(&corp.archive_path)
+    open_reader(&corp.store)
 }
 
 /// `name (state)` for listings: the name, or what is known about why there is none.

@@ -53,7 +53,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &RunArgs) -> anyhow::R
         if keys.is_empty() {
             warn!(corp_id = %c.corp_id, dir = %c.keys_dir.display(), "no private keys: records are stored encrypted until a key is added");
         }
-        let store = writers.open(&c.archive_path)?;
+        let store = writers.open(&c.store)?;
         corps.push(DaemonCorp {
             config: c.clone(),
             store,

@@ -32,7 +32,7 @@ pub fn search(config: &Config, corp: &CorpConfig, args: &SearchArgs) -> anyhow::
     // The caller's mistakes first, whether or not an index exists yet.
     check_request(&request).map_err(usage)?;
     require_archive(corp)?;
-    let archive = open_reader(&corp.archive_path)?;
+    let archive = open_reader(&corp.store)?;
     let index = SearchIndex::open(&config.search_index_dir(corp), &corp.corp_id)?;
     let lag = archive
         .feed_head(&corp.corp_id)?
@@ -234,7 +234,7 @@ pub fn index(config: &Config, corp: &CorpConfig, cmd: &IndexCommand) -> anyhow::
 }
 
 fn status(config: &Config, corp: &CorpConfig, json: bool) -> anyhow::Result<ExitCode> {
-    let archive = open_reader(&corp.archive_path)?;
+    let archive = open_reader(&corp.store)?;
     let index = SearchIndex::open(&config.search_index_dir(corp), &corp.corp_id)?;
     let status = index.status(&*archive)?;
     if json {
@@ -269,7 +269,7 @@ fn render_status(s: &IndexStatus) -> String {
 /// daemon or sync writes the index meanwhile).
 fn rebuild(config: &Config, corp: &CorpConfig) -> anyhow::Result<ExitCode> {
     let mut writers = Writers::default();
-    let store = writers.open(&corp.archive_path)?;
+    let store = writers.open(&corp.store)?;
     let dir = config.search_index_dir(corp);
     let index = match SearchIndex::open_or_create(&dir, &corp.corp_id) {
         Ok(index) => index,

@@ -11,13 +11,13 @@ use super::{open_reader, thousands};
 use crate::cli::StatsArgs;
 
 pub fn run(config: &Config, corp: &CorpConfig, args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    if !corp.archive_path.exists() {
+    if matches!(&corp.store, wecom_store::StoreLocation::Sqlite(path) if !path.exists()) {
         anyhow::bail!(
             "archive {} does not exist yet: run `wecom-archive sync` first",
             corp.archive_path.display()
         );
     }
-    let store = open_reader(&corp.archive_path)?;
+    let store = open_reader(&corp.store)?;
     let mut view = wecom_views::archive_stats(&*store, &corp.corp_id, &media_location(config))?;
     view.search = super::search::figures(config, corp, &*store);
     if args.json {

@@ -31,7 +31,7 @@ pub fn run(config: &Config, selected: Option<&str>, args: &SyncArgs) -> anyhow::
         if keys.is_empty() {
             tracing::warn!(corp_id = %corp.corp_id, dir = %corp.keys_dir.display(), "no private keys: records are stored encrypted and reported as failures until a key is added");
         }
-        let store = writers.open(&corp.archive_path)?;
+        let store = writers.open(&corp.store)?;
         warn_if_readable(config, corp);
         targets.push(Target { corp, keys, store });
     }
@@ -370,7 +370,7 @@ fn print_report(corp_id: &str, r: &SyncReport) {
 pub fn redecrypt(corp: &CorpConfig) -> anyhow::Result<ExitCode> {
     let keys = Arc::new(load_key_ring(&corp.keys_dir)?);
     let mut writers = Writers::default();
-    let store = writers.open(&corp.archive_path)?;
+    let store = writers.open(&corp.store)?;
     let report = runtime()?.block_on(redecrypt_all(store.writer, keys, &corp.corp_id))?;
     println!(
         "redecrypt: {} failed records retried, {} now decrypted, {} still failing",

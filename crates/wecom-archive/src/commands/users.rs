@@ -58,11 +58,11 @@ pub fn run(
 
 /// The archive holding the accounts and the audit log: the first configured corp's, so the
 /// answer never depends on `--corp` (corps usually share one archive).
-pub(super) fn accounts_archive(config: &Config) -> anyhow::Result<&Path> {
+pub(super) fn accounts_archive(config: &Config) -> anyhow::Result<&StoreLocation> {
     config
         .corps
         .first()
-        .map(|c| c.archive_path.as_path())
+        .map(|c| &c.store)
         .context("no corp is configured")
 }
 
@@ -206,7 +206,7 @@ fn audit(
     Ok(())
 }
 
-fn add(archive: &Path, actor: &str, mut user: NewUser) -> anyhow::Result<ExitCode> {
+fn add(archive: &StoreLocation, actor: &str, mut user: NewUser) -> anyhow::Result<ExitCode> {
     user.password_hash = password_hash_from_stdin()?;
     let mut writers = Writers::default();
     let store = writers.open(archive)?;
@@ -257,7 +257,7 @@ fn add(archive: &Path, actor: &str, mut user: NewUser) -> anyhow::Result<ExitCod
 }
 
 fn set_disabled(
-    archive: &Path,
+    archive: &StoreLocation,
     actor: &str,
     name: &str,
     disabled: bool,
@@ -301,7 +301,7 @@ fn set_disabled(
     }
 }
 
-fn passwd(archive: &Path, actor: &str, name: &str) -> anyhow::Result<ExitCode> {
+fn passwd(archive: &StoreLocation, actor: &str, name: &str) -> anyhow::Result<ExitCode> {
     let hash = password_hash_from_stdin()?;
     let mut writers = Writers::default();
     let store = writers.open(archive)?;
@@ -341,7 +341,9 @@ fn not_found(store: &Roles, actor: &str, action: &str, name: &str) -> anyhow::Re
 }
 
 fn list(archive: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    if !archive.exists() {
+    if let StoreLocation::Sqlite(path) = archive
+        && !path.exists()
+    {
         if !as_json {
             println!(
                 "no users yet: add the first admin with `wecom-archive user add NAME --role admin --password-stdin`"
@@ -349,8 +351,8 @@ fn list(archive: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let accounts = wecom_store::open_accounts_reader(&StoreLocation::Sqlite(archive.to_owned()))
-        .with_context(|| format!("cannot read archive {}", archive.display()))?;
+    let accounts = wecom_store::open_accounts_reader(archive)
+        .with_context(|| format!("cannot read archive {archive}"))?;
     let users = accounts.list_users()?;
     let now = wecom_wire::clock::now_ms();
     if as_json {

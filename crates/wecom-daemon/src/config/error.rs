@@ -121,6 +121,9 @@ pub enum ConfigError {
         DEFAULT_MAX_RESPONSE_MB = super::DEFAULT_MAX_RESPONSE_MB
     )]
     MaxResponseMb(u64),
+    /// `[archive] url` that is not a PostgreSQL URL, or combined with what only SQLite has.
+    #[error("[archive] {0}")]
+    ArchiveUrl(String),
     /// Counts and durations that must not be zero.
     #[error("[{section}] {keys} must be at least 1")]
     Zero {
@@ -247,6 +250,7 @@ impl ConfigError {
             | ConfigError::ZeroSeqJump
             | ConfigError::MaxResponseMb(_)
             | ConfigError::Zero { .. }
+            | ConfigError::ArchiveUrl(_)
             | ConfigError::NamesRate
             | ConfigError::SearchHeap(_)
             | ConfigError::HalfTls { .. }

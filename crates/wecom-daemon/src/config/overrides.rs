@@ -24,6 +24,9 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_PROXY", "corp.proxy"),
     ("WECOM_ARCHIVE_PROXY_PASSWORD", "corp.proxy_password"),
     ("WECOM_ARCHIVE_DB", "archive.path"),
+    ("WECOM_ARCHIVE_DB_URL", "archive.url"),
+    ("WECOM_ARCHIVE_DB_PASSWORD", "archive.password (PGPASSWORD too)"),
+    ("WECOM_ARCHIVE_NODE", "archive.node"),
     ("WECOM_ARCHIVE_KEYS_DIR", "keys.dir"),
     ("WECOM_ARCHIVE_SDK_LIBRARY", "corp.sdk_library"),
     ("WECOM_ARCHIVE_S3_SECRET_KEY", "media.s3_secret_key"),
@@ -75,6 +78,15 @@ pub fn apply(file: &mut ConfigFile, env: &HashMap<String, String>) {
     }
     if let Some(v) = get("WECOM_ARCHIVE_DB") {
         file.archive.path = PathBuf::from(v);
+    }
+    if let Some(v) = get("WECOM_ARCHIVE_DB_URL") {
+        file.archive.url = Some(v);
+    }
+    if let Some(v) = get("WECOM_ARCHIVE_DB_PASSWORD").or_else(|| get("PGPASSWORD")) {
+        file.archive.password = Some(v);
+    }
+    if let Some(v) = get("WECOM_ARCHIVE_NODE") {
+        file.archive.node = Some(v);
     }
     if let Some(v) = get("WECOM_ARCHIVE_KEYS_DIR") {
         file.keys.dir = PathBuf::from(v);

@@ -83,16 +83,36 @@ where
     d.deserialize_any(V(std::marker::PhantomData))
 }
 
-/// `[archive]`: the SQLite archive file and who may read what it writes.
+/// `[archive]`: where the archive lives (an SQLite file, or a PostgreSQL database several nodes
+/// share) and who may read what it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ArchiveSection {
     /// The SQLite archive file (relative to the configuration file); a corp's `archive_path`
-    /// wins over it.
+    /// wins over it. Unused when `url` is set.
     pub path: PathBuf,
     /// Whether the owner's group may read what the archive writes (0640 files, 0750 folders);
     /// by default only the owner may (0600, 0700).
     pub group_readable: bool,
+    /// `postgres://user@host:5432/database`: keep every corp's archive in PostgreSQL instead of
+    /// SQLite files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The PostgreSQL password (prefer `WECOM_ARCHIVE_DB_PASSWORD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The PostgreSQL schema holding the archive (default: the user's default, `public`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// This node's name among the nodes sharing a PostgreSQL archive (default: host name and
+    /// process id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Seconds a node holds a corp's lease without renewing it: a dead node's corps are taken
+    /// over within this time.
+    pub lease_secs: u64,
+    /// PostgreSQL connections at most per node.
+    pub pool_size: u32,
 }
 
 impl Default for ArchiveSection {
@@ -100,6 +120,12 @@ impl Default for ArchiveSection {
         ArchiveSection {
             path: PathBuf::from("archive.db"),
             group_readable: false,
+            url: None,
+            password: None,
+            schema: None,
+            node: None,
+            lease_secs: 15,
+            pool_size: 8,
         }
     }
 }
@@ -560,6 +586,11 @@ pub struct Config {
     /// `[archive] group_readable`: let the owner's group read the archive and media (modes
     /// 0640/0750 instead of 0600/0700).
     pub group_readable: bool,
+    /// `[archive] url` and its companions: the PostgreSQL archive every corp lives in, when set
+    /// (then each corp's `store` is it).
+    pub postgres: Option<wecom_store::PgOptions>,
+    /// `[archive] lease_secs`: how long a node holds a corp without renewing.
+    pub lease_secs: u64,
 }
 
 /// One corp, fully resolved.
@@ -587,8 +618,11 @@ pub struct CorpConfig {
     pub timeout_secs: u64,
     /// Private keys of this corp, `v<N>.pem`.
     pub keys_dir: PathBuf,
-    /// The SQLite archive holding this corp (several corps may share one file).
+    /// The SQLite archive holding this corp (several corps may share one file); unused when the
+    /// archive is in PostgreSQL.
     pub archive_path: PathBuf,
+    /// Where this corp's archive lives: its SQLite file, or the PostgreSQL archive.
+    pub store: wecom_store::StoreLocation,
     /// Token and EncodingAESKey of the 会话内容存档 callback, when configured.
     pub callback: Option<CallbackSettings>,
     /// `source = "sdk"`: the vendor library.

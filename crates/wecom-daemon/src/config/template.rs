@@ -103,6 +103,40 @@ pub const KEY_DOCS: &[KeyDoc] = &[
         "path",
         "The SQLite archive (relative paths are relative to this file).",
     ),
+    optional(
+        "archive",
+        "url",
+        "Keep the archive in PostgreSQL instead of an SQLite file (several nodes may then run `run`\nwith the same configuration and share the work): postgres://user@host:5432/database. Put the\npassword in WECOM_ARCHIVE_DB_PASSWORD (or PGPASSWORD), not here.",
+        "\"postgres://archive@db.internal:5432/wecom\"",
+    ),
+    optional(
+        "archive",
+        "password",
+        "The PostgreSQL password (prefer WECOM_ARCHIVE_DB_PASSWORD).",
+        "\"set WECOM_ARCHIVE_DB_PASSWORD instead\"",
+    ),
+    optional(
+        "archive",
+        "schema",
+        "The PostgreSQL schema holding the archive (default: the user's default schema, public).",
+        "\"wecom\"",
+    ),
+    optional(
+        "archive",
+        "node",
+        "This node's name among the nodes sharing a PostgreSQL archive (default: host name and\nprocess id); unique per running node.",
+        "\"archive-1\"",
+    ),
+    key(
+        "archive",
+        "lease_secs",
+        "PostgreSQL: seconds a node holds a corp without renewing; a dead node's corps are taken over\nwithin this time (renewed every third of it).",
+    ),
+    key(
+        "archive",
+        "pool_size",
+        "PostgreSQL: connections at most per node.",
+    ),
     key(
         "archive",
         "group_readable",
@@ -582,6 +616,7 @@ mod tests {
             archive: ArchiveSection {
                 path: PathBuf::from("db/archive.db"),
                 group_readable: true,
+                ..ArchiveSection::default()
             },
             corp: vec![corp],
             keys: KeysSection {

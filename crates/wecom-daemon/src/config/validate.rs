@@ -51,6 +51,15 @@ impl ConfigFile {
             return Err(ConfigError::NoCorp);
         }
         let single = self.corp.len() == 1;
+        let postgres = postgres_options(&self.archive)?;
+        if postgres.is_some()
+            && let Some(c) = self.corp.iter().find(|c| c.archive_path.is_some())
+        {
+            return Err(ConfigError::ArchiveUrl(format!(
+                "url is set, so every corp lives in PostgreSQL: remove archive_path from corp {}",
+                c.corp_id
+            )));
+        }
         let mut corps: Vec<CorpConfig> = Vec::with_capacity(self.corp.len());
         for c in self.corp {
             check_corp_id(&c.corp_id)?;
@@ -95,6 +104,13 @@ impl ConfigFile {
                 proxy_password: c.proxy_password,
                 timeout_secs: c.timeout_secs,
                 keys_dir: resolve(base, &keys_dir),
+                store: match &postgres {
+                    Some(options) => wecom_store::StoreLocation::Postgres(options.clone()),
+                    None => wecom_store::StoreLocation::Sqlite(resolve(
+                        base,
+                        c.archive_path.as_deref().unwrap_or(&self.archive.path),
+                    )),
+                },
                 archive_path: resolve(
                     base,
                     c.archive_path.as_deref().unwrap_or(&self.archive.path),
@@ -182,8 +198,46 @@ impl ConfigFile {
             search,
             api,
             group_readable: self.archive.group_readable,
+            lease_secs: self.archive.lease_secs,
+            postgres,
         })
     }
+}
+
+/// `[archive] url` and its companions as the store's options; `None` without a URL.
+fn postgres_options(
+    archive: &super::schema::ArchiveSection,
+) -> Result<Option<wecom_store::PgOptions>, ConfigError> {
+    let Some(url) = archive.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::ArchiveUrl(
+            "url must be a PostgreSQL URL: postgres://user@host:5432/database (the password \
+             belongs in WECOM_ARCHIVE_DB_PASSWORD)"
+                .to_owned(),
+        ));
+    }
+    if archive.lease_secs < 3 {
+        return Err(ConfigError::ArchiveUrl(format!(
+            "lease_secs {} is too short: at least 3 (default 15), as a node renews its leases \
+             three times per lease",
+            archive.lease_secs
+        )));
+    }
+    if archive.pool_size < 2 {
+        return Err(ConfigError::ArchiveUrl(
+            "pool_size must be at least 2 (default 8)".to_owned(),
+        ));
+    }
+    let mut options = wecom_store::PgOptions::new(url);
+    options.password = archive.password.clone().filter(|p| !p.is_empty());
+    options.schema = archive.schema.clone().filter(|s| !s.trim().is_empty());
+    if let Some(node) = archive.node.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        options.node = node.to_owned();
+    }
+    options.pool_size = archive.pool_size;
+    Ok(Some(options))
 }
 
 fn check_sync(sync: &super::SyncSection) -> Result<(), ConfigError> {

@@ -154,3 +154,100 @@ impl PgStore {
         }
     }
 }
+
+/// The channel wake-ups travel on: one per schema, so archives sharing a database do not wake
+/// each other.
+fn wake_channel(schema: Option<&str>) -> String {
+    format!("wecom_archive_wake_{}", schema.unwrap_or("public"))
+}
+
+impl crate::Cluster for PgStore {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn acquire_lease(&self, corp_id: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        PgStore::acquire_lease(self, corp_id, ttl)
+    }
+
+    fn release_lease(&self, corp_id: &str) -> Result<(), StoreError> {
+        PgStore::release_lease(self, corp_id)
+    }
+
+    fn lease_holders(&self) -> Result<Vec<LeaseHolder>, StoreError> {
+        PgStore::lease_holders(self)
+    }
+
+    fn wake(&self, corp_id: &str) -> Result<(), StoreError> {
+        let channel = wake_channel(self.schema.as_deref());
+        self.write("waking the corp's node", |tx| {
+            tx.execute("SELECT pg_notify($1, $2)", &[&channel, &corp_id])?;
+            Ok(())
+        })
+    }
+
+    fn wakes(&self) -> Result<Box<dyn crate::Wakes>, StoreError> {
+        let mut wakes = PgWakes {
+            config: self.config.clone(),
+            channel: wake_channel(self.schema.as_deref()),
+            target: self.target.clone(),
+            client: None,
+            resumed: false,
+        };
+        wakes.connect()?;
+        wakes.resumed = false;
+        Ok(Box::new(wakes))
+    }
+}
+
+/// LISTEN on a connection of its own.
+struct PgWakes {
+    config: postgres::Config,
+    channel: String,
+    target: String,
+    client: Option<postgres::Client>,
+    /// A reconnect happened that the caller was not told of yet.
+    resumed: bool,
+}
+
+impl PgWakes {
+    fn connect(&mut self) -> Result<(), StoreError> {
+        const OP: &str = "listening for wake-ups";
+        let mut client = self
+            .config
+            .connect(postgres::NoTls)
+            .map_err(|e| super::pg_error(&self.target, OP, &e))?;
+        client
+            .batch_execute(&format!("LISTEN {}", super::quote_ident(&self.channel)))
+            .map_err(|e| super::pg_error(&self.target, OP, &e))?;
+        self.client = Some(client);
+        self.resumed = true;
+        Ok(())
+    }
+}
+
+impl crate::Wakes for PgWakes {
+    fn next(&mut self, timeout: Duration) -> Result<Option<crate::Wake>, StoreError> {
+        if self.client.is_none() {
+            self.connect()?;
+        }
+        if std::mem::take(&mut self.resumed) {
+            return Ok(Some(crate::Wake::Resumed));
+        }
+        let Some(client) = self.client.as_mut() else {
+            return Ok(None);
+        };
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let heard = client.notifications().timeout_iter(timeout).next();
+        match heard {
+            Ok(None) => Ok(None),
+            Ok(Some(notification)) => Ok(Some(crate::Wake::Corp(
+                notification.payload().to_owned(),
+            ))),
+            Err(e) => {
+                self.client = None;
+                Err(super::pg_error(&self.target, "listening for wake-ups", &e))
+            }
+        }
+    }
+}

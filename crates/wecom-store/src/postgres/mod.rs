@@ -164,6 +164,9 @@ impl r2d2::CustomizeConnection<Client, postgres::Error> for OnConnect {
 /// [`PgStore::open`] (creating and migrating the schema) or [`PgStore::open_read_only`].
 pub struct PgStore {
     pool: r2d2::Pool<Manager>,
+    /// How to connect (for connections outside the pool: LISTEN).
+    config: postgres::Config,
+    schema: Option<String>,
     target: String,
     node: String,
     /// The lease tokens this store holds, by corp: page commits of a corp check theirs.
@@ -254,7 +257,7 @@ impl PgStore {
             .connect(NoTls)
             .map_err(|e| pg_error(&target, "connecting", &e))?;
         drop(first.close());
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
             .min_idle(Some(0))
@@ -265,6 +268,8 @@ impl PgStore {
             .build_unchecked(manager);
         Ok(PgStore {
             pool,
+            config,
+            schema: options.schema.clone(),
             target,
             node: options.node.clone(),
             fences: Mutex::new(HashMap::new()),
@@ -290,7 +295,8 @@ impl PgStore {
             media: Arc::clone(&self) as Arc<dyn crate::MediaQueue>,
             directory: Arc::clone(&self) as Arc<dyn crate::Directory>,
             accounts: Arc::clone(&self) as Arc<dyn crate::Accounts>,
-            audit: self as Arc<dyn crate::AuditLog>,
+            audit: Arc::clone(&self) as Arc<dyn crate::AuditLog>,
+            cluster: Some(self as Arc<dyn crate::Cluster>),
         }
     }
 
@@ -608,7 +614,7 @@ fn validate_schema_name(schema: &str) -> Result<(), StoreError> {
 }
 
 /// `name` quoted as an SQL identifier.
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -369,6 +369,7 @@ impl SqliteStore {
             accounts: Arc::clone(&store) as Arc<dyn crate::Accounts>,
             audit: store as Arc<dyn crate::AuditLog>,
             reader,
+            cluster: None,
         }
     }
 
