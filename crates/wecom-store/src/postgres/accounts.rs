@@ -6,10 +6,13 @@
 //! Turkish locale `I` folds to `ı`), so the unique index, the lookups and the audit filter use
 //! [`ascii_fold!`]'s `translate` expression instead, whatever the database's locale.
 //!
-//! Appends to the audit log take `LOCK TABLE audit_log IN EXCLUSIVE MODE` in their transaction
-//! before reading the head: appends of every node queue on it, so the chain never forks, while
-//! readers (lists, verification) go on. Each statement is sent with its parameter types
-//! (`query_typed`): one round trip, no statement prepared beforehand.
+//! Appends to the audit log take a transaction-scoped advisory lock keyed on the `audit_log` table
+//! before reading the head: appends of every node queue on it, so the chain stays linear, while
+//! readers (lists, verification) go on. Not `LOCK TABLE … IN EXCLUSIVE MODE`, which would also
+//! conflict with the SHARE UPDATE EXCLUSIVE lock of (auto)vacuum and analyze: appends would stall
+//! behind them until the deadlock timeout cancels them, and vacuum of the log would rarely finish.
+//! Each statement is sent with its parameter types (`query_typed`): one round trip, no statement
+//! prepared beforehand.
 
 use postgres::types::{ToSql, Type};
 use postgres::{Row, Transaction};
@@ -100,6 +103,12 @@ const INSERT_USER: &str = concat!(
 
 /// Revokes every live session of the user.
 const REVOKE_ALL: &str = "UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND NOT revoked";
+
+/// The first key of the advisory lock appends take ("audt" in ASCII); the second is the OID of
+/// this archive's `audit_log`, so archives in other schemas of the database never wait on it.
+const AUDIT_LOCK: i32 = 0x6175_6474;
+
+const LOCK_AUDIT_LOG: &str = "SELECT pg_advisory_xact_lock($1, 'audit_log'::regclass::oid::int4)";
 
 const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 
@@ -556,10 +565,11 @@ impl AuditLog for PgStore {
         }
         let entries: Vec<AuditEntry> = entries.iter().map(storable).collect();
         self.write(OP, |tx| {
-            // Appends of every node queue here; plain reads of the log are not blocked. Under
-            // READ COMMITTED the head is read by the next statement, after the lock is granted,
-            // so it is the newest committed head.
-            tx.batch_execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")?;
+            // Appends of every node queue here until the holder commits. Under READ COMMITTED
+            // the head is read by the next statement, after the lock is granted, so it is the
+            // newest committed head. (Were two appends to read one head, the seq's primary key
+            // would refuse the second: the chain cannot fork either way.)
+            tx.execute_typed(LOCK_AUDIT_LOG, &[(&AUDIT_LOCK, Type::INT4)])?;
             let head = tx.query_typed_opt(AUDIT_HEAD, &[])?;
             let (mut seq, mut prev_hash) = match head {
                 Some(row) => {
@@ -845,6 +855,58 @@ mod tests {
     }
 
     #[test]
+    fn appends_go_on_while_vacuum_holds_its_lock_on_the_log() {
+        let schema = TestSchema::new();
+        let mut options = schema.options();
+        // A wait would fail the append instead of hanging the test.
+        options.url = format!(
+            "{}?options=-c%20lock_timeout%3D10000",
+            super::super::tests::support::test_url()
+        );
+        let store = PgStore::open(&options).expect("open");
+        store.append(&entry(0, 0)).expect("append");
+        let mut client = schema.client();
+        let mut vacuum = client.transaction().expect("begin");
+        // What VACUUM and ANALYZE hold while they run.
+        vacuum
+            .batch_execute("LOCK TABLE audit_log IN SHARE UPDATE EXCLUSIVE MODE")
+            .expect("lock");
+        let record = store.append(&entry(0, 1)).expect("append beside vacuum");
+        assert_eq!(record.seq, 2);
+        vacuum.rollback().expect("rollback");
+        assert!(matches!(
+            store.verify().expect("verify"),
+            ChainCheck::Intact { entries: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn a_read_only_open_reads_users_and_verifies_beside_a_writer() {
+        let schema = TestSchema::new();
+        let store = open(&schema);
+        store.create_user(&new_user("alice"), NOW).expect("create");
+        store.append(&entry(0, 0)).expect("append");
+        let reader = PgStore::open_read_only(&schema.options()).expect("read-only");
+        store.append(&entry(0, 1)).expect("append beside a reader");
+        assert_eq!(
+            reader
+                .user_by_name("ALICE")
+                .expect("read")
+                .map(|u| u.username),
+            Some("alice".to_owned())
+        );
+        assert_eq!(reader.list_users().expect("list").len(), 1);
+        assert!(matches!(
+            reader.verify().expect("verify"),
+            ChainCheck::Intact { entries: 2, .. }
+        ));
+        assert_eq!(
+            reader.list(&AuditFilter::default()).expect("list"),
+            all(&store)
+        );
+    }
+
+    #[test]
     fn verify_reads_batch_after_batch_and_names_the_first_broken_link() {
         let schema = TestSchema::new();
         let store = open(&schema);
@@ -1067,7 +1129,7 @@ mod tests {
             .expect("append");
         assert_eq!(record.entry.username, "mal\u{2400}lory");
         assert_eq!(record.entry.target, "\u{2400}");
-        assert_eq!(all(&store), [record.clone()]);
+        assert_eq!(all(&store), std::slice::from_ref(&record));
         assert_eq!(
             store.verify().expect("verify"),
             ChainCheck::Intact {
