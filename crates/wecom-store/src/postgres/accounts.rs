@@ -2,9 +2,9 @@
 //! hash-chained `audit_log`, whose rows triggers keep from any UPDATE, DELETE or TRUNCATE.
 //!
 //! Usernames compare as SQLite's `COLLATE NOCASE` has them: folding A–Z only. PostgreSQL's
-//! `lower()` folds more than that (U+0130 `İ` and the Kelvin sign `K` fold to `i` and `k`; under a
-//! Turkish locale `I` folds to `ı`), so the unique index, the lookups and the audit filter use
-//! [`ascii_fold!`]'s `translate` expression instead, whatever the database's locale.
+//! `lower()` folds more than that (U+0130 `İ` and the Kelvin sign `K` fold to `i` and `k`; a
+//! Turkish locale can fold `I` to `ı`), so the unique index, the lookups and the audit filter use
+//! the `translate` expression of `ascii_fold!` instead, whatever the database's locale.
 //!
 //! Appends to the audit log take a transaction-scoped advisory lock keyed on the `audit_log` table
 //! before reading the head: appends of every node queue on it, so the chain stays linear, while
