@@ -334,8 +334,11 @@ CREATE TABLE users (
     failed_logins          BIGINT  NOT NULL DEFAULT 0,  -- consecutive, since the last success
     locked_until_ms        BIGINT                       -- NULL: not locked
 );
--- Usernames are unique without regard to case (SQLite's COLLATE NOCASE folds ASCII only).
-CREATE UNIQUE INDEX users_username ON users (lower(username));
+-- Usernames are unique without regard to ASCII case, as under SQLite's COLLATE NOCASE: the key folds
+-- A-Z and nothing else. Not lower(), which also folds other letters (U+0130 and the Kelvin sign to
+-- i and k) and, under a Turkish locale, I to a dotless i. Queries use this exact expression.
+CREATE UNIQUE INDEX users_username
+    ON users (translate(username, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'));
 
 CREATE TABLE sessions (
     token_sha256           TEXT    NOT NULL PRIMARY KEY,  -- hex SHA-256 of the token
@@ -363,7 +366,9 @@ CREATE TABLE audit_log (
     hash                 TEXT    NOT NULL   -- sha256(prev_hash, this entry's fields)
 );
 
-CREATE INDEX audit_log_user ON audit_log (lower(username), seq);
+-- The audit list's user filter folds as users_username does.
+CREATE INDEX audit_log_user
+    ON audit_log (translate(username, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), seq);
 CREATE INDEX audit_log_action ON audit_log (action, seq);
 CREATE INDEX audit_log_at ON audit_log (at_ms, seq);
 
