@@ -162,17 +162,21 @@ pub(crate) async fn gated<F: Follower>(
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
-            opened = gate.wait_for(|held| *held) => if opened.is_err() { return },
+            gone = async { gate.wait_for(|held| *held).await.is_err() } => {
+                if gone {
+                    return;
+                }
+            }
         }
         let inner = cancel.child_token();
         let run = follower.run(&inner);
         tokio::pin!(run);
         tokio::select! {
             () = &mut run => {}
-            closed = gate.wait_for(|held| !*held) => {
+            closed = async { gate.wait_for(|held| !*held).await.is_err() } => {
                 inner.cancel();
                 run.await;
-                if closed.is_err() {
+                if closed {
                     return;
                 }
             }

@@ -94,6 +94,7 @@ pub async fn run(
     let addr = listener.local_addr().map_err(DaemonError::Listener)?;
     let mut corps: Vec<Corp> = Vec::new();
     for c in opened {
+        let lease = c.store.cluster.as_ref().map(|_| watch::channel(false));
         match Source::open(config, &c.config, &overrides).await {
             Ok(client) => corps.push(Corp {
                 config: c.config,
@@ -102,7 +103,7 @@ pub async fn run(
                 client: Arc::new(client),
                 handle: RunnerHandle::new(),
                 search: None,
-                lease: c.store.cluster.as_ref().map(|_| watch::channel(false)),
+                lease,
             }),
             Err(e) => {
                 shut_sources(&corps).await;

@@ -6,8 +6,8 @@
 //! prints nothing: the binary parses, prints and wires.
 
 pub mod api;
-pub mod config;
 mod cluster;
+pub mod config;
 mod daemon;
 mod error;
 pub mod figures;

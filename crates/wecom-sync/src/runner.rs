@@ -169,7 +169,10 @@ pub async fn run_corp<S: ArchiveSource>(
             {
                 // Not a failure: another node took the corp over (this one was paused or cut
                 // off past its lease). Nothing was written; wait for the lease again.
-                warn!(corp_id = corp, cursor, "another node took this corp over; standing by");
+                warn!(
+                    corp_id = corp,
+                    cursor, "another node took this corp over; standing by"
+                );
                 handle.update(|s| {
                     s.in_flight = false;
                     s.cursor = cursor;

@@ -430,9 +430,7 @@ pub fn run(config: &Config, corp: &CorpConfig, args: &SourceArgs) -> anyhow::Res
                     "archive",
                     format!(
                         "{} ({} records, cursor {})",
-                        corp.store,
-                        s.records,
-                        s.cursor_seq
+                        corp.store, s.records, s.cursor_seq
                     ),
                 );
                 check_cursor(corp, &s, config.sync.max_seq_jump, &mut r);

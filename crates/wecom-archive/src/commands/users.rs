@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read as _;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -340,7 +339,7 @@ fn not_found(store: &Roles, actor: &str, action: &str, name: &str) -> anyhow::Re
     anyhow::bail!("no user named {name:?} (see `wecom-archive user list`)")
 }
 
-fn list(archive: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
+fn list(archive: &StoreLocation, as_json: bool) -> anyhow::Result<ExitCode> {
     if let StoreLocation::Sqlite(path) = archive
         && !path.exists()
     {

@@ -25,7 +25,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("WECOM_ARCHIVE_PROXY_PASSWORD", "corp.proxy_password"),
     ("WECOM_ARCHIVE_DB", "archive.path"),
     ("WECOM_ARCHIVE_DB_URL", "archive.url"),
-    ("WECOM_ARCHIVE_DB_PASSWORD", "archive.password (PGPASSWORD too)"),
+    (
+        "WECOM_ARCHIVE_DB_PASSWORD",
+        "archive.password (PGPASSWORD too)",
+    ),
     ("WECOM_ARCHIVE_NODE", "archive.node"),
     ("WECOM_ARCHIVE_KEYS_DIR", "keys.dir"),
     ("WECOM_ARCHIVE_SDK_LIBRARY", "corp.sdk_library"),

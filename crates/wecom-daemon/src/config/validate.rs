@@ -208,7 +208,12 @@ impl ConfigFile {
 fn postgres_options(
     archive: &super::schema::ArchiveSection,
 ) -> Result<Option<wecom_store::PgOptions>, ConfigError> {
-    let Some(url) = archive.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+    let Some(url) = archive
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
         return Ok(None);
     };
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -233,7 +238,12 @@ fn postgres_options(
     let mut options = wecom_store::PgOptions::new(url);
     options.password = archive.password.clone().filter(|p| !p.is_empty());
     options.schema = archive.schema.clone().filter(|s| !s.trim().is_empty());
-    if let Some(node) = archive.node.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    if let Some(node) = archive
+        .node
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         options.node = node.to_owned();
     }
     options.pool_size = archive.pool_size;

@@ -241,9 +241,9 @@ impl crate::Wakes for PgWakes {
         let heard = client.notifications().timeout_iter(timeout).next();
         match heard {
             Ok(None) => Ok(None),
-            Ok(Some(notification)) => Ok(Some(crate::Wake::Corp(
-                notification.payload().to_owned(),
-            ))),
+            Ok(Some(notification)) => {
+                Ok(Some(crate::Wake::Corp(notification.payload().to_owned())))
+            }
             Err(e) => {
                 self.client = None;
                 Err(super::pg_error(&self.target, "listening for wake-ups", &e))
