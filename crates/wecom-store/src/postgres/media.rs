@@ -604,3 +604,266 @@ pub(super) fn message_media(
         &[&corp_id.as_ref(), &msgid.as_ref()],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Barrier};
+
+    use super::super::tests::support::TestSchema;
+    use super::super::{PgOptions, PgStore};
+    use super::CLAIM_MS;
+    use crate::MediaQueue;
+    use crate::media::{
+        MediaArea, MediaJobError, MediaJobOutcome, MediaJobResult, MediaJobState, MediaObject,
+    };
+
+    const CORP: &str = "wwpgmedia0001";
+    const NOW: i64 = 1_700_000_100_000;
+    const BASE: i64 = 1_700_000_000_000;
+
+    fn node(schema: &TestSchema, name: &str) -> PgStore {
+        let options = PgOptions {
+            node: name.to_owned(),
+            ..schema.options()
+        };
+        PgStore::open(&options).expect("open the PostgreSQL store")
+    }
+
+    /// `n` committed messages with one image each (message `i` at `BASE + i`), inserted with SQL
+    /// as `commit_page` stores them; returns the job ids by message.
+    fn seed(schema: &TestSchema, n: i64) -> Vec<i64> {
+        let mut client = schema.client();
+        client
+            .execute(
+                "INSERT INTO records (corp_id, seq, msgid, publickey_ver, encrypt_random_key, \
+                 encrypt_chat_msg, fetched_at_ms) \
+                 SELECT $1, i, 'm' || i, 1, '', '', $3 FROM generate_series(1, $2::bigint) AS i",
+                &[&CORP, &n, &NOW],
+            )
+            .expect("records");
+        client
+            .execute(
+                "INSERT INTO messages (corp_id, msgid, seq, action, from_id, tolist, roomid, \
+                 msgtime, msgtype, json, plaintext, feed_pos) \
+                 SELECT $1, 'm' || i, i, 'send', 'ken', '[\"icef\"]', '', $3 + i, 'image', '{}', \
+                 '\\x7b7d'::bytea, i FROM generate_series(1, $2::bigint) AS i",
+                &[&CORP, &n, &BASE],
+            )
+            .expect("messages");
+        client
+            .query(
+                "INSERT INTO media_jobs (corp_id, msgid, path, sdkfileid, kind, extension, \
+                 md5_expected, msgtime_ms, state, attempts, md5_mismatches, next_attempt_at_ms, \
+                 created_at_ms, updated_at_ms) \
+                 SELECT $1, 'm' || i, 'image', 'sdk' || i, 'image', 'jpg', '', $3 + i, \
+                 'pending', 0, 0, 0, $4, $4 FROM generate_series(1, $2::bigint) AS i \
+                 ORDER BY i RETURNING id",
+                &[&CORP, &n, &BASE, &NOW],
+            )
+            .expect("jobs")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
+    /// (state, claimed_by) of job `id`.
+    fn claim_of(schema: &TestSchema, id: i64) -> (String, Option<String>) {
+        let row = schema
+            .client()
+            .query_one(
+                "SELECT state, claimed_by FROM media_jobs WHERE id = $1",
+                &[&id],
+            )
+            .expect("job");
+        (row.get(0), row.get(1))
+    }
+
+    fn retry(job_id: i64) -> MediaJobResult {
+        MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Retry {
+                next_attempt_at_ms: NOW + 60_000,
+                error: MediaJobError {
+                    code: "network".into(),
+                    message: "connection reset".into(),
+                },
+            },
+            md5_mismatches: 0,
+        }
+    }
+
+    fn done(job_id: i64) -> MediaJobResult {
+        let sha256 = "a".repeat(64);
+        MediaJobResult {
+            job_id,
+            outcome: MediaJobOutcome::Done(MediaObject {
+                key: format!("objects/{sha256}"),
+                sha256,
+                size: 10,
+                md5: "0".repeat(32),
+                content_type: "image/jpeg".into(),
+                backend: "fs".into(),
+                area: MediaArea::Objects,
+            }),
+            md5_mismatches: 0,
+        }
+    }
+
+    #[test]
+    fn two_nodes_claiming_at_once_get_disjoint_jobs_covering_the_queue() {
+        let schema = TestSchema::new();
+        let a = Arc::new(node(&schema, "node-a"));
+        let b = Arc::new(node(&schema, "node-b"));
+        let all: BTreeSet<i64> = seed(&schema, 60).into_iter().collect();
+        let start = Arc::new(Barrier::new(2));
+        let claimer = |store: Arc<PgStore>, start: Arc<Barrier>| {
+            std::thread::spawn(move || {
+                start.wait();
+                let mut mine = Vec::new();
+                loop {
+                    let jobs = store
+                        .claim_media_jobs(CORP, NOW, i64::MIN, 4)
+                        .expect("claim");
+                    if jobs.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(jobs.into_iter().map(|j| {
+                        assert_eq!(j.state, MediaJobState::Downloading);
+                        j.id
+                    }));
+                }
+            })
+        };
+        let ta = claimer(Arc::clone(&a), Arc::clone(&start));
+        let tb = claimer(Arc::clone(&b), start);
+        let from_a = ta.join().expect("node a");
+        let from_b = tb.join().expect("node b");
+        let set_a: BTreeSet<i64> = from_a.iter().copied().collect();
+        let set_b: BTreeSet<i64> = from_b.iter().copied().collect();
+        assert_eq!(set_a.len(), from_a.len(), "node a got a job twice");
+        assert_eq!(set_b.len(), from_b.len(), "node b got a job twice");
+        assert!(set_a.is_disjoint(&set_b), "both nodes got {:?}", set_a.intersection(&set_b));
+        assert_eq!(&set_a | &set_b, all, "every due job was claimed");
+        for id in &set_a {
+            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-a".into())));
+        }
+        for id in &set_b {
+            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-b".into())));
+        }
+        let claim_until: i64 = schema
+            .client()
+            .query_one("SELECT max(claim_until_ms) FROM media_jobs", &[])
+            .expect("claims")
+            .get(0);
+        assert_eq!(claim_until, NOW + CLAIM_MS);
+    }
+
+    #[test]
+    fn requeue_takes_own_lapsed_and_unclaimed_jobs_never_a_live_claim() {
+        let schema = TestSchema::new();
+        let a = node(&schema, "node-a");
+        let b = node(&schema, "node-b");
+        let ids = seed(&schema, 4);
+        let claimed = a.claim_media_jobs(CORP, NOW, i64::MIN, 2).expect("claim");
+        assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), ids[..2]);
+        // A job left downloading without a claimant (nobody can finish it).
+        schema
+            .client()
+            .execute(
+                "UPDATE media_jobs SET state = 'downloading' WHERE id = $1",
+                &[&ids[3]],
+            )
+            .expect("orphan");
+
+        assert_eq!(b.requeue_interrupted_media_jobs(CORP, NOW + 1).expect("requeue"), 1);
+        assert_eq!(claim_of(&schema, ids[3]), ("pending".into(), None));
+        for id in &ids[..2] {
+            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-a".into())));
+        }
+        // Node a restarting takes its own back.
+        assert_eq!(a.requeue_interrupted_media_jobs(CORP, NOW + 2).expect("requeue"), 2);
+        for id in &ids[..2] {
+            assert_eq!(claim_of(&schema, *id), ("pending".into(), None));
+        }
+        // A claim that lapsed is anyone's to requeue.
+        a.claim_media_jobs(CORP, NOW, i64::MIN, 1).expect("claim");
+        assert_eq!(b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS).expect("requeue"), 0);
+        assert_eq!(
+            b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS + 1).expect("requeue"),
+            1
+        );
+        assert_eq!(claim_of(&schema, ids[0]), ("pending".into(), None));
+    }
+
+    #[test]
+    fn a_lapsed_claim_passes_to_another_node_and_only_done_still_applies() {
+        let schema = TestSchema::new();
+        let a = node(&schema, "node-a");
+        let b = node(&schema, "node-b");
+        let ids = seed(&schema, 2);
+        assert_eq!(a.claim_media_jobs(CORP, NOW, i64::MIN, 10).expect("claim").len(), 2);
+        assert!(
+            b.claim_media_jobs(CORP, NOW + CLAIM_MS, i64::MIN, 10)
+                .expect("claim")
+                .is_empty(),
+            "a live claim is not taken"
+        );
+        let taken = b
+            .claim_media_jobs(CORP, NOW + CLAIM_MS + 1, i64::MIN, 10)
+            .expect("claim");
+        assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), ids);
+        assert!(taken.iter().all(|j| j.state == MediaJobState::Downloading));
+        for id in &ids {
+            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-b".into())));
+        }
+
+        // Node a finishes late: its failure and its release no longer apply...
+        let late = NOW + CLAIM_MS + 2;
+        assert_eq!(a.record_media_results(CORP, &[retry(ids[0])], late).expect("record"), 0);
+        assert_eq!(a.release_media_job(CORP, ids[0], late).expect("release"), false);
+        assert_eq!(claim_of(&schema, ids[0]), ("downloading".into(), Some("node-b".into())));
+        // ...but verified bytes are the truth.
+        assert_eq!(a.record_media_results(CORP, &[done(ids[1])], late).expect("record"), 1);
+        assert_eq!(claim_of(&schema, ids[1]), ("done".into(), None));
+        assert_eq!(b.record_media_results(CORP, &[retry(ids[1])], late).expect("record"), 0);
+        assert_eq!(claim_of(&schema, ids[1]).0, "done");
+        // The holder's own result applies.
+        assert_eq!(b.record_media_results(CORP, &[retry(ids[0])], late).expect("record"), 1);
+        assert_eq!(claim_of(&schema, ids[0]), ("failed_retryable".into(), None));
+    }
+
+    #[test]
+    fn lapsed_claims_are_taken_in_the_at_risk_order() {
+        let schema = TestSchema::new();
+        let b = node(&schema, "node-b");
+        let ids = seed(&schema, 4);
+        // Jobs 0 and 2 were claimed by a node that died; 1 and 3 are pending.
+        schema
+            .client()
+            .execute(
+                "UPDATE media_jobs SET state = 'downloading', claimed_by = 'dead', \
+                 claim_until_ms = $2 WHERE id = ANY($1)",
+                &[&vec![ids[0], ids[2]], &(NOW - 1)],
+            )
+            .expect("dead claims");
+        // The edge between messages 2 and 3 (msgtimes BASE+2, BASE+3): inside oldest first,
+        // then past newest first.
+        let order: Vec<i64> = b
+            .claim_media_jobs(CORP, NOW, BASE + 3, 10)
+            .expect("claim")
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(order, vec![ids[2], ids[3], ids[1], ids[0]]);
+        let limited: Vec<i64> = {
+            b.requeue_interrupted_media_jobs(CORP, NOW).expect("requeue");
+            b.claim_media_jobs(CORP, NOW, BASE + 3, 3)
+                .expect("claim")
+                .iter()
+                .map(|j| j.id)
+                .collect()
+        };
+        assert_eq!(limited, vec![ids[2], ids[3], ids[1]]);
+    }
+}
