@@ -20,12 +20,14 @@ use crate::media::{
 };
 use crate::store::MediaQueue;
 
-/// How long a claim holds, in milliseconds: 30 minutes. A job claimed at `now_ms` is not handed
-/// to another node before `now_ms + CLAIM_MS`; after that its claim has lapsed (the node died, or
+/// How long a claim holds, in milliseconds: two hours. A job claimed at `now_ms` is not handed to
+/// another node before `now_ms + CLAIM_MS`; after that its claim has lapsed (its node died, or
 /// stalled far longer than any download takes: WeCom serves files of at most a few hundred MB,
-/// fetched in chunks within minutes) and any node's claim takes it again. A node whose claim
-/// lapsed can still complete the job (`Done`), but its other results no longer apply.
-pub const CLAIM_MS: i64 = 30 * 60 * 1000;
+/// fetched in chunks within minutes) and any node's claim takes it again. Two hours keeps a slow
+/// download's claim safe and still returns a dead node's jobs long before WeCom's retention of a
+/// few days runs out. A node whose claim lapsed can still complete the job (`Done`: verified
+/// bytes are the truth), but its other results no longer apply.
+pub const CLAIM_MS: i64 = 2 * 60 * 60 * 1000;
 
 /// The columns [`job_from_row`] reads, in its order.
 const JOB_COLUMNS: &str = "id, msgid, path, sdkfileid, kind, extension, md5_expected, \
