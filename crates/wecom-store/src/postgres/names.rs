@@ -1248,3 +1248,198 @@ pub(super) fn consents(
     out.sort_by(|a, b| (&a.subject, &a.external_userid).cmp(&(&b.subject, &b.external_userid)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::super::tests::support::TestSchema;
+    use super::super::{PgOptions, PgStore};
+    use crate::names::{
+        Discovery, PartyKind, PersonInfo, Resolution, RoomInfo, RoomKind, RoomMember,
+    };
+    use crate::{ArchiveReader, Directory};
+
+    const CORP: &str = "wwpgnames0001";
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn node(schema: &TestSchema, name: &str) -> PgStore {
+        let options = PgOptions {
+            node: name.to_owned(),
+            ..schema.options()
+        };
+        PgStore::open(&options).expect("open the PostgreSQL store")
+    }
+
+    fn names_position(schema: &TestSchema) -> i64 {
+        schema
+            .client()
+            .query_one(
+                "SELECT pos FROM follower_positions WHERE corp_id = $1 AND follower = 'names'",
+                &[&CORP],
+            )
+            .expect("position")
+            .get(0)
+    }
+
+    fn discovery(rooms: &[&str], people: &[&str]) -> Discovery {
+        Discovery {
+            messages: 1,
+            rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
+            rooms_with_external: Default::default(),
+            people: people
+                .iter()
+                .filter_map(|id| PartyKind::of(id).map(|kind| ((*id).to_owned(), kind)))
+                .collect(),
+        }
+    }
+
+    fn member(id: &str, nickname: &str) -> RoomMember {
+        RoomMember {
+            id: id.to_owned(),
+            kind: PartyKind::of(id).unwrap_or(PartyKind::Internal),
+            join_time: Some(1_700_000_000),
+            join_scene: Some(1),
+            inviter: None,
+            group_nickname: nickname.to_owned(),
+            name: String::new(),
+            is_admin: false,
+        }
+    }
+
+    fn named_room(name: &str) -> Resolution<RoomInfo> {
+        Resolution::Named(RoomInfo {
+            kind: RoomKind::Internal,
+            name: name.to_owned(),
+            owner: "alice".to_owned(),
+            created_at: Some(1_700_000_000),
+            notice: String::new(),
+            members: vec![member("alice", "A"), member("bob", ""), member("alice", "A2")],
+        })
+    }
+
+    #[test]
+    fn the_names_position_never_moves_backwards() {
+        let schema = TestSchema::new();
+        let store = node(&schema, "node-a");
+        store
+            .record_discovered(CORP, &discovery(&["wrRoomA"], &["alice"]), 10, NOW)
+            .expect("discover");
+        assert_eq!(names_position(&schema), 10);
+        // A stale pass finishing late records its ids but leaves the position.
+        let stale = store
+            .record_discovered(CORP, &discovery(&["wrRoomB"], &["bob"]), 5, NOW + 1)
+            .expect("discover");
+        assert_eq!((stale.rooms_new, stale.people_new), (1, 1));
+        assert_eq!(names_position(&schema), 10);
+        store
+            .record_discovered(CORP, &discovery(&[], &[]), 12, NOW + 2)
+            .expect("discover");
+        assert_eq!(names_position(&schema), 12);
+    }
+
+    #[test]
+    fn two_nodes_discovering_and_recording_one_room_at_once_take_turns() {
+        let schema = TestSchema::new();
+        let stores = [
+            Arc::new(node(&schema, "node-a")),
+            Arc::new(node(&schema, "node-b")),
+        ];
+        let start = Arc::new(Barrier::new(2));
+        let threads: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(n, store)| {
+                let (store, start) = (Arc::clone(store), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut new = 0;
+                    for round in 0..10u64 {
+                        let found = discovery(&["wrRoomA", "wrRoomB"], &["alice", "bob", "wrRoomC"]);
+                        new += store
+                            .record_discovered(CORP, &found, round * 2 + n as u64, NOW)
+                            .expect("discover")
+                            .rooms_new;
+                        let now = NOW + i64::try_from(round).unwrap_or(0);
+                        store
+                            .record_room(CORP, "wrRoomA", &named_room("Team"), now, now + 1)
+                            .expect("record room");
+                    }
+                    new
+                })
+            })
+            .collect();
+        let rooms_new: u64 = threads
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .sum();
+        assert_eq!(rooms_new, 2, "each room is new once");
+        assert_eq!(names_position(&schema), 19);
+        let room = stores[0]
+            .room(CORP, "wrRoomA")
+            .expect("room")
+            .expect("stored");
+        assert_eq!(room.entry.member_count, 2);
+        let members: Vec<(&str, &str)> = room
+            .members
+            .iter()
+            .map(|m| (m.id.as_str(), m.group_nickname.as_str()))
+            .collect();
+        assert_eq!(members, [("alice", "A2"), ("bob", "")], "listed last wins");
+        assert_eq!(room.history.len(), 1, "one name, recorded once");
+    }
+
+    #[test]
+    fn ids_and_names_are_listed_byte_by_byte() {
+        let schema = TestSchema::new();
+        let store = node(&schema, "node-a");
+        for (id, name) in [("bob", "b"), ("carl", "B"), ("dora", "é"), ("erin", "a"), ("Zed", "")] {
+            let info = PersonInfo {
+                name: name.to_owned(),
+                ..PersonInfo::default()
+            };
+            store
+                .record_person(CORP, id, &Resolution::Named(info), NOW, NOW + 1)
+                .expect("record");
+        }
+        let people: Vec<String> = store
+            .people(CORP, 10, 0)
+            .expect("people")
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        // Named first, by name in byte order (B < a < b < é), then the unnamed.
+        assert_eq!(people, ["carl", "erin", "bob", "dora", "Zed"]);
+        store
+            .record_permit_users(CORP, &["b".into(), "B".into(), "a".into()], NOW)
+            .expect("permit");
+        let permit: Vec<String> = store
+            .permit_users(CORP)
+            .expect("permit")
+            .into_iter()
+            .map(|u| u.userid)
+            .collect();
+        assert_eq!(permit, ["B", "a", "b"]);
+    }
+
+    #[test]
+    fn ids_with_nul_are_stored_and_found() {
+        let schema = TestSchema::new();
+        let store = node(&schema, "node-a");
+        let info = PersonInfo {
+            name: "nul\0name".to_owned(),
+            departments: vec![3, 1, 3],
+            ..PersonInfo::default()
+        };
+        store
+            .record_person(CORP, "a\0b", &Resolution::Named(info), NOW, NOW + 1)
+            .expect("record");
+        let person = store.person(CORP, "a\0b").expect("person").expect("found");
+        assert_eq!(person.name.as_deref(), Some("nul\u{2400}name"));
+        assert_eq!(person.departments, [1, 3]);
+        assert_eq!(
+            store.department_members(CORP, &[3]).expect("members"),
+            ["a\u{2400}b"]
+        );
+    }
+}
