@@ -516,9 +516,8 @@ pub(super) fn media_stats(store: &PgStore, corp_id: &str) -> Result<MediaStats, 
     let target = store.target().to_owned();
     store.read(OP, |tx| {
         let mut s = MediaStats::default();
-        let by_state = tx.prepare(
-            "SELECT state, count(*) FROM media_jobs WHERE corp_id = $1 GROUP BY state",
-        )?;
+        let by_state =
+            tx.prepare("SELECT state, count(*) FROM media_jobs WHERE corp_id = $1 GROUP BY state")?;
         for row in tx.query(&by_state, &[&corp_id])? {
             let state: String = row.try_get(0)?;
             let n = unsigned(row.try_get(1)?);
@@ -745,13 +744,23 @@ mod tests {
         let set_b: BTreeSet<i64> = from_b.iter().copied().collect();
         assert_eq!(set_a.len(), from_a.len(), "node a got a job twice");
         assert_eq!(set_b.len(), from_b.len(), "node b got a job twice");
-        assert!(set_a.is_disjoint(&set_b), "both nodes got {:?}", set_a.intersection(&set_b));
+        assert!(
+            set_a.is_disjoint(&set_b),
+            "both nodes got {:?}",
+            set_a.intersection(&set_b)
+        );
         assert_eq!(&set_a | &set_b, all, "every due job was claimed");
         for id in &set_a {
-            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-a".into())));
+            assert_eq!(
+                claim_of(&schema, *id),
+                ("downloading".into(), Some("node-a".into()))
+            );
         }
         for id in &set_b {
-            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-b".into())));
+            assert_eq!(
+                claim_of(&schema, *id),
+                ("downloading".into(), Some("node-b".into()))
+            );
         }
         let claim_until: i64 = schema
             .client()
@@ -778,21 +787,37 @@ mod tests {
             )
             .expect("orphan");
 
-        assert_eq!(b.requeue_interrupted_media_jobs(CORP, NOW + 1).expect("requeue"), 1);
+        assert_eq!(
+            b.requeue_interrupted_media_jobs(CORP, NOW + 1)
+                .expect("requeue"),
+            1
+        );
         assert_eq!(claim_of(&schema, ids[3]), ("pending".into(), None));
         for id in &ids[..2] {
-            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-a".into())));
+            assert_eq!(
+                claim_of(&schema, *id),
+                ("downloading".into(), Some("node-a".into()))
+            );
         }
         // Node a restarting takes its own back.
-        assert_eq!(a.requeue_interrupted_media_jobs(CORP, NOW + 2).expect("requeue"), 2);
+        assert_eq!(
+            a.requeue_interrupted_media_jobs(CORP, NOW + 2)
+                .expect("requeue"),
+            2
+        );
         for id in &ids[..2] {
             assert_eq!(claim_of(&schema, *id), ("pending".into(), None));
         }
         // A claim that lapsed is anyone's to requeue.
         a.claim_media_jobs(CORP, NOW, i64::MIN, 1).expect("claim");
-        assert_eq!(b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS).expect("requeue"), 0);
         assert_eq!(
-            b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS + 1).expect("requeue"),
+            b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS)
+                .expect("requeue"),
+            0
+        );
+        assert_eq!(
+            b.requeue_interrupted_media_jobs(CORP, NOW + CLAIM_MS + 1)
+                .expect("requeue"),
             1
         );
         assert_eq!(claim_of(&schema, ids[0]), ("pending".into(), None));
@@ -804,7 +829,12 @@ mod tests {
         let a = node(&schema, "node-a");
         let b = node(&schema, "node-b");
         let ids = seed(&schema, 2);
-        assert_eq!(a.claim_media_jobs(CORP, NOW, i64::MIN, 10).expect("claim").len(), 2);
+        assert_eq!(
+            a.claim_media_jobs(CORP, NOW, i64::MIN, 10)
+                .expect("claim")
+                .len(),
+            2
+        );
         assert!(
             b.claim_media_jobs(CORP, NOW + CLAIM_MS, i64::MIN, 10)
                 .expect("claim")
@@ -817,21 +847,46 @@ mod tests {
         assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), ids);
         assert!(taken.iter().all(|j| j.state == MediaJobState::Downloading));
         for id in &ids {
-            assert_eq!(claim_of(&schema, *id), ("downloading".into(), Some("node-b".into())));
+            assert_eq!(
+                claim_of(&schema, *id),
+                ("downloading".into(), Some("node-b".into()))
+            );
         }
 
         // Node a finishes late: its failure and its release no longer apply...
         let late = NOW + CLAIM_MS + 2;
-        assert_eq!(a.record_media_results(CORP, &[retry(ids[0])], late).expect("record"), 0);
-        assert_eq!(a.release_media_job(CORP, ids[0], late).expect("release"), false);
-        assert_eq!(claim_of(&schema, ids[0]), ("downloading".into(), Some("node-b".into())));
+        assert_eq!(
+            a.record_media_results(CORP, &[retry(ids[0])], late)
+                .expect("record"),
+            0
+        );
+        assert!(
+            !a.release_media_job(CORP, ids[0], late).expect("release"),
+            "a lapsed claim is not released by its old node"
+        );
+        assert_eq!(
+            claim_of(&schema, ids[0]),
+            ("downloading".into(), Some("node-b".into()))
+        );
         // ...but verified bytes are the truth.
-        assert_eq!(a.record_media_results(CORP, &[done(ids[1])], late).expect("record"), 1);
+        assert_eq!(
+            a.record_media_results(CORP, &[done(ids[1])], late)
+                .expect("record"),
+            1
+        );
         assert_eq!(claim_of(&schema, ids[1]), ("done".into(), None));
-        assert_eq!(b.record_media_results(CORP, &[retry(ids[1])], late).expect("record"), 0);
+        assert_eq!(
+            b.record_media_results(CORP, &[retry(ids[1])], late)
+                .expect("record"),
+            0
+        );
         assert_eq!(claim_of(&schema, ids[1]).0, "done");
         // The holder's own result applies.
-        assert_eq!(b.record_media_results(CORP, &[retry(ids[0])], late).expect("record"), 1);
+        assert_eq!(
+            b.record_media_results(CORP, &[retry(ids[0])], late)
+                .expect("record"),
+            1
+        );
         assert_eq!(claim_of(&schema, ids[0]), ("failed_retryable".into(), None));
     }
 
@@ -859,7 +914,8 @@ mod tests {
             .collect();
         assert_eq!(order, vec![ids[2], ids[3], ids[1], ids[0]]);
         let limited: Vec<i64> = {
-            b.requeue_interrupted_media_jobs(CORP, NOW).expect("requeue");
+            b.requeue_interrupted_media_jobs(CORP, NOW)
+                .expect("requeue");
             b.claim_media_jobs(CORP, NOW, BASE + 3, 3)
                 .expect("claim")
                 .iter()

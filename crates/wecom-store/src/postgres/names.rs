@@ -18,7 +18,7 @@ use super::{PgStore, TxError, pg_text};
 use crate::StoreError;
 use crate::names::{
     Consent, ConsentDue, ConsentStatus, ConsentSubject, DiscoverStats, Discovery, DisplayName,
-    DisplaySource, NameStats, NameState, PartyKind, PermitChange, PermitUser, PersonEntry,
+    DisplaySource, NameState, NameStats, PartyKind, PermitChange, PermitUser, PersonEntry,
     PersonResolution, Resolution, RoomDetail, RoomEntry, RoomMember, RoomNameChange,
     RoomResolution, UnknownName, fallback_label,
 };
@@ -93,7 +93,8 @@ fn label<T: FromStr<Err = UnknownName>>(
     op: &'static str,
     text: &str,
 ) -> Result<T, TxError> {
-    text.parse().map_err(|e: UnknownName| unreadable(target, op, e.to_string()))
+    text.parse()
+        .map_err(|e: UnknownName| unreadable(target, op, e.to_string()))
 }
 
 fn count(n: i64) -> u64 {
@@ -161,7 +162,11 @@ fn person_from_row(target: &str, op: &'static str, row: &Row) -> Result<PersonEn
         departments: match departments {
             None => Vec::new(),
             Some(text) => serde_json::from_str(&text).map_err(|e| {
-                unreadable(target, op, format!("a person's departments do not read: {e}"))
+                unreadable(
+                    target,
+                    op,
+                    format!("a person's departments do not read: {e}"),
+                )
             })?,
         },
     })
@@ -301,7 +306,11 @@ fn record_not_named(
 }
 
 /// The stored position of a follower (0 if none).
-fn follower_position(tx: &mut Transaction<'_>, corp_id: &str, follower: &str) -> Result<i64, TxError> {
+fn follower_position(
+    tx: &mut Transaction<'_>,
+    corp_id: &str,
+    follower: &str,
+) -> Result<i64, TxError> {
     Ok(tx
         .query_opt(
             "SELECT pos FROM follower_positions WHERE corp_id = $1 AND follower = $2",
@@ -330,7 +339,8 @@ impl Directory for PgStore {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let with_external: Vec<String> = found.rooms_with_external.iter().map(|r| owned(r)).collect();
+        let with_external: Vec<String> =
+            found.rooms_with_external.iter().map(|r| owned(r)).collect();
         let people: BTreeMap<String, &'static str> = found
             .people
             .iter()
@@ -479,9 +489,12 @@ impl Directory for PgStore {
                 let join_times: Vec<Option<i64>> = list.iter().map(|m| m.join_time).collect();
                 let join_scenes: Vec<Option<i64>> =
                     list.iter().map(|m| m.join_scene.map(i64::from)).collect();
-                let inviters: Vec<Option<String>> =
-                    list.iter().map(|m| m.inviter.as_deref().map(owned)).collect();
-                let nicknames: Vec<String> = list.iter().map(|m| owned(&m.group_nickname)).collect();
+                let inviters: Vec<Option<String>> = list
+                    .iter()
+                    .map(|m| m.inviter.as_deref().map(owned))
+                    .collect();
+                let nicknames: Vec<String> =
+                    list.iter().map(|m| owned(&m.group_nickname)).collect();
                 let names: Vec<String> = list.iter().map(|m| owned(&m.name)).collect();
                 let admins: Vec<bool> = list.iter().map(|m| m.is_admin).collect();
                 tx.execute(
@@ -582,7 +595,12 @@ impl Directory for PgStore {
         let id = owned(id);
         let id = id.as_str();
         self.write(OP, |tx| {
-            lock_entry(tx, ("people", "id"), (corp_id, id, Some(kind.as_str())), now_ms)?;
+            lock_entry(
+                tx,
+                ("people", "id"),
+                (corp_id, id, Some(kind.as_str())),
+                now_ms,
+            )?;
             let info = match resolution {
                 Resolution::Named(info) => info,
                 Resolution::Unresolvable { errcode, reason } => {
@@ -1236,7 +1254,13 @@ pub(super) fn consents(
                 let kind: String = row.try_get(0)?;
                 let status: String = row.try_get(4)?;
                 Ok(Consent {
-                    subject: subject_from_sql(&target, OP, &kind, row.try_get(1)?, row.try_get(2)?)?,
+                    subject: subject_from_sql(
+                        &target,
+                        OP,
+                        &kind,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                    )?,
                     external_userid: row.try_get(3)?,
                     status: label(&target, OP, &status)?,
                     status_change_time: row.try_get(5)?,
@@ -1314,7 +1338,11 @@ mod tests {
             owner: "alice".to_owned(),
             created_at: Some(1_700_000_000),
             notice: String::new(),
-            members: vec![member("alice", "A"), member("bob", ""), member("alice", "A2")],
+            members: vec![
+                member("alice", "A"),
+                member("bob", ""),
+                member("alice", "A2"),
+            ],
         })
     }
 
@@ -1355,7 +1383,8 @@ mod tests {
                     start.wait();
                     let mut new = 0;
                     for round in 0..10u64 {
-                        let found = discovery(&["wrRoomA", "wrRoomB"], &["alice", "bob", "wrRoomC"]);
+                        let found =
+                            discovery(&["wrRoomA", "wrRoomB"], &["alice", "bob", "wrRoomC"]);
                         new += store
                             .record_discovered(CORP, &found, round * 2 + n as u64, NOW)
                             .expect("discover")
@@ -1369,10 +1398,7 @@ mod tests {
                 })
             })
             .collect();
-        let rooms_new: u64 = threads
-            .into_iter()
-            .map(|t| t.join().expect("thread"))
-            .sum();
+        let rooms_new: u64 = threads.into_iter().map(|t| t.join().expect("thread")).sum();
         assert_eq!(rooms_new, 2, "each room is new once");
         assert_eq!(names_position(&schema), 19);
         let room = stores[0]
@@ -1393,7 +1419,13 @@ mod tests {
     fn ids_and_names_are_listed_byte_by_byte() {
         let schema = TestSchema::new();
         let store = node(&schema, "node-a");
-        for (id, name) in [("bob", "b"), ("carl", "B"), ("dora", "é"), ("erin", "a"), ("Zed", "")] {
+        for (id, name) in [
+            ("bob", "b"),
+            ("carl", "B"),
+            ("dora", "é"),
+            ("erin", "a"),
+            ("Zed", ""),
+        ] {
             let info = PersonInfo {
                 name: name.to_owned(),
                 ..PersonInfo::default()
