@@ -771,6 +771,36 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_skips_jobs_locked_by_another_claim_instead_of_waiting() {
+        let schema = TestSchema::new();
+        let b = node(&schema, "node-b");
+        let ids = seed(&schema, 3);
+        // Another node's claim transaction, still open, holding the oldest job.
+        let mut other = schema.client();
+        let mut held = other.transaction().expect("begin");
+        held.query(
+            "SELECT id FROM media_jobs WHERE id = $1 FOR UPDATE",
+            &[&ids[0]],
+        )
+        .expect("lock");
+        let claimed: Vec<i64> = b
+            .claim_media_jobs(CORP, NOW, i64::MIN, 10)
+            .expect("claim")
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(claimed, ids[1..]);
+        held.rollback().expect("rollback");
+        let rest: Vec<i64> = b
+            .claim_media_jobs(CORP, NOW, i64::MIN, 10)
+            .expect("claim")
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(rest, ids[..1]);
+    }
+
+    #[test]
     fn requeue_takes_own_lapsed_and_unclaimed_jobs_never_a_live_claim() {
         let schema = TestSchema::new();
         let a = node(&schema, "node-a");
