@@ -215,10 +215,14 @@ CREATE TABLE rooms (
     PRIMARY KEY (corp_id, roomid)
 );
 
-CREATE INDEX rooms_due_new ON rooms (corp_id, next_check_ms, roomid) WHERE checked_at_ms IS NULL;
-CREATE INDEX rooms_due_checked ON rooms (corp_id, next_check_ms, roomid)
+-- Ids and names are ordered byte by byte (COLLATE "C", as SQLite orders text) whatever the
+-- database's collation; these indexes serve those orders.
+CREATE INDEX rooms_due_new ON rooms (corp_id, next_check_ms, roomid COLLATE "C")
+    WHERE checked_at_ms IS NULL;
+CREATE INDEX rooms_due_checked ON rooms (corp_id, next_check_ms, roomid COLLATE "C")
     WHERE checked_at_ms IS NOT NULL;
-CREATE INDEX rooms_listing ON rooms (corp_id, (nullif(name, '') IS NULL), (nullif(name, '')), roomid);
+CREATE INDEX rooms_listing ON rooms
+    (corp_id, (nullif(name, '') IS NULL), (nullif(name, '')) COLLATE "C", roomid COLLATE "C");
 
 CREATE TABLE room_members (
     corp_id        TEXT    NOT NULL,
@@ -266,10 +270,12 @@ CREATE TABLE people (
     PRIMARY KEY (corp_id, id)
 );
 
-CREATE INDEX people_due_new ON people (corp_id, next_check_ms, id) WHERE checked_at_ms IS NULL;
-CREATE INDEX people_due_checked ON people (corp_id, next_check_ms, id)
+CREATE INDEX people_due_new ON people (corp_id, next_check_ms, id COLLATE "C")
+    WHERE checked_at_ms IS NULL;
+CREATE INDEX people_due_checked ON people (corp_id, next_check_ms, id COLLATE "C")
     WHERE checked_at_ms IS NOT NULL;
-CREATE INDEX people_listing ON people (corp_id, (nullif(name, '') IS NULL), (nullif(name, '')), id);
+CREATE INDEX people_listing ON people
+    (corp_id, (nullif(name, '') IS NULL), (nullif(name, '')) COLLATE "C", id COLLATE "C");
 
 CREATE TABLE person_departments (
     corp_id        TEXT    NOT NULL,
