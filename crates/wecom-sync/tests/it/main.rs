@@ -394,6 +394,7 @@ async fn the_runner_syncs_on_triggers_and_on_its_timer_and_coalesces_storms() {
         min_gap: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         after_sync: vec![synced.clone()],
+        lease: None,
     };
     let runner = Runner::spawn(&s, shared.clone(), SyncOptions::new(CORP), pacing);
     let handle = &runner.handle;
