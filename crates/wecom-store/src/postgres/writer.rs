@@ -1,25 +1,351 @@
-//! ArchiveWriter on PostgreSQL.
+//! ArchiveWriter on PostgreSQL: page commits, the cursor by hand, and failures decrypted again.
+//!
+//! A page commit is one transaction that first checks this node's lease of the corp (fencing)
+//! and locks the corp's feed head, so the commits of a corp run one after the other whatever
+//! the number of nodes. Which records of the page are new is decided in Rust against the stored
+//! records the page could collide with (read in one query under that lock), exactly as one
+//! insert after the other would decide it; every table is then written with one multi-row
+//! statement.
 
-#![allow(unused)]
+use std::collections::{HashMap, HashSet};
 
-use super::PgStore;
-use crate::*;
+use postgres::Transaction;
+use sha2::{Digest, Sha256};
+use wecom_wire::ChatDataItem;
+
+use super::commit::{Incoming, lock_feed_head, store_messages};
+use super::{PgStore, TxError, pg_text, seq_from_sql, seq_to_sql};
+use crate::store::{
+    ArchiveWriter, CommitStats, CursorChange, FailedRecord, Failure, Outcome, PageCommit,
+    ResolveStats,
+};
+use crate::StoreError;
+
+/// The two stored-seq ranges whose concatenation is ascending u64 order (a seq above `i64::MAX`
+/// is stored as a negative i64).
+pub(super) const U64_ORDER: [(i64, i64); 2] = [(0, i64::MAX), (i64::MIN, -1)];
+
+/// `[a, b]` in u64 order as ranges that each stay on one side of 2^63, so `BETWEEN` over the
+/// stored values is one index range each.
+pub(super) fn u64_subranges(a: u64, b: u64) -> Vec<(i64, i64)> {
+    const HALF: u64 = 1 << 63;
+    let ranges = if a > b {
+        Vec::new()
+    } else if a < HALF && b >= HALF {
+        vec![(a, HALF - 1), (HALF, b)]
+    } else {
+        vec![(a, b)]
+    };
+    ranges
+        .into_iter()
+        .map(|(a, b)| (seq_to_sql(a), seq_to_sql(b)))
+        .collect()
+}
+
+/// A count read from SQL (never negative).
+pub(super) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+/// A stored value this build cannot read: damage.
+pub(super) fn damaged(op: &'static str, what: &str) -> TxError {
+    TxError::Store(StoreError::Backend {
+        op,
+        cause: format!("stored {what} is out of range"),
+    })
+}
+
+/// The stored cursor of a corp (0 if none); `lock` takes the row lock for the transaction.
+pub(super) fn read_cursor(
+    tx: &mut Transaction<'_>,
+    corp_id: &str,
+    lock: bool,
+) -> Result<u64, TxError> {
+    let sql = if lock {
+        "SELECT seq FROM cursors WHERE corp_id = $1 FOR UPDATE"
+    } else {
+        "SELECT seq FROM cursors WHERE corp_id = $1"
+    };
+    let row = tx.query_opt(sql, &[&corp_id])?;
+    Ok(match row {
+        Some(row) => seq_from_sql(row.try_get(0)?),
+        None => 0,
+    })
+}
+
+fn write_cursor(tx: &mut Transaction<'_>, corp_id: &str, seq: u64) -> Result<(), TxError> {
+    tx.execute(
+        "INSERT INTO cursors (corp_id, seq, updated_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (corp_id) DO UPDATE SET seq = excluded.seq, \
+         updated_at_ms = excluded.updated_at_ms",
+        &[&corp_id, &seq_to_sql(seq), &wecom_wire::clock::now_ms()],
+    )?;
+    Ok(())
+}
 
 impl ArchiveWriter for PgStore {
     fn cursor(&self, corp_id: &str) -> Result<u64, StoreError> {
-        todo!("postgres: ArchiveWriter::cursor")
+        self.read("reading the cursor", |tx| read_cursor(tx, corp_id, false))
     }
 
     fn commit_page(&self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError> {
-        todo!("postgres: ArchiveWriter::commit_page")
+        const OP: &str = "committing a page";
+        let committed_at = wecom_wire::clock::now_ms();
+        self.write(OP, |tx| {
+            self.check_fence(tx, corp_id, OP)?;
+            let head = lock_feed_head(tx, corp_id)?;
+            let mut stats = CommitStats::default();
+
+            // Which records are new: a record whose seq or msgid is stored, or taken by an
+            // earlier record of the page, is a duplicate.
+            let msgids: Vec<String> = page
+                .records
+                .iter()
+                .map(|r| pg_text(&r.item.msgid).into_owned())
+                .collect();
+            let seqs: Vec<i64> = page.records.iter().map(|r| seq_to_sql(r.item.seq)).collect();
+            let mut taken_seqs: HashSet<i64> = HashSet::new();
+            let mut taken_msgids: HashSet<String> = HashSet::new();
+            if !page.records.is_empty() {
+                for row in tx.query(
+                    "SELECT seq, msgid FROM records WHERE corp_id = $1 \
+                     AND (seq = ANY($2) OR msgid = ANY($3))",
+                    &[&corp_id, &seqs, &msgids],
+                )? {
+                    taken_seqs.insert(row.try_get(0)?);
+                    taken_msgids.insert(row.try_get(1)?);
+                }
+            }
+            let mut new = Vec::with_capacity(page.records.len());
+            for ((record, msgid), seq) in page.records.iter().zip(&msgids).zip(&seqs) {
+                if taken_seqs.contains(seq) || taken_msgids.contains(msgid) {
+                    stats.duplicates += 1;
+                    continue;
+                }
+                taken_seqs.insert(*seq);
+                taken_msgids.insert(msgid.clone());
+                stats.inserted += 1;
+                new.push((record, msgid, *seq));
+            }
+
+            if !new.is_empty() {
+                let n = new.len();
+                let mut r_seq = Vec::with_capacity(n);
+                let mut r_msgid = Vec::with_capacity(n);
+                let mut r_ver = Vec::with_capacity(n);
+                let mut r_key = Vec::with_capacity(n);
+                let mut r_msg = Vec::with_capacity(n);
+                let mut r_at = Vec::with_capacity(n);
+                for (record, msgid, seq) in &new {
+                    r_seq.push(*seq);
+                    r_msgid.push(msgid.as_str());
+                    r_ver.push(i64::from(record.item.publickey_ver));
+                    r_key.push(pg_text(&record.item.encrypt_random_key));
+                    r_msg.push(pg_text(&record.item.encrypt_chat_msg));
+                    r_at.push(record.fetched_at_ms);
+                }
+                tx.execute(
+                    "INSERT INTO records (corp_id, seq, msgid, publickey_ver, \
+                     encrypt_random_key, encrypt_chat_msg, fetched_at_ms) \
+                     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], \
+                     $5::text[], $6::text[], $7::bigint[])",
+                    &[&corp_id, &r_seq, &r_msgid, &r_ver, &r_key, &r_msg, &r_at],
+                )?;
+            }
+
+            // Failures.
+            let mut f_msgid = Vec::new();
+            let mut f_seq = Vec::new();
+            let mut f_stage = Vec::new();
+            let mut f_code = Vec::new();
+            let mut f_reason = Vec::new();
+            let mut f_at = Vec::new();
+            let mut f_plain: Vec<Option<&[u8]>> = Vec::new();
+            let mut incoming = Vec::new();
+            for (record, msgid, seq) in &new {
+                match &record.outcome {
+                    Outcome::Decrypted {
+                        plaintext,
+                        envelope,
+                        derived,
+                    } => incoming.push(Incoming {
+                        msgid: (*msgid).clone(),
+                        seq: *seq,
+                        envelope,
+                        plaintext,
+                        derived,
+                    }),
+                    Outcome::Failed(failure) => {
+                        f_msgid.push(msgid.as_str());
+                        f_seq.push(*seq);
+                        f_stage.push(pg_text(&failure.stage));
+                        f_code.push(i64::from(failure.code));
+                        f_reason.push(pg_text(&failure.reason));
+                        f_at.push(record.fetched_at_ms);
+                        f_plain.push(failure.plaintext.as_deref());
+                        stats.failed += 1;
+                    }
+                }
+            }
+            if !f_msgid.is_empty() {
+                tx.execute(
+                    "INSERT INTO failures (corp_id, msgid, seq, stage, code, reason, attempts, \
+                     first_failed_at_ms, last_failed_at_ms, plaintext) \
+                     SELECT $1, f.msgid, f.seq, f.stage, f.code, f.reason, 1, f.at, f.at, \
+                     f.plaintext FROM unnest($2::text[], $3::bigint[], $4::text[], \
+                     $5::bigint[], $6::text[], $7::bigint[], $8::bytea[]) \
+                     AS f(msgid, seq, stage, code, reason, at, plaintext)",
+                    &[
+                        &corp_id, &f_msgid, &f_seq, &f_stage, &f_code, &f_reason, &f_at, &f_plain,
+                    ],
+                )?;
+            }
+
+            store_messages(tx, corp_id, incoming, head, committed_at)?;
+
+            // Quarantined items in the same transaction: every item the server sent is kept,
+            // once per distinct content (by its SHA-256), counted each time it comes.
+            if !page.quarantined.is_empty() {
+                let mut order: Vec<Vec<u8>> = Vec::new();
+                let mut by_sha: HashMap<Vec<u8>, (usize, i64)> = HashMap::new();
+                for (i, q) in page.quarantined.iter().enumerate() {
+                    let sha = Sha256::digest(&q.raw).to_vec();
+                    match by_sha.get_mut(&sha) {
+                        Some((_, n)) => *n += 1,
+                        None => {
+                            by_sha.insert(sha.clone(), (i, 1));
+                            order.push(sha);
+                        }
+                    }
+                }
+                let mut q_seq = Vec::with_capacity(order.len());
+                let mut q_kind = Vec::with_capacity(order.len());
+                let mut q_reason = Vec::with_capacity(order.len());
+                let mut q_raw: Vec<&[u8]> = Vec::with_capacity(order.len());
+                let mut q_sha: Vec<&[u8]> = Vec::with_capacity(order.len());
+                let mut q_n = Vec::with_capacity(order.len());
+                for sha in &order {
+                    let Some(&(i, n)) = by_sha.get(sha) else {
+                        continue;
+                    };
+                    let Some(q) = page.quarantined.get(i) else {
+                        continue;
+                    };
+                    q_seq.push(q.seq.map(seq_to_sql));
+                    q_kind.push(q.reason.kind());
+                    q_reason.push(pg_text(&q.reason.describe()).into_owned());
+                    q_raw.push(q.raw.as_slice());
+                    q_sha.push(sha.as_slice());
+                    q_n.push(n);
+                }
+                let rows = tx.query(
+                    "INSERT INTO quarantined_items AS q (corp_id, seq, kind, reason, raw, \
+                     raw_sha256, cursor_seq, first_seen_at_ms, last_seen_at_ms, times_seen) \
+                     SELECT $1, u.seq, u.kind, u.reason, u.raw, u.sha, $8, $9, $9, u.n \
+                     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bytea[], \
+                     $6::bytea[], $7::bigint[]) WITH ORDINALITY \
+                     AS u(seq, kind, reason, raw, sha, n, ord) ORDER BY u.ord \
+                     ON CONFLICT (corp_id, raw_sha256) DO UPDATE SET \
+                     last_seen_at_ms = excluded.last_seen_at_ms, \
+                     times_seen = q.times_seen + excluded.times_seen \
+                     RETURNING raw_sha256, times_seen",
+                    &[
+                        &corp_id,
+                        &q_seq,
+                        &q_kind,
+                        &q_reason,
+                        &q_raw,
+                        &q_sha,
+                        &q_n,
+                        &seq_to_sql(page.cursor),
+                        &committed_at,
+                    ],
+                )?;
+                for row in rows {
+                    let sha: Vec<u8> = row.try_get(0)?;
+                    let times_seen: i64 = row.try_get(1)?;
+                    // A new item was inserted with its count in this page.
+                    if by_sha.get(&sha).is_some_and(|&(_, n)| n == times_seen) {
+                        stats.quarantined += 1;
+                    }
+                }
+            }
+
+            write_cursor(tx, corp_id, page.cursor)?;
+            Ok(stats)
+        })
     }
 
     fn set_cursor(&self, corp_id: &str, seq: u64, force: bool) -> Result<CursorChange, StoreError> {
-        todo!("postgres: ArchiveWriter::set_cursor")
+        const OP: &str = "setting the cursor";
+        self.write(OP, |tx| {
+            self.check_fence(tx, corp_id, OP)?;
+            let previous = read_cursor(tx, corp_id, true)?;
+            let mut change = CursorChange {
+                previous,
+                now: previous,
+                ..CursorChange::default()
+            };
+            if seq < previous {
+                change.records_passed = count_between(tx, "records", corp_id, seq, previous)?;
+            } else {
+                change.quarantined_skipped =
+                    count_between(tx, "quarantined_items", corp_id, previous, seq)?;
+            }
+            if change.records_passed > 0 && !force {
+                return Ok(change);
+            }
+            write_cursor(tx, corp_id, seq)?;
+            change.now = seq;
+            change.moved = true;
+            Ok(change)
+        })
     }
 
     fn failed_records(&self, corp_id: &str, limit: usize) -> Result<Vec<FailedRecord>, StoreError> {
-        todo!("postgres: ArchiveWriter::failed_records")
+        const OP: &str = "reading failed records";
+        self.read(OP, |tx| {
+            let mut out = Vec::new();
+            for (lo, hi) in U64_ORDER {
+                let remaining = i64::try_from(limit.saturating_sub(out.len())).unwrap_or(i64::MAX);
+                if remaining == 0 {
+                    break;
+                }
+                for row in tx.query(
+                    "SELECT r.seq, r.msgid, r.publickey_ver, r.encrypt_random_key, \
+                     r.encrypt_chat_msg, f.stage, f.code, f.reason, f.plaintext, f.attempts, \
+                     f.first_failed_at_ms, f.last_failed_at_ms \
+                     FROM failures f JOIN records r ON r.corp_id = f.corp_id AND r.msgid = f.msgid \
+                     WHERE f.corp_id = $1 AND f.seq BETWEEN $2 AND $3 ORDER BY f.seq LIMIT $4",
+                    &[&corp_id, &lo, &hi, &remaining],
+                )? {
+                    let ver: i64 = row.try_get(2)?;
+                    let code: i64 = row.try_get(6)?;
+                    let attempts: i64 = row.try_get(9)?;
+                    out.push(FailedRecord {
+                        item: ChatDataItem {
+                            seq: seq_from_sql(row.try_get(0)?),
+                            msgid: row.try_get(1)?,
+                            publickey_ver: u32::try_from(ver)
+                                .map_err(|_| damaged(OP, "publickey_ver"))?,
+                            encrypt_random_key: row.try_get(3)?,
+                            encrypt_chat_msg: row.try_get(4)?,
+                        },
+                        failure: Failure {
+                            stage: row.try_get(5)?,
+                            code: i32::try_from(code).map_err(|_| damaged(OP, "failure code"))?,
+                            reason: row.try_get(7)?,
+                            plaintext: row.try_get(8)?,
+                        },
+                        attempts: u32::try_from(attempts)
+                            .map_err(|_| damaged(OP, "attempt count"))?,
+                        first_failed_at_ms: row.try_get(10)?,
+                        last_failed_at_ms: row.try_get(11)?,
+                    });
+                }
+            }
+            Ok(out)
+        })
     }
 
     fn resolve_failures(
@@ -28,6 +354,129 @@ impl ArchiveWriter for PgStore {
         results: &[(String, Outcome)],
         now_ms: i64,
     ) -> Result<ResolveStats, StoreError> {
-        todo!("postgres: ArchiveWriter::resolve_failures")
+        const OP: &str = "resolving failures";
+        self.write(OP, |tx| {
+            self.check_fence(tx, corp_id, OP)?;
+            let head = lock_feed_head(tx, corp_id)?;
+            let msgids: Vec<String> = results
+                .iter()
+                .map(|(msgid, _)| pg_text(msgid).into_owned())
+                .collect();
+            let mut pending: HashMap<String, i64> = HashMap::new();
+            if !msgids.is_empty() {
+                for row in tx.query(
+                    "SELECT msgid, seq FROM failures WHERE corp_id = $1 AND msgid = ANY($2) \
+                     FOR UPDATE",
+                    &[&corp_id, &msgids],
+                )? {
+                    pending.insert(row.try_get(0)?, row.try_get(1)?);
+                }
+            }
+            let mut stats = ResolveStats::default();
+            let mut incoming = Vec::new();
+            let mut resolved: Vec<&str> = Vec::new();
+            // Per msgid failing again: how many times, and the latest failure.
+            let mut again: HashMap<&str, (i64, &Failure)> = HashMap::new();
+            let mut again_order: Vec<&str> = Vec::new();
+            for ((_, outcome), msgid) in results.iter().zip(&msgids) {
+                match outcome {
+                    Outcome::Decrypted {
+                        plaintext,
+                        envelope,
+                        derived,
+                    } => {
+                        let Some(seq) = pending.remove(msgid) else {
+                            stats.not_found += 1;
+                            continue;
+                        };
+                        incoming.push(Incoming {
+                            msgid: msgid.clone(),
+                            seq,
+                            envelope,
+                            plaintext,
+                            derived,
+                        });
+                        resolved.push(msgid);
+                        again.remove(msgid.as_str());
+                        stats.resolved += 1;
+                    }
+                    Outcome::Failed(failure) => {
+                        if !pending.contains_key(msgid) {
+                            stats.not_found += 1;
+                            continue;
+                        }
+                        match again.get_mut(msgid.as_str()) {
+                            Some((n, latest)) => {
+                                *n += 1;
+                                *latest = failure;
+                            }
+                            None => {
+                                again.insert(msgid, (1, failure));
+                                again_order.push(msgid);
+                            }
+                        }
+                        stats.still_failed += 1;
+                    }
+                }
+            }
+            store_messages(tx, corp_id, incoming, head, now_ms)?;
+            if !resolved.is_empty() {
+                tx.execute(
+                    "DELETE FROM failures WHERE corp_id = $1 AND msgid = ANY($2)",
+                    &[&corp_id, &resolved],
+                )?;
+            }
+            let mut u_msgid = Vec::new();
+            let mut u_stage = Vec::new();
+            let mut u_code = Vec::new();
+            let mut u_reason = Vec::new();
+            let mut u_plain: Vec<Option<&[u8]>> = Vec::new();
+            let mut u_n = Vec::new();
+            for msgid in again_order {
+                let Some(&(n, failure)) = again.get(msgid) else {
+                    continue;
+                };
+                u_msgid.push(msgid);
+                u_stage.push(pg_text(&failure.stage));
+                u_code.push(i64::from(failure.code));
+                u_reason.push(pg_text(&failure.reason));
+                u_plain.push(failure.plaintext.as_deref());
+                u_n.push(n);
+            }
+            if !u_msgid.is_empty() {
+                tx.execute(
+                    "UPDATE failures f SET stage = u.stage, code = u.code, reason = u.reason, \
+                     plaintext = u.plaintext, attempts = f.attempts + u.n, \
+                     last_failed_at_ms = $2 \
+                     FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], \
+                     $7::bytea[], $8::bigint[]) AS u(msgid, stage, code, reason, plaintext, n) \
+                     WHERE f.corp_id = $1 AND f.msgid = u.msgid",
+                    &[
+                        &corp_id, &now_ms, &u_msgid, &u_stage, &u_code, &u_reason, &u_plain, &u_n,
+                    ],
+                )?;
+            }
+            Ok(stats)
+        })
     }
+}
+
+/// Rows of `table` (records or quarantined_items) with a seq in `(lo, hi]` in u64 order.
+fn count_between(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    corp_id: &str,
+    lo: u64,
+    hi: u64,
+) -> Result<u64, TxError> {
+    let Some(first) = lo.checked_add(1) else {
+        return Ok(0);
+    };
+    let sql = format!("SELECT count(*) FROM {table} WHERE corp_id = $1 AND seq BETWEEN $2 AND $3");
+    let mut n = 0;
+    for (a, b) in u64_subranges(first, hi) {
+        let c: i64 = tx.query_one(&sql, &[&corp_id, &a, &b])?.try_get(0)?;
+        n += count(c);
+    }
+    Ok(n)
 }

@@ -14,9 +14,12 @@ CREATE TABLE records (
     encrypt_random_key TEXT    NOT NULL,
     encrypt_chat_msg   TEXT    NOT NULL,
     fetched_at_ms      BIGINT  NOT NULL,
+    id                 BIGINT  GENERATED ALWAYS AS IDENTITY,  -- the order records were stored in
     PRIMARY KEY (corp_id, seq),
     UNIQUE (corp_id, msgid)
 );
+
+CREATE INDEX records_stored ON records (corp_id, id);
 
 CREATE TABLE messages (
     corp_id        TEXT    NOT NULL,
