@@ -480,3 +480,153 @@ fn count_between(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::PgOptions;
+    use super::super::tests::support::TestSchema;
+    use super::*;
+    use crate::conformance::{CORP, decrypted, failed, text};
+    use crate::{ArchiveReader, StoreErrorKind};
+
+    fn page(records: Vec<crate::IngestedRecord>, cursor: u64) -> PageCommit {
+        PageCommit {
+            records,
+            quarantined: Vec::new(),
+            cursor,
+        }
+    }
+
+    #[test]
+    fn text_with_nul_is_stored_and_read_back() {
+        let schema = TestSchema::new();
+        let store = PgStore::open(&schema.options()).expect("open");
+        // NUL escaped in the msgid, the sender and the recipient, and raw in the content (the
+        // envelope escapes it; the plaintext keeps the byte).
+        let plaintext = b"{\"msgid\":\"nul\\u0000id\",\"action\":\"send\",\"from\":\"al\\u0000ice\",\
+\"tolist\":[\"b\\u0000ob\"],\"roomid\":\"\",\"msgtime\":1700000000000,\"msgtype\":\"text\",\
+\"text\":{\"content\":\"he\x00llo\"}}";
+        let message = decrypted(1, "nul\0id", plaintext);
+        let mut failure = failed(2, "f\0ail", "st\0age", 10002);
+        if let Outcome::Failed(f) = &mut failure.outcome {
+            f.reason = "bad\0reason".to_owned();
+            f.plaintext = Some(b"x\0y".to_vec());
+        }
+        let records = vec![message, failure];
+        let stats = store
+            .commit_page(CORP, &page(records.clone(), 2))
+            .expect("commit");
+        assert_eq!((stats.inserted, stats.failed), (2, 1));
+
+        assert_eq!(
+            store.plaintext(CORP, "nul\0id").expect("plaintext"),
+            Some(plaintext.to_vec())
+        );
+        let stored = ArchiveReader::message(&store, CORP, "nul\0id")
+            .expect("message")
+            .expect("stored");
+        assert_eq!(stored.msgid, "nul\u{2400}id");
+        assert_eq!(stored.from, "al\u{2400}ice");
+        // The recipients are kept as JSON, which escapes the NUL: they read back exactly.
+        assert_eq!(stored.tolist, vec!["b\0ob".to_owned()]);
+        assert!(stored.text.contains("he\u{2400}llo"), "{:?}", stored.text);
+        assert_eq!(stored.feed_pos, 1);
+        let feed = store.feed(CORP, 0, 10).expect("feed");
+        assert_eq!(feed, vec![stored.clone()]);
+        let listed = store.conversations(CORP, 10, 0).expect("conversations");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, stored.conversation);
+        assert_eq!(
+            listed[0].participants,
+            vec!["al\u{2400}ice".to_owned(), "b\u{2400}ob".to_owned()]
+        );
+        assert!(
+            store
+                .conversation_involves(CORP, &stored.conversation, &["b\0ob".to_owned()])
+                .expect("involves")
+        );
+
+        let failures = store.failed_records(CORP, 10).expect("failures");
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].item.msgid, "f\u{2400}ail");
+        assert_eq!(failures[0].failure.stage, "st\u{2400}age");
+        assert_eq!(failures[0].failure.reason, "bad\u{2400}reason");
+        assert_eq!(failures[0].failure.plaintext.as_deref(), Some(&b"x\0y"[..]));
+        assert_eq!(
+            store.plaintext(CORP, "f\0ail").expect("plaintext"),
+            Some(b"x\0y".to_vec())
+        );
+
+        // A replay finds the records by their stored msgids: nothing new.
+        let again = store.commit_page(CORP, &page(records, 2)).expect("replay");
+        assert_eq!((again.inserted, again.duplicates), (0, 2));
+        assert_eq!(store.feed_head(CORP).expect("head"), 1);
+    }
+
+    /// Waits until the database says `corp`'s lease has lapsed (no fixed sleep, no deadline).
+    fn wait_until_lapsed(store: &PgStore, corp: &str) {
+        loop {
+            let holders = store.lease_holders().expect("holders");
+            if holders
+                .iter()
+                .any(|h| h.corp_id == corp && h.expires_in_ms < 0)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_node_that_lost_its_lease_cannot_commit() {
+        let schema = TestSchema::new();
+        let node = |name: &str| PgOptions {
+            node: name.to_owned(),
+            ..schema.options()
+        };
+        let a = PgStore::open(&node("node-a")).expect("open a");
+        let b = PgStore::open(&node("node-b")).expect("open b");
+
+        let lease_a = a
+            .acquire_lease(CORP, Duration::from_millis(1))
+            .expect("acquire")
+            .expect("granted to a");
+        // A commits while nobody else took the corp (its lease may have lapsed already: what
+        // counts is that its token is still the newest).
+        a.commit_page(CORP, &page(vec![text(1, "m1", 1_700_000_000_000, "one")], 1))
+            .expect("a commits");
+
+        wait_until_lapsed(&b, CORP);
+        let lease_b = b
+            .acquire_lease(CORP, Duration::from_secs(600))
+            .expect("acquire")
+            .expect("granted to b after a's lapsed");
+        assert!(lease_b.token > lease_a.token);
+        b.commit_page(CORP, &page(vec![text(2, "m2", 1_700_000_000_001, "two")], 2))
+            .expect("b commits");
+
+        let error = a
+            .commit_page(CORP, &page(vec![text(3, "m3", 1_700_000_000_002, "three")], 3))
+            .expect_err("a lost the lease");
+        assert_eq!(error.kind(), StoreErrorKind::LeaseLost, "{error}");
+        let error = a
+            .resolve_failures(CORP, &[], 0)
+            .expect_err("a lost the lease");
+        assert_eq!(error.kind(), StoreErrorKind::LeaseLost, "{error}");
+
+        // Nothing of A's last page is stored and the cursor is B's.
+        assert_eq!(ArchiveReader::cursor(&b, CORP).expect("cursor"), 2);
+        let stats = b.stats(CORP).expect("stats");
+        assert_eq!((stats.records, stats.decrypted), (2, 2));
+        assert_eq!(ArchiveReader::message(&b, CORP, "m3").expect("m3"), None);
+        assert_eq!(b.feed_head(CORP).expect("head"), 2);
+        // And A cannot take the corp back while B holds it.
+        assert_eq!(
+            a.acquire_lease(CORP, Duration::from_secs(1))
+                .expect("acquire"),
+            None
+        );
+    }
+}
