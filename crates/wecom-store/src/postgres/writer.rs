@@ -15,11 +15,11 @@ use wecom_wire::ChatDataItem;
 
 use super::commit::{Incoming, lock_feed_head, store_messages};
 use super::{PgStore, TxError, pg_text, seq_from_sql, seq_to_sql};
-use crate::store::{
-    ArchiveWriter, CommitStats, CursorChange, FailedRecord, Failure, Outcome, PageCommit,
-    ResolveStats,
-};
 use crate::StoreError;
+use crate::store::{
+    ArchiveWriter, CommitStats, CursorChange, FailedRecord, Failure, IngestedRecord, Outcome,
+    PageCommit, ResolveStats,
+};
 
 /// The two stored-seq ranges whose concatenation is ascending u64 order (a seq above `i64::MAX`
 /// is stored as a negative i64).
@@ -96,61 +96,27 @@ impl ArchiveWriter for PgStore {
             let head = lock_feed_head(tx, corp_id)?;
             let mut stats = CommitStats::default();
 
-            // Which records are new: a record whose seq or msgid is stored, or taken by an
-            // earlier record of the page, is a duplicate.
             let msgids: Vec<String> = page
                 .records
                 .iter()
                 .map(|r| pg_text(&r.item.msgid).into_owned())
                 .collect();
-            let seqs: Vec<i64> = page.records.iter().map(|r| seq_to_sql(r.item.seq)).collect();
-            let mut taken_seqs: HashSet<i64> = HashSet::new();
-            let mut taken_msgids: HashSet<String> = HashSet::new();
-            if !page.records.is_empty() {
-                for row in tx.query(
-                    "SELECT seq, msgid FROM records WHERE corp_id = $1 \
-                     AND (seq = ANY($2) OR msgid = ANY($3))",
-                    &[&corp_id, &seqs, &msgids],
-                )? {
-                    taken_seqs.insert(row.try_get(0)?);
-                    taken_msgids.insert(row.try_get(1)?);
-                }
-            }
+            let seqs: Vec<i64> = page
+                .records
+                .iter()
+                .map(|r| seq_to_sql(r.item.seq))
+                .collect();
+            let is_new = insert_records(tx, corp_id, &page.records, &msgids, &seqs)?;
             let mut new = Vec::with_capacity(page.records.len());
-            for ((record, msgid), seq) in page.records.iter().zip(&msgids).zip(&seqs) {
-                if taken_seqs.contains(seq) || taken_msgids.contains(msgid) {
+            for (((record, msgid), seq), is_new) in
+                page.records.iter().zip(&msgids).zip(&seqs).zip(is_new)
+            {
+                if is_new {
+                    stats.inserted += 1;
+                    new.push((record, msgid, *seq));
+                } else {
                     stats.duplicates += 1;
-                    continue;
                 }
-                taken_seqs.insert(*seq);
-                taken_msgids.insert(msgid.clone());
-                stats.inserted += 1;
-                new.push((record, msgid, *seq));
-            }
-
-            if !new.is_empty() {
-                let n = new.len();
-                let mut r_seq = Vec::with_capacity(n);
-                let mut r_msgid = Vec::with_capacity(n);
-                let mut r_ver = Vec::with_capacity(n);
-                let mut r_key = Vec::with_capacity(n);
-                let mut r_msg = Vec::with_capacity(n);
-                let mut r_at = Vec::with_capacity(n);
-                for (record, msgid, seq) in &new {
-                    r_seq.push(*seq);
-                    r_msgid.push(msgid.as_str());
-                    r_ver.push(i64::from(record.item.publickey_ver));
-                    r_key.push(pg_text(&record.item.encrypt_random_key));
-                    r_msg.push(pg_text(&record.item.encrypt_chat_msg));
-                    r_at.push(record.fetched_at_ms);
-                }
-                tx.execute(
-                    "INSERT INTO records (corp_id, seq, msgid, publickey_ver, \
-                     encrypt_random_key, encrypt_chat_msg, fetched_at_ms) \
-                     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], \
-                     $5::text[], $6::text[], $7::bigint[])",
-                    &[&corp_id, &r_seq, &r_msgid, &r_ver, &r_key, &r_msg, &r_at],
-                )?;
             }
 
             // Failures.
@@ -461,6 +427,96 @@ impl ArchiveWriter for PgStore {
     }
 }
 
+/// Inserts the new records of a page (`msgids` and `seqs` in their stored form, one per record)
+/// and says of each record whether it was new: a record whose seq or msgid is stored, or taken
+/// by an earlier record of the page, is a duplicate and is left alone.
+fn insert_records(
+    tx: &mut Transaction<'_>,
+    corp_id: &str,
+    records: &[IngestedRecord],
+    msgids: &[String],
+    seqs: &[i64],
+) -> Result<Vec<bool>, TxError> {
+    const INSERT: &str = "INSERT INTO records (corp_id, seq, msgid, publickey_ver, \
+         encrypt_random_key, encrypt_chat_msg, fetched_at_ms) \
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], \
+         $6::text[], $7::bigint[])";
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let distinct_seqs: HashSet<i64> = seqs.iter().copied().collect();
+    let distinct_msgids: HashSet<&str> = msgids.iter().map(String::as_str).collect();
+    let columns = |chosen: &[usize]| {
+        let mut ver = Vec::with_capacity(chosen.len());
+        let mut key = Vec::with_capacity(chosen.len());
+        let mut msg = Vec::with_capacity(chosen.len());
+        let mut at = Vec::with_capacity(chosen.len());
+        for &i in chosen {
+            if let Some(r) = records.get(i) {
+                ver.push(i64::from(r.item.publickey_ver));
+                key.push(pg_text(&r.item.encrypt_random_key));
+                msg.push(pg_text(&r.item.encrypt_chat_msg));
+                at.push(r.fetched_at_ms);
+            }
+        }
+        (ver, key, msg, at)
+    };
+    if distinct_seqs.len() == records.len() && distinct_msgids.len() == records.len() {
+        // No two records of the page collide, so a record is new exactly when nothing stored
+        // has its seq or msgid: one insert that skips those decides it.
+        let all: Vec<usize> = (0..records.len()).collect();
+        let (ver, key, msg, at) = columns(&all);
+        let inserted: HashSet<i64> = tx
+            .query(
+                &format!("{INSERT} ON CONFLICT DO NOTHING RETURNING seq"),
+                &[&corp_id, &seqs, &msgids, &ver, &key, &msg, &at],
+            )?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        return Ok(seqs.iter().map(|seq| inserted.contains(seq)).collect());
+    }
+    // Records of the page collide with each other (a source that repeats itself): decided one
+    // after the other against what is stored, as inserting them one by one would.
+    let mut taken_seqs: HashSet<i64> = HashSet::new();
+    let mut taken_msgids: HashSet<String> = HashSet::new();
+    for row in tx.query(
+        "SELECT seq, msgid FROM records WHERE corp_id = $1 \
+         AND (seq = ANY($2) OR msgid = ANY($3))",
+        &[&corp_id, &seqs, &msgids],
+    )? {
+        taken_seqs.insert(row.try_get(0)?);
+        taken_msgids.insert(row.try_get(1)?);
+    }
+    let mut is_new = Vec::with_capacity(records.len());
+    let mut chosen = Vec::new();
+    for (i, (msgid, seq)) in msgids.iter().zip(seqs).enumerate() {
+        let new = !taken_seqs.contains(seq) && !taken_msgids.contains(msgid);
+        if new {
+            taken_seqs.insert(*seq);
+            taken_msgids.insert(msgid.clone());
+            chosen.push(i);
+        }
+        is_new.push(new);
+    }
+    if !chosen.is_empty() {
+        let (ver, key, msg, at) = columns(&chosen);
+        let c_seqs: Vec<i64> = chosen
+            .iter()
+            .filter_map(|&i| seqs.get(i).copied())
+            .collect();
+        let c_msgids: Vec<&str> = chosen
+            .iter()
+            .filter_map(|&i| msgids.get(i).map(String::as_str))
+            .collect();
+        tx.execute(
+            INSERT,
+            &[&corp_id, &c_seqs, &c_msgids, &ver, &key, &msg, &at],
+        )?;
+    }
+    Ok(is_new)
+}
+
 /// Rows of `table` (records or quarantined_items) with a seq in `(lo, hi]` in u64 order.
 fn count_between(
     tx: &mut Transaction<'_>,
@@ -505,7 +561,8 @@ mod tests {
         let store = PgStore::open(&schema.options()).expect("open");
         // NUL escaped in the msgid, the sender and the recipient, and raw in the content (the
         // envelope escapes it; the plaintext keeps the byte).
-        let plaintext = b"{\"msgid\":\"nul\\u0000id\",\"action\":\"send\",\"from\":\"al\\u0000ice\",\
+        let plaintext =
+            b"{\"msgid\":\"nul\\u0000id\",\"action\":\"send\",\"from\":\"al\\u0000ice\",\
 \"tolist\":[\"b\\u0000ob\"],\"roomid\":\"\",\"msgtime\":1700000000000,\"msgtype\":\"text\",\
 \"text\":{\"content\":\"he\x00llo\"}}";
         let message = decrypted(1, "nul\0id", plaintext);
@@ -595,8 +652,11 @@ mod tests {
             .expect("granted to a");
         // A commits while nobody else took the corp (its lease may have lapsed already: what
         // counts is that its token is still the newest).
-        a.commit_page(CORP, &page(vec![text(1, "m1", 1_700_000_000_000, "one")], 1))
-            .expect("a commits");
+        a.commit_page(
+            CORP,
+            &page(vec![text(1, "m1", 1_700_000_000_000, "one")], 1),
+        )
+        .expect("a commits");
 
         wait_until_lapsed(&b, CORP);
         let lease_b = b
@@ -604,11 +664,17 @@ mod tests {
             .expect("acquire")
             .expect("granted to b after a's lapsed");
         assert!(lease_b.token > lease_a.token);
-        b.commit_page(CORP, &page(vec![text(2, "m2", 1_700_000_000_001, "two")], 2))
-            .expect("b commits");
+        b.commit_page(
+            CORP,
+            &page(vec![text(2, "m2", 1_700_000_000_001, "two")], 2),
+        )
+        .expect("b commits");
 
         let error = a
-            .commit_page(CORP, &page(vec![text(3, "m3", 1_700_000_000_002, "three")], 3))
+            .commit_page(
+                CORP,
+                &page(vec![text(3, "m3", 1_700_000_000_002, "three")], 3),
+            )
             .expect_err("a lost the lease");
         assert_eq!(error.kind(), StoreErrorKind::LeaseLost, "{error}");
         let error = a
