@@ -695,4 +695,155 @@ mod tests {
             None
         );
     }
+
+    /// A deterministic mix of pages (recalls before and after what they recall, recalls of
+    /// msgids never stored, quoted replies within a page and across pages, duplicates within a
+    /// page and replays, failures resolved later) committed to SQLite and to PostgreSQL: every
+    /// read must answer the same.
+    #[test]
+    fn pages_are_stored_as_sqlite_stores_them() {
+        use crate::conformance::{T0, archive_quote, chat, recall};
+        let schema = TestSchema::new();
+        let pg = std::sync::Arc::new(PgStore::open(&schema.options()).expect("open")).roles();
+        let lite =
+            std::sync::Arc::new(crate::SqliteStore::open_in_memory().expect("sqlite")).roles();
+
+        // A small linear congruential generator: the same mix on every run.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let people = ["alice", "bob", "carol", "wmexternal1"];
+        let rooms = ["", "wrroom1", "wrroom2"];
+        let contents = ["hello", "ok", "see you", "hello", "lunch?"];
+        let mut pages = Vec::new();
+        let mut sent: Vec<(String, String, String)> = Vec::new(); // msgid, from, content
+        let mut seq = 0u64;
+        let mut failed_ids = Vec::new();
+        for page_no in 0..6u64 {
+            let mut records = Vec::new();
+            for _ in 0..50u64 {
+                seq += 1;
+                let msgid = format!("m{seq}");
+                let from = people[usize::try_from(next(4)).unwrap_or(0)];
+                let to = people[usize::try_from(next(4)).unwrap_or(0)];
+                let room = rooms[usize::try_from(next(3)).unwrap_or(0)];
+                // Mostly increasing times, some out of order.
+                let msgtime = T0 + i64::try_from(seq * 1000).unwrap_or(0)
+                    - i64::try_from(next(3) * 5000).unwrap_or(0);
+                let record = match next(10) {
+                    0 | 1 => {
+                        // A recall of something sent, something still to come, or nothing.
+                        let target = match next(3) {
+                            0 if !sent.is_empty() => sent
+                                [usize::try_from(next(sent.len() as u64)).unwrap_or(0)]
+                            .0
+                            .clone(),
+                            1 => format!("m{}", seq + 1 + next(20)),
+                            _ => format!("never{}", next(5)),
+                        };
+                        recall(seq, &msgid, from, &[to], room, msgtime, &target)
+                    }
+                    2 | 3 if !sent.is_empty() => {
+                        let (_, quoted_from, quoted) =
+                            sent[usize::try_from(next(sent.len() as u64)).unwrap_or(0)].clone();
+                        let reply = archive_quote(&quoted_from, &quoted, "sure");
+                        sent.push((msgid.clone(), from.to_owned(), "sure".to_owned()));
+                        chat(seq, &msgid, from, &[to], room, msgtime, &reply)
+                    }
+                    4 => {
+                        failed_ids.push((seq, msgid.clone(), from, to, room, msgtime));
+                        failed(seq, &msgid, "no_key", 10007)
+                    }
+                    _ => {
+                        let content = contents[usize::try_from(next(5)).unwrap_or(0)];
+                        sent.push((msgid.clone(), from.to_owned(), content.to_owned()));
+                        chat(seq, &msgid, from, &[to], room, msgtime, content)
+                    }
+                };
+                records.push(record);
+            }
+            if page_no == 2 {
+                // Duplicates within the page: a msgid again under a new seq, a seq again under
+                // a new msgid, and a record of the previous page.
+                let again_msgid = crate::conformance::text(seq + 1, "m100", T0, "x");
+                let again_seq = crate::conformance::text(seq - 3, "fresh1", T0, "y");
+                let replayed = crate::conformance::text(7, "m7", T0, "z");
+                records.insert(10, again_msgid);
+                records.insert(20, again_seq);
+                records.push(replayed);
+                seq += 1;
+            }
+            pages.push(PageCommit {
+                records,
+                quarantined: Vec::new(),
+                cursor: seq,
+            });
+        }
+        for page in &pages {
+            let a = lite.writer.commit_page(CORP, page).expect("sqlite commit");
+            let b = pg.writer.commit_page(CORP, page).expect("postgres commit");
+            assert_eq!(a, b);
+        }
+        // A replay of a page changes nothing on either.
+        assert_eq!(
+            lite.writer.commit_page(CORP, &pages[1]).expect("replay"),
+            pg.writer.commit_page(CORP, &pages[1]).expect("replay")
+        );
+        // The failures decrypt now: some as recalls.
+        let resolved: Vec<(String, Outcome)> = failed_ids
+            .iter()
+            .enumerate()
+            .map(|(i, (seq, msgid, from, to, room, msgtime))| {
+                let record = if i % 3 == 0 {
+                    recall(
+                        *seq,
+                        msgid,
+                        from,
+                        &[to],
+                        room,
+                        *msgtime,
+                        &sent[i % sent.len()].0,
+                    )
+                } else {
+                    chat(*seq, msgid, from, &[to], room, *msgtime, "late")
+                };
+                (msgid.clone(), record.outcome)
+            })
+            .collect();
+        assert_eq!(
+            lite.writer
+                .resolve_failures(CORP, &resolved, T0)
+                .expect("sqlite resolve"),
+            pg.writer
+                .resolve_failures(CORP, &resolved, T0)
+                .expect("postgres resolve")
+        );
+
+        let feed = |roles: &crate::Roles| roles.reader.feed(CORP, 0, 10_000).expect("feed");
+        let (lite_feed, pg_feed) = (feed(&lite), feed(&pg));
+        assert!(lite_feed.len() > 250, "{}", lite_feed.len());
+        assert!(lite_feed.iter().any(|m| m.recalled_by.is_some()));
+        assert!(lite_feed.iter().any(|m| m.quote_of.is_some()));
+        assert_eq!(lite_feed, pg_feed);
+        assert_eq!(
+            lite.reader.stats(CORP).expect("stats"),
+            pg.reader.stats(CORP).expect("stats")
+        );
+        assert_eq!(
+            lite.reader.conversations(CORP, 100, 0).expect("list"),
+            pg.reader.conversations(CORP, 100, 0).expect("list")
+        );
+        assert_eq!(
+            lite.writer.failed_records(CORP, 100).expect("failed"),
+            pg.writer.failed_records(CORP, 100).expect("failed")
+        );
+        assert_eq!(
+            lite.reader.record_ids(CORP).expect("ids"),
+            pg.reader.record_ids(CORP).expect("ids")
+        );
+    }
 }
