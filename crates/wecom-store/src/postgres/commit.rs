@@ -71,10 +71,16 @@ pub(super) fn store_messages(
     let mut last = head;
     for m in messages {
         let msgtime = m.envelope.msgtime;
+        let mut found = rules::links_for(&mut links, corp_id, &m.msgid, msgtime, m.derived)?;
+        if std::mem::take(&mut links.needs_more) {
+            // The quote looked past the candidates read up front: read all of them.
+            links.read_all_candidates(tx, corp_id, &m)?;
+            found = rules::links_for(&mut links, corp_id, &m.msgid, msgtime, m.derived)?;
+        }
         let NewLinks {
             recalled_by,
             quote_of,
-        } = rules::links_for(&mut links, corp_id, &m.msgid, msgtime, m.derived)?;
+        } = found;
         last += 1;
         summaries.count(m.envelope, m.derived);
         links.stored(&m, rows.len());
@@ -266,13 +272,76 @@ struct Candidate {
     text: String,
 }
 
+/// Stored candidates read per quoted reply up front: replies quote recent messages, so the
+/// newest few usually hold the match; the others are read only for a reply that needs them.
+const FIRST_CANDIDATES: usize = 16;
+
+/// The stored quote candidates of each quoting message (by msgid), at most `limit` each, newest
+/// first, with whether that is all of them.
+fn read_candidates(
+    tx: &mut Transaction<'_>,
+    corp_id: &str,
+    quoting: &[&Incoming<'_>],
+    limit: usize,
+) -> Result<HashMap<String, (Vec<Candidate>, bool)>, TxError> {
+    let mut out: HashMap<String, (Vec<Candidate>, bool)> = quoting
+        .iter()
+        .map(|m| (m.msgid.clone(), (Vec::new(), true)))
+        .collect();
+    if quoting.is_empty() {
+        return Ok(out);
+    }
+    let conversation: Vec<String> = quoting
+        .iter()
+        .map(|m| pg_text(&m.derived.conversation).into_owned())
+        .collect();
+    let lo: Vec<i64> = quoting
+        .iter()
+        .map(|m| m.envelope.msgtime.saturating_sub(QUOTE_WINDOW_MS))
+        .collect();
+    let hi: Vec<i64> = quoting.iter().map(|m| m.envelope.msgtime).collect();
+    let ids: Vec<&str> = quoting.iter().map(|m| m.msgid.as_str()).collect();
+    let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    for row in tx.query(
+        "SELECT q.msgid, c.msgid, c.from_id, coalesce(c.quote_reply, c.text, ''), \
+         c.msgtime, c.seq \
+         FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[]) \
+         AS q(conversation, lo, hi, msgid) \
+         CROSS JOIN LATERAL (SELECT m.msgid, m.from_id, m.quote_reply, m.text, \
+           m.msgtime, m.seq FROM messages m \
+           WHERE m.corp_id = $1 AND m.conversation = q.conversation \
+           AND m.msgtime BETWEEN q.lo AND q.hi AND m.msgtype = 'text' \
+           AND m.msgid <> q.msgid \
+           ORDER BY m.msgtime DESC, m.seq DESC LIMIT $6) c",
+        &[&corp_id, &conversation, &lo, &hi, &ids, &sql_limit],
+    )? {
+        let quoting: String = row.try_get(0)?;
+        out.entry(quoting).or_default().0.push(Candidate {
+            msgid: row.try_get(1)?,
+            from: row.try_get(2)?,
+            text: row.try_get(3)?,
+            msgtime: row.try_get(4)?,
+            seq: row.try_get(5)?,
+        });
+    }
+    for (list, complete) in out.values_mut() {
+        list.sort_by_key(|c| std::cmp::Reverse((c.msgtime, c.seq)));
+        // Fewer than asked for: there are no more.
+        *complete = list.len() < limit;
+    }
+    Ok(out)
+}
+
 /// The link lookups of one batch of messages: what was stored before it (read up front) and
 /// what the batch stored so far.
 struct PageLinks {
     /// The first stored recall of each msgid of the batch: `(recall msgid, msgtime, seq)`.
     recalls: HashMap<String, (String, i64, i64)>,
-    /// Per quoting message (by msgid): the stored candidates, newest first.
-    quote_candidates: HashMap<String, Vec<Candidate>>,
+    /// Per quoting message (by msgid): the stored candidates, newest first, and whether they
+    /// are all of them (else only the newest [`FIRST_CANDIDATES`]).
+    quote_candidates: HashMap<String, (Vec<Candidate>, bool)>,
+    /// Set when a quote needed more stored candidates than were read.
+    needs_more: bool,
     /// Messages of the batch by msgid: their index in it.
     index: HashMap<String, usize>,
     /// Text messages of the batch per conversation, in storage order.
@@ -300,60 +369,34 @@ impl PageLinks {
             recalls.insert(target, (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?));
         }
 
-        let mut quote_candidates: HashMap<String, Vec<Candidate>> = HashMap::new();
         let quoting: Vec<&Incoming<'_>> = messages
             .iter()
             .filter(|m| m.derived.quote.is_some())
             .collect();
-        if !quoting.is_empty() {
-            let conversation: Vec<String> = quoting
-                .iter()
-                .map(|m| pg_text(&m.derived.conversation).into_owned())
-                .collect();
-            let lo: Vec<i64> = quoting
-                .iter()
-                .map(|m| m.envelope.msgtime.saturating_sub(QUOTE_WINDOW_MS))
-                .collect();
-            let hi: Vec<i64> = quoting.iter().map(|m| m.envelope.msgtime).collect();
-            let quoting_ids: Vec<&str> = quoting.iter().map(|m| m.msgid.as_str()).collect();
-            let limit = i64::try_from(MAX_QUOTE_CANDIDATES).unwrap_or(i64::MAX);
-            for row in tx.query(
-                "SELECT q.msgid, c.msgid, c.from_id, coalesce(c.quote_reply, c.text, ''), \
-                 c.msgtime, c.seq \
-                 FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[]) \
-                 AS q(conversation, lo, hi, msgid) \
-                 CROSS JOIN LATERAL (SELECT m.msgid, m.from_id, m.quote_reply, m.text, \
-                   m.msgtime, m.seq FROM messages m \
-                   WHERE m.corp_id = $1 AND m.conversation = q.conversation \
-                   AND m.msgtime BETWEEN q.lo AND q.hi AND m.msgtype = 'text' \
-                   AND m.msgid <> q.msgid \
-                   ORDER BY m.msgtime DESC, m.seq DESC LIMIT $6) c",
-                &[&corp_id, &conversation, &lo, &hi, &quoting_ids, &limit],
-            )? {
-                let quoting: String = row.try_get(0)?;
-                quote_candidates
-                    .entry(quoting)
-                    .or_default()
-                    .push(Candidate {
-                        msgid: row.try_get(1)?,
-                        from: row.try_get(2)?,
-                        text: row.try_get(3)?,
-                        msgtime: row.try_get(4)?,
-                        seq: row.try_get(5)?,
-                    });
-            }
-            for list in quote_candidates.values_mut() {
-                list.sort_by_key(|c| std::cmp::Reverse((c.msgtime, c.seq)));
-            }
-        }
+        let quote_candidates = read_candidates(tx, corp_id, &quoting, FIRST_CANDIDATES)?;
         Ok(PageLinks {
             recalls,
             quote_candidates,
+            needs_more: false,
             index: HashMap::with_capacity(messages.len()),
             page_candidates: HashMap::new(),
             page_marks: Vec::new(),
             stored_marks: BTreeMap::new(),
         })
+    }
+
+    /// Reads every stored candidate of a quoting message (up to [`MAX_QUOTE_CANDIDATES`]).
+    fn read_all_candidates(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        corp_id: &str,
+        m: &Incoming<'_>,
+    ) -> Result<(), TxError> {
+        let all = read_candidates(tx, corp_id, &[m], MAX_QUOTE_CANDIDATES)?;
+        let complete = all.into_values().next().unwrap_or((Vec::new(), true)).0;
+        self.quote_candidates
+            .insert(m.msgid.clone(), (complete, true));
+        Ok(())
     }
 
     /// Notes a message of the batch as stored, at `index`: later messages see it.
@@ -453,11 +496,12 @@ impl LinkLookup for PageLinks {
     ) -> Result<Option<String>, StoreError> {
         let in_window =
             |c: &&Candidate| c.msgtime >= from_ms && c.msgtime <= to_ms && c.msgid != msgid;
-        let stored = self
+        let (stored, complete) = self
             .quote_candidates
             .get(msgid)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+            .map_or((&[][..], true), |(list, complete)| {
+                (list.as_slice(), *complete)
+            });
         let mut page: Vec<&Candidate> = self
             .page_candidates
             .get(pg_text(conversation).as_ref())
@@ -475,6 +519,12 @@ impl LinkLookup for PageLinks {
                     } else {
                         page.next()
                     }
+                }
+                (None, _) if !complete => {
+                    // Older stored candidates were not read: the caller reads them and asks
+                    // again.
+                    self.needs_more = true;
+                    return Ok(None);
                 }
                 (Some(_), None) => stored.next(),
                 (None, Some(_)) => page.next(),

@@ -720,7 +720,8 @@ mod tests {
         let rooms = ["", "wrroom1", "wrroom2"];
         let contents = ["hello", "ok", "see you", "hello", "lunch?"];
         let mut pages = Vec::new();
-        let mut sent: Vec<(String, String, String)> = Vec::new(); // msgid, from, content
+        // What was sent: msgid, from, to, room, content.
+        let mut sent: Vec<(String, &str, &str, &str, String)> = Vec::new();
         let mut seq = 0u64;
         let mut failed_ids = Vec::new();
         for page_no in 0..6u64 {
@@ -748,20 +749,28 @@ mod tests {
                         recall(seq, &msgid, from, &[to], room, msgtime, &target)
                     }
                     2 | 3 if !sent.is_empty() => {
-                        let (_, quoted_from, quoted) =
+                        // A reply in the quoted message's conversation, often to an old one
+                        // (deep among the candidates).
+                        let (_, q_from, q_to, q_room, quoted) =
                             sent[usize::try_from(next(sent.len() as u64)).unwrap_or(0)].clone();
-                        let reply = archive_quote(&quoted_from, &quoted, "sure");
-                        sent.push((msgid.clone(), from.to_owned(), "sure".to_owned()));
-                        chat(seq, &msgid, from, &[to], room, msgtime, &reply)
+                        let reply = archive_quote(q_from, &quoted, &format!("re {seq}"));
+                        sent.push((msgid.clone(), q_to, q_from, q_room, format!("re {seq}")));
+                        chat(seq, &msgid, q_to, &[q_from], q_room, msgtime, &reply)
                     }
                     4 => {
                         failed_ids.push((seq, msgid.clone(), from, to, room, msgtime));
                         failed(seq, &msgid, "no_key", 10007)
                     }
                     _ => {
-                        let content = contents[usize::try_from(next(5)).unwrap_or(0)];
-                        sent.push((msgid.clone(), from.to_owned(), content.to_owned()));
-                        chat(seq, &msgid, from, &[to], room, msgtime, content)
+                        // Mostly unique texts, some repeated.
+                        let content = match next(4) {
+                            0 => contents[usize::try_from(next(5)).unwrap_or(0)].to_owned(),
+                            _ => {
+                                format!("{} {seq}", contents[usize::try_from(next(5)).unwrap_or(0)])
+                            }
+                        };
+                        sent.push((msgid.clone(), from, to, room, content.clone()));
+                        chat(seq, &msgid, from, &[to], room, msgtime, &content)
                     }
                 };
                 records.push(record);
