@@ -855,4 +855,58 @@ mod tests {
             pg.reader.record_ids(CORP).expect("ids")
         );
     }
+
+    /// Two nodes committing the same corp at once (no leases: an unfenced store) each hold the
+    /// feed head while they commit: the feed is gapless, each message has one position, and each
+    /// node's messages are in its commit order.
+    #[test]
+    fn concurrent_commits_keep_the_feed_gapless() {
+        let schema = TestSchema::new();
+        let node = |name: &str| PgOptions {
+            node: name.to_owned(),
+            ..schema.options()
+        };
+        let stores = [
+            std::sync::Arc::new(PgStore::open(&node("node-a")).expect("open a")),
+            std::sync::Arc::new(PgStore::open(&node("node-b")).expect("open b")),
+        ];
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(stores.len()));
+        let threads: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(n, store)| {
+                let store = std::sync::Arc::clone(store);
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for p in 0..10u64 {
+                        let records = (0..20u64)
+                            .map(|i| {
+                                let seq = 1 + (p * 20 + i) * 2 + n as u64;
+                                text(seq, &format!("n{n}-{seq}"), 1_700_000_000_000, "hi")
+                            })
+                            .collect();
+                        store.commit_page(CORP, &page(records, p)).expect("commit");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let feed = stores[0].feed(CORP, 0, 10_000).expect("feed");
+        assert_eq!(feed.len(), 400);
+        let positions: Vec<u64> = feed.iter().map(|m| m.feed_pos).collect();
+        assert_eq!(positions, (1..=400).collect::<Vec<u64>>());
+        assert_eq!(stores[1].feed_head(CORP).expect("head"), 400);
+        for n in 0..2u64 {
+            let seqs: Vec<u64> = feed
+                .iter()
+                .filter(|m| m.msgid.starts_with(&format!("n{n}-")))
+                .map(|m| m.seq)
+                .collect();
+            assert_eq!(seqs.len(), 200);
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        }
+    }
 }
