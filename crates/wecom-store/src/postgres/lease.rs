@@ -45,7 +45,7 @@ impl PgStore {
             let row = tx.query_opt(
                 "INSERT INTO corp_leases AS l
                      (corp_id, holder, token, acquired_at, renewed_at, expires_at)
-                 VALUES ($1, $2, 1, now(), now(), now() + $3 * interval '1 millisecond')
+                 VALUES ($1, $2, 1, now(), now(), now() + $3::bigint * interval '1 millisecond')
                  ON CONFLICT (corp_id) DO UPDATE SET
                      holder = EXCLUDED.holder,
                      token = CASE WHEN l.holder = EXCLUDED.holder AND l.expires_at > now()

@@ -15,6 +15,7 @@
 //! starting at once migrate once and a failure leaves the schema as it was.
 
 mod accounts;
+mod commit;
 mod lease;
 mod media;
 mod names;

@@ -14,9 +14,12 @@ CREATE TABLE records (
     encrypt_random_key TEXT    NOT NULL,
     encrypt_chat_msg   TEXT    NOT NULL,
     fetched_at_ms      BIGINT  NOT NULL,
+    id                 BIGINT  GENERATED ALWAYS AS IDENTITY,  -- the order records were stored in
     PRIMARY KEY (corp_id, seq),
     UNIQUE (corp_id, msgid)
 );
+
+CREATE INDEX records_stored ON records (corp_id, id);
 
 CREATE TABLE messages (
     corp_id        TEXT    NOT NULL,
@@ -113,9 +116,11 @@ CREATE TABLE follower_positions (
     PRIMARY KEY (corp_id, follower)
 );
 
+-- Conversation keys and ids are ordered byte by byte (COLLATE "C", as SQLite orders text)
+-- whatever the database's collation, so lists tie-break alike on every backend.
 CREATE TABLE conversations (
     corp_id        TEXT    NOT NULL,
-    conversation   TEXT    NOT NULL,
+    conversation   TEXT    COLLATE "C" NOT NULL,
     messages       BIGINT  NOT NULL,
     first_msgtime  BIGINT  NOT NULL,
     last_msgtime   BIGINT  NOT NULL,
@@ -126,8 +131,8 @@ CREATE INDEX conversations_recent ON conversations (corp_id, last_msgtime DESC, 
 
 CREATE TABLE conversation_senders (
     corp_id        TEXT    NOT NULL,
-    conversation   TEXT    NOT NULL,
-    from_id        TEXT    NOT NULL,
+    conversation   TEXT    COLLATE "C" NOT NULL,
+    from_id        TEXT    COLLATE "C" NOT NULL,
     messages       BIGINT  NOT NULL,
     PRIMARY KEY (corp_id, conversation, from_id)
 );
@@ -136,8 +141,8 @@ CREATE INDEX conversation_senders_top
 
 CREATE TABLE conversation_participants (
     corp_id        TEXT    NOT NULL,
-    conversation   TEXT    NOT NULL,
-    participant    TEXT    NOT NULL,
+    conversation   TEXT    COLLATE "C" NOT NULL,
+    participant    TEXT    COLLATE "C" NOT NULL,
     PRIMARY KEY (corp_id, conversation, participant)
 );
 CREATE INDEX conversation_participants_by_participant
