@@ -92,7 +92,7 @@ pub(super) fn store_messages(
             quote_of,
         });
         rules::mark_what_it_recalls(&mut links, corp_id, &msgid, msgtime, derived)?;
-        // Marks of messages of this page stored before it.
+        // A recall of a message of the batch stored before it marks that message now.
         for (index, by, at) in links.page_marks.drain(..) {
             if let Some(target) = rows.get_mut(index)
                 && target.recalled.is_none()
