@@ -96,6 +96,9 @@ impl Client {
             // both on the calling thread, and a CRC of a part takes far less than its SHA-256.
             .with_checksum_algorithm(Checksum::CRC64NVME)
             .with_unsigned_payload(true)
+            // One plain DeleteObject per temporary object: every S3-compatible server has it,
+            // not all have the bulk DeleteObjects.
+            .with_disable_bulk_delete(true)
             .with_client_options(
                 ClientOptions::new()
                     .with_allow_http(allow_http)
