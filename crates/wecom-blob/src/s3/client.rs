@@ -70,9 +70,9 @@ impl Client {
             }
             let mut hosted = endpoint.clone();
             let host = format!("{}.{host}", config.bucket);
-            hosted.set_host(Some(&host)).map_err(|e| {
-                invalid(format!("s3 virtual-hosted name {host:?}: {e}"))
-            })?;
+            hosted
+                .set_host(Some(&host))
+                .map_err(|e| invalid(format!("s3 virtual-hosted name {host:?}: {e}")))?;
             hosted.as_str().trim_end_matches('/').to_string()
         };
         let attempts = usize::try_from(config.max_attempts.max(1)).unwrap_or(usize::MAX);
@@ -197,13 +197,11 @@ pub(crate) fn classify(target: String, op: &'static str, error: &object_store::E
         (None, E::InvalidPath { .. } | E::UnknownConfigurationKey { .. }) => BlobError::Config {
             cause: format!("{target}: {text}"),
         },
-        (None, E::NotSupported { .. } | E::NotImplemented { .. }) => {
-            BlobError::Rejected {
-                target,
-                op,
-                cause: text,
-            }
-        }
+        (None, E::NotSupported { .. } | E::NotImplemented { .. }) => BlobError::Rejected {
+            target,
+            op,
+            cause: text,
+        },
         // An answer that could not be understood (a malformed XML reply, missing headers).
         (None, _) => BlobError::Corrupt {
             key: target,

@@ -495,11 +495,7 @@ impl BlobStore for S3BlobStore {
         rendition: &'a Rendition,
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
-        Box::pin(async move {
-            self.inner
-                .get(&self.rendition_key(rendition), offset)
-                .await
-        })
+        Box::pin(async move { self.inner.get(&self.rendition_key(rendition), offset).await })
     }
 
     fn rendition_key(&self, rendition: &Rendition) -> String {
@@ -591,7 +587,11 @@ impl S3Writer {
                 .store
                 .put_multipart_opts(&path(&key), options)
                 .await
-                .map_err(|e| self.inner.client.error("starting multipart upload", &key, &e))?;
+                .map_err(|e| {
+                    self.inner
+                        .client
+                        .error("starting multipart upload", &key, &e)
+                })?;
             self.upload = Some(Upload {
                 key,
                 parts: 0,
