@@ -70,7 +70,8 @@ pub struct S3Config {
     /// Bytes per multipart part, and the largest object sent with a single PUT; at least
     /// [`MIN_PART_SIZE`]. One part per upload is held in memory.
     pub part_size: usize,
-    /// Attempts per request on transient failures (connection errors, 5xx, throttling).
+    /// Attempts per request on transient failures (connection errors, 5xx, throttling), with
+    /// object_store's exponential backoff; a request is not retried after 3 minutes.
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     /// Longest wait for any read from the server.
@@ -859,5 +860,14 @@ mod tests {
             },
             "bucket",
         );
+        for prefix in ["archive//media", "archive/../media"] {
+            check(
+                S3Config {
+                    prefix: prefix.into(),
+                    ..ok()
+                },
+                "s3 prefix",
+            );
+        }
     }
 }
