@@ -99,6 +99,8 @@ impl Client {
             // One plain DeleteObject per temporary object: every S3-compatible server has it,
             // not all have the bulk DeleteObjects.
             .with_disable_bulk_delete(true)
+            // The connector below builds the HTTP client with these same values; object_store
+            // is told them too, for what it decides itself.
             .with_client_options(
                 ClientOptions::new()
                     .with_allow_http(allow_http)
