@@ -1,81 +1,32 @@
-//! The few S3 requests the backend needs, signed with SigV4 and sent with the workspace's reqwest:
-//! retries of transient failures, and the mapping of every failure to a [`BlobError`] that names
-//! the endpoint and key (never a credential).
+//! The S3 client: an `object_store` [`AmazonS3`] built from an [`S3Config`], on our own reqwest
+//! client, and the mapping of its failures to [`BlobError`]s that name the endpoint and key (never
+//! a credential).
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::{Method, Response, StatusCode};
-use tokio::io::{AsyncRead, ReadBuf};
-use url::Url;
+use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
+use object_store::client::{HttpClient, HttpConnector, HttpError};
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use reqwest::{StatusCode, Url};
 
 use super::S3Config;
-use super::sigv4::{self, Canonical, EMPTY_SHA256};
 use crate::BlobError;
 
-/// How much of an error body is read to find its `<Code>` and `<Message>`.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The name `object_store` errors are reported under when our connector fails.
+const STORE: &str = "S3";
+
+/// How long one request may keep being retried, whatever `max_attempts` says.
+const RETRY_TIMEOUT: Duration = Duration::from_secs(3 * 60);
 
 pub(crate) struct Client {
-    http: reqwest::Client,
+    pub store: AmazonS3,
     /// The endpoint without credentials, for messages.
     endpoint: Url,
     bucket: String,
-    region: String,
-    access_key: String,
-    secret_key: String,
-    session_token: Option<String>,
-    path_style: bool,
-    max_attempts: u32,
-}
-
-/// One request, described before it is signed (it is signed again on every attempt).
-pub(crate) struct Call<'a> {
-    pub op: &'static str,
-    pub method: Method,
-    pub key: &'a str,
-    pub query: Vec<(&'static str, String)>,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
-    /// The SHA-256 of `body` in hex; `None` for an empty body.
-    pub body_sha256: Option<String>,
-}
-
-impl<'a> Call<'a> {
-    pub fn new(op: &'static str, method: Method, key: &'a str) -> Call<'a> {
-        Call {
-            op,
-            method,
-            key,
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: Bytes::new(),
-            body_sha256: None,
-        }
-    }
-
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((name, value.into()));
-        self
-    }
-
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    pub fn body(mut self, body: Bytes, sha256: String) -> Self {
-        self.body = body;
-        self.body_sha256 = Some(sha256);
-        self
-    }
 }
 
 impl Client {
+    /// Checks the configuration and builds the store; does not contact the server.
     pub fn new(config: &S3Config) -> Result<Client, BlobError> {
         let invalid = |cause: String| BlobError::Config { cause };
         let endpoint = Url::parse(&config.endpoint)
@@ -103,33 +54,75 @@ impl Client {
                 config.bucket
             )));
         }
-        if !config.path_style && !matches!(endpoint.host(), Some(url::Host::Domain(_))) {
-            return Err(invalid(format!(
-                "s3 endpoint {endpoint} is an ip address, which cannot carry the bucket as a \
-                 subdomain: set path_style"
-            )));
-        }
         if config.region.is_empty() {
             return Err(invalid("s3 region must not be empty".into()));
         }
-        // No system proxy: the environment is configuration, and configuration is passed in.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
+        let store_endpoint = if config.path_style {
+            endpoint.as_str().trim_end_matches('/').to_string()
+        } else {
+            // object_store takes a virtual-hosted endpoint with the bucket already in the host.
+            let host = endpoint.host_str().unwrap_or_default();
+            if host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok() {
+                return Err(invalid(format!(
+                    "s3 endpoint {endpoint} is an ip address, which cannot carry the bucket as a \
+                     subdomain: set path_style"
+                )));
+            }
+            let mut hosted = endpoint.clone();
+            let host = format!("{}.{host}", config.bucket);
+            hosted
+                .set_host(Some(&host))
+                .map_err(|e| invalid(format!("s3 virtual-hosted name {host:?}: {e}")))?;
+            hosted.as_str().trim_end_matches('/').to_string()
+        };
+        let attempts = usize::try_from(config.max_attempts.max(1)).unwrap_or(usize::MAX);
+        let retry = RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: attempts - 1,
+            retry_timeout: RETRY_TIMEOUT,
+        };
+        let allow_http = endpoint.scheme() == "http";
+        let mut builder = AmazonS3Builder::new()
+            .with_endpoint(store_endpoint)
+            .with_region(&config.region)
+            .with_bucket_name(&config.bucket)
+            .with_access_key_id(&config.access_key)
+            .with_secret_access_key(&config.secret_key)
+            .with_virtual_hosted_style_request(!config.path_style)
+            .with_allow_http(allow_http)
+            .with_retry(retry)
+            // Every body carries a CRC64-NVME checksum the server verifies (signed as a header),
+            // and the payload itself is not hashed again for the signature: object_store computes
+            // both on the calling thread, and a CRC of a part takes far less than its SHA-256.
+            .with_checksum_algorithm(Checksum::CRC64NVME)
+            .with_unsigned_payload(true)
+            // One plain DeleteObject per temporary object: every S3-compatible server has it,
+            // not all have the bulk DeleteObjects.
+            .with_disable_bulk_delete(true)
+            // The connector below builds the HTTP client with these same values; object_store
+            // is told them too, for what it decides itself.
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(allow_http)
+                    .with_connect_timeout(config.connect_timeout)
+                    .with_read_timeout(config.read_timeout)
+                    .with_timeout_disabled(),
+            )
+            .with_http_connector(Connector {
+                connect_timeout: config.connect_timeout,
+                read_timeout: config.read_timeout,
+                allow_http,
+            });
+        if let Some(token) = &config.session_token {
+            builder = builder.with_token(token);
+        }
+        let store = builder
             .build()
-            .map_err(|e| invalid(format!("s3 http client: {}", chain(&e))))?;
+            .map_err(|e| invalid(format!("s3 client: {}", chain(&e))))?;
         Ok(Client {
-            http,
+            store,
             endpoint,
             bucket: config.bucket.clone(),
-            region: config.region.clone(),
-            access_key: config.access_key.clone(),
-            secret_key: config.secret_key.clone(),
-            session_token: config.session_token.clone(),
-            path_style: config.path_style,
-            max_attempts: config.max_attempts.max(1),
         })
     }
 
@@ -142,173 +135,110 @@ impl Client {
         format!("s3://{}/{key} at {}", self.bucket, self.endpoint)
     }
 
-    /// The URL of `key` and the `Host` it is signed for.
-    fn url(&self, key: &str, query: &[(&'static str, String)]) -> Result<(Url, String), BlobError> {
-        let mut url = self.endpoint.clone();
-        let base = self.endpoint.path().trim_end_matches('/');
-        let path = if self.path_style {
-            format!(
-                "{base}/{}/{}",
-                sigv4::encode_path(&self.bucket),
-                sigv4::encode_path(key)
-            )
-        } else {
-            let host = format!("{}.{}", self.bucket, self.endpoint.host_str().unwrap_or(""));
-            url.set_host(Some(&host)).map_err(|e| BlobError::Config {
-                cause: format!("s3 virtual-hosted name {host:?}: {e}"),
+    /// The [`BlobError`] of a failed `op` on `key`.
+    pub fn error(&self, op: &'static str, key: &str, error: &object_store::Error) -> BlobError {
+        classify(self.target(key), op, error)
+    }
+}
+
+/// Builds the HTTP client object_store sends with: reqwest as the rest of the workspace, with the
+/// timeouts of the configuration, no redirects, and no proxy taken from the environment (the
+/// environment is configuration, and configuration is passed in). `ClientOptions` would build a
+/// reqwest client that reads `HTTP(S)_PROXY` and follows redirects.
+#[derive(Debug)]
+struct Connector {
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    allow_http: bool,
+}
+
+impl HttpConnector for Connector {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .https_only(!self.allow_http)
+            .build()
+            .map_err(|e| object_store::Error::Generic {
+                store: STORE,
+                source: Box::new(e),
             })?;
-            format!("{base}/{}", sigv4::encode_path(key))
-        };
-        url.set_path(&path);
-        let query = sigv4::canonical_query(query);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let host = match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => String::new(),
-        };
-        Ok((url, host))
-    }
-
-    /// Sends `call`, retrying transient failures; returns the response only if it is a success.
-    pub async fn send(&self, call: &Call<'_>) -> Result<Response, BlobError> {
-        let mut attempt = 1;
-        loop {
-            match self.send_once(call).await {
-                Err(error) if error.is_transient() && attempt < self.max_attempts => {
-                    let delay = Duration::from_millis(100 << attempt.min(6));
-                    tracing::debug!(%error, op = call.op, attempt, "s3 request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error.into_blob_error(self, call)),
-                Ok(response) => return Ok(response),
-            }
-        }
-    }
-
-    async fn send_once(&self, call: &Call<'_>) -> Result<Response, Failure> {
-        let (url, host) = self.url(call.key, &call.query).map_err(Failure::Blob)?;
-        let amz_date = sigv4::amz_date(SystemTime::now());
-        let payload = call.body_sha256.as_deref().unwrap_or(EMPTY_SHA256);
-        let mut headers: Vec<(&str, String)> = vec![
-            ("host", host),
-            ("x-amz-content-sha256", payload.to_string()),
-            ("x-amz-date", amz_date.clone()),
-        ];
-        if let Some(token) = &self.session_token {
-            headers.push(("x-amz-security-token", token.clone()));
-        }
-        headers.extend(call.headers.iter().map(|(n, v)| (*n, v.clone())));
-        let authorization = sigv4::authorization(
-            &self.access_key,
-            &self.secret_key,
-            &self.region,
-            &amz_date,
-            &Canonical {
-                method: call.method.as_str(),
-                path: url.path(),
-                query: &call.query,
-                headers: &headers,
-                payload_sha256: payload,
-            },
-        );
-        let mut request = self
-            .http
-            .request(call.method.clone(), url)
-            .header("authorization", authorization);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        // Every request that may carry a body says how long it is (POST included: some servers
-        // answer 411 to a POST without Content-Length).
-        if !matches!(call.method, Method::GET | Method::HEAD | Method::DELETE) {
-            request = request
-                .header("content-length", call.body.len())
-                .body(call.body.clone());
-        }
-        let response = request.send().await.map_err(Failure::Transport)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let body = if call.method == Method::HEAD {
-            String::new()
-        } else {
-            read_error_body(response).await
-        };
-        Err(Failure::Status {
-            status,
-            code: xml_text(&body, "Code").unwrap_or_default(),
-            message: xml_text(&body, "Message").unwrap_or_default(),
-        })
-    }
-
-    /// Reads a success response's XML body (bounded) and fails if it is an `<Error>`: S3 reports
-    /// some failures of CompleteMultipartUpload and CopyObject with status 200.
-    pub async fn xml_body(&self, call: &Call<'_>, response: Response) -> Result<String, BlobError> {
-        let body = read_body(response, MAX_ERROR_BODY)
-            .await
-            .map_err(|e| Failure::Transport(e).into_blob_error(self, call))?;
-        if xml_root(&body) == Some("Error") {
-            let failure = Failure::Status {
-                status: StatusCode::OK,
-                code: xml_text(&body, "Code").unwrap_or_default(),
-                message: xml_text(&body, "Message").unwrap_or_default(),
-            };
-            return Err(failure.into_blob_error(self, call));
-        }
-        Ok(body)
+        Ok(HttpClient::new(client))
     }
 }
 
-/// Why one attempt failed, before it is turned into a [`BlobError`].
-enum Failure {
-    Transport(reqwest::Error),
-    Status {
-        status: StatusCode,
-        code: String,
-        message: String,
-    },
-    Blob(BlobError),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Transport(error) => f.write_str(&chain(error)),
-            Failure::Status { status, code, .. } => write!(f, "http {} {code}", status.as_u16()),
-            Failure::Blob(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl Failure {
-    fn is_transient(&self) -> bool {
-        match self {
-            Failure::Transport(_) => true,
-            Failure::Status { status, code, .. } => transient_status(*status, code),
-            Failure::Blob(_) => false,
-        }
-    }
-
-    fn into_blob_error(self, client: &Client, call: &Call<'_>) -> BlobError {
-        let target = client.target(call.key);
-        let op = call.op;
-        let (status, code, message) = match self {
-            Failure::Blob(error) => return error,
-            Failure::Transport(error) => {
-                let cause = chain(&error);
-                return BlobError::Unavailable { target, op, cause };
-            }
-            Failure::Status {
-                status,
-                code,
-                message,
-            } => (status, code, message),
+/// Maps an `object_store` error. Its HTTP failures keep the status and S3's XML error body in
+/// their text only (the type holding them is private), so the status comes from the variant
+/// where object_store has one for it and from the text otherwise; the S3 `<Code>` from the body.
+pub(crate) fn classify(target: String, op: &'static str, error: &object_store::Error) -> BlobError {
+    use object_store::Error as E;
+    let text = chain(error);
+    if let Some(http) = find_source::<HttpError>(error) {
+        // The request never got an answer: refused, reset, timed out.
+        return BlobError::Unavailable {
+            target,
+            op,
+            cause: chain(http),
         };
-        status_error(target, op, status, &code, &message)
     }
+    let status = match error {
+        E::NotFound { .. } => Some(StatusCode::NOT_FOUND),
+        E::PermissionDenied { .. } => Some(StatusCode::FORBIDDEN),
+        E::Unauthenticated { .. } => Some(StatusCode::UNAUTHORIZED),
+        E::Precondition { .. } => Some(StatusCode::PRECONDITION_FAILED),
+        E::AlreadyExists { .. } => Some(StatusCode::CONFLICT),
+        E::NotModified { .. } => Some(StatusCode::NOT_MODIFIED),
+        _ => status_in(&text),
+    };
+    let code = xml_text(&text, "Code").unwrap_or_default();
+    let message = xml_text(&text, "Message").unwrap_or_default();
+    match (status, error) {
+        (Some(status), _) => status_error(target, op, status, &code, &message),
+        (None, E::InvalidPath { .. } | E::UnknownConfigurationKey { .. }) => BlobError::Config {
+            cause: format!("{target}: {text}"),
+        },
+        (None, E::NotSupported { .. } | E::NotImplemented { .. }) => BlobError::Rejected {
+            target,
+            op,
+            cause: text,
+        },
+        // An answer that could not be understood (a malformed XML reply, missing headers).
+        (None, _) => BlobError::Corrupt {
+            key: target,
+            cause: format!("while {op}: {text}"),
+        },
+    }
+}
+
+/// The status of a failed request in object_store's text: `... status code: 503 Service ...`,
+/// or 200 for `Server returned error response` (an S3 error inside a success).
+fn status_in(text: &str) -> Option<StatusCode> {
+    const MARK: &str = "status code: ";
+    if let Some(at) = text.find(MARK) {
+        let digits = text.get(at + MARK.len()..at + MARK.len() + 3)?;
+        return digits
+            .parse::<u16>()
+            .ok()
+            .and_then(|n| StatusCode::from_u16(n).ok());
+    }
+    text.contains("Server returned error response")
+        .then_some(StatusCode::OK)
+}
+
+/// The first error of type `T` in the source chain of `error`.
+fn find_source<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// The error of a request the server answered with `status` and an S3 error `code`.
@@ -332,7 +262,9 @@ pub(crate) fn status_error(
         "AccessDenied" => "; check the credentials and the bucket policy",
         "NoSuchBucket" => "; create the bucket or fix its name",
         "PermanentRedirect" | "AuthorizationHeaderMalformed" => "; check the region",
-        _ if status == StatusCode::FORBIDDEN => "; check the credentials",
+        _ if status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED => {
+            "; check the credentials"
+        }
         _ => "",
     };
     cause.push_str(hint);
@@ -370,8 +302,8 @@ fn transient_status(status: StatusCode, code: &str) -> bool {
 }
 
 /// An error with its sources, which reqwest keeps out of its own message ("connection refused"
-/// is two levels down).
-fn chain(error: &dyn std::error::Error) -> String {
+/// is several levels down).
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -385,48 +317,12 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn read_error_body(response: Response) -> String {
-    read_body(response, MAX_ERROR_BODY)
-        .await
-        .unwrap_or_default()
-}
-
-/// Reads at most `limit` bytes of a body, as lossy UTF-8.
-async fn read_body(mut response: Response, limit: usize) -> Result<String, reqwest::Error> {
-    let mut body = Vec::new();
-    while body.len() < limit {
-        match response.chunk().await? {
-            Some(chunk) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
-            None => break,
-        }
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
-
-/// The text of the first `<tag>…</tag>` of a small XML document, unescaped.
-pub(crate) fn xml_text(xml: &str, tag: &str) -> Option<String> {
+/// The text of the first `<tag>…</tag>` in `xml`, unescaped.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = xml.find(&open)? + open.len();
     let end = start + xml[start..].find(&format!("</{tag}>"))?;
     Some(xml_unescape(&xml[start..end]))
-}
-
-/// The name of the root element, skipping the declaration, comments and whitespace.
-pub(crate) fn xml_root(xml: &str) -> Option<&str> {
-    let mut rest = xml.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("<?") {
-            rest = after.split_once("?>")?.1.trim_start();
-        } else if let Some(after) = rest.strip_prefix("<!--") {
-            rest = after.split_once("-->")?.1.trim_start();
-        } else {
-            let name = rest.strip_prefix('<')?;
-            let end = name
-                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-                .unwrap_or(name.len());
-            return Some(&name[..end]);
-        }
-    }
 }
 
 fn xml_unescape(text: &str) -> String {
@@ -438,97 +334,21 @@ fn xml_unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-pub(crate) fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-type ChunkFuture = Pin<Box<dyn Future<Output = (Response, reqwest::Result<Option<Bytes>>)> + Send>>;
-
-/// A response body as an [`AsyncRead`], one network chunk at a time.
-pub(crate) struct BodyReader {
-    pending: Bytes,
-    state: ReadState,
-}
-
-enum ReadState {
-    Idle(Box<Response>),
-    Reading(ChunkFuture),
-    Done,
-}
-
-impl BodyReader {
-    pub fn new(response: Response) -> BodyReader {
-        BodyReader {
-            pending: Bytes::new(),
-            state: ReadState::Idle(Box::new(response)),
-        }
-    }
-}
-
-impl AsyncRead for BodyReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        loop {
-            if !self.pending.is_empty() {
-                let n = self.pending.len().min(buf.remaining());
-                let chunk = self.pending.split_to(n);
-                buf.put_slice(&chunk);
-                return Poll::Ready(Ok(()));
-            }
-            match std::mem::replace(&mut self.state, ReadState::Done) {
-                ReadState::Done => return Poll::Ready(Ok(())),
-                ReadState::Idle(mut response) => {
-                    self.state = ReadState::Reading(Box::pin(async move {
-                        let chunk = response.chunk().await;
-                        (*response, chunk)
-                    }));
-                }
-                ReadState::Reading(mut future) => match future.as_mut().poll(cx) {
-                    Poll::Pending => {
-                        self.state = ReadState::Reading(future);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready((response, result)) => match result {
-                        Ok(Some(chunk)) => {
-                            self.pending = chunk;
-                            self.state = ReadState::Idle(Box::new(response));
-                        }
-                        Ok(None) => return Poll::Ready(Ok(())),
-                        Err(error) => return Poll::Ready(Err(io::Error::other(chain(&error)))),
-                    },
-                },
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn path_and_virtual_hosted_urls() {
+    fn path_and_virtual_hosted_endpoints() {
         let mut config = S3Config::new("https://s3.example.com/base/", "r", "bkt", "a", "s");
         let client = Client::new(&config).expect("client");
-        let query = [("uploadId", "a b".to_string())];
-        let (url, host) = client.url("p/objects/ab/c d", &query).expect("url");
         assert_eq!(
-            url.as_str(),
-            "https://s3.example.com/base/bkt/p/objects/ab/c%20d?uploadId=a%20b"
+            client.target("p/k"),
+            "s3://bkt/p/k at https://s3.example.com/base/"
         );
-        assert_eq!(host, "s3.example.com");
         config.path_style = false;
         config.endpoint = "http://minio.local:9000".into();
-        let client = Client::new(&config).expect("client");
-        let (url, host) = client.url("k", &[]).expect("url");
-        assert_eq!(url.as_str(), "http://bkt.minio.local:9000/k");
-        assert_eq!(host, "bkt.minio.local:9000");
+        Client::new(&config).expect("a host name takes the bucket as a subdomain");
         config.endpoint = "http://127.0.0.1:9000".into();
         let error = Client::new(&config)
             .err()
@@ -573,23 +393,20 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_xml_s3_sends() {
-        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
-                    <Message>The key &lt;a&amp;b&gt; does not exist</Message></Error>";
-        assert_eq!(xml_root(body), Some("Error"));
-        assert_eq!(xml_text(body, "Code").as_deref(), Some("NoSuchKey"));
+    fn finds_status_and_code_in_object_store_text() {
+        let text = "Generic S3 error: Error performing PUT http://h/b/k in 2ms - Server returned \
+                    non-2xx status code: 507 Insufficient Storage: <?xml version=\"1.0\"?>\
+                    <Error><Code>XMinioStorageFull</Code><Message>a &lt;b&gt;</Message></Error>";
+        assert_eq!(status_in(text), Some(StatusCode::INSUFFICIENT_STORAGE));
+        assert_eq!(xml_text(text, "Code").as_deref(), Some("XMinioStorageFull"));
+        assert_eq!(xml_text(text, "Message").as_deref(), Some("a <b>"));
         assert_eq!(
-            xml_text(body, "Message").as_deref(),
-            Some("The key <a&b> does not exist")
+            status_in("Server returned error response: <Error>InternalError</Error>"),
+            Some(StatusCode::OK)
         );
-        let ok = "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                  <Bucket>b</Bucket><UploadId>abc-1</UploadId></InitiateMultipartUploadResult>";
-        assert_eq!(xml_root(ok), Some("InitiateMultipartUploadResult"));
-        assert_eq!(xml_text(ok, "UploadId").as_deref(), Some("abc-1"));
-        for broken in ["", "<", "<?xml", "<!-- x", "plain text", "<a><b>"] {
-            let _ = xml_root(broken);
-            assert_eq!(xml_text(broken, "b"), None, "{broken:?}");
+        for broken in ["", "status code: ", "status code: 5x", "<Code>open"] {
+            assert_eq!(status_in(broken), None, "{broken:?}");
+            assert_eq!(xml_text(broken, "Code"), None, "{broken:?}");
         }
-        assert_eq!(xml_escape("\"e&t<>\""), "&quot;e&amp;t&lt;&gt;&quot;");
     }
 }

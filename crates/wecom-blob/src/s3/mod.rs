@@ -1,17 +1,21 @@
-//! The S3-compatible object-storage backend.
+//! The S3-compatible object-storage backend, on `object_store`'s S3 client (`client.rs`).
 //!
 //! An object of at most one part (8 MiB by default) is buffered, hashed, and sent with one
 //! `PutObject` straight to its final key `<prefix>/objects/<aa>/<sha256>` — PUT is atomic, so
-//! readers see all of it or nothing. A larger object is a multipart upload to a temporary key
-//! `<prefix>/tmp/<random>` (its SHA-256, and so its key, is known only at the end), one part in
-//! memory at a time; once verified it is completed, copied server-side to its final key with
-//! `CopyObject`, checked by size, and the temporary object deleted. A failed upload is aborted.
+//! readers see all of it or nothing. A larger object is a multipart upload (object_store's
+//! `put_multipart`) to a temporary key `<prefix>/tmp/<random>` (its SHA-256, and so its key, is
+//! known only at the end), one part in memory at a time; once verified it is completed, copied
+//! server-side to its final key with `CopyObject`, checked by size, and the temporary object
+//! deleted. A failed upload is aborted.
 //!
 //! A derived rendition (`<prefix>/renditions/<aa>/<original sha256>.<ext>`, small by nature) is
 //! always one `PutObject` to its final key, so it too is seen whole or not at all.
 //!
-//! Every request body is signed with its real SHA-256 and small objects also carry `Content-MD5`,
-//! so the server rejects bytes damaged on the way.
+//! Every request body carries a CRC64-NVME checksum (`x-amz-checksum-crc64nvme`, computed by
+//! object_store and covered by the SigV4 signature) that the server verifies, so it rejects bytes
+//! damaged on the way; the writer checks size, MD5 and SHA-256 itself. Reads from an offset are
+//! ranged GETs. Transient failures (connection errors, 5xx, throttling) are retried by
+//! object_store with exponential backoff, `max_attempts` in all.
 //!
 //! Limits: `CopyObject` copies at most 5 GiB, so larger objects are refused up front (WeCom media
 //! are far smaller; `UploadPartCopy` would lift it). Nothing under `<prefix>/tmp/` is needed after
@@ -19,17 +23,19 @@
 //! uploads, cleans up after crashes.
 
 mod client;
-mod sigv4;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::Method;
+use object_store::path::Path;
+use object_store::{
+    Attribute, Attributes, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, PutOptions, PutPayload,
+};
 
-use self::client::{BodyReader, Call, Client};
+use self::client::Client;
 use crate::digest::{self, Digester, Digests};
 use crate::store::BoxFuture;
 use crate::{
@@ -64,7 +70,8 @@ pub struct S3Config {
     /// Bytes per multipart part, and the largest object sent with a single PUT; at least
     /// [`MIN_PART_SIZE`]. One part per upload is held in memory.
     pub part_size: usize,
-    /// Attempts per request on transient failures (connection errors, 5xx, throttling).
+    /// Attempts per request on transient failures (connection errors, 5xx, throttling), with
+    /// object_store's exponential backoff; a request is not retried after 3 minutes.
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     /// Longest wait for any read from the server.
@@ -136,10 +143,25 @@ struct Inner {
     leftovers: Mutex<Vec<Leftover>>,
 }
 
-#[derive(Debug, Clone)]
 enum Leftover {
-    Upload { key: String, upload_id: String },
-    Object { key: String },
+    /// A multipart upload to abort (object_store's handle knows its upload id).
+    Upload {
+        key: String,
+        upload: Box<dyn MultipartUpload>,
+    },
+    Object {
+        key: String,
+    },
+}
+
+impl fmt::Debug for Leftover {
+    /// Only the key: the upload handle's own `Debug` shows the client's configuration.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Leftover::Upload { key, .. } => f.debug_struct("Upload").field("key", key).finish(),
+            Leftover::Object { key } => f.debug_struct("Object").field("key", key).finish(),
+        }
+    }
 }
 
 impl fmt::Debug for S3BlobStore {
@@ -166,6 +188,14 @@ impl S3BlobStore {
         let prefix = if prefix.is_empty() {
             String::new()
         } else {
+            if let Err(error) = Path::parse(prefix) {
+                return Err(BlobError::Config {
+                    cause: format!(
+                        "s3 prefix {prefix:?} is not a valid key prefix ({error}); use \
+                         '/'-separated names without empty, '.' or '..' segments"
+                    ),
+                });
+            }
             format!("{prefix}/")
         };
         Ok(S3BlobStore {
@@ -189,6 +219,12 @@ impl S3BlobStore {
     }
 }
 
+/// The object_store path of a key this store made (our keys are always valid paths: the prefix
+/// is checked at construction, the rest is hex, `/` and an extension).
+fn path(key: &str) -> Path {
+    Path::from(key)
+}
+
 impl Inner {
     fn leftovers(&self) -> std::sync::MutexGuard<'_, Vec<Leftover>> {
         // A panic elsewhere while holding the lock leaves a plain Vec, still usable.
@@ -210,9 +246,9 @@ impl Inner {
     /// away, and `begin` should not wait for every one of them to fail).
     async fn clean_up(&self) {
         let mut pending = std::mem::take(&mut *self.leftovers()).into_iter();
-        while let Some(leftover) = pending.next() {
-            let result = match &leftover {
-                Leftover::Upload { key, upload_id } => self.abort_upload(key, upload_id).await,
+        while let Some(mut leftover) = pending.next() {
+            let result = match &mut leftover {
+                Leftover::Upload { key, upload } => self.abort_upload(key, upload.as_mut()).await,
                 Leftover::Object { key } => self.delete(key).await,
             };
             if let Err(error) = result {
@@ -231,49 +267,76 @@ impl Inner {
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>, BlobError> {
-        let call = Call::new("reading metadata of", Method::HEAD, key);
-        match self.client.send(&call).await {
-            Ok(response) => content_length(&response)
-                .map(Some)
-                .ok_or_else(|| BlobError::Corrupt {
-                    key: self.client.target(key),
-                    cause: "HEAD answered without a content-length".into(),
-                }),
-            Err(e) if e.kind() == BlobErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        match self.client.store.head(&path(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.client.error("reading metadata of", key, &e)),
         }
     }
 
-    /// Streams the object at `key`.
-    async fn get(&self, key: &str) -> Result<BlobReader, BlobError> {
-        let call = Call::new("reading", Method::GET, key);
-        let response = self.client.send(&call).await?;
-        let size = content_length(&response).ok_or_else(|| BlobError::Corrupt {
-            key: self.client.target(key),
-            cause: "GET answered without a content-length".into(),
-        })?;
-        Ok(BlobReader::new(size, BodyReader::new(response)))
+    /// Streams the object at `key` from byte `offset` on, with a ranged GET.
+    async fn get(&self, key: &str, offset: u64) -> Result<BlobReader, BlobError> {
+        let options = GetOptions {
+            range: (offset > 0).then_some(GetRange::Offset(offset)),
+            ..GetOptions::default()
+        };
+        let result = match self.client.store.get_opts(&path(key), options).await {
+            Ok(result) => result,
+            Err(error) => {
+                let error = self.client.error("reading", key, &error);
+                // A range starting at or past the end is refused (416): there is nothing left.
+                if offset > 0
+                    && error.kind() != BlobErrorKind::NotFound
+                    && self.head(key).await?.is_some_and(|size| size <= offset)
+                {
+                    return Ok(BlobReader::new(0, tokio::io::empty()));
+                }
+                return Err(error);
+            }
+        };
+        let size = result.range.end.saturating_sub(result.range.start);
+        // object_store's stream resumes an interrupted body with a ranged GET of the rest.
+        let body = tokio_util::io::StreamReader::new(result.into_stream());
+        Ok(BlobReader::new(size, body))
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        let call = Call::new("deleting temporary object", Method::DELETE, key);
-        match self.client.send(&call).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == BlobErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+        match self.client.store.delete(&path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.client.error("deleting temporary object", key, &e)),
         }
     }
 
-    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
-        let call = Call::new("aborting multipart upload", Method::DELETE, key)
-            .query("uploadId", upload_id);
-        match self.client.send(&call).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == BlobErrorKind::NotFound => Ok(()),
-            // Already completed or aborted: nothing left to abort.
-            Err(e) if e.to_string().contains("NoSuchUpload") => Ok(()),
-            Err(e) => Err(e),
+    async fn abort_upload(
+        &self,
+        key: &str,
+        upload: &mut dyn MultipartUpload,
+    ) -> Result<(), BlobError> {
+        match upload.abort().await {
+            // NoSuchUpload: already completed or aborted, nothing left to abort.
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.client.error("aborting multipart upload", key, &e)),
         }
+    }
+
+    /// One PUT of a whole object (or rendition) to its final key.
+    async fn put(
+        &self,
+        op: &'static str,
+        key: &str,
+        content_type: &'static str,
+        body: Bytes,
+    ) -> Result<(), BlobError> {
+        let options = PutOptions {
+            attributes: content_type_attribute(content_type),
+            ..PutOptions::default()
+        };
+        self.client
+            .store
+            .put_opts(&path(key), PutPayload::from(body), options)
+            .await
+            .map_err(|e| self.client.error(op, key, &e))?;
+        Ok(())
     }
 
     /// Publishes a small object with one PUT (after the dedup check).
@@ -287,14 +350,8 @@ impl Inner {
         if self.head(&key).await? == Some(digests.size) {
             return Ok(stored(area, key, digests, true));
         }
-        let call = Call::new("uploading", Method::PUT, &key)
-            .header(
-                "content-md5",
-                base64::engine::general_purpose::STANDARD.encode(digests.md5),
-            )
-            .header("content-type", digests.content_type)
-            .body(body, digests.sha256.to_string());
-        self.client.send(&call).await?;
+        self.put("uploading", &key, digests.content_type, body)
+            .await?;
         Ok(stored(area, key, digests, false))
     }
 
@@ -314,21 +371,20 @@ impl Inner {
         if self.head(&key).await? == Some(digests.size) {
             return Ok(stored(area, key, digests, true));
         }
-        let source = format!("/{}/{}", self.client.bucket(), sigv4::encode_path(tmp_key));
         let mut found = None;
         for attempt in 1..=ATTEMPTS {
-            let call = Call::new("copying to its final key", Method::PUT, &key)
-                .header("x-amz-copy-source", source.clone())
-                .header("x-amz-metadata-directive", "COPY");
-            let response = self.client.send(&call).await?;
-            self.client.xml_body(&call, response).await?;
+            self.client
+                .store
+                .copy(&path(tmp_key), &path(&key))
+                .await
+                .map_err(|e| self.client.error("copying to its final key", &key, &e))?;
             found = self.head(&key).await?;
             if found == Some(digests.size) {
                 return Ok(stored(area, key, digests, false));
             }
             tracing::debug!(key = %key, ?found, size = digests.size, attempt,
                 "object of the wrong size after the copy (a concurrent publish?); copying again");
-            tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+            tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
             // Another publisher may have finished meanwhile.
             found = self.head(&key).await?;
             if found == Some(digests.size) {
@@ -345,6 +401,12 @@ impl Inner {
     }
 }
 
+fn content_type_attribute(content_type: &'static str) -> Attributes {
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, content_type.into());
+    attributes
+}
+
 fn stored(area: Area, key: String, digests: &Digests, deduplicated: bool) -> StoredObject {
     StoredObject {
         sha256: digests.sha256.clone(),
@@ -355,16 +417,6 @@ fn stored(area: Area, key: String, digests: &Digests, deduplicated: bool) -> Sto
         key,
         deduplicated,
     }
-}
-
-fn content_length(response: &reqwest::Response) -> Option<u64> {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
 }
 
 impl BlobStore for S3BlobStore {
@@ -396,7 +448,16 @@ impl BlobStore for S3BlobStore {
         area: Area,
         sha256: &'a Sha256Hex,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
-        Box::pin(async move { self.inner.get(&self.inner.key(area, sha256)).await })
+        Box::pin(async move { self.inner.get(&self.inner.key(area, sha256), 0).await })
+    }
+
+    fn open_at<'a>(
+        &'a self,
+        area: Area,
+        sha256: &'a Sha256Hex,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
+        Box::pin(async move { self.inner.get(&self.inner.key(area, sha256), offset).await })
     }
 
     fn key(&self, area: Area, sha256: &Sha256Hex) -> String {
@@ -410,28 +471,16 @@ impl BlobStore for S3BlobStore {
     ) -> BoxFuture<'a, Result<(), BlobError>> {
         Box::pin(async move {
             let key = self.rendition_key(rendition);
-            let body = bytes.clone();
-            let (md5, sha256) = tokio::task::spawn_blocking(move || {
-                use md5::Digest as _;
-                (md5::Md5::digest(&body), Sha256Hex::of(&body))
-            })
-            .await
-            .map_err(|join| BlobError::Io {
-                location: self.inner.client.target(&key),
-                op: "hashing",
-                cause: join.to_string(),
-            })?;
             // One PUT: S3 makes the object visible whole or not at all, and a concurrent PUT of
             // the same key leaves one of the two complete bodies.
-            let call = Call::new("uploading rendition", Method::PUT, &key)
-                .header(
-                    "content-md5",
-                    base64::engine::general_purpose::STANDARD.encode(md5),
+            self.inner
+                .put(
+                    "uploading rendition",
+                    &key,
+                    rendition.kind.content_type(),
+                    bytes,
                 )
-                .header("content-type", rendition.kind.content_type())
-                .body(bytes, sha256.to_string());
-            self.inner.client.send(&call).await?;
-            Ok(())
+                .await
         })
     }
 
@@ -447,11 +496,7 @@ impl BlobStore for S3BlobStore {
         rendition: &'a Rendition,
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobReader, BlobError>> {
-        Box::pin(async move {
-            let key = self.rendition_key(rendition);
-            let reader = self.inner.get(&key).await?;
-            crate::store::skip_to(reader, offset, || self.inner.client.target(&key)).await
-        })
+        Box::pin(async move { self.inner.get(&self.rendition_key(rendition), offset).await })
     }
 
     fn rendition_key(&self, rendition: &Rendition) -> String {
@@ -473,9 +518,9 @@ impl BlobStore for S3BlobStore {
 /// A multipart upload in progress.
 struct Upload {
     key: String,
-    upload_id: String,
-    /// `(part number, ETag)` of every uploaded part.
-    parts: Vec<(usize, String)>,
+    /// Parts sent so far.
+    parts: usize,
+    upload: Box<dyn MultipartUpload>,
 }
 
 struct S3Writer {
@@ -496,8 +541,8 @@ impl S3Writer {
         }
     }
 
-    /// Hashes `data` into the running digests, and returns its own SHA-256 too if `part_hash`.
-    async fn hash(&mut self, data: Bytes, part_hash: bool) -> Result<Option<String>, BlobError> {
+    /// Hashes `data` into the running digests on a blocking thread.
+    async fn hash(&mut self, data: Bytes) -> Result<(), BlobError> {
         let mut digester = self
             .digester
             .take()
@@ -507,14 +552,13 @@ impl S3Writer {
             })?;
         let result = tokio::task::spawn_blocking(move || {
             digester.update(&data);
-            let part = part_hash.then(|| Sha256Hex::of(&data).to_string());
-            (digester, part)
+            digester
         })
         .await;
         match result {
-            Ok((digester, part)) => {
+            Ok(digester) => {
                 self.digester = Some(digester);
-                Ok(part)
+                Ok(())
             }
             Err(join) => Err(BlobError::Io {
                 location: self.inner.client.target(""),
@@ -527,57 +571,50 @@ impl S3Writer {
     /// Uploads the full buffer as the next part, starting the multipart upload if needed.
     async fn flush_part(&mut self) -> Result<(), BlobError> {
         let data = Bytes::from(std::mem::take(&mut self.buf));
-        let part_sha256 = self.hash(data.clone(), true).await?.unwrap_or_default();
+        self.hash(data.clone()).await?;
         if self.upload.is_none() {
             let content_type = self
                 .digester
                 .as_ref()
                 .map_or("application/octet-stream", Digester::content_type);
             let key = format!("{}tmp/{:032x}", self.inner.prefix, rand::random::<u128>());
-            let call = Call::new("starting multipart upload", Method::POST, &key)
-                .query("uploads", "")
-                .header("content-type", content_type);
-            let response = self.inner.client.send(&call).await?;
-            let body = self.inner.client.xml_body(&call, response).await?;
-            let upload_id = client::xml_text(&body, "UploadId")
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| BlobError::Corrupt {
-                    key: self.inner.client.target(&key),
-                    cause: "CreateMultipartUpload answered without an UploadId".into(),
+            let options = PutMultipartOptions {
+                attributes: content_type_attribute(content_type),
+                ..PutMultipartOptions::default()
+            };
+            let upload = self
+                .inner
+                .client
+                .store
+                .put_multipart_opts(&path(&key), options)
+                .await
+                .map_err(|e| {
+                    self.inner
+                        .client
+                        .error("starting multipart upload", &key, &e)
                 })?;
             self.upload = Some(Upload {
                 key,
-                upload_id,
-                parts: Vec::new(),
+                parts: 0,
+                upload,
             });
         }
         let Some(upload) = self.upload.as_mut() else {
             return Ok(());
         };
-        let number = upload.parts.len() + 1;
-        if number > MAX_PARTS {
+        if upload.parts >= MAX_PARTS {
             return Err(BlobError::Rejected {
                 target: self.inner.client.target(&upload.key),
                 op: "uploading part",
                 cause: format!("more than {MAX_PARTS} parts; raise the part size"),
             });
         }
-        let call = Call::new("uploading part", Method::PUT, &upload.key)
-            .query("partNumber", number.to_string())
-            .query("uploadId", upload.upload_id.clone())
-            .body(data, part_sha256);
-        let response = self.inner.client.send(&call).await?;
-        let etag = response
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .ok_or_else(|| BlobError::Corrupt {
-                key: self.inner.client.target(&upload.key),
-                cause: format!("UploadPart {number} answered without an ETag"),
-            })?;
-        upload.parts.push((number, etag));
-        Ok(())
+        upload.parts += 1;
+        upload
+            .upload
+            .put_part(PutPayload::from(data))
+            .await
+            .map_err(|e| self.inner.client.error("uploading part", &upload.key, &e))
     }
 
     async fn write(&mut self, mut bytes: &[u8]) -> Result<(), BlobError> {
@@ -610,7 +647,7 @@ impl S3Writer {
     async fn finish_inner(&mut self, expect: &Expectations) -> Result<StoredObject, BlobError> {
         if self.upload.is_none() {
             let body = Bytes::from(std::mem::take(&mut self.buf));
-            self.hash(body.clone(), false).await?;
+            self.hash(body.clone()).await?;
             let digests = self.take_digests()?;
             let area = verified_area(&digests, expect)?;
             return self.inner.put_object(area, &digests, body).await;
@@ -618,38 +655,22 @@ impl S3Writer {
         self.flush_part().await?;
         let digests = self.take_digests()?;
         let area = verified_area(&digests, expect)?;
-        let Some(upload) = self.upload.as_ref() else {
+        let Some(upload) = self.upload.as_mut() else {
             return Err(BlobError::AlreadyFailed {
                 kind: BlobErrorKind::Io,
                 cause: "the upload vanished".into(),
             });
         };
-        let parts: String = upload
-            .parts
-            .iter()
-            .map(|(n, etag)| {
-                format!(
-                    "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag></Part>",
-                    client::xml_escape(etag)
-                )
-            })
-            .collect();
-        let xml = format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>");
-        let sha = Sha256Hex::of(xml.as_bytes()).to_string();
-        let call = Call::new("completing multipart upload", Method::POST, &upload.key)
-            .query("uploadId", upload.upload_id.clone())
-            .header("content-type", "application/xml")
-            .body(Bytes::from(xml), sha);
-        let completed = match self.inner.client.send(&call).await {
-            Ok(response) => self.inner.client.xml_body(&call, response).await.map(drop),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = completed {
+        if let Err(error) = upload.upload.complete().await {
             // The upload may have completed all the same (a lost reply): its object must go too.
             self.inner.remember(Leftover::Object {
                 key: upload.key.clone(),
             });
-            return Err(error);
+            return Err(self.inner.client.error(
+                "completing multipart upload",
+                &upload.key,
+                &error,
+            ));
         }
         // From here the temporary key holds a complete object rather than an upload.
         let Some(upload) = self.upload.take() else {
@@ -680,15 +701,15 @@ impl S3Writer {
     async fn discard(&mut self) -> Result<(), BlobError> {
         self.buf = Vec::new();
         match self.upload.take() {
-            Some(upload) => {
+            Some(mut upload) => {
                 let result = self
                     .inner
-                    .abort_upload(&upload.key, &upload.upload_id)
+                    .abort_upload(&upload.key, upload.upload.as_mut())
                     .await;
                 if result.is_err() {
                     self.inner.remember(Leftover::Upload {
                         key: upload.key,
-                        upload_id: upload.upload_id,
+                        upload: upload.upload,
                     });
                 }
                 result
@@ -762,7 +783,7 @@ impl Drop for S3Writer {
         if let Some(upload) = self.upload.take() {
             self.inner.remember(Leftover::Upload {
                 key: upload.key,
-                upload_id: upload.upload_id,
+                upload: upload.upload,
             });
         }
     }
@@ -839,5 +860,14 @@ mod tests {
             },
             "bucket",
         );
+        for prefix in ["archive//media", "archive/../media"] {
+            check(
+                S3Config {
+                    prefix: prefix.into(),
+                    ..ok()
+                },
+                "s3 prefix",
+            );
+        }
     }
 }

@@ -287,3 +287,144 @@ where
     }
     out
 }
+
+/// The method, path and headers of every request a [`fixed_answer_server`] received.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, hyper::HeaderMap)>>>;
+
+/// Serves every request on 127.0.0.1 with `status` and an S3 error document with `code`, until
+/// the returned task is aborted, recording what it received.
+fn fixed_answer_server(
+    status: u16,
+    code: &'static str,
+) -> (String, Seen, tokio::task::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+    let seen = Seen::default();
+    let recorder = seen.clone();
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            let recorder = recorder.clone();
+            connections.spawn(async move {
+                let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                    recorder.lock().expect("lock").push((
+                        request.method().to_string(),
+                        request.uri().path().to_string(),
+                        request.headers().clone(),
+                    ));
+                    async move {
+                        let body = format!(
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                             <Message>answer &lt;{status}&gt;</Message></Error>"
+                        );
+                        hyper::Response::builder()
+                            .status(status)
+                            .header("content-type", "application/xml")
+                            .body(body)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{addr}"), seen, task)
+}
+
+/// Every body goes out with a CRC64-NVME checksum the server can verify (object_store computes
+/// it), signed, with the content type; requests are path-style.
+#[tokio::test]
+async fn uploads_carry_a_checksum_and_their_content_type() {
+    let (endpoint, seen, task) = fixed_answer_server(503, "SlowDown");
+    let mut config = S3Config::new(&endpoint, "us-east-1", BUCKET, ACCESS_KEY, SECRET_KEY);
+    config.max_attempts = 1;
+    config.prefix = PREFIX.into();
+    let store = S3BlobStore::new(&config).expect("store");
+    let rendition = Rendition::new(wecom_blob::Sha256Hex::of(b"x"), RenditionKind::Wav);
+    store
+        .put_rendition(&rendition, b"RIFF a wav".to_vec().into())
+        .await
+        .expect_err("the server is busy");
+    task.abort();
+    let seen = seen.lock().expect("lock").clone();
+    let [(method, path, headers)] = &seen[..] else {
+        panic!("one request expected: {seen:?}");
+    };
+    assert_eq!(method, "PUT");
+    assert_eq!(
+        path,
+        &format!("/{BUCKET}/{}", store.rendition_key(&rendition))
+    );
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // CRC64-NVME of the body, base64 of 8 bytes.
+    let crc = header("x-amz-checksum-crc64nvme").expect("checksum header");
+    assert_eq!(crc.len(), 12, "{crc}");
+    assert!(
+        header("authorization").is_some_and(|a| a.contains("x-amz-checksum-crc64nvme")),
+        "the checksum is signed: {headers:?}"
+    );
+    assert_eq!(header("content-type"), Some("audio/wav"));
+    assert_eq!(header("content-length"), Some("10"));
+}
+
+/// The status and S3 error code object_store reports are found and mapped to kinds with a hint:
+/// object_store keeps them in its error text, so this checks the mapping against its real format.
+#[tokio::test]
+async fn server_answers_are_classified_with_their_s3_code() {
+    use BlobErrorKind::*;
+    let cases = [
+        (404, "NoSuchKey", NotFound, "no object"),
+        (
+            404,
+            "NoSuchBucket",
+            Rejected,
+            "create the bucket or fix its name",
+        ),
+        (
+            403,
+            "AccessDenied",
+            Rejected,
+            "check the credentials and the bucket policy",
+        ),
+        (
+            403,
+            "SignatureDoesNotMatch",
+            Rejected,
+            "check the secret key and region",
+        ),
+        (
+            400,
+            "InvalidArgument",
+            Rejected,
+            "http 400 InvalidArgument: answer <400>",
+        ),
+        (400, "BadDigest", Io, "http 400 BadDigest"),
+        (501, "NotImplemented", Rejected, "http 501 NotImplemented"),
+        (503, "SlowDown", Unavailable, "http 503 SlowDown"),
+        (507, "XMinioStorageFull", DiskFull, "http 507"),
+    ];
+    let sha = wecom_blob::Sha256Hex::of(b"x");
+    for (status, code, kind, needle) in cases {
+        let (endpoint, _seen, task) = fixed_answer_server(status, code);
+        let mut config = S3Config::new(&endpoint, "us-east-1", BUCKET, ACCESS_KEY, SECRET_KEY);
+        config.max_attempts = 1;
+        let store = S3BlobStore::new(&config).expect("store");
+        let read = store.open(Area::Objects, &sha).await.expect_err("refused");
+        let rendition = Rendition::new(sha.clone(), RenditionKind::Wav);
+        let write = store
+            .put_rendition(&rendition, b"RIFF".to_vec().into())
+            .await
+            .expect_err("refused");
+        for error in [read, write] {
+            assert_eq!(error.kind(), kind, "{status} {code}: {error}");
+            let message = error.to_string();
+            assert!(message.contains(needle), "{status} {code}: {message}");
+            assert!(message.contains(&endpoint), "{message}");
+            assert!(!message.contains(SECRET_KEY), "{message}");
+        }
+        task.abort();
+    }
+}
