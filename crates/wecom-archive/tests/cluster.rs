@@ -292,19 +292,38 @@ fn three_nodes_keep_one_archive_exact_through_kills_a_pause_and_a_database_resta
     wait(Duration::from_secs(120), "catching up", || {
         records(&schema.0) == total
     });
-    wait(Duration::from_secs(120), "every media job settled", || {
-        query_retrying("media jobs", |c| {
-            c.query_one(
+    let settling = Instant::now();
+    loop {
+        let states: Vec<(String, Option<String>, i64)> = query_retrying("media jobs", |c| {
+            c.query(
                 &format!(
-                    "SELECT count(*) FROM \"{}\".media_jobs \
-                     WHERE state IN ('pending', 'downloading', 'failed_retryable')",
+                    "SELECT state, claimed_by, count(*) FROM \"{}\".media_jobs \
+                     GROUP BY state, claimed_by ORDER BY 1, 2",
                     schema.0
                 ),
                 &[],
             )
-            .map(|r| r.get::<_, i64>(0))
-        }) == 0
-    });
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect()
+            })
+        });
+        let unsettled = states.iter().any(|(state, _, _)| {
+            matches!(
+                state.as_str(),
+                "pending" | "downloading" | "failed_retryable"
+            )
+        });
+        if !unsettled {
+            break;
+        }
+        assert!(
+            settling.elapsed() < Duration::from_secs(120),
+            "media jobs not settled: {states:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // /readyz and /metrics say which node holds the corp: exactly one.
     wait(limit, "exactly one node saying it holds the corp", || {
         let holding = nodes

@@ -42,6 +42,18 @@ impl PgStore {
         let node = self.node.clone();
         self.fenced.store(true, Ordering::SeqCst);
         let token: Option<i64> = self.write("taking a corp's lease", |tx| {
+            // The node's heartbeat: while it lasts, the node's media claims are its own.
+            tx.execute(
+                "INSERT INTO cluster_nodes (node, seen_at, expires_at)
+                 VALUES ($1, now(), now() + $2::bigint * interval '1 millisecond')
+                 ON CONFLICT (node) DO UPDATE SET seen_at = EXCLUDED.seen_at,
+                     expires_at = EXCLUDED.expires_at",
+                &[&node, &ttl_ms],
+            )?;
+            tx.execute(
+                "DELETE FROM cluster_nodes WHERE expires_at < now() - interval '1 day'",
+                &[],
+            )?;
             let row = tx.query_opt(
                 "INSERT INTO corp_leases AS l
                      (corp_id, holder, token, acquired_at, renewed_at, expires_at)

@@ -3,7 +3,11 @@
 //! Several nodes share one queue. A claim locks the due jobs it takes (`FOR UPDATE SKIP LOCKED`:
 //! two nodes claiming at once never take the same job and never wait on each other) and marks
 //! them `downloading` with the claiming node and a deadline ([`CLAIM_MS`] ahead). A claim whose
-//! deadline passed belongs to a node that died or stalled: any node may claim the job again.
+//! deadline passed belongs to a node that died or stalled: any node may claim the job again. So
+//! does a claim of a node whose heartbeat lapsed (`cluster_nodes`: every node of a cluster beats
+//! with each lease renewal, so a killed node's jobs return within its lease time, not
+//! [`CLAIM_MS`]); a store that never beat (a single-node command) keeps its claims for
+//! [`CLAIM_MS`].
 //! Results other than `Done` apply only to a job this node still holds; `Done` completes any job
 //! not done yet (verified bytes are the truth, whoever fetched them).
 
@@ -48,12 +52,12 @@ const SELECT_DUE_PAST: &str = "SELECT id, msgtime_ms FROM media_jobs \
 /// index `media_jobs_claimed` (few rows: only the jobs of dead nodes).
 const SELECT_LAPSED_INSIDE: &str = "SELECT id, msgtime_ms FROM media_jobs \
      WHERE corp_id = $1 AND state = 'downloading' \
-     AND (claim_until_ms IS NULL OR claim_until_ms < $2) \
+     AND (claim_until_ms IS NULL OR claim_until_ms < $2 OR claimed_by IN (SELECT node FROM cluster_nodes WHERE expires_at < now())) \
      AND msgtime_ms >= $3 ORDER BY msgtime_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED";
 /// Jobs whose claim lapsed, past the window.
 const SELECT_LAPSED_PAST: &str = "SELECT id, msgtime_ms FROM media_jobs \
      WHERE corp_id = $1 AND state = 'downloading' \
-     AND (claim_until_ms IS NULL OR claim_until_ms < $2) \
+     AND (claim_until_ms IS NULL OR claim_until_ms < $2 OR claimed_by IN (SELECT node FROM cluster_nodes WHERE expires_at < now())) \
      AND msgtime_ms < $3 ORDER BY msgtime_ms DESC, id DESC LIMIT $4 FOR UPDATE SKIP LOCKED";
 
 const INSERT_OBJECT: &str = "INSERT INTO media_objects \
@@ -418,7 +422,8 @@ impl MediaQueue for PgStore {
                  claim_until_ms = NULL, updated_at_ms = $2 \
                  WHERE corp_id = $1 AND state = 'downloading' \
                  AND (claimed_by IS NULL OR claimed_by = $3 OR claim_until_ms IS NULL \
-                      OR claim_until_ms < $2)",
+                      OR claim_until_ms < $2 \
+                      OR claimed_by IN (SELECT node FROM cluster_nodes WHERE expires_at < now()))",
             )?;
             let mut n = tx.execute(&mine_or_lapsed, &[&corp_id, &now_ms, &node])?;
             // Jobs that earlier versions expired by the clock, without ever asking WeCom.
@@ -851,6 +856,53 @@ mod tests {
             1
         );
         assert_eq!(claim_of(&schema, ids[0]), ("pending".into(), None));
+    }
+
+    #[test]
+    fn a_dead_nodes_claims_return_when_its_heartbeat_lapses() {
+        let schema = TestSchema::new();
+        let a = node(&schema, "node-a");
+        let b = node(&schema, "node-b");
+        let ids = seed(&schema, 2);
+        // Node a beats (as a cluster node does with every lease renewal), then claims.
+        a.acquire_lease(CORP, std::time::Duration::from_secs(3600))
+            .expect("lease");
+        assert_eq!(
+            a.claim_media_jobs(CORP, NOW, i64::MIN, 10)
+                .expect("claim")
+                .len(),
+            2
+        );
+        assert!(
+            b.claim_media_jobs(CORP, NOW, i64::MIN, 10)
+                .expect("claim")
+                .is_empty(),
+            "a live node's claims are its own"
+        );
+        // Its heartbeat lapses (it died): the claims are anyone's long before CLAIM_MS.
+        schema
+            .client()
+            .execute(
+                "UPDATE cluster_nodes SET expires_at = now() - interval '1 second' \
+                 WHERE node = 'node-a'",
+                &[],
+            )
+            .expect("lapse");
+        let taken = b.claim_media_jobs(CORP, NOW, i64::MIN, 10).expect("claim");
+        assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), ids);
+        for id in &ids {
+            assert_eq!(
+                claim_of(&schema, *id),
+                ("downloading".into(), Some("node-b".into()))
+            );
+        }
+        // And a requeue by a third node finds nothing of b's live claims to take.
+        let c = node(&schema, "node-c");
+        assert_eq!(
+            c.requeue_interrupted_media_jobs(CORP, NOW)
+                .expect("requeue"),
+            0
+        );
     }
 
     #[test]

@@ -405,3 +405,11 @@ CREATE TABLE corp_leases (
     renewed_at   TIMESTAMPTZ NOT NULL,
     expires_at   TIMESTAMPTZ NOT NULL
 );
+
+-- The nodes of a cluster and their heartbeat (with every lease renewal): a node whose heartbeat
+-- lapsed is gone, and its media claims return to the queue at once.
+CREATE TABLE cluster_nodes (
+    node        TEXT        NOT NULL PRIMARY KEY,
+    seen_at     TIMESTAMPTZ NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
