@@ -461,6 +461,10 @@ pub enum BenchCommand {
         /// Threads decrypting a page (default: two per core).
         #[arg(long)]
         decrypt_threads: Option<usize>,
+        /// Also ingest into this PostgreSQL database (postgres://user@host/db; in a schema of
+        /// its own, dropped afterwards), beside SQLite in the same run.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Read latencies (a conversation page, the conversation list) while pages commit, against
     /// the same reads on the idle archive, and the ingest rate beside the reads.

@@ -105,7 +105,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             messages,
             rsa_seconds,
             decrypt_threads,
-        }) => bench::ingest(messages, rsa_seconds, decrypt_threads),
+            store,
+        }) => bench::ingest(messages, rsa_seconds, decrypt_threads, store.as_deref()),
         Command::Bench(BenchCommand::Read {
             messages,
             rsa_seconds,

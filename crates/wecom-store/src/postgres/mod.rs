@@ -278,6 +278,25 @@ impl PgStore {
         })
     }
 
+    /// Removes the schema of `options` and everything in it (benchmarks and tests clean up with
+    /// it). Refuses without a schema: the default schema is never dropped.
+    pub fn drop_schema(options: &PgOptions) -> Result<(), StoreError> {
+        let Some(schema) = options.schema.as_deref() else {
+            return Err(StoreError::InvalidInput {
+                op: "dropping a schema",
+                cause: "no schema is set; the default schema is never dropped".to_owned(),
+            });
+        };
+        validate_schema_name(schema)?;
+        let store = PgStore::connect(options)?;
+        let mut conn = store.conn("dropping a schema")?;
+        conn.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            quote_ident(schema)
+        ))
+        .map_err(|e| store.error("dropping a schema", &e))
+    }
+
     /// The database as shown to people (never a password).
     pub fn target(&self) -> &str {
         &self.target
