@@ -44,6 +44,7 @@ mod postgres;
 mod rules;
 mod sqlite;
 mod store;
+pub mod transfer;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
