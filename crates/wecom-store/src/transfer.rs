@@ -41,8 +41,8 @@ use postgres::types::ToSql;
 use rusqlite::types::ValueRef;
 use sha2::{Digest, Sha256};
 
-use crate::postgres::{PgOptions, PgStore, TxError, pg_text};
 use crate::StoreError;
+use crate::postgres::{PgOptions, PgStore, TxError, pg_text};
 
 /// How a column is stored: SQLite type → PostgreSQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,28 +89,43 @@ pub(crate) struct Table {
 }
 
 const fn i(name: &'static str) -> Column {
-    Column { name, kind: Kind::Int }
+    Column {
+        name,
+        kind: Kind::Int,
+    }
 }
 const fn b(name: &'static str) -> Column {
-    Column { name, kind: Kind::Bool }
+    Column {
+        name,
+        kind: Kind::Bool,
+    }
 }
 const fn t(name: &'static str) -> Column {
-    Column { name, kind: Kind::Text }
+    Column {
+        name,
+        kind: Kind::Text,
+    }
 }
 const fn x(name: &'static str) -> Column {
-    Column { name, kind: Kind::Blob }
+    Column {
+        name,
+        kind: Kind::Blob,
+    }
 }
 
 /// Tables of the SQLite archive that are its own bookkeeping, not archive data: not copied.
-pub(crate) const SQLITE_ONLY: &[&str] = &["schema_migrations", "media_backfill", "external_backfill"];
+pub(crate) const SQLITE_ONLY: &[&str] =
+    &["schema_migrations", "media_backfill", "external_backfill"];
 
 /// Tables of the PostgreSQL archive with no SQLite counterpart: not copied (`corp_leases` belongs
 /// to the running nodes; `migration_progress` is this copy's own).
 pub(crate) const POSTGRES_ONLY: &[&str] = &["wecom_archive_schema", "corp_leases", PROGRESS_TABLE];
 
 /// Columns only the PostgreSQL archive has (left at their defaults).
-pub(crate) const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] =
-    &[("media_jobs", "claimed_by"), ("media_jobs", "claim_until_ms")];
+pub(crate) const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] = &[
+    ("media_jobs", "claimed_by"),
+    ("media_jobs", "claim_until_ms"),
+];
 
 /// The copy's progress, kept in the target.
 const PROGRESS_TABLE: &str = "migration_progress";
@@ -612,7 +627,7 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn source_err(path: &Path, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+fn source_err<'a>(path: &'a Path, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + 'a {
     move |e| StoreError::Backend {
         op,
         cause: format!("reading {}: {e}", path.display()),
@@ -643,7 +658,8 @@ fn source_select(table: &Table, after: bool, limit: bool) -> String {
     }
     sql.push_str(&format!(" ORDER BY {}", key.join(", ")));
     if limit {
-        sql.push_str(&format!(" LIMIT ?{}", table.key.len() + 1));
+        let n = if after { table.key.len() + 1 } else { 1 };
+        sql.push_str(&format!(" LIMIT ?{n}"));
     }
     sql
 }
@@ -869,14 +885,18 @@ fn key_kinds(table: &Table) -> Vec<Kind> {
 /// A value of a PostgreSQL row as the digest sees it.
 fn pg_value(row: &postgres::Row, n: usize, kind: Kind) -> Result<Val, postgres::Error> {
     Ok(match kind {
-        Kind::Int => row.try_get::<_, Option<i64>>(n)?.map_or(Val::Null, Val::Int),
+        Kind::Int => row
+            .try_get::<_, Option<i64>>(n)?
+            .map_or(Val::Null, Val::Int),
         Kind::Bool => row
             .try_get::<_, Option<bool>>(n)?
             .map_or(Val::Null, |v| Val::Int(i64::from(v))),
-        Kind::Text => row.try_get::<_, Option<String>>(n)?.map_or(Val::Null, Val::Text),
-        Kind::Blob | Kind::Sha256Of(_) => {
-            row.try_get::<_, Option<Vec<u8>>>(n)?.map_or(Val::Null, Val::Blob)
-        }
+        Kind::Text => row
+            .try_get::<_, Option<String>>(n)?
+            .map_or(Val::Null, Val::Text),
+        Kind::Blob | Kind::Sha256Of(_) => row
+            .try_get::<_, Option<Vec<u8>>>(n)?
+            .map_or(Val::Null, Val::Blob),
     })
 }
 
@@ -929,9 +949,10 @@ fn compare_schema(
             continue;
         };
         for col in columns {
-            let mapped = table.columns.iter().any(|c| {
-                c.name == col && !(side_is_sqlite && matches!(c.kind, Kind::Sha256Of(_)))
-            });
+            let mapped = table
+                .columns
+                .iter()
+                .any(|c| c.name == col && !(side_is_sqlite && matches!(c.kind, Kind::Sha256Of(_))));
             let extra = only_here_columns
                 .iter()
                 .any(|(t, c)| *t == name.as_str() && c == col);
@@ -1058,9 +1079,11 @@ pub fn copy_sqlite_to_postgres(
     let mut totals = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let n: i64 = snapshot
-            .query_row(&format!("SELECT count(*) FROM {}", quote(table.name)), [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote(table.name)),
+                [],
+                |r| r.get(0),
+            )
             .map_err(&e)?;
         totals.push(u64::try_from(n).unwrap_or(0));
     }
@@ -1168,10 +1191,7 @@ pub fn copy_sqlite_to_postgres(
             };
             let kinds: Vec<Kind> = table.columns.iter().map(|c| c.kind).collect();
             let params = pg_arrays(&kinds, &rows);
-            let after_json = last
-                .as_ref()
-                .or(after.as_ref())
-                .map(|k| key_to_json(k));
+            let after_json = last.as_ref().or(after.as_ref()).map(|k| key_to_json(k));
             let read = rows.len() as u64;
             let store_target = store.target().to_owned();
             let (written, deleted) = store.write(OP_COPY, |tx| {
@@ -1281,9 +1301,7 @@ fn read_batch(
     params.push(rusqlite::types::Value::Integer(
         i64::try_from(limit).unwrap_or(i64::MAX),
     ));
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(params))
-        .map_err(&e)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(&e)?;
     let mut out = Vec::with_capacity(limit.min(100_000));
     while let Some(row) = rows.next().map_err(&e)? {
         out.push(source_row(table, row, path)?);
@@ -1297,7 +1315,9 @@ fn all_keys(
     table: &Table,
 ) -> Result<HashSet<Vec<Val>>, StoreError> {
     let e = source_err(path, OP_COPY);
-    let mut stmt = conn.prepare(&source_select(table, false, false)).map_err(&e)?;
+    let mut stmt = conn
+        .prepare(&source_select(table, false, false))
+        .map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut out = HashSet::new();
     while let Some(row) = rows.next().map_err(&e)? {
@@ -1413,15 +1433,15 @@ pub fn verify(source: &Path, target: &PgOptions) -> Result<Vec<TableCheck>, Stor
         .iter()
         .zip(sources)
         .zip(targets)
-        .map(|((table, (source_rows, source_digest)), (target_rows, target_digest))| {
-            TableCheck {
+        .map(
+            |((table, (source_rows, source_digest)), (target_rows, target_digest))| TableCheck {
                 table: table.name,
                 source_rows,
                 target_rows,
                 source_digest,
                 target_digest,
-            }
-        })
+            },
+        )
         .collect())
 }
 

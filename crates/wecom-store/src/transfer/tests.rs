@@ -12,8 +12,8 @@ use crate::audit::{AuditEntry, AuditOutcome};
 use crate::conformance::{archive_quote, chat, failed, media_image, recall, unparsed};
 use crate::media::{MediaArea, MediaJobError, MediaJobOutcome, MediaJobResult, MediaObject};
 use crate::names::{
-    Consent, ConsentStatus, ConsentSubject, Discovery, PartyKind, PersonInfo, Resolution,
-    RoomInfo, RoomKind, RoomMember,
+    Consent, ConsentStatus, ConsentSubject, Discovery, PartyKind, PersonInfo, Resolution, RoomInfo,
+    RoomKind, RoomMember,
 };
 use crate::postgres::tests::support::TestSchema;
 use crate::{PageCommit, Roles, SqliteStore, StoreErrorKind, stage};
@@ -41,7 +41,11 @@ fn source() -> Source {
     }
 }
 
-fn commit(roles: &Roles, records: Vec<crate::IngestedRecord>, quarantined: Vec<wecom_wire::QuarantinedItem>) {
+fn commit(
+    roles: &Roles,
+    records: Vec<crate::IngestedRecord>,
+    quarantined: Vec<wecom_wire::QuarantinedItem>,
+) {
     let cursor = records
         .iter()
         .map(|r| r.item.seq)
@@ -62,7 +66,10 @@ fn commit(roles: &Roles, records: Vec<crate::IngestedRecord>, quarantined: Vec<w
 }
 
 fn discover(roles: &Roles, now: i64) {
-    let after = roles.reader.follower_position(CORP, "names").expect("position");
+    let after = roles
+        .reader
+        .follower_position(CORP, "names")
+        .expect("position");
     let messages = roles.reader.feed(CORP, after, 1000).expect("feed");
     if let Some(last) = messages.last() {
         let found = Discovery::from_messages(&messages);
@@ -213,7 +220,13 @@ fn fill_first(roles: &Roles) {
         .expect("room");
     roles
         .directory
-        .record_person(CORP, "alice", &person("Alice", vec![1, 2]), T0 + 202, T0 + 10_000)
+        .record_person(
+            CORP,
+            "alice",
+            &person("Alice", vec![1, 2]),
+            T0 + 202,
+            T0 + 10_000,
+        )
         .expect("person");
     roles
         .directory
@@ -291,7 +304,15 @@ fn fill_second(roles: &Roles) {
         vec![
             // m1 gains a recall mark, m8 is quoted.
             recall(9, "r9", "alice", &["bob"], "", T0 + 9, "m1"),
-            chat(10, "m10", "alice", &["bob"], "", T0 + 10, &archive_quote("bob", "bye", "ok")),
+            chat(
+                10,
+                "m10",
+                "alice",
+                &["bob"],
+                "",
+                T0 + 10,
+                &archive_quote("bob", "bye", "ok"),
+            ),
             media_image(11, "i11", T0 + 11, "sdk-11"),
         ],
         vec![wecom_wire::QuarantinedItem {
@@ -340,7 +361,13 @@ fn fill_second(roles: &Roles) {
         .expect("room");
     roles
         .directory
-        .record_person(CORP, "alice", &person("Alice B", vec![3]), T0 + 405, T0 + 20_000)
+        .record_person(
+            CORP,
+            "alice",
+            &person("Alice B", vec![3]),
+            T0 + 405,
+            T0 + 20_000,
+        )
         .expect("person");
     roles
         .directory
@@ -353,10 +380,7 @@ fn fill_second(roles: &Roles) {
         .directory
         .record_consent(CORP, std::slice::from_ref(&subject), &[], T0 + 407)
         .expect("consent");
-    roles
-        .writer
-        .set_cursor(CORP, 20, true)
-        .expect("cursor");
+    roles.writer.set_cursor(CORP, 20, true).expect("cursor");
     roles
         .accounts
         .touch_session(&"1".repeat(64), T0 + 408)
@@ -450,7 +474,10 @@ fn every_table_is_copied_exactly_and_a_second_pass_copies_only_the_delta() {
         ControlFlow::Continue(())
     })
     .expect("copy");
-    assert_eq!((report.pass, report.resumed, report.stopped), (1, false, false));
+    assert_eq!(
+        (report.pass, report.resumed, report.stopped),
+        (1, false, false)
+    );
     for table in TABLES {
         let rows = first[table.name].len() as u64;
         let copy = report
@@ -458,7 +485,10 @@ fn every_table_is_copied_exactly_and_a_second_pass_copies_only_the_delta() {
             .iter()
             .find(|t| t.table == table.name)
             .expect("table copied");
-        assert_eq!((copy.rows_read, copy.rows_written, copy.rows_deleted), (rows, rows, 0));
+        assert_eq!(
+            (copy.rows_read, copy.rows_written, copy.rows_deleted),
+            (rows, rows, 0)
+        );
         let last = lines
             .iter()
             .rfind(|p| p.table == table.name)
@@ -474,9 +504,15 @@ fn every_table_is_copied_exactly_and_a_second_pass_copies_only_the_delta() {
         .query_one("SELECT text FROM messages WHERE msgid = 'm2'", &[])
         .expect("m2")
         .get(0);
-    assert!(text.contains('\u{2400}') && !text.contains('\0'), "{text:?}");
+    assert!(
+        text.contains('\u{2400}') && !text.contains('\0'),
+        "{text:?}"
+    );
     let sha: Vec<u8> = client
-        .query_one("SELECT raw_sha256 FROM quarantined_items WHERE seq IS NULL", &[])
+        .query_one(
+            "SELECT raw_sha256 FROM quarantined_items WHERE seq IS NULL",
+            &[],
+        )
         .expect("item")
         .get(0);
     assert_eq!(sha, Sha256::digest([0xff, 0x00, 0xfe]).to_vec());
@@ -490,10 +526,24 @@ fn every_table_is_copied_exactly_and_a_second_pass_copies_only_the_delta() {
     fill_second(&src.roles);
     let second = snapshot(&src.path);
     let expected = delta(&first, &second);
-    for table in ["messages", "records", "failures", "media_jobs", "room_members", "room_names",
-        "people", "person_departments", "permit_users", "consents", "cursors", "sessions",
-        "audit_log", "quarantined_items", "feed_heads", "follower_positions"]
-    {
+    for table in [
+        "messages",
+        "records",
+        "failures",
+        "media_jobs",
+        "room_members",
+        "room_names",
+        "people",
+        "person_departments",
+        "permit_users",
+        "consents",
+        "cursors",
+        "sessions",
+        "audit_log",
+        "quarantined_items",
+        "feed_heads",
+        "follower_positions",
+    ] {
         assert_ne!(expected[table], (0, 0), "the second fill changes {table}");
     }
     let report = copy_all(&src.path, &schema, 3);
@@ -520,7 +570,10 @@ fn a_stopped_copy_resumes_after_its_last_batch() {
     .expect("copy");
     assert!(stopped.stopped);
     let checks = verify(&src.path, &schema.options()).expect("verify");
-    assert!(checks.iter().any(|c| !c.matches()), "a stopped copy is not complete");
+    assert!(
+        checks.iter().any(|c| !c.matches()),
+        "a stopped copy is not complete"
+    );
 
     let resumed = copy_all(&src.path, &schema, 2);
     assert!(resumed.resumed && !resumed.stopped);
@@ -601,7 +654,10 @@ fn a_target_in_use_or_ahead_of_the_source_is_refused() {
     .expect_err("refused");
     assert!(err.to_string().contains("audit_log"), "{err}");
     let checks = verify(&src.path, &schema.options()).expect("verify");
-    let audit = checks.iter().find(|c| c.table == "audit_log").expect("audit");
+    let audit = checks
+        .iter()
+        .find(|c| c.table == "audit_log")
+        .expect("audit");
     assert!(!audit.matches());
     assert_eq!((audit.source_rows, audit.target_rows), (3, 4));
 }
@@ -611,7 +667,10 @@ fn every_table_of_both_schemas_is_mapped() {
     let src = source();
     let conn = crate::sqlite::open_source(&src.path).expect("open");
     let sqlite = sqlite_tables(&conn, &src.path).expect("tables");
-    assert_eq!(compare_schema(&sqlite, SQLITE_ONLY, &[], true), Vec::<String>::new());
+    assert_eq!(
+        compare_schema(&sqlite, SQLITE_ONLY, &[], true),
+        Vec::<String>::new()
+    );
 
     let schema = TestSchema::new();
     let store = PgStore::open(&schema.options()).expect("open");
@@ -664,7 +723,11 @@ fn a_source_table_not_mapped_stops_the_copy() {
         ControlFlow::Continue(())
     })
     .expect_err("refused");
-    assert!(err.to_string().contains("table message_tags is not handled"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("table message_tags is not handled"),
+        "{err}"
+    );
 }
 
 #[test]
