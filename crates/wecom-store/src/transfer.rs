@@ -1445,5 +1445,49 @@ pub fn verify(source: &Path, target: &PgOptions) -> Result<Vec<TableCheck>, Stor
         .collect())
 }
 
+/// Every media object the SQLite archive at `source` records (both areas, every corp), by corp,
+/// area and SHA-256: what `migrate --media-to` copies to the new blob store.
+pub fn media_objects(source: &Path) -> Result<Vec<(String, crate::MediaObject)>, StoreError> {
+    const OP: &str = "listing the media objects";
+    let conn = crate::sqlite::open_source(source)?;
+    let e = source_err(source, OP);
+    let mut stmt = conn
+        .prepare(
+            "SELECT corp_id, area, sha256, size, md5, content_type, backend, key \
+             FROM media_objects ORDER BY corp_id, area, sha256",
+        )
+        .map_err(&e)?;
+    let mut rows = stmt.query([]).map_err(&e)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(&e)? {
+        let area: String = row.get(1).map_err(&e)?;
+        let area = match area.as_str() {
+            "objects" => crate::MediaArea::Objects,
+            "quarantine" => crate::MediaArea::Quarantine,
+            other => {
+                return Err(StoreError::Corrupt {
+                    path: source.to_owned(),
+                    op: OP,
+                    cause: format!("a media object has the unknown area {other:?}"),
+                });
+            }
+        };
+        let size: i64 = row.get(3).map_err(&e)?;
+        out.push((
+            row.get(0).map_err(&e)?,
+            crate::MediaObject {
+                sha256: row.get(2).map_err(&e)?,
+                size: u64::try_from(size).unwrap_or(0),
+                md5: row.get(4).map_err(&e)?,
+                content_type: row.get(5).map_err(&e)?,
+                backend: row.get(6).map_err(&e)?,
+                key: row.get(7).map_err(&e)?,
+                area,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;
