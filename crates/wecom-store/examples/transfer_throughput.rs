@@ -35,7 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let s = seq + n + 1;
                 let from = people[(s % 6) as usize];
                 let to = people[((s / 6) % 6) as usize];
-                let room = if s % 3 == 0 { "wrRoomBench000000000001" } else { "" };
+                let room = if s % 3 == 0 {
+                    "wrRoomBench000000000001"
+                } else {
+                    ""
+                };
                 chat(
                     s,
                     &format!("msg{s:09}"),
@@ -43,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     &[to],
                     room,
                     1_750_000_000_000 + s as i64 * 1000,
-                    &format!("message number {s}, some words to search for: 会话内容存档 {}", s * 7),
+                    &format!(
+                        "message number {s}, some words to search for: 会话内容存档 {}",
+                        s * 7
+                    ),
                 )
             })
             .collect();

@@ -340,6 +340,9 @@ mod tests {
         assert!(parse_s3_url("s3:///x").is_err());
         assert!(parse_s3_url("https://x").is_err());
         assert_eq!(other_md5(&"0".repeat(32)), format!("1{}", "0".repeat(31)));
-        assert_ne!(other_md5("368b6c18c82e6441bfd89b343e9d2429"), "368b6c18c82e6441bfd89b343e9d2429");
+        assert_ne!(
+            other_md5("368b6c18c82e6441bfd89b343e9d2429"),
+            "368b6c18c82e6441bfd89b343e9d2429"
+        );
     }
 }

@@ -48,12 +48,23 @@ fn migrate_copies_a_synced_archive_exactly_and_a_second_run_copies_nothing() {
     assert!(o.status.success(), "sync: {}", stderr(&o));
     let schema = Schema::new();
     let url = test_url();
-    let args = ["migrate", "--to", url.as_str(), "--schema", schema.0.as_str(), "--batch-rows", "100"];
+    let args = [
+        "migrate",
+        "--to",
+        url.as_str(),
+        "--schema",
+        schema.0.as_str(),
+        "--batch-rows",
+        "100",
+    ];
 
     let first = run(&config, &args);
     let out = stdout(&first);
     assert!(first.status.success(), "{out}\n{}", stderr(&first));
-    assert!(out.contains("verified: every table holds the same rows"), "{out}");
+    assert!(
+        out.contains("verified: every table holds the same rows"),
+        "{out}"
+    );
     let line = out
         .lines()
         .find(|l| l.starts_with("records "))
@@ -94,7 +105,11 @@ fn migrate_copies_a_synced_archive_exactly_and_a_second_run_copies_nothing() {
         .expect("extra row");
     let refused = run(&config, &args);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("audit_log"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("audit_log"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]
@@ -111,6 +126,10 @@ fn migrate_refuses_a_password_on_the_command_line() {
         .output()
         .expect("run");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("WECOM_ARCHIVE_DB_PASSWORD"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("WECOM_ARCHIVE_DB_PASSWORD"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("hunter2secret") && !stdout(&o).contains("hunter2secret"));
 }
