@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let s = seq + n + 1;
                 let from = people[(s % 6) as usize];
                 let to = people[((s / 6) % 6) as usize];
-                let room = if s % 3 == 0 {
+                let room = if s.is_multiple_of(3) {
                     "wrRoomBench000000000001"
                 } else {
                     ""
