@@ -19,6 +19,9 @@
 //!   replaced, consents replaced, people found to be rooms) lose in the target, at the end of
 //!   their pass, the rows the source no longer has; the other tables only ever grow, so a target
 //!   holding more of their rows than the source was written by someone else and is refused;
+//! - a pass resumed after an interruption continues in a new snapshot of the source: when the
+//!   source kept changing meanwhile, a row may refer to one an earlier table did not have yet
+//!   (a foreign key), which is refused with the fix: a new pass (`restart`);
 //! - identity sequences are moved past the copied ids; `quarantined_items.raw_sha256` is
 //!   computed; booleans become BOOLEAN; text holding NUL is stored with U+2400 in its place, as
 //!   the PostgreSQL backend stores it (`pg_text`) — the bytes of every record stay exact in
@@ -1194,54 +1197,71 @@ pub fn copy_sqlite_to_postgres(
             let after_json = last.as_ref().or(after.as_ref()).map(|k| key_to_json(k));
             let read = rows.len() as u64;
             let store_target = store.target().to_owned();
-            let (written, deleted) = store.write(OP_COPY, |tx| {
-                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-                let written = if rows.is_empty() {
-                    0
-                } else {
-                    tx.execute(upsert.as_str(), &refs)?
-                };
-                let mut deleted = 0;
-                if finished {
-                    match &source_keys {
-                        Some(keys) => deleted = delete_missing(tx, table, keys)?,
-                        None => {
-                            let n: i64 = tx
-                                .query_one(
-                                    &format!("SELECT count(*) FROM {}", quote(table.name)),
-                                    &[],
-                                )?
-                                .try_get(0)?;
-                            if u64::try_from(n).unwrap_or(0) > total {
-                                return Err(
-                                    refuse_extra(&store_target, table.name, n, total).into()
-                                );
+            let (written, deleted) = store
+                .write(OP_COPY, |tx| {
+                    let refs: Vec<&(dyn ToSql + Sync)> =
+                        params.iter().map(|p| p.as_ref()).collect();
+                    let written = if rows.is_empty() {
+                        0
+                    } else {
+                        tx.execute(upsert.as_str(), &refs)?
+                    };
+                    let mut deleted = 0;
+                    if finished {
+                        match &source_keys {
+                            Some(keys) => deleted = delete_missing(tx, table, keys)?,
+                            None => {
+                                let n: i64 = tx
+                                    .query_one(
+                                        &format!("SELECT count(*) FROM {}", quote(table.name)),
+                                        &[],
+                                    )?
+                                    .try_get(0)?;
+                                if u64::try_from(n).unwrap_or(0) > total {
+                                    return Err(
+                                        refuse_extra(&store_target, table.name, n, total).into()
+                                    );
+                                }
                             }
                         }
-                    }
-                    if table.identity {
-                        tx.execute(
-                            &format!(
-                                "SELECT setval(pg_get_serial_sequence($1, 'id'), \
+                        if table.identity {
+                            tx.execute(
+                                &format!(
+                                    "SELECT setval(pg_get_serial_sequence($1, 'id'), \
                                  coalesce(max(id), 0) + 1, false) FROM {}",
-                                quote(table.name)
-                            ),
-                            &[&table.name],
-                        )?;
+                                    quote(table.name)
+                                ),
+                                &[&table.name],
+                            )?;
+                        }
                     }
-                }
-                let read_i = i64::try_from(read).unwrap_or(i64::MAX);
-                let written_i = i64::try_from(written + deleted).unwrap_or(i64::MAX);
-                tx.execute(
-                    &format!(
-                        "UPDATE {PROGRESS_TABLE} SET after_key = $2, done = $3, \
+                    let read_i = i64::try_from(read).unwrap_or(i64::MAX);
+                    let written_i = i64::try_from(written + deleted).unwrap_or(i64::MAX);
+                    tx.execute(
+                        &format!(
+                            "UPDATE {PROGRESS_TABLE} SET after_key = $2, done = $3, \
                          rows_read = rows_read + $4, rows_written = rows_written + $5 \
                          WHERE tbl = $1"
-                    ),
-                    &[&table.name, &after_json, &finished, &read_i, &written_i],
-                )?;
-                Ok((written, deleted))
-            })?;
+                        ),
+                        &[&table.name, &after_json, &finished, &read_i, &written_i],
+                    )?;
+                    Ok((written, deleted))
+                })
+                .map_err(|e| {
+                    // A pass resumed in a newer snapshot of a source that kept changing can meet a
+                    // row whose parent an earlier table copied before it existed.
+                    if resumed && e.kind() == crate::StoreErrorKind::Conflict {
+                        StoreError::Refused {
+                            target: store.target().to_owned(),
+                            op: OP_COPY,
+                            cause: e.to_string(),
+                            fix: "the source changed while the pass was interrupted: run the copy \
+                              again with --restart (a new pass)",
+                        }
+                    } else {
+                        e
+                    }
+                })?;
             copy.rows_read += read;
             copy.rows_written += written;
             copy.rows_deleted += deleted;
