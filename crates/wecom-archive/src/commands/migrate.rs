@@ -213,35 +213,43 @@ fn copy_media(
         config.media.dir.display(),
         target.describe().location
     );
-    let (copied, skipped) = super::runtime()?.block_on(async {
-        let mut seen = HashSet::new();
-        let (mut copied, mut skipped) = (0u64, 0u64);
-        for (_, object) in &objects {
-            let area = match object.area {
-                wecom_store::MediaArea::Objects => Area::Objects,
-                wecom_store::MediaArea::Quarantine => Area::Quarantine,
-            };
-            if !seen.insert((area, object.sha256.clone())) {
-                continue;
-            }
-            let sha: Sha256Hex = object
-                .sha256
-                .parse()
-                .map_err(|e| anyhow::anyhow!("the archive records a bad object address: {e}"))?;
-            if target.exists(area, &sha).await? {
-                skipped += 1;
-                continue;
-            }
-            copy_object(&from, &target, area, &sha, object).await?;
-            copied += 1;
-            if copied.is_multiple_of(100) {
-                eprintln!("  media: {copied} copied, {skipped} already there");
-            }
-        }
-        anyhow::Ok((copied, skipped))
-    })?;
+    let (copied, skipped) = super::runtime()?.block_on(copy_objects(&from, &target, &objects))?;
     println!("media: {copied} object(s) copied, {skipped} already there");
     Ok(())
+}
+
+/// Copies `objects` (once per area and address) from one store to the other, skipping those the
+/// target has; returns (copied, skipped).
+async fn copy_objects(
+    from: &dyn BlobStore,
+    target: &dyn BlobStore,
+    objects: &[(String, wecom_store::MediaObject)],
+) -> anyhow::Result<(u64, u64)> {
+    let mut seen = HashSet::new();
+    let (mut copied, mut skipped) = (0u64, 0u64);
+    for (_, object) in objects {
+        let area = match object.area {
+            wecom_store::MediaArea::Objects => Area::Objects,
+            wecom_store::MediaArea::Quarantine => Area::Quarantine,
+        };
+        if !seen.insert((area, object.sha256.clone())) {
+            continue;
+        }
+        let sha: Sha256Hex = object
+            .sha256
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the archive records a bad object address: {e}"))?;
+        if target.exists(area, &sha).await? {
+            skipped += 1;
+            continue;
+        }
+        copy_object(from, target, area, &sha, object).await?;
+        copied += 1;
+        if copied.is_multiple_of(100) {
+            eprintln!("  media: {copied} copied, {skipped} already there");
+        }
+    }
+    Ok((copied, skipped))
 }
 
 async fn copy_object(
@@ -314,6 +322,89 @@ fn other_md5(md5: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn put(
+        store: &dyn BlobStore,
+        bytes: &[u8],
+        quarantine: bool,
+    ) -> wecom_blob::StoredObject {
+        let mut w = store.begin().await.expect("begin");
+        w.write_chunk(bytes).await.expect("write");
+        let expect = if quarantine {
+            Expectations {
+                size: None,
+                md5: Some("0".repeat(32)),
+                on_mismatch: OnMismatch::Quarantine,
+            }
+        } else {
+            Expectations::default()
+        };
+        w.finish(expect).await.expect("finish")
+    }
+
+    fn record(o: &wecom_blob::StoredObject) -> (String, wecom_store::MediaObject) {
+        (
+            "corp".to_owned(),
+            wecom_store::MediaObject {
+                sha256: o.sha256.to_string(),
+                size: o.size,
+                md5: o.md5.clone(),
+                content_type: o.content_type.to_owned(),
+                backend: "fs".to_owned(),
+                key: o.key.clone(),
+                area: match o.area {
+                    Area::Objects => wecom_store::MediaArea::Objects,
+                    Area::Quarantine => wecom_store::MediaArea::Quarantine,
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn media_objects_and_the_quarantine_are_copied_verified_and_skipped_when_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = wecom_blob::FsBlobStore::open(dir.path().join("from")).expect("from");
+        let to = wecom_blob::FsBlobStore::open(dir.path().join("to")).expect("to");
+        let rt = crate::commands::runtime().expect("runtime");
+        rt.block_on(async {
+            let a = put(&from, b"an object", false).await;
+            let q = put(&from, b"quarantined bytes", true).await;
+            assert_eq!(q.area, Area::Quarantine);
+            let objects = vec![record(&a), record(&q), record(&a)];
+            assert_eq!(
+                copy_objects(&from, &to, &objects).await.expect("copy"),
+                (2, 0)
+            );
+            assert!(to.exists(Area::Objects, &a.sha256).await.expect("exists"));
+            assert!(
+                to.exists(Area::Quarantine, &q.sha256)
+                    .await
+                    .expect("exists")
+            );
+            assert!(!to.exists(Area::Objects, &q.sha256).await.expect("exists"));
+            let copied = std::fs::read(to.path(Area::Quarantine, &q.sha256)).expect("read");
+            assert_eq!(copied, b"quarantined bytes");
+            // A second run finds them there.
+            assert_eq!(
+                copy_objects(&from, &to, &objects).await.expect("copy"),
+                (0, 2)
+            );
+
+            // A damaged source object (same size, other bytes) is refused, naming it.
+            let b = put(&from, b"third object", false).await;
+            let path = from.path(Area::Objects, &b.sha256);
+            let mut perms = std::fs::metadata(&path).expect("meta").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&path, perms).expect("writable");
+            std::fs::write(&path, b"THIRD OBJECT").expect("damage");
+            let err = copy_objects(&from, &to, &[record(&b)])
+                .await
+                .expect_err("refused");
+            assert!(format!("{err:#}").contains(b.sha256.as_str()), "{err:#}");
+            assert!(!to.exists(Area::Objects, &b.sha256).await.expect("exists"));
+        });
+    }
 
     #[test]
     fn passwords_on_the_command_line_are_refused() {
