@@ -1278,15 +1278,16 @@ pub fn copy_sqlite_to_postgres(
                 },
                 done: finished,
             });
-            if finished {
-                break;
-            }
-            after = last;
-            if flow.is_break() {
+            let last_table = TABLES.last().is_some_and(|t| t.name == table.name);
+            if flow.is_break() && !(finished && last_table) {
                 report.tables.push(copy);
                 report.stopped = true;
                 return Ok(report);
             }
+            if finished {
+                break;
+            }
+            after = last;
         }
         report.tables.push(copy);
     }

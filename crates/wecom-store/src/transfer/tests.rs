@@ -584,6 +584,39 @@ fn a_stopped_copy_resumes_after_its_last_batch() {
 }
 
 #[test]
+fn a_pass_resumed_after_the_source_changed_asks_for_a_restart() {
+    let src = source();
+    fill_first(&src.roles);
+    let schema = TestSchema::new();
+    // Stopped right after the records table (one batch).
+    let stopped = copy_sqlite_to_postgres(&src.path, &schema.options(), 100, false, &mut |p| {
+        assert_eq!(p.table, "records", "stops after the first table");
+        ControlFlow::Break(())
+    })
+    .expect("copy");
+    assert!(stopped.stopped);
+    assert_eq!(stopped.tables.len(), 1);
+    // The daemon stores more meanwhile: the resumed pass meets messages without their records.
+    commit(
+        &src.roles,
+        vec![chat(20, "m20", "alice", &["bob"], "", T0 + 20, "new")],
+        Vec::new(),
+    );
+    let err = copy_sqlite_to_postgres(&src.path, &schema.options(), 100, false, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .expect_err("refused");
+    assert!(err.to_string().contains("--restart"), "{err}");
+    let report = copy_sqlite_to_postgres(&src.path, &schema.options(), 100, true, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .expect("restarted");
+    assert!(!report.resumed && !report.stopped);
+    assert_eq!(report.pass, stopped.pass + 1);
+    assert_verified(&src.path, &schema);
+}
+
+#[test]
 fn identity_sequences_continue_after_the_copied_ids() {
     let src = source();
     fill_first(&src.roles);
