@@ -102,6 +102,14 @@ pub enum Command {
     /// first broken entry).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the archive to PostgreSQL (and its media to S3), resumably, then verify every table.
+    ///
+    /// The source is only read, so a first pass can run beside the running daemon; then stop the
+    /// daemon and run the same command again: it copies only what was added or changed since
+    /// (and resumes a pass that was interrupted), and its verification must then show every
+    /// table equal. The password comes from WECOM_ARCHIVE_DB_PASSWORD (or PGPASSWORD), never
+    /// from the command line. Exit 0 when every table matches, 1 otherwise.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -206,6 +214,36 @@ pub enum MediaCommand {
         #[arg(long)]
         failed: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The PostgreSQL database: postgres://user@host:5432/database (no password in it).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The schema to hold the archive (created when missing; default: the user's default).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// The SQLite archive to copy (default: the configured corp's archive).
+    #[arg(long, value_name = "ARCHIVE.DB")]
+    pub from: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 5000)]
+    pub batch_rows: usize,
+    /// Start a new pass instead of resuming an interrupted one.
+    #[arg(long)]
+    pub restart: bool,
+    /// Also copy every media object (and the quarantine) from the configured media directory to
+    /// this bucket: s3://bucket/prefix[?endpoint=…&region=…]. Credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; objects already there are skipped.
+    #[arg(long, value_name = "S3_URL")]
+    pub media_to: Option<String>,
+    /// The S3 endpoint (default: the URL's `endpoint`, else https://s3.<region>.amazonaws.com).
+    #[arg(long)]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region (default: the URL's `region`, else us-east-1).
+    #[arg(long)]
+    pub s3_region: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

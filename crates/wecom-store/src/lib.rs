@@ -4,6 +4,7 @@
 //! and sessions of the HTTP API) and [`AuditLog`] (the hash-chained access log) — and
 //! [`SqliteStore`], their embedded SQLite implementation, opened from a [`StoreLocation`] by
 //! [`open`] (every role) or [`open_reader`] (reads only).
+//! [`transfer`] copies a SQLite archive into a PostgreSQL one ([`PgStore`]) and verifies the copy.
 //!
 //! Invariants:
 //! - only this crate knows SQL; the traits and their types carry no backend type, so a PostgreSQL
@@ -45,6 +46,7 @@ mod postgres;
 mod rules;
 mod sqlite;
 mod store;
+pub mod transfer;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -25,6 +25,7 @@ mod emulator;
 mod init;
 mod keys;
 mod media;
+mod migrate;
 mod names;
 mod run;
 mod search;
@@ -133,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => users::run(&load(&cli.config, &env)?, corp, &env, &cmd),
         Command::Audit(cmd) => audit::run(&load(&cli.config, &env)?, &cmd),
+        Command::Migrate(args) => migrate::run(&cli.config, &env, corp, &args),
     }
 }
 

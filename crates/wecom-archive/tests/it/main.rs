@@ -11,6 +11,7 @@ mod faults;
 mod files;
 mod hostile;
 mod media;
+mod migrate;
 mod names;
 mod pipeline;
 mod search;

@@ -478,6 +478,33 @@ fn open_reader_conn(path: &Path, immutable: bool) -> Result<Connection, StoreErr
     Ok(conn)
 }
 
+/// A read-only connection to the existing archive at `path`, at this build's schema version (an
+/// older or newer one is refused, naming the fix): the source of `crate::transfer`, which reads
+/// every table beside a running writer.
+pub(crate) fn open_source(path: &Path) -> Result<Connection, StoreError> {
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(io_err(path, "opening the source archive", &e));
+    }
+    let conn = open_reader_conn(path, false)?;
+    let found = read_schema(&conn, path)?;
+    let known = migrate::latest_version();
+    if found > known {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            known,
+        });
+    }
+    if found < known {
+        return Err(StoreError::SchemaTooOld {
+            path: path.to_owned(),
+            found,
+            known,
+        });
+    }
+    Ok(conn)
+}
+
 /// A read transaction, so multi-query reads see one consistent snapshot. A read connection never
 /// has a transaction open when it is lent, so none is open here.
 fn snapshot<'c>(
