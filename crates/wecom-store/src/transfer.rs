@@ -120,12 +120,19 @@ const fn x(name: &'static str) -> Column {
 pub(crate) const SQLITE_ONLY: &[&str] =
     &["schema_migrations", "media_backfill", "external_backfill"];
 
-/// Tables of the PostgreSQL archive with no SQLite counterpart: not copied (`corp_leases` belongs
-/// to the running nodes; `migration_progress` is this copy's own).
-pub(crate) const POSTGRES_ONLY: &[&str] = &["wecom_archive_schema", "corp_leases", PROGRESS_TABLE];
+/// Tables of the PostgreSQL archive with no SQLite counterpart: not copied (`corp_leases` and
+/// `cluster_nodes` belong to the running nodes; `migration_progress` is this copy's own).
+pub(crate) const POSTGRES_ONLY: &[&str] = &[
+    "wecom_archive_schema",
+    "corp_leases",
+    "cluster_nodes",
+    PROGRESS_TABLE,
+];
 
 /// Columns only the PostgreSQL archive has (left at their defaults).
 pub(crate) const POSTGRES_ONLY_COLUMNS: &[(&str, &str)] = &[
+    // The order records were stored in (an identity PostgreSQL fills; SQLite's rowid).
+    ("records", "id"),
     ("media_jobs", "claimed_by"),
     ("media_jobs", "claim_until_ms"),
 ];
