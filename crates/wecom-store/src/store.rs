@@ -369,7 +369,9 @@ pub trait ArchiveWriter: Send + Sync {
     ///   a candidate that is itself a quoted reply, only its reply counts. A reply stored before
     ///   the message it quotes stays unlinked.
     ///
-    /// On error nothing of the page is stored and the cursor does not move.
+    /// On error nothing of the page is stored and the cursor does not move. On a store several
+    /// nodes share ([`crate::Cluster`]), once this store took a lease, a page of a corp whose
+    /// lease another node took over fails with [`crate::StoreErrorKind::LeaseLost`].
     fn commit_page(&self, corp_id: &str, page: &PageCommit) -> Result<CommitStats, StoreError>;
 
     /// Sets the cursor by hand, in one transaction with the checks: a move backwards past archived
@@ -620,8 +622,10 @@ pub trait MediaQueue: Send + Sync {
     /// oldest first, then the older ones (past the window as configured, which is only a guess:
     /// WeCom may still hold them) newest first — each side nearest to the edge first, then by id.
     /// `i64::MIN` as the edge is plain oldest-first. A claimed job is not handed out again until
-    /// its result is recorded or it is requeued. No job is ever given up here: only WeCom's
-    /// answer (recorded as `Expired`) expires one.
+    /// its result is recorded or it is requeued — on a store several nodes share (PostgreSQL),
+    /// until its claim lapses: the claim's deadline passes, or its node's heartbeat lapses (the
+    /// node died), and another node may then claim it. No job is ever given up here: only
+    /// WeCom's answer (recorded as `Expired`) expires one.
     fn claim_media_jobs(
         &self,
         corp_id: &str,
@@ -676,7 +680,8 @@ pub trait MediaQueue: Send + Sync {
     }
 
     /// Puts every job of the corp left `downloading` back to `pending` (no attempt counted):
-    /// what a crash or a kill left claimed; and the jobs earlier versions expired by the clock
+    /// what a crash or a kill left claimed (on a shared store: this node's claims, lapsed claims
+    /// and unclaimed jobs, never a live claim of another node); and the jobs earlier versions expired by the clock
     /// (`expired` with code `retention_window`, never asked for), due at once. Call it when the corp's workers start, not on every
     /// open, so a second process (a `stats` command) never steals a running download.
     fn requeue_interrupted_media_jobs(&self, corp_id: &str, now_ms: i64)
