@@ -97,6 +97,41 @@ fn migrate_copies_a_synced_archive_exactly_and_a_second_run_copies_nothing() {
     assert!(out.contains(" 0 rows written"), "{out}");
     assert!(out.contains("verified"), "{out}");
 
+    // The same configuration pointed at PostgreSQL (in a folder of its own, so its search index
+    // is its own) answers `stats --json` and searches exactly as the SQLite archive does.
+    let pg_dir = dir.path().join("pg");
+    std::fs::create_dir_all(&pg_dir).expect("pg dir");
+    let pg_config = pg_dir.join("wecom-archive.toml");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replacen(
+            "[archive]\npath = \"archive.db\"\n",
+            &format!("[archive]\nurl = \"{url}\"\nschema = \"{}\"\n", schema.0),
+            1,
+        )
+        .replacen(
+            "dir = \"keys\"",
+            &format!("dir = \"{}\"", dir.path().join("keys").display()),
+            1,
+        );
+    assert!(text.contains("url = "), "{text}");
+    std::fs::write(&pg_config, text).expect("write pg config");
+    assert_eq!(
+        stats(&pg_config),
+        stats(&config),
+        "stats --json on both archives"
+    );
+    for c in [&config, &pg_config] {
+        let o = run(c, &["index", "rebuild"]);
+        assert!(o.status.success(), "index rebuild: {}", stderr(&o));
+    }
+    for query in ["合同", "的", "会议"] {
+        let args = ["search", query, "--json", "--all"];
+        let (a, b) = (run(&config, &args), run(&pg_config, &args));
+        assert_eq!(a.status.code(), b.status.code(), "{query}: {}", stderr(&b));
+        assert_eq!(stdout(&a), stdout(&b), "search {query:?} on both archives");
+    }
+
     // A target holding rows the source lacks is refused, naming the table; exit non-zero.
     client
         .batch_execute(
