@@ -713,9 +713,24 @@ mod tests {
         keys
     }
 
+    /// [`every_key_set`] on PostgreSQL: the archive keys only a PostgreSQL archive has set (a corp
+    /// of such an archive has no `archive_path`).
+    fn every_postgres_key_set() -> ConfigFile {
+        let mut file = every_key_set();
+        file.archive.url = Some("postgres://archive@db:5432/wecom".to_owned());
+        file.archive.password = Some("pw".to_owned());
+        file.archive.schema = Some("wecom".to_owned());
+        file.archive.node = Some("n1".to_owned());
+        for c in &mut file.corp {
+            c.archive_path = None;
+        }
+        file
+    }
+
     #[test]
     fn every_key_the_schema_writes_has_a_doc_and_every_doc_names_a_key() {
-        let written = serialized_keys(&every_key_set());
+        let mut written = serialized_keys(&every_key_set());
+        written.extend(serialized_keys(&every_postgres_key_set()));
         let documented: BTreeSet<(String, String)> = KEY_DOCS
             .iter()
             .map(|d| (d.section.to_owned(), d.key.to_owned()))
@@ -764,6 +779,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\n[corp]\n"), "{text}");
+
+        let text = round_trip(&every_postgres_key_set());
+        assert!(
+            text.contains("url = \"postgres://archive@db:5432/wecom\"\n"),
+            "{text}"
+        );
 
         let full = every_key_set();
         let text = round_trip(&full);
