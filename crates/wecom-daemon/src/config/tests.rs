@@ -569,7 +569,10 @@ fn the_database_ca_file_resolves_against_the_file() {
     let options = c.postgres.expect("PostgreSQL options");
     assert_eq!(options.ca_file, Some(dir.path().join("tls/db-ca.pem")));
 
-    let p = write(dir.path(), &format!("{head}ca_file = \"/etc/ssl/db.pem\"\n"));
+    let p = write(
+        dir.path(),
+        &format!("{head}ca_file = \"/etc/ssl/db.pem\"\n"),
+    );
     let c = Config::load(&p, &HashMap::new()).expect("load");
     let options = c.postgres.expect("PostgreSQL options");
     assert_eq!(options.ca_file, Some(PathBuf::from("/etc/ssl/db.pem")));

@@ -31,8 +31,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::error::SqlState;
 use postgres::config::SslMode;
+use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;

@@ -294,7 +294,10 @@ fn tls_disabled_or_unset_speaks_plain_and_explicit_prefer_verifies() {
         let store = PgStore::open(&options).unwrap_or_else(|e| panic!("{url}: {e}"));
         let mut conn = store.conn("checking TLS").expect("a connection");
         let ssl: bool = conn
-            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
             .expect("pg_stat_ssl")
             .get(0);
         assert!(!ssl, "{url}: plain expected");
