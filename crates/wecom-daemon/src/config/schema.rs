@@ -113,6 +113,10 @@ pub struct ArchiveSection {
     pub lease_secs: u64,
     /// PostgreSQL connections at most per node.
     pub pool_size: u32,
+    /// A PEM file of the CA certificate(s) that signed the PostgreSQL server's certificate
+    /// (relative to the configuration file), trusted besides the system's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ArchiveSection {
@@ -126,6 +130,7 @@ impl Default for ArchiveSection {
             node: None,
             lease_secs: 15,
             pool_size: 8,
+            ca_file: None,
         }
     }
 }

@@ -137,6 +137,12 @@ pub const KEY_DOCS: &[KeyDoc] = &[
         "pool_size",
         "PostgreSQL: connections at most per node.",
     ),
+    optional(
+        "archive",
+        "ca_file",
+        "PostgreSQL: a PEM file of the CA certificate(s) that signed the server's certificate,\ntrusted besides the system's roots (relative to this file). TLS follows sslmode in url:\nrequire verifies the certificate and the host name; without sslmode the connection is plain.",
+        "\"/etc/ssl/certs/db-ca.pem\"",
+    ),
     key(
         "archive",
         "group_readable",

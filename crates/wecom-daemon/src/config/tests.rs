@@ -558,3 +558,26 @@ fn bad_api_settings_are_refused_naming_the_key() {
         assert!(!e.contains('\x1b'), "{e:?}");
     }
 }
+
+#[test]
+fn the_database_ca_file_resolves_against_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = "[corp]\ncorp_id = \"ww1\"\nsecret = \"s\"\n[archive]\n\
+                url = \"postgres://u@db.example:5432/a?sslmode=require\"\n";
+    let p = write(dir.path(), &format!("{head}ca_file = \"tls/db-ca.pem\"\n"));
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    let options = c.postgres.expect("PostgreSQL options");
+    assert_eq!(options.ca_file, Some(dir.path().join("tls/db-ca.pem")));
+
+    let p = write(
+        dir.path(),
+        &format!("{head}ca_file = \"/etc/ssl/db.pem\"\n"),
+    );
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    let options = c.postgres.expect("PostgreSQL options");
+    assert_eq!(options.ca_file, Some(PathBuf::from("/etc/ssl/db.pem")));
+
+    let p = write(dir.path(), head);
+    let c = Config::load(&p, &HashMap::new()).expect("load");
+    assert_eq!(c.postgres.expect("PostgreSQL options").ca_file, None);
+}

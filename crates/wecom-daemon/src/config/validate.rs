@@ -51,7 +51,7 @@ impl ConfigFile {
             return Err(ConfigError::NoCorp);
         }
         let single = self.corp.len() == 1;
-        let postgres = postgres_options(&self.archive)?;
+        let postgres = postgres_options(&self.archive, base)?;
         if postgres.is_some()
             && let Some(c) = self.corp.iter().find(|c| c.archive_path.is_some())
         {
@@ -207,6 +207,7 @@ impl ConfigFile {
 /// `[archive] url` and its companions as the store's options; `None` without a URL.
 fn postgres_options(
     archive: &super::schema::ArchiveSection,
+    base: &Path,
 ) -> Result<Option<wecom_store::PgOptions>, ConfigError> {
     let Some(url) = archive
         .url
@@ -247,6 +248,7 @@ fn postgres_options(
         options.node = node.to_owned();
     }
     options.pool_size = archive.pool_size;
+    options.ca_file = archive.ca_file.as_deref().map(|p| resolve(base, p));
     Ok(Some(options))
 }
 

@@ -201,6 +201,7 @@ impl crate::Cluster for PgStore {
     fn wakes(&self) -> Result<Box<dyn crate::Wakes>, StoreError> {
         let mut wakes = PgWakes {
             config: self.config.clone(),
+            tls: self.tls.clone(),
             channel: wake_channel(self.schema.as_deref()),
             target: self.target.clone(),
             client: None,
@@ -215,6 +216,7 @@ impl crate::Cluster for PgStore {
 /// LISTEN on a connection of its own.
 struct PgWakes {
     config: postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     channel: String,
     target: String,
     client: Option<postgres::Client>,
@@ -227,7 +229,7 @@ impl PgWakes {
         const OP: &str = "listening for wake-ups";
         let mut client = self
             .config
-            .connect(postgres::NoTls)
+            .connect(self.tls.clone())
             .map_err(|e| super::pg_error(&self.target, OP, &e))?;
         client
             .batch_execute(&format!("LISTEN {}", super::quote_ident(&self.channel)))

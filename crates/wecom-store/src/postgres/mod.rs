@@ -31,15 +31,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::error::SqlState;
-use postgres::{Client, IsolationLevel, NoTls, Transaction};
+use postgres::{Client, IsolationLevel, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::StoreError;
 
 pub use lease::{Lease, LeaseHolder};
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 type Pooled = r2d2::PooledConnection<Manager>;
 
 /// The migrations, in order: (version, name, SQL).
@@ -67,6 +69,14 @@ const WRITE_ATTEMPTS: u32 = 5;
 pub struct PgOptions {
     /// `postgres://user@host:5432/database?sslmode=…` (a key=value string works too). A password
     /// in the URL is accepted but better kept in [`PgOptions::password`].
+    ///
+    /// TLS (rustls) follows `sslmode`: `require` always speaks TLS and verifies the server's
+    /// certificate, against the system's roots and [`PgOptions::ca_file`], and its host name;
+    /// `prefer` asks for TLS, verified the same way, and speaks plain only when the server does not
+    /// offer TLS (a certificate that fails verification is refused, never skipped); `disable`
+    /// speaks plain. A URL without `sslmode` speaks plain, as `disable` (unlike libpq, whose
+    /// `prefer` default would accept any certificate): set `sslmode=require` for a database
+    /// reached over a network.
     pub url: String,
     /// The password, when it is not in the URL (the daemon reads it from the environment).
     pub password: Option<String>,
@@ -77,6 +87,9 @@ pub struct PgOptions {
     pub node: String,
     /// Connections at most in this store's pool.
     pub pool_size: u32,
+    /// A PEM file of one or more CA certificates trusted for the server's certificate, besides
+    /// the system's roots (a managed database's own CA, or a self-signed server certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PgOptions {
@@ -89,6 +102,7 @@ impl PgOptions {
             schema: None,
             node: default_node_name(),
             pool_size: 8,
+            ca_file: None,
         }
     }
 
@@ -126,6 +140,7 @@ impl fmt::Debug for PgOptions {
             .field("password", &self.password.as_ref().map(|_| "(set)"))
             .field("node", &self.node)
             .field("pool_size", &self.pool_size)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -144,6 +159,83 @@ pub fn default_node_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "node".to_owned());
     format!("{host}-{}", std::process::id())
+}
+
+/// What to do when the server's certificate is not trusted.
+const TLS_FIX: &str = "set [archive] ca_file to the CA certificate (PEM) that signed the server's \
+                       certificate, or check the host name in [archive] url (it must be a name \
+                       the certificate was issued to)";
+
+/// Whether `e` is a refusal of the server's certificate (rustls, possibly inside an I/O error).
+fn is_tls_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
+    let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    });
+    match rustls_error {
+        Some(rustls::Error::InvalidCertificate(_)) => true,
+        Some(_) => false,
+        None => e.to_string().contains("certificate"),
+    }
+}
+
+/// The TLS connector for connections in `mode`: rustls with the aws-lc-rs provider, trusting the
+/// system's roots and the certificates of `ca_file`. Roots are loaded only when TLS may be spoken;
+/// `ca_file`, when set, is always read, so that a wrong path is reported at once.
+fn tls_connector(
+    mode: SslMode,
+    ca_file: Option<&std::path::Path>,
+) -> Result<MakeRustlsConnect, StoreError> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca_file {
+        for cert in read_ca_file(path)? {
+            roots
+                .add(cert)
+                .map_err(|e| ca_file_error(path, &format!("a certificate is not usable: {e}")))?;
+        }
+    }
+    if mode != SslMode::Disable {
+        // Certificates the system store holds but rustls cannot use are skipped.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::InvalidInput {
+            op: "setting up TLS to the database",
+            cause: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// The certificates of the PEM file `path` (at least one).
+fn read_ca_file(
+    path: &std::path::Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, StoreError> {
+    use rustls_pki_types::pem::PemObject as _;
+    let pem = std::fs::read(path).map_err(|e| ca_file_error(path, &e.to_string()))?;
+    let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ca_file_error(path, &format!("it is not valid PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(ca_file_error(path, "it holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+fn ca_file_error(path: &std::path::Path, cause: &str) -> StoreError {
+    StoreError::InvalidInput {
+        op: "reading [archive] ca_file",
+        cause: format!(
+            "{}: {cause}; set [archive] ca_file to a readable PEM file of the CA certificate(s) \
+             that signed the database server's certificate",
+            path.display()
+        ),
+    }
 }
 
 /// Sets the schema on every new connection of the pool.
@@ -167,6 +259,8 @@ pub struct PgStore {
     pool: r2d2::Pool<Manager>,
     /// How to connect (for connections outside the pool: LISTEN).
     config: postgres::Config,
+    /// The TLS connector of every connection.
+    tls: MakeRustlsConnect,
     schema: Option<String>,
     target: String,
     node: String,
@@ -252,13 +346,18 @@ impl PgStore {
         if let Some(schema) = &options.schema {
             validate_schema_name(schema)?;
         }
+        if config.get_ssl_mode() == SslMode::Prefer && !options.url.contains("sslmode") {
+            // No sslmode in the URL: plain, as documented on `PgOptions::url`.
+            config.ssl_mode(SslMode::Disable);
+        }
+        let tls = tls_connector(config.get_ssl_mode(), options.ca_file.as_deref())?;
         let target = options.target();
         // One connection first, so that a refusal is reported as what it is, at once.
         let first = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .map_err(|e| pg_error(&target, "connecting", &e))?;
         drop(first.close());
-        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), tls.clone());
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(2))
             .min_idle(Some(0))
@@ -270,6 +369,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             config,
+            tls,
             schema: options.schema.clone(),
             target,
             node: options.node.clone(),
@@ -548,12 +648,22 @@ fn is_retryable(e: &postgres::Error) -> bool {
 /// where there is one, the fix.
 pub(crate) fn pg_error(target: &str, op: &'static str, e: &postgres::Error) -> StoreError {
     let Some(db) = e.as_db_error() else {
-        // No answer from the server: it cannot be reached, or the connection broke.
+        // No answer from the server: it cannot be reached, the connection broke, or TLS failed.
         let mut cause = e.to_string();
+        let mut tls_refused = false;
         let mut source = std::error::Error::source(e);
         while let Some(inner) = source {
             cause = format!("{cause}: {inner}");
+            tls_refused |= is_tls_refusal(inner);
             source = inner.source();
+        }
+        if tls_refused {
+            return StoreError::Refused {
+                target: target.to_owned(),
+                op,
+                cause,
+                fix: TLS_FIX,
+            };
         }
         return StoreError::Unavailable {
             target: target.to_owned(),

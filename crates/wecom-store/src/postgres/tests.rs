@@ -247,3 +247,84 @@ fn a_read_only_server_is_refused_before_any_change() {
     assert!(!exists, "nothing was created");
     let _unused: Option<Roles> = None;
 }
+
+/// `url` with one more query parameter.
+fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
+/// The test server's self-signed certificate (Debian's snakeoil), issued to a host name, not to
+/// 127.0.0.1.
+const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+#[test]
+fn tls_required_without_a_trusted_ca_is_refused_naming_ca_file() {
+    let schema = support::TestSchema::new();
+    let mut options = schema.options();
+    options.url = with_param(&support::test_url(), "sslmode=require");
+    let error = PgStore::open(&options).expect_err("an untrusted certificate");
+    assert_eq!(error.kind(), StoreErrorKind::PermissionDenied, "{error}");
+    assert!(error.to_string().contains("[archive] ca_file"), "{error}");
+    assert!(error.to_string().contains("certificate"), "{error}");
+}
+
+#[test]
+fn tls_required_with_the_ca_but_another_host_name_is_refused() {
+    let schema = support::TestSchema::new();
+    let mut options = schema.options();
+    options.url = with_param(&support::test_url(), "sslmode=require");
+    options.ca_file = Some(SNAKEOIL.into());
+    let error = PgStore::open(&options).expect_err("a certificate for another name");
+    assert_eq!(error.kind(), StoreErrorKind::PermissionDenied, "{error}");
+    assert!(error.to_string().contains("[archive] ca_file"), "{error}");
+    assert!(error.to_string().contains("host name"), "{error}");
+    assert!(error.to_string().contains("not valid for name"), "{error}");
+}
+
+#[test]
+fn tls_disabled_or_unset_speaks_plain_and_explicit_prefer_verifies() {
+    for url in [
+        support::test_url(),
+        with_param(&support::test_url(), "sslmode=disable"),
+    ] {
+        let schema = support::TestSchema::new();
+        let mut options = schema.options();
+        options.url = url.clone();
+        let store = PgStore::open(&options).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let mut conn = store.conn("checking TLS").expect("a connection");
+        let ssl: bool = conn
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .expect("pg_stat_ssl")
+            .get(0);
+        assert!(!ssl, "{url}: plain expected");
+    }
+    // An explicit `prefer` asks for TLS, and the server offers it: its certificate is verified.
+    let schema = support::TestSchema::new();
+    let mut options = schema.options();
+    options.url = with_param(&support::test_url(), "sslmode=prefer");
+    let error = PgStore::open(&options).expect_err("prefer verifies");
+    assert_eq!(error.kind(), StoreErrorKind::PermissionDenied, "{error}");
+}
+
+#[test]
+fn an_unreadable_or_empty_ca_file_is_invalid_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-ca.pem");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").expect("write");
+    for path in [missing, empty] {
+        let mut options = PgOptions::new(with_param(&support::test_url(), "sslmode=require"));
+        options.ca_file = Some(path.clone());
+        let error = PgStore::open(&options).expect_err("a bad CA file");
+        assert_eq!(error.kind(), StoreErrorKind::InvalidInput, "{error}");
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
+        assert!(error.to_string().contains("[archive] ca_file"), "{error}");
+    }
+}
