@@ -136,7 +136,11 @@ fn migrate_copies_a_synced_archive_exactly_and_a_second_run_copies_nothing() {
         assert_eq!(a.status.code(), b.status.code(), "{query}: {}", stderr(&b));
         assert_eq!(stdout(&a), stdout(&b), "search {query:?} on both archives");
         if query == "的" {
-            assert!(stdout(&a).lines().count() > 10, "hits to compare: {}", stdout(&a));
+            assert!(
+                stdout(&a).lines().count() > 10,
+                "hits to compare: {}",
+                stdout(&a)
+            );
         }
     }
 

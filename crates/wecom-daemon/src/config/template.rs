@@ -727,6 +727,7 @@ mod tests {
         file.archive.password = Some("pw".to_owned());
         file.archive.schema = Some("wecom".to_owned());
         file.archive.node = Some("n1".to_owned());
+        file.archive.ca_file = Some(PathBuf::from("/etc/ssl/certs/db-ca.pem"));
         for c in &mut file.corp {
             c.archive_path = None;
         }
